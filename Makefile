@@ -1,0 +1,45 @@
+# Quick start: `make run` (install, build, demo) and `make test` (build and run every test).
+JOBS ?= 2
+RELEASE_DIR := build/release
+ASAN_DIR := build/asan
+
+.PHONY: all deps build build-asan run test test-release test-asan bench clean format
+
+all: build
+
+deps:
+	@bash scripts/install-deps.sh
+
+$(RELEASE_DIR)/CMakeCache.txt:
+	cmake -S . -B $(RELEASE_DIR) -DCMAKE_BUILD_TYPE=Release
+
+$(ASAN_DIR)/CMakeCache.txt:
+	cmake -S . -B $(ASAN_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCP_SANITIZE=ON -DCP_BUILD_BENCH=OFF
+
+build: deps $(RELEASE_DIR)/CMakeCache.txt
+	cmake --build $(RELEASE_DIR) -j$(JOBS)
+
+build-asan: deps $(ASAN_DIR)/CMakeCache.txt
+	cmake --build $(ASAN_DIR) -j$(JOBS)
+
+run: build
+	@bash scripts/demo.sh $(RELEASE_DIR)
+
+# Every test runs twice: an optimised build, and an address+undefined sanitizer build.
+test: test-release test-asan
+
+test-release: build
+	cd $(RELEASE_DIR) && ctest --output-on-failure -j$(JOBS)
+
+test-asan: build-asan
+	cd $(ASAN_DIR) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest --output-on-failure -j$(JOBS)
+
+bench: build
+	@echo "benchmarks are in $(RELEASE_DIR)/bench; see bench/README.md"
+
+format:
+	find storage index query server tools tests bench util -name '*.h' -o -name '*.cc' | xargs clang-format -i
+
+clean:
+	rm -rf build

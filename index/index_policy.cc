@@ -1,0 +1,1 @@
+// Placeholder translation unit; the index policy lands here.
