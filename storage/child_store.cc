@@ -1,0 +1,218 @@
+// ChildStore: opening, creating and checking a database.
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/slice_transform.h>
+#include <rocksdb/table.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+
+#include "storage/child_store_internal.h"
+#include "util/coding.h"
+
+namespace cp {
+namespace {
+
+constexpr const char* kMeta = "meta";
+constexpr const char* kChildren = "children";
+constexpr const char* kHidden = "hidden";
+constexpr const char* kSources = "sources";
+constexpr const char* kNameIndex = "name_index";
+constexpr const char* kIdIndex = "id_index";
+constexpr const char* kPlaceIndex = "place_index";
+
+// One posting list is (kind, token, birth year): the bloom filter answers "is there any
+// child under this token in this year" without reading a data block.
+class NamePostingPrefix : public rocksdb::SliceTransform {
+ public:
+  const char* Name() const override { return "cp.NamePostingPrefix.v1"; }
+  rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
+    return rocksdb::Slice(key.data(), keys::NamePostingPrefixLength(std::string_view(key.data(), key.size())));
+  }
+  bool InDomain(const rocksdb::Slice& key) const override {
+    return keys::NamePostingPrefixLength(std::string_view(key.data(), key.size())) != 0;
+  }
+};
+
+rocksdb::ColumnFamilyOptions FamilyOptions(const std::shared_ptr<rocksdb::Cache>& cache,
+                                           bool prefix_scans) {
+  rocksdb::ColumnFamilyOptions cf;
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = cache;
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  table.format_version = 5;
+  table.whole_key_filtering = !prefix_scans;
+  cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  cf.compression = rocksdb::kLZ4Compression;
+  cf.bottommost_compression = rocksdb::kZSTD;
+  cf.level_compaction_dynamic_level_bytes = true;
+  if (prefix_scans) cf.memtable_prefix_bloom_size_ratio = 0.05;
+  return cf;
+}
+
+std::vector<rocksdb::ColumnFamilyDescriptor> Descriptors(
+    const std::shared_ptr<rocksdb::Cache>& cache, const std::vector<std::string>& existing) {
+  std::vector<rocksdb::ColumnFamilyDescriptor> d;
+  d.emplace_back(rocksdb::kDefaultColumnFamilyName, FamilyOptions(cache, false));
+  d.emplace_back(kMeta, FamilyOptions(cache, false));
+  d.emplace_back(kChildren, FamilyOptions(cache, false));
+  d.emplace_back(kHidden, FamilyOptions(cache, false));
+  d.emplace_back(kSources, FamilyOptions(cache, false));
+  auto name = FamilyOptions(cache, true);
+  name.prefix_extractor = std::make_shared<NamePostingPrefix>();
+  d.emplace_back(kNameIndex, name);
+  d.emplace_back(kIdIndex, FamilyOptions(cache, false));
+  auto place = FamilyOptions(cache, true);
+  place.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(keys::kPlaceHashBytes));
+  d.emplace_back(kPlaceIndex, place);
+  // Families written by a newer build are opened too, so that the schema check below can
+  // refuse the database with a clear message instead of RocksDB's.
+  for (const auto& name_on_disk : existing) {
+    bool known = false;
+    for (const auto& desc : d) known = known || desc.name == name_on_disk;
+    if (!known) d.emplace_back(name_on_disk, FamilyOptions(cache, false));
+  }
+  return d;
+}
+
+bool DirExists(const std::string& path) {
+  std::error_code ec;
+  return std::filesystem::is_directory(path, ec);
+}
+
+}  // namespace
+
+Status FromRocks(const rocksdb::Status& s, std::string_view doing) {
+  if (s.ok()) return Status::OK();
+  std::string msg = std::string(doing) + ": " + s.ToString();
+  if (s.IsNotFound()) return Status::NotFound(msg);
+  if (s.IsCorruption()) return Status::Corruption(msg);
+  if (s.IsInvalidArgument()) return Status::InvalidArgument(msg);
+  return Status::IOError(msg);
+}
+
+std::string HiddenAssociatedData(ChildId id) { return "hidden:" + BigEndian64(id); }
+
+ChildStore::Handles::~Handles() {
+  if (db == nullptr) return;
+  for (auto* cf : all) db->DestroyColumnFamilyHandle(cf).PermitUncheckedError();
+  db->Close().PermitUncheckedError();
+  delete db;
+}
+
+ChildStore::ChildStore(const Options& options) : options_(options), h_(new Handles) {}
+ChildStore::~ChildStore() = default;
+
+Result<std::unique_ptr<ChildStore>> ChildStore::Open(const Options& options) {
+  if (options.policy == nullptr) return Status::InvalidArgument("ChildStore needs an index policy");
+  if (options.db_dir.empty()) return Status::InvalidArgument("no database directory given");
+  std::unique_ptr<ChildStore> store(new ChildStore(options));
+  if (options.create) {
+    if (DirExists(options.db_dir)) {
+      return Status::AlreadyExists("a database already exists at " + options.db_dir);
+    }
+    auto crypto = Crypto::CreateKeyFile(options.key_file);
+    if (!crypto.ok()) return crypto.status();
+    store->crypto_ = std::move(*crypto);
+  } else {
+    if (!DirExists(options.db_dir)) {
+      return Status::NotFound("no database at " + options.db_dir +
+                              " (create one with: contactpoint init --db " + options.db_dir + ")");
+    }
+    auto crypto = Crypto::LoadKeyFile(options.key_file);
+    if (!crypto.ok()) return crypto.status();
+    store->crypto_ = std::move(*crypto);
+  }
+  Status s = store->OpenDb();
+  if (s.ok()) s = store->InitMeta(options.create);
+  if (!s.ok()) return s;
+  return store;
+}
+
+Status ChildStore::OpenDb() {
+  h_->cache = rocksdb::NewLRUCache(options_.block_cache_bytes);
+  std::vector<std::string> existing;
+  if (!options_.create) {
+    auto s = rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), options_.db_dir, &existing);
+    if (!s.ok()) {
+      return Status::Corruption("not a contactpoint database: " + options_.db_dir + " (" +
+                                s.ToString() + ")");
+    }
+  }
+  rocksdb::DBOptions db;
+  db.create_if_missing = options_.create;
+  db.error_if_exists = options_.create;
+  db.create_missing_column_families = true;
+  db.max_background_jobs = 2;
+  db.keep_log_file_num = 5;
+  db.bytes_per_sync = 1 << 20;
+  auto descriptors = Descriptors(h_->cache, existing);
+  auto s = rocksdb::DB::Open(db, options_.db_dir, descriptors, &h_->all, &h_->db);
+  if (!s.ok()) return FromRocks(s, "opening " + options_.db_dir);
+  h_->meta = h_->all[1];
+  h_->children = h_->all[2];
+  h_->hidden = h_->all[3];
+  h_->sources = h_->all[4];
+  h_->name_index = h_->all[5];
+  h_->id_index = h_->all[6];
+  h_->place_index = h_->all[7];
+  return Status::OK();
+}
+
+Status ChildStore::InitMeta(bool create) {
+  auto* db = h_->db;
+  if (create) {
+    rocksdb::WriteBatch batch;
+    batch.Put(h_->meta, std::string(keys::kMetaSchemaVersion), std::to_string(kSchemaVersion));
+    batch.Put(h_->meta, std::string(keys::kMetaKeyFingerprint), crypto_->KeyFingerprint());
+    batch.Put(h_->meta, std::string(keys::kMetaNextChildId), BigEndian64(1));
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    return FromRocks(db->Write(wo, &batch), "writing database metadata");
+  }
+  std::string version, fingerprint, next;
+  auto s = db->Get(rocksdb::ReadOptions(), h_->meta, std::string(keys::kMetaSchemaVersion), &version);
+  if (s.IsNotFound()) {
+    return Status::Corruption("not a contactpoint database: " + options_.db_dir +
+                              " has no schema version");
+  }
+  if (!s.ok()) return FromRocks(s, "reading the schema version");
+  int on_disk = std::atoi(version.c_str());
+  if (on_disk > kSchemaVersion) {
+    return Status::NotSupported("database " + options_.db_dir + " was written by schema version " +
+                                version + "; this build reads versions up to " +
+                                std::to_string(kSchemaVersion) + " (upgrade contactpoint)");
+  }
+  if (on_disk < 1) return Status::Corruption("unreadable schema version '" + version + "'");
+  s = db->Get(rocksdb::ReadOptions(), h_->meta, std::string(keys::kMetaKeyFingerprint), &fingerprint);
+  if (!s.ok()) return FromRocks(s, "reading the key fingerprint");
+  if (fingerprint != crypto_->KeyFingerprint()) {
+    return Status::PermissionDenied("key file " + options_.key_file +
+                                    " is not the key database " + options_.db_dir +
+                                    " was created with");
+  }
+  s = db->Get(rocksdb::ReadOptions(), h_->meta, std::string(keys::kMetaNextChildId), &next);
+  if (!s.ok() || next.size() != 8) return Status::Corruption("next child id is missing or malformed");
+  next_id_ = DecodeBigEndian64(next.data());
+  return Status::OK();
+}
+
+Status ChildStore::CompactAll() {
+  rocksdb::CompactRangeOptions options;
+  options.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForceOptimized;
+  for (auto* cf : h_->all) {
+    Status s = FromRocks(h_->db->CompactRange(options, cf, nullptr, nullptr), "compacting");
+    if (!s.ok()) return s;
+  }
+  return Status::OK();
+}
+
+uint64_t ChildStore::LiveDataBytes() const {
+  uint64_t total = 0;
+  for (auto* cf : h_->all) {
+    uint64_t bytes = 0;
+    if (h_->db->GetIntProperty(cf, "rocksdb.total-sst-files-size", &bytes)) total += bytes;
+  }
+  return total;
+}
+
+}  // namespace cp

@@ -1,0 +1,172 @@
+// ChildStore: the database of children, and the only code that touches RocksDB.
+//
+// Column families (byte layouts in docs/key_format.md):
+//   meta         schema version, next child id, key fingerprint
+//   children     child id -> visible record (never holds a hidden field)
+//   hidden       child id -> hidden fields, sealed with AES-256-GCM
+//   sources      (source, source key) -> child id, fingerprint, sealed source record
+//   name_index   (kind, token, birth year, birth month, child id) -> flags + features
+//   id_index     (identifier kind, value, child id) -> empty
+//   place_index  (keyed hash of postcode, child id) -> flags + features; never for a
+//                shielded child
+//
+// Shielding is enforced here. Hidden fields are sealed for every child, shielded or not,
+// so no address, postcode, parent contact or service ever reaches the write-ahead log or
+// an SST file in clear. The read path takes a Clearance: with ordinary clearance a
+// shielded child's hidden fields are not returned, and a place (postcode) scan never
+// yields a shielded child.
+//
+// Every logical change — children inserted, a shield set — is one atomic WriteBatch
+// across all the column families it touches.
+//
+// Thread safety: a ChildStore may be shared by many threads. Reads run concurrently;
+// writes are serialised internally.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "storage/clearance.h"
+#include "storage/crypto.h"
+#include "storage/index_policy.h"
+#include "storage/keys.h"
+#include "storage/record.h"
+#include "util/status.h"
+
+namespace rocksdb {
+class DB;
+class ColumnFamilyHandle;
+class Cache;
+}  // namespace rocksdb
+
+namespace cp {
+
+// The on-disk schema this build writes. A database with a higher version is refused.
+inline constexpr int kSchemaVersion = 1;
+
+// A child to insert: a new record linked to the source record it came from.
+struct NewChild {
+  ChildRecord record;  // `id` is assigned by the store; `sources` gains `source`
+  HiddenFields hidden;
+  SourceRef source;
+  std::string source_payload;  // the source's raw record, stored sealed
+};
+
+// One name posting as a scan yields it. `features` points into the scan's buffer and is
+// valid only during the visit.
+struct Posting {
+  ChildId id;
+  uint16_t birth_year;
+  uint8_t birth_month;
+  bool shielded;
+  std::string_view features;  // empty for postings that carry none (trigrams)
+};
+using PostingVisitor = std::function<void(const Posting&)>;
+
+struct SourceLink {
+  ChildId child = 0;
+  uint64_t fingerprint = 0;  // XXH3 of the source payload
+};
+
+class ChildStore {
+ public:
+  struct Options {
+    std::string db_dir;    // the RocksDB directory
+    std::string key_file;  // the master key; kept outside db_dir
+    bool create = false;   // create db_dir and key_file; both must not exist
+    const IndexPolicy* policy = nullptr;  // required; must outlive the store
+    size_t block_cache_bytes = size_t{256} << 20;
+  };
+
+  // Opens (or with options.create, creates) the database. Refused with a clear message:
+  // a missing database (without create), an existing one (with create), a database with
+  // a newer schema version, a missing, corrupt or world-readable key file, or a key file
+  // that is not the one the database was created with. On success *store owns it.
+  static Result<std::unique_ptr<ChildStore>> Open(const Options& options);
+
+  ChildStore(const ChildStore&) = delete;
+  ChildStore& operator=(const ChildStore&) = delete;
+  ~ChildStore();
+
+  // ---- Writes -------------------------------------------------------------------------
+
+  // Inserts the children as one atomic batch and returns their new ids in order.
+  // AlreadyExists (and nothing written) when any (source, key) is already linked or
+  // appears twice in the batch.
+  Result<std::vector<ChildId>> InsertChildren(std::span<NewChild> children);
+
+  // Sets or clears the shield. Shielding rewrites the child's postings with the shield
+  // bit, removes its place posting, and then flushes and compacts the touched ranges so
+  // that no superseded version remains on disk. NotFound for an unknown child; setting
+  // the state a child already has is OK and changes nothing.
+  Status SetShield(ChildId id, bool shielded, std::string_view by, std::string_view reason);
+
+  // ---- Reads --------------------------------------------------------------------------
+
+  // The child as `clearance` may see it. NotFound when there is no such child.
+  Result<ChildView> Get(ChildId id, const Clearance& clearance) const;
+  // Many children at once (RocksDB MultiGet); one Result per id, in order.
+  std::vector<Result<ChildView>> MultiGet(std::span<const ChildId> ids,
+                                          const Clearance& clearance) const;
+  // The visible record only (no decryption), e.g. for scoring.
+  Result<ChildRecord> GetRecord(ChildId id) const;
+
+  // Which child a source record is linked to. NotFound when unlinked.
+  Result<SourceLink> FindSource(std::string_view source, std::string_view key) const;
+
+  // Children holding this identifier (normally one).
+  Status FindByIdentifier(keys::IdKind kind, std::string_view value,
+                          std::vector<ChildId>* ids) const;
+
+  // Visits at most `limit` postings of (kind, token, birth year), optionally of one birth
+  // month, in child-id order within each month. *complete says whether every posting was
+  // visited (false: the limit cut the scan short).
+  Status ScanName(TermKind kind, std::string_view token, uint16_t birth_year,
+                  std::optional<uint8_t> birth_month, size_t limit, const PostingVisitor& visit,
+                  bool* complete) const;
+
+  // Visits at most `limit` place postings for a canonical postcode; shielded children
+  // have none. Posting.birth_* are zero here.
+  Status ScanPlace(std::string_view canonical_postcode, size_t limit, const PostingVisitor& visit,
+                   bool* complete) const;
+
+  // Every child in id order, as `clearance` may see it, until `visit` returns false.
+  Status ForEachChild(const Clearance& clearance,
+                      const std::function<bool(const ChildView&)>& visit) const;
+
+  // Number of children (exact: counts the children column family).
+  Result<uint64_t> CountChildren() const;
+
+  // Compacts every column family (after a bulk import: fewer files, faster scans).
+  Status CompactAll();
+  // Bytes of live SST files, summed over column families.
+  uint64_t LiveDataBytes() const;
+
+  const std::string& db_dir() const { return options_.db_dir; }
+
+ // Opaque RocksDB handles (storage/child_store_internal.h).
+  struct Handles;
+
+ private:
+  explicit ChildStore(const Options& options);
+  Status OpenDb();
+  Status InitMeta(bool create);
+  Result<ChildView> MakeView(ChildRecord record, std::string_view sealed_hidden,
+                             const Clearance& clearance) const;
+
+  Options options_;
+  std::unique_ptr<Crypto> crypto_;
+  std::unique_ptr<Handles> h_;
+  std::mutex write_mu_;
+  std::atomic<ChildId> next_id_{1};
+};
+
+}  // namespace cp

@@ -1,0 +1,36 @@
+// Internals shared by the child_store_*.cc files. Not part of the storage interface.
+#pragma once
+
+#include <rocksdb/cache.h>
+#include <rocksdb/db.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "storage/child_store.h"
+
+namespace cp {
+
+struct ChildStore::Handles {
+  rocksdb::DB* db = nullptr;
+  std::vector<rocksdb::ColumnFamilyHandle*> all;  // every family opened, for cleanup
+  rocksdb::ColumnFamilyHandle* meta = nullptr;
+  rocksdb::ColumnFamilyHandle* children = nullptr;
+  rocksdb::ColumnFamilyHandle* hidden = nullptr;
+  rocksdb::ColumnFamilyHandle* sources = nullptr;
+  rocksdb::ColumnFamilyHandle* name_index = nullptr;
+  rocksdb::ColumnFamilyHandle* id_index = nullptr;
+  rocksdb::ColumnFamilyHandle* place_index = nullptr;
+  std::shared_ptr<rocksdb::Cache> cache;
+
+  ~Handles();
+};
+
+// Converts a RocksDB status, naming what was being done.
+Status FromRocks(const rocksdb::Status& s, std::string_view doing);
+
+// Associated data binding sealed hidden fields to their child.
+std::string HiddenAssociatedData(ChildId id);
+
+}  // namespace cp

@@ -1,0 +1,143 @@
+// ChildStore: inserting children and setting shields. Every change is one WriteBatch.
+#include <rocksdb/write_batch.h>
+#include <xxhash.h>
+
+#include <ctime>
+#include <set>
+
+#include "storage/child_store_internal.h"
+#include "storage/record_codec.h"
+#include "util/coding.h"
+
+namespace cp {
+namespace {
+
+// Everything derived from a record that lands in the indexes.
+struct IndexImage {
+  std::vector<IndexTerm> terms;
+  std::string posting_value;  // flags + features
+  std::string flags_only;     // flags, for postings without features
+};
+
+IndexImage MakeIndexImage(const IndexPolicy& policy, const ChildRecord& record) {
+  IndexImage image;
+  policy.NameTerms(record, &image.terms);
+  char flags = record.shield.shielded ? keys::kPostingShielded : 0;
+  image.flags_only.assign(1, flags);
+  image.posting_value.assign(1, flags);
+  policy.EncodeFeatures(record, &image.posting_value);
+  return image;
+}
+
+}  // namespace
+
+// Puts every index entry of a child. A shielded child gets no place posting: that is
+// the rule that keeps a postcode search from confirming where a shielded child lives.
+static void PutIndexEntries(ChildStore::Handles* h, const Crypto& crypto, const IndexImage& image,
+                            const ChildRecord& r, const HiddenFields& hidden,
+                            rocksdb::WriteBatch* b) {
+  const auto year = static_cast<uint16_t>(r.date_of_birth.year);
+  for (const auto& term : image.terms) {
+    const std::string& value = CarriesFeatures(term.kind) ? image.posting_value : image.flags_only;
+    b->Put(h->name_index, keys::NamePostingKey(term.kind, term.token, year, r.date_of_birth.month, r.id),
+           value);
+  }
+  if (!r.nhs_number.empty()) b->Put(h->id_index, keys::IdKey(keys::IdKind::kNhsNumber, r.nhs_number, r.id), "");
+  if (!r.pupil_number.empty()) {
+    b->Put(h->id_index, keys::IdKey(keys::IdKind::kPupilNumber, r.pupil_number, r.id), "");
+  }
+  if (!r.shield.shielded && !hidden.postcode.empty()) {
+    b->Put(h->place_index, keys::PlaceKey(crypto.KeyedHash(hidden.postcode), r.id), image.posting_value);
+  }
+}
+
+Result<std::vector<ChildId>> ChildStore::InsertChildren(std::span<NewChild> children) {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  std::set<std::string> batch_sources;
+  for (const auto& c : children) {
+    std::string key = keys::SourceKey(c.source.source, c.source.key);
+    if (c.source.source.empty() || c.source.source.size() > 255) {
+      return Status::InvalidArgument("a source name must be 1 to 255 bytes");
+    }
+    if (!batch_sources.insert(key).second) {
+      return Status::AlreadyExists("source key '" + c.source.key + "' appears twice");
+    }
+    auto linked = FindSource(c.source.source, c.source.key);
+    if (linked.ok()) {
+      return Status::AlreadyExists("source " + c.source.source + " key '" + c.source.key +
+                                   "' is already linked to child " + std::to_string(linked->child));
+    }
+    if (!linked.status().IsNotFound()) return linked.status();
+  }
+
+  rocksdb::WriteBatch batch;
+  std::vector<ChildId> ids;
+  ChildId next = next_id_.load();
+  for (auto& c : children) {
+    ChildRecord& r = c.record;
+    r.id = next++;
+    if (std::find(r.sources.begin(), r.sources.end(), c.source) == r.sources.end()) {
+      r.sources.push_back(c.source);
+    }
+    IndexImage image = MakeIndexImage(*options_.policy, r);
+    batch.Put(h_->children, keys::ChildKey(r.id), EncodeChildRecord(r));
+    batch.Put(h_->hidden, keys::ChildKey(r.id),
+              crypto_->Seal(EncodeHiddenFields(c.hidden), HiddenAssociatedData(r.id)));
+    PutIndexEntries(h_.get(), *crypto_, image, r, c.hidden, &batch);
+    std::string source_key = keys::SourceKey(c.source.source, c.source.key);
+    std::string link = BigEndian64(r.id);
+    PutBigEndian64(&link, XXH3_64bits(c.source_payload.data(), c.source_payload.size()));
+    link += crypto_->Seal(c.source_payload, source_key);
+    batch.Put(h_->sources, source_key, link);
+    ids.push_back(r.id);
+  }
+  batch.Put(h_->meta, std::string(keys::kMetaNextChildId), BigEndian64(next));
+  Status s = FromRocks(h_->db->Write(rocksdb::WriteOptions(), &batch), "inserting children");
+  if (!s.ok()) return s;
+  next_id_ = next;
+  return ids;
+}
+
+Status ChildStore::SetShield(ChildId id, bool shielded, std::string_view by,
+                             std::string_view reason) {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  auto view = Get(id, Clearance::Elevated(Clearance::Level::kShieldingManager, std::string(by),
+                                          std::string(reason)));
+  if (!view.ok()) return view.status();
+  ChildRecord r = view->record;
+  if (r.shield.shielded == shielded) return Status::OK();
+  const HiddenFields& hidden = *view->hidden;
+  r.shield = ShieldState{shielded, std::string(by), std::string(reason),
+                         static_cast<int64_t>(std::time(nullptr))};
+
+  // The postings keep their keys (names and date of birth are unchanged); rewriting them
+  // carries the new shield bit.
+  rocksdb::WriteBatch batch;
+  batch.Put(h_->children, keys::ChildKey(id), EncodeChildRecord(r));
+  PutIndexEntries(h_.get(), *crypto_, MakeIndexImage(*options_.policy, r), r, hidden, &batch);
+  std::string place_key;
+  if (shielded && !hidden.postcode.empty()) {
+    place_key = keys::PlaceKey(crypto_->KeyedHash(hidden.postcode), id);
+    batch.Delete(h_->place_index, place_key);
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  Status s = FromRocks(h_->db->Write(wo, &batch), "writing the shield");
+  if (!s.ok() || place_key.empty()) return s;
+
+  // Drop the superseded place posting from disk now rather than at some later
+  // compaction: flush the memtables (and with them the write-ahead log that holds the
+  // old entry), then compact the posting's key range.
+  rocksdb::FlushOptions flush;
+  s = FromRocks(h_->db->Flush(flush, {h_->place_index, h_->children}), "flushing after shield");
+  if (!s.ok()) return s;
+  std::string end = place_key;
+  end.push_back('\0');
+  rocksdb::Slice begin_slice(place_key), end_slice(end);
+  rocksdb::CompactRangeOptions compact;
+  compact.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+  return FromRocks(h_->db->CompactRange(compact, h_->place_index, &begin_slice, &end_slice),
+                   "compacting after shield");
+}
+
+}  // namespace cp

@@ -1,0 +1,47 @@
+// The contract between storage and the index layer.
+//
+// Storage owns every index entry: it writes, rewrites and deletes them in the same
+// WriteBatch as the record, and it alone decides which entries a shielded child may have.
+// What a child is findable *by* is the index layer's decision, handed to storage as an
+// IndexPolicy when the store is opened. This keeps the layering one way (index depends
+// on storage) while storage still enforces the shielding rules on every write.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "storage/record.h"
+
+namespace cp {
+
+// Kinds of name posting. The byte value is part of the key format (docs/key_format.md).
+enum class TermKind : uint8_t {
+  kPhonetic = 'P',  // Double Metaphone code of a name part; posting carries features
+  kNickname = 'N',  // nickname group of a given name; posting carries features
+  kTrigram = 'T',   // character trigram of a name part; posting carries only flags
+};
+
+inline bool CarriesFeatures(TermKind kind) { return kind != TermKind::kTrigram; }
+
+struct IndexTerm {
+  TermKind kind;
+  std::string token;  // 1..255 bytes
+  friend bool operator==(const IndexTerm&, const IndexTerm&) = default;
+};
+
+class IndexPolicy {
+ public:
+  virtual ~IndexPolicy() = default;
+
+  // The distinct terms under which `record` is findable by name. Must be deterministic
+  // in the record's visible fields: storage recomputes them from the stored record to
+  // delete old postings.
+  virtual void NameTerms(const ChildRecord& record, std::vector<IndexTerm>* terms) const = 0;
+
+  // The compact scoring features carried in feature-bearing name postings and in place
+  // postings, so that a search can score candidates from the scan alone. Opaque to
+  // storage. Deterministic in the record's visible fields.
+  virtual void EncodeFeatures(const ChildRecord& record, std::string* out) const = 0;
+};
+
+}  // namespace cp

@@ -1,0 +1,71 @@
+#include "storage/keys.h"
+
+#include "util/coding.h"
+
+namespace cp::keys {
+
+std::string ChildKey(ChildId id) { return BigEndian64(id); }
+
+std::optional<ChildId> DecodeChildKey(std::string_view key) {
+  if (key.size() != 8) return std::nullopt;
+  return DecodeBigEndian64(key.data());
+}
+
+std::string NamePostingPrefix(TermKind kind, std::string_view token, uint16_t year) {
+  std::string k;
+  k.reserve(4 + token.size() + 9);
+  k.push_back(static_cast<char>(kind));
+  k.push_back(static_cast<char>(token.size()));
+  k.append(token);
+  PutBigEndian16(&k, year);
+  return k;
+}
+
+std::string NamePostingKey(TermKind kind, std::string_view token, uint16_t year, uint8_t month,
+                           ChildId id) {
+  std::string k = NamePostingPrefix(kind, token, year);
+  k.push_back(static_cast<char>(month));
+  PutBigEndian64(&k, id);
+  return k;
+}
+
+size_t NamePostingPrefixLength(std::string_view key) {
+  if (key.size() < 2) return 0;
+  size_t len = 2 + static_cast<uint8_t>(key[1]) + 2;
+  return key.size() >= len ? len : 0;
+}
+
+NamePostingParts DecodeNamePostingTail(std::string_view key) {
+  // year (2) | month (1) | id (8) are the last 11 bytes.
+  const char* tail = key.data() + key.size() - 11;
+  return {DecodeBigEndian16(tail), static_cast<uint8_t>(tail[2]), DecodeBigEndian64(tail + 3)};
+}
+
+std::string IdPrefix(IdKind kind, std::string_view value) {
+  std::string k;
+  k.push_back(static_cast<char>(kind));
+  k.append(value);
+  return k;
+}
+
+std::string IdKey(IdKind kind, std::string_view value, ChildId id) {
+  std::string k = IdPrefix(kind, value);
+  PutBigEndian64(&k, id);
+  return k;
+}
+
+std::string PlaceKey(std::string_view postcode_hash, ChildId id) {
+  std::string k(postcode_hash);
+  PutBigEndian64(&k, id);
+  return k;
+}
+
+std::string SourceKey(std::string_view source, std::string_view key) {
+  std::string k;
+  k.push_back(static_cast<char>(source.size()));
+  k.append(source);
+  k.append(key);
+  return k;
+}
+
+}  // namespace cp::keys

@@ -1,0 +1,58 @@
+// Key encodings of every column family (docs/key_format.md says the same in prose).
+// Integers are big-endian so that keys sort numerically.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "storage/index_policy.h"
+#include "storage/record.h"
+
+namespace cp::keys {
+
+// children, hidden: child id (8).
+std::string ChildKey(ChildId id);
+std::optional<ChildId> DecodeChildKey(std::string_view key);
+
+// name_index: kind (1) | token length (1) | token | birth year (2) | birth month (1) |
+// child id (8). The prefix through the birth year is the bloom-filter prefix: one
+// posting list is one (kind, token, birth year), e.g. every "SM0" born in 2015.
+std::string NamePostingPrefix(TermKind kind, std::string_view token, uint16_t year);
+std::string NamePostingKey(TermKind kind, std::string_view token, uint16_t year, uint8_t month,
+                           ChildId id);
+// Length of the bloom prefix of a name posting key, or 0 when the key is malformed.
+size_t NamePostingPrefixLength(std::string_view key);
+struct NamePostingParts {
+  uint16_t year;
+  uint8_t month;
+  ChildId id;
+};
+// Decodes the tail of a key that starts with a known prefix.
+NamePostingParts DecodeNamePostingTail(std::string_view key);
+
+// id_index: identifier kind (1: 'N' NHS number, 'U' pupil number) | value | child id (8).
+enum class IdKind : uint8_t { kNhsNumber = 'N', kPupilNumber = 'U' };
+std::string IdPrefix(IdKind kind, std::string_view value);
+std::string IdKey(IdKind kind, std::string_view value, ChildId id);
+
+// place_index: keyed hash of the canonical postcode (16) | child id (8). Postcodes never
+// appear in clear in a key, so neither SST files nor the MANIFEST (which records each
+// file's first and last key) can reveal one.
+constexpr size_t kPlaceHashBytes = 16;
+std::string PlaceKey(std::string_view postcode_hash, ChildId id);
+
+// sources: source length (1) | source | source key.
+std::string SourceKey(std::string_view source, std::string_view key);
+
+// meta: plain names.
+inline constexpr std::string_view kMetaSchemaVersion = "schema_version";
+inline constexpr std::string_view kMetaNextChildId = "next_child_id";
+inline constexpr std::string_view kMetaKeyFingerprint = "key_fingerprint";
+
+// Posting values start with one flags byte; feature-bearing postings follow it with the
+// index policy's features.
+inline constexpr uint8_t kPostingShielded = 0x01;
+
+}  // namespace cp::keys

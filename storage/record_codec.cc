@@ -1,0 +1,120 @@
+#include "storage/record_codec.h"
+
+#include <flatbuffers/flatbuffers.h>
+
+#include "storage/child_record_generated.h"
+
+namespace cp {
+namespace {
+
+std::string Str(const flatbuffers::String* s) { return s ? s->str() : std::string(); }
+
+template <typename T>
+std::string Finish(flatbuffers::FlatBufferBuilder& fbb, flatbuffers::Offset<T> root) {
+  fbb.Finish(root);
+  return std::string(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize());
+}
+
+template <typename T>
+const T* Verified(std::string_view bytes) {
+  flatbuffers::Verifier verifier(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+  if (!verifier.VerifyBuffer<T>(nullptr)) return nullptr;
+  return flatbuffers::GetRoot<T>(bytes.data());
+}
+
+}  // namespace
+
+std::string EncodeChildRecord(const ChildRecord& r) {
+  flatbuffers::FlatBufferBuilder fbb(256);
+  std::vector<flatbuffers::Offset<flatbuffers::String>> former;
+  for (const auto& name : r.former_family_names) former.push_back(fbb.CreateString(name));
+  std::vector<flatbuffers::Offset<fb::SourceRefFb>> sources;
+  for (const auto& s : r.sources) {
+    sources.push_back(fb::CreateSourceRefFb(fbb, fbb.CreateString(s.source), fbb.CreateString(s.key)));
+  }
+  std::vector<flatbuffers::Offset<fb::FieldSourceFb>> provenance;
+  for (const auto& p : r.provenance) {
+    provenance.push_back(
+        fb::CreateFieldSourceFb(fbb, fbb.CreateString(p.field), fbb.CreateString(p.source)));
+  }
+  auto shield = fb::CreateShieldFb(fbb, r.shield.shielded, fbb.CreateString(r.shield.by),
+                                   fbb.CreateString(r.shield.reason), r.shield.since_unix);
+  fb::DateFb dob(r.date_of_birth.year, r.date_of_birth.month, r.date_of_birth.day);
+  auto root = fb::CreateChildRecordFb(
+      fbb, r.id, fbb.CreateString(r.given_name), fbb.CreateString(r.middle_names),
+      fbb.CreateString(r.family_name), fbb.CreateVector(former), &dob,
+      static_cast<uint8_t>(r.gender), fbb.CreateString(r.nhs_number),
+      fbb.CreateString(r.pupil_number), shield, fbb.CreateVector(sources),
+      fbb.CreateVector(provenance));
+  return Finish(fbb, root);
+}
+
+Result<ChildRecord> DecodeChildRecord(std::string_view bytes) {
+  const auto* fb = Verified<fb::ChildRecordFb>(bytes);
+  if (fb == nullptr) return Status::Corruption("child record does not verify");
+  ChildRecord r;
+  r.id = fb->id();
+  r.given_name = Str(fb->given_name());
+  r.middle_names = Str(fb->middle_names());
+  r.family_name = Str(fb->family_name());
+  if (fb->former_family_names()) {
+    for (const auto* s : *fb->former_family_names()) r.former_family_names.push_back(Str(s));
+  }
+  if (const auto* d = fb->date_of_birth()) r.date_of_birth = Date{d->year(), d->month(), d->day()};
+  if (fb->gender() > static_cast<uint8_t>(Gender::kFemale)) {
+    return Status::Corruption("child record has an unknown gender code");
+  }
+  r.gender = static_cast<Gender>(fb->gender());
+  r.nhs_number = Str(fb->nhs_number());
+  r.pupil_number = Str(fb->pupil_number());
+  if (const auto* s = fb->shield()) {
+    r.shield = ShieldState{s->shielded(), Str(s->by()), Str(s->reason()), s->since_unix()};
+  }
+  if (fb->sources()) {
+    for (const auto* s : *fb->sources()) r.sources.push_back({Str(s->source()), Str(s->key())});
+  }
+  if (fb->provenance()) {
+    for (const auto* p : *fb->provenance()) r.provenance.push_back({Str(p->field()), Str(p->source())});
+  }
+  return r;
+}
+
+std::string EncodeHiddenFields(const HiddenFields& h) {
+  flatbuffers::FlatBufferBuilder fbb(256);
+  std::vector<flatbuffers::Offset<fb::ServiceContactFb>> services;
+  for (const auto& s : h.services) {
+    services.push_back(fb::CreateServiceContactFb(fbb, static_cast<uint8_t>(s.kind),
+                                                  fbb.CreateString(s.name),
+                                                  fbb.CreateString(s.contact_point)));
+  }
+  auto root = fb::CreateHiddenFieldsFb(fbb, fbb.CreateString(h.address),
+                                       fbb.CreateString(h.postcode),
+                                       fbb.CreateString(h.parent_name),
+                                       fbb.CreateString(h.parent_phone), fbb.CreateVector(services));
+  fbb.Finish(root);
+  return std::string(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize());
+}
+
+Result<HiddenFields> DecodeHiddenFields(std::string_view bytes) {
+  flatbuffers::Verifier verifier(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+  if (!verifier.VerifyBuffer<fb::HiddenFieldsFb>(nullptr)) {
+    return Status::Corruption("hidden fields do not verify");
+  }
+  const auto* fb = flatbuffers::GetRoot<fb::HiddenFieldsFb>(bytes.data());
+  HiddenFields h;
+  h.address = Str(fb->address());
+  h.postcode = Str(fb->postcode());
+  h.parent_name = Str(fb->parent_name());
+  h.parent_phone = Str(fb->parent_phone());
+  if (fb->services()) {
+    for (const auto* s : *fb->services()) {
+      if (s->kind() > static_cast<uint8_t>(ServiceKind::kOther)) {
+        return Status::Corruption("hidden fields hold an unknown service kind");
+      }
+      h.services.push_back({static_cast<ServiceKind>(s->kind()), Str(s->name()), Str(s->contact_point())});
+    }
+  }
+  return h;
+}
+
+}  // namespace cp
