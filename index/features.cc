@@ -1,0 +1,97 @@
+#include "index/features.h"
+
+#include "index/double_metaphone.h"
+#include "index/normalize.h"
+#include "util/coding.h"
+
+namespace cp {
+namespace {
+
+void AppendName(NameRole role, std::string_view raw, std::string* out) {
+  std::vector<std::string> parts = NameParts(raw);
+  if (parts.empty()) return;
+  std::string canonical;
+  for (const auto& p : parts) {
+    if (!canonical.empty()) canonical.push_back(' ');
+    canonical += p;
+  }
+  if (canonical.size() > 255) canonical.resize(255);
+  out->push_back(static_cast<char>(role));
+  out->push_back(static_cast<char>(canonical.size()));
+  out->append(canonical);
+  size_t count_pos = out->size();
+  out->push_back(0);
+  uint8_t count = 0;
+  for (const auto& p : parts) {
+    if (count == 255) break;
+    std::string code = DoubleMetaphone(p).primary;
+    if (code.empty()) continue;
+    out->push_back(static_cast<char>(code.size()));
+    out->append(code);
+    ++count;
+  }
+  (*out)[count_pos] = static_cast<char>(count);
+}
+
+}  // namespace
+
+void EncodeCandidateFeatures(const ChildRecord& r, std::string* out) {
+  out->push_back(static_cast<char>(r.gender));
+  PutBigEndian16(out, static_cast<uint16_t>(r.date_of_birth.year));
+  out->push_back(static_cast<char>(r.date_of_birth.month));
+  out->push_back(static_cast<char>(r.date_of_birth.day));
+  AppendName(NameRole::kGiven, r.given_name, out);
+  AppendName(NameRole::kMiddle, r.middle_names, out);
+  AppendName(NameRole::kFamily, r.family_name, out);
+  for (const auto& former : r.former_family_names) AppendName(NameRole::kFormerFamily, former, out);
+}
+
+bool FeatureView::Parse(std::string_view bytes) {
+  if (bytes.size() < 5) return false;
+  uint8_t g = static_cast<uint8_t>(bytes[0]);
+  if (g > static_cast<uint8_t>(Gender::kFemale)) return false;
+  gender_ = static_cast<Gender>(g);
+  dob_ = Date{static_cast<int16_t>(DecodeBigEndian16(bytes.data() + 1)),
+              static_cast<uint8_t>(bytes[3]), static_cast<uint8_t>(bytes[4])};
+  names_ = bytes.substr(5);
+  // Validate the whole name list once so that iteration never reads out of bounds.
+  size_t pos = 0;
+  NameField field;
+  while (NextName(&pos, &field)) {
+  }
+  return pos == names_.size();
+}
+
+bool FeatureView::NextName(size_t* pos, NameField* field) const {
+  size_t p = *pos;
+  if (p + 2 > names_.size()) return false;
+  uint8_t role = static_cast<uint8_t>(names_[p]);
+  size_t len = static_cast<uint8_t>(names_[p + 1]);
+  if (role > static_cast<uint8_t>(NameRole::kFormerFamily) || p + 2 + len + 1 > names_.size()) {
+    return false;
+  }
+  field->role = static_cast<NameRole>(role);
+  field->name = names_.substr(p + 2, len);
+  field->code_count = static_cast<uint8_t>(names_[p + 2 + len]);
+  size_t codes_begin = p + 3 + len;
+  size_t q = codes_begin;
+  for (uint8_t i = 0; i < field->code_count; ++i) {
+    if (q >= names_.size()) return false;
+    size_t clen = static_cast<uint8_t>(names_[q]);
+    if (q + 1 + clen > names_.size()) return false;
+    q += 1 + clen;
+  }
+  field->codes = names_.substr(codes_begin, q - codes_begin);
+  *pos = q;
+  return true;
+}
+
+bool FeatureView::NextCode(std::string_view codes, size_t* pos, std::string_view* code) {
+  if (*pos >= codes.size()) return false;
+  size_t len = static_cast<uint8_t>(codes[*pos]);
+  *code = codes.substr(*pos + 1, len);
+  *pos += 1 + len;
+  return true;
+}
+
+}  // namespace cp
