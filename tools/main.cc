@@ -1,1 +1,3 @@
-int main() { return 0; }
+#include "tools/cli.h"
+
+int main(int argc, char** argv) { return cp::RunCli(argc, argv); }

@@ -1,0 +1,355 @@
+#include "tools/cli.h"
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+#include "index/double_metaphone.h"
+#include "index/index_policy.h"
+#include "index/normalize.h"
+#include "query/searcher.h"
+#include "tools/batch_search.h"
+#include "tools/gen.h"
+#include "tools/import.h"
+#include "tools/json_output.h"
+
+namespace cp {
+namespace {
+
+constexpr int kExitOk = 0, kExitFailure = 1, kExitUsage = 2, kExitTooMany = 3;
+
+struct DbFlags {
+  std::string db;
+  std::string key_file;
+};
+
+void AddDbFlags(CLI::App* cmd, DbFlags* flags) {
+  cmd->add_option("--db", flags->db, "database directory")->required();
+  cmd->add_option("--key-file", flags->key_file,
+                  "master key file (default: <db>.key, beside the database directory)");
+}
+
+Result<std::unique_ptr<ChildStore>> OpenStore(const DbFlags& flags, bool create) {
+  ChildStore::Options options;
+  options.db_dir = flags.db;
+  while (options.db_dir.size() > 1 && options.db_dir.back() == '/') options.db_dir.pop_back();
+  options.key_file = flags.key_file.empty() ? options.db_dir + ".key" : flags.key_file;
+  options.create = create;
+  options.policy = &NameIndexPolicy::Instance();
+  return ChildStore::Open(options);
+}
+
+int Fail(const Status& s) {
+  std::cerr << "contactpoint: " << s.ToString() << "\n";
+  return s.IsInvalidArgument() ? kExitUsage : kExitFailure;
+}
+
+Result<ChildId> ParseChildId(const std::string& text) {
+  char* end = nullptr;
+  unsigned long long v = std::strtoull(text.c_str(), &end, 10);
+  if (text.empty() || *end != '\0' || v == 0) {
+    return Status::InvalidArgument("'" + text + "' is not a child id");
+  }
+  return static_cast<ChildId>(v);
+}
+
+void PrintHuman(const ChildView& v, double score) {
+  const ChildRecord& r = v.record;
+  std::cout << "child " << r.id;
+  if (score >= 0) std::printf("  score %.3f", score);
+  std::cout << (r.shield.shielded ? "  [SHIELDED]" : "") << "\n  " << r.given_name
+            << (r.middle_names.empty() ? "" : " " + r.middle_names) << " " << r.family_name
+            << "  born " << (r.date_of_birth.empty() ? "unknown" : r.date_of_birth.ToString())
+            << "  " << GenderCode(r.gender) << "\n";
+  if (!r.former_family_names.empty()) {
+    std::cout << "  formerly:";
+    for (const auto& f : r.former_family_names) std::cout << " " << f;
+    std::cout << "\n";
+  }
+  if (!r.nhs_number.empty()) std::cout << "  NHS number " << r.nhs_number << "\n";
+  if (!r.pupil_number.empty()) std::cout << "  pupil number " << r.pupil_number << "\n";
+  if (v.hidden) {
+    const HiddenFields& h = *v.hidden;
+    if (!h.address.empty() || !h.postcode.empty()) std::cout << "  " << h.address << "  " << h.postcode << "\n";
+    if (!h.parent_name.empty()) std::cout << "  parent/carer " << h.parent_name << "  " << h.parent_phone << "\n";
+    for (const auto& s : h.services) std::cout << "  " << ServiceKindName(s.kind) << ": " << s.name << "\n";
+  } else {
+    std::cout << "  location and contacts hidden (shielded)\n";
+  }
+  for (const auto& s : r.sources) std::cout << "  source " << s.source << " / " << s.key << "\n";
+}
+
+}  // namespace
+
+void AddInit(CLI::App& app, std::function<int()>* run);
+void AddImport(CLI::App& app, std::function<int()>* run);
+void AddSearch(CLI::App& app, std::function<int()>* run);
+void AddGetAndDump(CLI::App& app, std::function<int()>* run);
+void AddShield(CLI::App& app, std::function<int()>* run);
+void AddPhoneticAndGen(CLI::App& app, std::function<int()>* run);
+
+int RunCli(int argc, char** argv) {
+  CLI::App app{"contactpoint: the child index engine's ops and development tool"};
+  app.require_subcommand(1);
+  std::function<int()> run;
+  AddInit(app, &run);
+  AddImport(app, &run);
+  AddSearch(app, &run);
+  AddGetAndDump(app, &run);
+  AddShield(app, &run);
+  AddPhoneticAndGen(app, &run);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? kExitOk : kExitUsage;
+  }
+  return run ? run() : kExitUsage;
+}
+
+void AddInit(CLI::App& app, std::function<int()>* run) {
+  static DbFlags flags;
+  auto* cmd = app.add_subcommand("init", "create a database and its encryption key file");
+  AddDbFlags(cmd, &flags);
+  cmd->callback([run] {
+    *run = [] {
+      auto store = OpenStore(flags, /*create=*/true);
+      if (!store.ok()) return Fail(store.status());
+      std::cout << "created database " << flags.db << " with key file "
+                << (flags.key_file.empty() ? flags.db + ".key" : flags.key_file)
+                << " (mode 0600; keep it apart from backups of the database)\n";
+      return kExitOk;
+    };
+  });
+}
+
+void AddImport(CLI::App& app, std::function<int()>* run) {
+  static DbFlags flags;
+  static std::string source, file;
+  static bool compact = false;
+  auto* cmd = app.add_subcommand("import", "import children from a CSV file (every row a new child)");
+  AddDbFlags(cmd, &flags);
+  cmd->add_option("--source", source, "source name, e.g. births, la_leeds")->required();
+  cmd->add_option("file", file, "CSV with a header row")->required();
+  cmd->add_flag("--compact", compact, "compact the database afterwards (after bulk loads)");
+  cmd->callback([run] {
+    *run = [] {
+      std::ifstream in(file, std::ios::binary);
+      if (!in) return Fail(Status::IOError("cannot read " + file));
+      auto store = OpenStore(flags, false);
+      if (!store.ok()) return Fail(store.status());
+      ImportSummary summary;
+      auto start = std::chrono::steady_clock::now();
+      Status s = ImportCsv(store->get(), source, in, &summary,
+                           [](const std::string& msg) { std::cerr << "rejected " << msg << "\n"; });
+      double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      if (s.ok() && compact) s = (*store)->CompactAll();
+      std::fprintf(stderr, "import: %zu rows, %zu imported, %zu rejected in %.2f s (%.0f rows/s)\n",
+                   summary.rows, summary.imported, summary.rejected, seconds,
+                   seconds > 0 ? summary.rows / seconds : 0.0);
+      if (!s.ok()) return Fail(s);
+      return summary.rejected == 0 ? kExitOk : kExitFailure;
+    };
+  });
+}
+
+void AddSearch(CLI::App& app, std::function<int()>* run) {
+  static DbFlags flags;
+  static std::string given, family, dob, dob_from, dob_to, gender, postcode, nhs, upn, queries;
+  static size_t limit = kDefaultResultCap;
+  static int threads = 1;
+  static bool json = false;
+  auto* cmd = app.add_subcommand("search", "bounded search; or a batch of queries from a file");
+  AddDbFlags(cmd, &flags);
+  cmd->add_option("--given", given, "given name (an initial is enough)");
+  cmd->add_option("--family", family, "family name");
+  cmd->add_option("--dob", dob, "date of birth, YYYY-MM-DD");
+  cmd->add_option("--dob-from", dob_from, "date-of-birth range start (range at most 2 years)");
+  cmd->add_option("--dob-to", dob_to, "date-of-birth range end");
+  cmd->add_option("--gender", gender, "M or F");
+  cmd->add_option("--postcode", postcode, "postcode (never matches a shielded child)");
+  cmd->add_option("--nhs-number", nhs, "NHS number (enough on its own)");
+  cmd->add_option("--pupil-number", upn, "unique pupil number (enough on its own)");
+  cmd->add_option("--limit", limit, "result cap, 1..50 (default 20)");
+  cmd->add_flag("--json", json, "print one JSON object");
+  cmd->add_option("--queries", queries, "batch mode: a CSV of queries; one JSON line per query");
+  cmd->add_option("--threads", threads, "batch mode: worker threads")->check(CLI::Range(1, 256));
+  cmd->callback([run] {
+    *run = [] {
+      auto store = OpenStore(flags, false);
+      if (!store.ok()) return Fail(store.status());
+      Searcher searcher(store->get());
+      if (!queries.empty()) {
+        std::ifstream in(queries, std::ios::binary);
+        if (!in) return Fail(Status::IOError("cannot read " + queries));
+        auto rows = ReadQueryFile(in, limit);
+        if (!rows.ok()) return Fail(rows.status());
+        BatchStats stats;
+        Status s = RunBatch(searcher, *rows, threads, std::cout, &stats);
+        std::fprintf(stderr,
+                     "queries %zu (ok %zu, too_many %zu, invalid %zu, error %zu) threads %d wall %.3f s "
+                     "throughput %.0f q/s latency p50 %.1f us p99 %.1f us p99.9 %.1f us max %.1f us\n",
+                     stats.queries, stats.ok, stats.too_many, stats.invalid, stats.errors, threads,
+                     stats.wall_seconds, stats.throughput(), stats.p50_us, stats.p99_us,
+                     stats.p999_us, stats.max_us);
+        return s.ok() ? kExitOk : Fail(s);
+      }
+      SearchCriteria c;
+      c.given_name = given;
+      c.family_name = family;
+      c.postcode = postcode;
+      c.nhs_number = nhs;
+      c.pupil_number = upn;
+      c.limit = limit;
+      Status parse;
+      for (auto [text, slot] : {std::pair{&dob, &c.date_of_birth}, std::pair{&dob_from, &c.dob_from},
+                                std::pair{&dob_to, &c.dob_to}}) {
+        if (text->empty() || !parse.ok()) continue;
+        auto d = ParseDate(*text);
+        if (d.ok()) *slot = *d; else parse = d.status();
+      }
+      auto g = ParseGender(gender);
+      if (parse.ok() && !g) parse = Status::InvalidArgument("gender '" + gender + "' is not M or F");
+      if (g) c.gender = *g;
+      Result<SearchResponse> r = parse.ok() ? searcher.Search(c, Clearance::Ordinary()) : Result<SearchResponse>(parse);
+      if (!r.ok() && !r.status().IsInvalidArgument()) return Fail(r.status());
+      if (json) {
+        std::cout << (r.ok() ? SearchJson(*r) : InvalidCriteriaJson(r.status().message())).dump(2) << "\n";
+      } else if (!r.ok()) {
+        std::cerr << "contactpoint: invalid criteria: " << r.status().message() << "\n";
+      } else if (r->outcome == SearchOutcome::kTooManyMatches) {
+        std::cout << "too many matches (" << r->matches << " or more) — refine the search\n";
+      } else {
+        std::cout << r->hits.size() << (r->hits.size() == 1 ? " match\n" : " matches\n");
+        for (const auto& hit : r->hits) PrintHuman(hit.view, hit.score);
+      }
+      if (!r.ok()) return kExitUsage;
+      return r->outcome == SearchOutcome::kTooManyMatches ? kExitTooMany : kExitOk;
+    };
+  });
+}
+
+void AddGetAndDump(CLI::App& app, std::function<int()>* run) {
+  static DbFlags get_flags, dump_flags;
+  static std::string id_text;
+  static bool json = false;
+  auto* get = app.add_subcommand("get", "show one child (hidden fields only if not shielded)");
+  AddDbFlags(get, &get_flags);
+  get->add_option("child_id", id_text, "child id")->required();
+  get->add_flag("--json", json, "print JSON");
+  get->callback([run] {
+    *run = [] {
+      auto id = ParseChildId(id_text);
+      if (!id.ok()) return Fail(id.status());
+      auto store = OpenStore(get_flags, false);
+      if (!store.ok()) return Fail(store.status());
+      auto view = (*store)->Get(*id, Clearance::Ordinary());
+      if (!view.ok()) return Fail(view.status());
+      if (json) std::cout << ChildJson(*view).dump(2) << "\n"; else PrintHuman(*view, -1);
+      return kExitOk;
+    };
+  });
+  auto* dump = app.add_subcommand("dump", "every child as JSON lines (no hidden fields of shielded children)");
+  AddDbFlags(dump, &dump_flags);
+  dump->callback([run] {
+    *run = [] {
+      auto store = OpenStore(dump_flags, false);
+      if (!store.ok()) return Fail(store.status());
+      Status s = (*store)->ForEachChild(Clearance::Ordinary(), [](const ChildView& v) {
+        std::cout << ChildJson(v).dump() << '\n';
+        return static_cast<bool>(std::cout);
+      });
+      return s.ok() ? kExitOk : Fail(s);
+    };
+  });
+}
+
+void AddShield(CLI::App& app, std::function<int()>* run) {
+  for (bool shield : {true, false}) {
+    static DbFlags flags[2];
+    static std::string id_text[2], by[2], reason[2];
+    const int i = shield ? 0 : 1;
+    auto* cmd = app.add_subcommand(shield ? "shield" : "unshield",
+                                   shield ? "shield a child: hide every field that could reveal where it is"
+                                          : "lift a child's shield");
+    AddDbFlags(cmd, &flags[i]);
+    cmd->add_option("child_id", id_text[i], "child id")->required();
+    cmd->add_option("--by", by[i], "organisation setting the shield")->required();
+    cmd->add_option("--reason", reason[i], "stated reason")->required();
+    cmd->callback([run, i, shield] {
+      *run = [i, shield] {
+        auto id = ParseChildId(id_text[i]);
+        if (!id.ok()) return Fail(id.status());
+        if (reason[i].find_first_not_of(" \t") == std::string::npos) {
+          return Fail(Status::InvalidArgument("a reason is required"));
+        }
+        auto store = OpenStore(flags[i], false);
+        if (!store.ok()) return Fail(store.status());
+        Status s = (*store)->SetShield(*id, shield, by[i], reason[i]);
+        if (!s.ok()) return Fail(s);
+        std::cout << "child " << *id << (shield ? " shielded\n" : " unshielded\n");
+        return kExitOk;
+      };
+    });
+  }
+}
+
+void AddPhoneticAndGen(CLI::App& app, std::function<int()>* run) {
+  static std::vector<std::string> names;
+  auto* ph = app.add_subcommand("phonetic", "Double Metaphone codes: NAME<TAB>PRIMARY<TAB>ALTERNATE");
+  ph->add_option("names", names, "names")->required();
+  ph->callback([run] {
+    *run = [] {
+      for (const auto& name : names) {
+        PhoneticCodes codes = DoubleMetaphone(FoldName(name));
+        std::cout << name << '\t' << codes.primary << '\t' << codes.alternate << '\n';
+      }
+      return kExitOk;
+    };
+  });
+
+  static GenOptions gen;
+  static std::string out, as_of;
+  auto* g = app.add_subcommand("gen", "synthetic children in the import format");
+  g->add_option("--children", gen.children, "how many")->required();
+  g->add_option("--seed", gen.seed, "random seed (same seed, same file)");
+  g->add_option("--as-of", as_of, "ages 0..17 on this date (default today)");
+  g->add_option("--out", out, "output CSV")->required();
+  g->callback([run] {
+    *run = [] {
+      if (!as_of.empty()) {
+        auto d = ParseDate(as_of);
+        if (!d.ok()) return Fail(d.status());
+        gen.as_of = *d;
+      }
+      std::ofstream f(out, std::ios::binary);
+      if (!f) return Fail(Status::IOError("cannot write " + out));
+      Status s = GenerateChildren(gen, f);
+      f.close();
+      if (s.ok() && !f) s = Status::IOError("writing " + out + " failed");
+      return s.ok() ? kExitOk : Fail(s);
+    };
+  });
+
+  static QueryGenOptions qgen;
+  static std::string children_csv, qout;
+  auto* q = app.add_subcommand("gen-queries", "noisy queries with their expected answers, from a children CSV");
+  q->add_option("--children-csv", children_csv, "children in the import format")->required();
+  q->add_option("--count", qgen.queries, "how many queries");
+  q->add_option("--seed", qgen.seed, "random seed");
+  q->add_option("--fuzzy-share", qgen.fuzzy_share, "share of queries with noise (0..1)");
+  q->add_option("--out", qout, "output CSV")->required();
+  q->callback([run] {
+    *run = [] {
+      std::ifstream in(children_csv, std::ios::binary);
+      if (!in) return Fail(Status::IOError("cannot read " + children_csv));
+      std::ofstream f(qout, std::ios::binary);
+      if (!f) return Fail(Status::IOError("cannot write " + qout));
+      Status s = GenerateQueries(qgen, in, f);
+      return s.ok() ? kExitOk : Fail(s);
+    };
+  });
+}
+
+}  // namespace cp

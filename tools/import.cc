@@ -1,0 +1,197 @@
+#include "tools/import.h"
+
+#include <algorithm>
+
+#include "util/csv.h"
+#include "util/identifiers.h"
+#include "util/postcode.h"
+
+namespace cp {
+
+const std::vector<std::string> kImportColumns = {
+    "source_key", "given_name", "middle_names", "family_name", "former_family_names",
+    "date_of_birth", "gender", "address", "postcode", "nhs_number", "pupil_number",
+    "parent_name", "parent_phone", "school", "gp_practice"};
+
+namespace {
+
+enum Column {
+  kSourceKey, kGiven, kMiddle, kFamily, kFormer, kDob, kGender, kAddress, kPostcode, kNhs,
+  kUpn, kParentName, kParentPhone, kSchool, kGp, kColumnCount
+};
+
+std::string Trim(std::string_view s) {
+  size_t b = s.find_first_not_of(" \t\r\n");
+  if (b == std::string_view::npos) return "";
+  size_t e = s.find_last_not_of(" \t\r\n");
+  return std::string(s.substr(b, e - b + 1));
+}
+
+std::string JoinedColumns() {
+  std::string out;
+  for (const auto& c : kImportColumns) out += (out.empty() ? "" : ",") + c;
+  return out;
+}
+
+std::vector<std::string> SplitFormerNames(const std::string& text) {
+  std::vector<std::string> names;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t end = text.find(';', start);
+    if (end == std::string::npos) end = text.size();
+    std::string name = Trim(std::string_view(text).substr(start, end - start));
+    if (!name.empty()) names.push_back(name);
+    start = end + 1;
+  }
+  return names;
+}
+
+}  // namespace
+
+Result<ImportRowParser> ImportRowParser::Create(const std::vector<std::string>& header,
+                                                std::string source) {
+  ImportRowParser p;
+  p.source_ = std::move(source);
+  p.column_.assign(kColumnCount, -1);
+  p.width_ = header.size();
+  for (size_t i = 0; i < header.size(); ++i) {
+    std::string name = Trim(header[i]);
+    auto it = std::find(kImportColumns.begin(), kImportColumns.end(), name);
+    if (it == kImportColumns.end()) {
+      return Status::InvalidArgument("unknown column '" + name + "'; the columns are " + JoinedColumns());
+    }
+    int& slot = p.column_[it - kImportColumns.begin()];
+    if (slot != -1) return Status::InvalidArgument("column '" + name + "' appears twice");
+    slot = static_cast<int>(i);
+  }
+  if (p.column_[kSourceKey] == -1) return Status::InvalidArgument("the header has no source_key column");
+  return p;
+}
+
+Result<NewChild> ImportRowParser::Parse(const std::vector<std::string>& fields) const {
+  if (fields.size() != width_) {
+    return Status::InvalidArgument("expected " + std::to_string(width_) + " fields, found " +
+                                   std::to_string(fields.size()));
+  }
+  auto get = [&](int column) { return column_[column] < 0 ? std::string() : Trim(fields[column_[column]]); };
+  NewChild c;
+  c.source = {source_, get(kSourceKey)};
+  if (c.source.key.empty()) return Status::InvalidArgument("source_key is empty");
+  ChildRecord& r = c.record;
+  r.given_name = get(kGiven);
+  r.middle_names = get(kMiddle);
+  r.family_name = get(kFamily);
+  r.former_family_names = SplitFormerNames(get(kFormer));
+  if (std::string dob = get(kDob); !dob.empty()) {
+    auto d = ParseDate(dob);
+    if (!d.ok()) return Status::InvalidArgument("date_of_birth: " + d.status().message());
+    r.date_of_birth = *d;
+  }
+  auto gender = ParseGender(get(kGender));
+  if (!gender) return Status::InvalidArgument("gender '" + get(kGender) + "' is not M, F or empty");
+  r.gender = *gender;
+  if (std::string nhs = get(kNhs); !nhs.empty()) {
+    auto n = NormaliseNhsNumber(nhs);
+    if (!n.ok()) return Status::InvalidArgument("nhs_number: " + n.status().message());
+    r.nhs_number = *n;
+  }
+  if (std::string upn = get(kUpn); !upn.empty()) {
+    auto u = NormaliseUpn(upn);
+    if (!u.ok()) return Status::InvalidArgument("pupil_number: " + u.status().message());
+    r.pupil_number = *u;
+  }
+  HiddenFields& h = c.hidden;
+  h.address = get(kAddress);
+  if (std::string pc = get(kPostcode); !pc.empty()) {
+    auto p = NormalisePostcode(pc);
+    if (!p.ok()) return Status::InvalidArgument("postcode: " + p.status().message());
+    h.postcode = *p;
+  }
+  h.parent_name = get(kParentName);
+  h.parent_phone = get(kParentPhone);
+  if (std::string school = get(kSchool); !school.empty()) h.services.push_back({ServiceKind::kSchool, school, ""});
+  if (std::string gp = get(kGp); !gp.empty()) h.services.push_back({ServiceKind::kGpPractice, gp, ""});
+  for (size_t col = kGiven; col < kColumnCount; ++col) {
+    if (!get(static_cast<int>(col)).empty()) r.provenance.push_back({kImportColumns[col], source_});
+  }
+  c.source_payload = CsvLine(fields);
+  return c;
+}
+
+namespace {
+
+struct PendingRow {
+  size_t line;
+  NewChild child;
+};
+
+// Inserts a group of rows in one batch; when the batch is refused because a source key
+// repeats, falls back to one row at a time so that only the offending rows are rejected.
+Status Flush(ChildStore* store, std::vector<PendingRow>* rows, ImportSummary* summary,
+             const std::function<void(const std::string&)>& report) {
+  if (rows->empty()) return Status::OK();
+  std::vector<NewChild> batch;
+  batch.reserve(rows->size());
+  for (auto& r : *rows) batch.push_back(r.child);
+  auto ids = store->InsertChildren(batch);
+  if (ids.ok()) {
+    summary->imported += rows->size();
+    rows->clear();
+    return Status::OK();
+  }
+  if (ids.status().code() != Status::Code::kAlreadyExists) return ids.status();
+  for (auto& r : *rows) {
+    auto one = store->InsertChildren(std::span<NewChild>(&r.child, 1));
+    if (one.ok()) {
+      ++summary->imported;
+    } else if (one.status().code() == Status::Code::kAlreadyExists) {
+      ++summary->rejected;
+      report("line " + std::to_string(r.line) + ": " + one.status().message());
+    } else {
+      return one.status();
+    }
+  }
+  rows->clear();
+  return Status::OK();
+}
+
+}  // namespace
+
+Status ImportCsv(ChildStore* store, const std::string& source, std::istream& in,
+                 ImportSummary* summary, const std::function<void(const std::string&)>& report) {
+  constexpr size_t kBatchRows = 2048;
+  CsvReader reader(&in);
+  std::vector<std::string> fields;
+  std::string error;
+  if (!reader.Next(&fields, &error)) return Status::InvalidArgument("the file is empty: no header row");
+  if (!error.empty()) return Status::InvalidArgument("header: " + error);
+  auto parser = ImportRowParser::Create(fields, source);
+  if (!parser.ok()) return parser.status();
+
+  std::vector<PendingRow> pending;
+  while (true) {
+    error.clear();
+    if (!reader.Next(&fields, &error)) break;
+    ++summary->rows;
+    const size_t line = reader.record_line();
+    if (!error.empty()) {
+      ++summary->rejected;
+      report(error);
+      continue;
+    }
+    auto child = parser->Parse(fields);
+    if (!child.ok()) {
+      ++summary->rejected;
+      report("line " + std::to_string(line) + ": " + child.status().message());
+      continue;
+    }
+    pending.push_back({line, std::move(*child)});
+    if (pending.size() == kBatchRows) {
+      Status s = Flush(store, &pending, summary, report);
+      if (!s.ok()) return s;
+    }
+  }
+  return Flush(store, &pending, summary, report);
+}
+
+}  // namespace cp

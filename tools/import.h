@@ -1,0 +1,50 @@
+// CSV import of children (`contactpoint import`).
+//
+// The header row names the columns; source_key is the only mandatory column and value.
+// Unknown or repeated column names refuse the whole file before any row is read. Each
+// row is validated and applied atomically; a bad row is reported with its line number
+// and the reason, and the import goes on.
+#pragma once
+
+#include <functional>
+#include <istream>
+#include <string>
+#include <vector>
+
+#include "storage/child_store.h"
+
+namespace cp {
+
+// The import columns, in the order `contactpoint gen` writes them.
+extern const std::vector<std::string> kImportColumns;
+
+struct ImportSummary {
+  size_t rows = 0;
+  size_t imported = 0;
+  size_t rejected = 0;
+};
+
+// Turns rows of one file into children. Built from the header row, which it checks:
+// known columns, no repeats, source_key present.
+class ImportRowParser {
+ public:
+  static Result<ImportRowParser> Create(const std::vector<std::string>& header, std::string source);
+
+  // The child a row describes, or InvalidArgument naming the column and the fault.
+  Result<NewChild> Parse(const std::vector<std::string>& fields) const;
+
+ private:
+  ImportRowParser() = default;
+  std::string source_;
+  std::vector<int> column_;  // index in the row of each kImportColumns entry, or -1
+  size_t width_ = 0;
+};
+
+// Reads the CSV and inserts every good row. `report` receives one message per rejected
+// row ("line 7: date_of_birth '2019-02-30' is not a date"). A non-OK status means the
+// file itself was refused (bad header) or storage failed; the summary counts what was
+// done until then.
+Status ImportCsv(ChildStore* store, const std::string& source, std::istream& in,
+                 ImportSummary* summary, const std::function<void(const std::string&)>& report);
+
+}  // namespace cp
