@@ -392,8 +392,8 @@ struct PhoneticRule {
   std::string_view from, to;
 };
 constexpr PhoneticRule kPhoneticRules[] = {
-    {"ph", "f"},  {"f", "ph"},  {"ck", "k"}, {"y", "i"}, {"i", "y"},  {"c", "k"},   {"k", "c"},
-    {"ee", "ea"}, {"ea", "ee"}, {"s", "z"},  {"z", "s"}, {"ie", "y"}, {"ae", "ay"}, {"ay", "ae"}};
+    {"ph", "f"},  {"f", "ph"},  {"ck", "k"}, {"y", "i"}, {"i", "y"},  {"c", "k"},  {"k", "c"},
+    {"ee", "ea"}, {"ea", "ee"}, {"s", "z"},  {"z", "s"}, {"ie", "y"}, {"ay", "ae"}};
 
 // A phonetic respelling ("Sophie" -> "Sofie", "Jackson" -> "Jakson", "Hannah" ->
 // "Hanah"), or empty when no rule applies.
