@@ -19,6 +19,11 @@ Status Refuse(const std::string& why) {
 }
 
 Status CheckDates(const SearchCriteria& c) {
+  for (const auto* d : {&c.date_of_birth, &c.dob_from, &c.dob_to}) {
+    if (*d && !IsValidDate((*d)->year, (*d)->month, (*d)->day)) {
+      return Status::InvalidArgument("a date of birth is not a valid date");
+    }
+  }
   if (c.date_of_birth && (c.dob_from || c.dob_to)) {
     return Status::InvalidArgument("give a date of birth or a date-of-birth range, not both");
   }
@@ -41,7 +46,9 @@ Status CheckDates(const SearchCriteria& c) {
 
 }  // namespace
 
-Result<CriteriaKind> ValidateCriteria(SearchCriteria* c) {
+namespace {
+
+Result<CriteriaKind> CheckCriteria(SearchCriteria* c) {
   if (c->limit == 0 || c->limit > kMaxResultCap) {
     return Status::InvalidArgument("the result limit must be between 1 and " +
                                    std::to_string(kMaxResultCap));
@@ -65,19 +72,36 @@ Result<CriteriaKind> ValidateCriteria(SearchCriteria* c) {
   }
   if (!c->nhs_number.empty() || !c->pupil_number.empty()) return CriteriaKind::kIdentifier;
 
-  const bool given = !NameParts(c->given_name).empty();
-  const bool family = !NameParts(c->family_name).empty();
+  // An initial is enough only for the given name, and only with both names and a date.
+  const auto given_parts = NameParts(c->given_name);
+  const auto family_parts = NameParts(c->family_name);
+  const bool given = !given_parts.empty();
+  const bool given_full = given && !(given_parts.size() == 1 && given_parts[0].size() == 1);
+  const bool family = !family_parts.empty() && !(family_parts.size() == 1 && family_parts[0].size() == 1);
+  if (!family_parts.empty() && !family) return Refuse("a family name must be more than an initial");
   const bool dob = c->date_of_birth.has_value();
   const bool range = c->dob_from.has_value();
   const bool gender = c->gender != Gender::kUnknown;
   const bool place = !c->postcode.empty();
   if (family && given && (dob || range)) return CriteriaKind::kNamesAndBirth;
   if (family && dob && gender && place) return CriteriaKind::kFamilyBirthGenderPlace;
-  if (given && dob && gender && place) return CriteriaKind::kGivenBirthGenderPlace;
+  if (given_full && dob && gender && place) return CriteriaKind::kGivenBirthGenderPlace;
   if (!given && !family && !dob && !range && !gender && !place) {
     return Refuse("no search criteria given");
   }
   return Refuse("these criteria are not enough to search on");
+}
+
+}  // namespace
+
+Result<CriteriaKind> ValidateCriteria(SearchCriteria* c) {
+  auto kind = CheckCriteria(c);
+  // Every refusal names the accepted combinations, so a person can correct the search
+  // whatever was wrong with it.
+  if (!kind.ok() && kind.status().message().find(kAcceptedCriteria) == std::string::npos) {
+    return Status::InvalidArgument(kind.status().message() + "; " + kAcceptedCriteria);
+  }
+  return kind;
 }
 
 }  // namespace cp

@@ -5,14 +5,14 @@
 
 #include "index/features.h"
 #include "index/trigrams.h"
+#include "util/date.h"
 
 namespace cp {
 namespace {
 
-struct Candidate {
-  double score;
-  bool hidden_criterion_ok;  // false: shielded, and the query used a hidden field
-};
+// A score at which the cheap tier's answer stands without looking wider: names agreeing
+// with at most a small typo and the date exact.
+constexpr double kStrongMatch = 0.95;
 
 // Collects scored candidates, each child scored once.
 class CandidateSet {
@@ -40,10 +40,10 @@ class CandidateSet {
     Offer(p, false);
   }
 
-  size_t CountAtThreshold() const {
-    size_t n = 0;
-    for (const auto& [id, score] : scores_) n += score >= kMatchThreshold;
-    return n;
+  double BestScore() const {
+    double best = 0;
+    for (const auto& [id, score] : scores_) best = std::max(best, score);
+    return best;
   }
   bool Seen(ChildId id) const { return scores_.count(id) != 0; }
   std::vector<std::pair<double, ChildId>> Matches() const {
@@ -118,10 +118,15 @@ class Plan {
     return Status::OK();
   }
 
-  Status YearsTier(int from_year, int to_year) {
+  // Whole birth years; with `unknown_dob`, also the children whose date is unknown.
+  Status YearsTier(const std::vector<int>& years, bool unknown_dob) {
     for (const auto& [kind, token] : NameTokens(query_)) {
-      for (int y = from_year; y <= to_year; ++y) {
+      for (int y : years) {
         Status s = Scan(kind, token, y, std::nullopt);
+        if (!s.ok()) return s;
+      }
+      if (unknown_dob) {
+        Status s = Scan(kind, token, 0, std::nullopt);
         if (!s.ok()) return s;
       }
     }
@@ -152,7 +157,9 @@ class Plan {
         }
       }
     }
-    const int needed = static_cast<int>((total + 1) / 2);
+    // A third of the query's trigrams: with a typo in each name, short names keep
+    // little more than that.
+    const int needed = std::max<int>(1, static_cast<int>(total / 3));
     std::vector<ChildId> ids;
     for (const auto& [id, e] : shared) {
       if (e.first >= needed && !set_->Seen(id)) ids.push_back(id);
@@ -182,18 +189,46 @@ class Plan {
   bool too_broad_ = false;
 };
 
+// Birth years a query year may stand for: one either side, and every year one digit away
+// (2016 typed for 2010..2019, 2006, 2026) within the ages the index holds.
+std::vector<int> NearbyYears(int year) {
+  const int today = TodayUtc().year;
+  std::vector<int> years;
+  auto add = [&](int y) {
+    if (y != year && y >= today - 30 && y <= today + 1 &&
+        std::find(years.begin(), years.end(), y) == years.end()) {
+      years.push_back(y);
+    }
+  };
+  add(year - 1);
+  add(year + 1);
+  for (int place = 1; place <= 1000; place *= 10) {
+    const int digit = (year / place) % 10;
+    for (int d = 0; d <= 9; ++d) add(year + (d - digit) * place);
+  }
+  std::sort(years.begin(), years.end());
+  return years;
+}
+
 Status GatherByName(Plan* plan, const PreparedQuery& q, const CandidateSet& set) {
   const SearchCriteria& c = q.criteria();
   if (!c.postcode.empty()) {
     Status s = plan->ScanPlace(c.postcode);
     if (!s.ok()) return s;
   }
-  if (c.dob_from) return plan->YearsTier(c.dob_from->year, c.dob_to->year);
+  if (c.dob_from) {
+    std::vector<int> years;
+    for (int y = c.dob_from->year; y <= c.dob_to->year; ++y) years.push_back(y);
+    return plan->YearsTier(years, /*unknown_dob=*/true);
+  }
   const Date& dob = *c.date_of_birth;
   Status s = plan->ExactDateTier(dob);
-  if (!s.ok() || set.CountAtThreshold() > 0) return s;
-  s = plan->YearsTier(dob.year - 1, dob.year + 1);
-  if (s.ok() && set.CountAtThreshold() == 0) s = plan->TrigramTier(dob.year);
+  // The wider tiers run unless the birth month already gave a strong match: a weaker
+  // one (an unknown date, a swapped day and month) must not hide a child whose year or
+  // month was mistyped.
+  if (!s.ok() || set.BestScore() >= kStrongMatch) return s;
+  s = plan->YearsTier(NearbyYears(dob.year), /*unknown_dob=*/false);
+  if (s.ok() && set.BestScore() < kStrongMatch) s = plan->TrigramTier(dob.year);
   return s;
 }
 
@@ -217,6 +252,17 @@ Result<SearchResponse> Searcher::Search(SearchCriteria criteria, const Clearance
     std::sort(ids.begin(), ids.end());
     ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
     for (ChildId id : ids) matches.emplace_back(1.0, id);
+    if (!criteria.postcode.empty()) {
+      // A postcode given beside an identifier is still a hidden-field criterion: the
+      // answer must not include a shielded child.
+      std::vector<std::pair<double, ChildId>> kept;
+      for (const auto& m : matches) {
+        auto record = store_->GetRecord(m.second);
+        if (!record.ok()) return record.status();
+        if (!record->shield.shielded) kept.push_back(m);
+      }
+      matches.swap(kept);
+    }
   } else {
     PreparedQuery query(criteria);
     CandidateSet set(query, /*uses_hidden_field=*/!criteria.postcode.empty());

@@ -4,6 +4,7 @@
 #include <rocksdb/table.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "storage/child_store_internal.h"
@@ -137,6 +138,12 @@ Status ChildStore::OpenDb() {
       return Status::Corruption("not a contactpoint database: " + options_.db_dir + " (" +
                                 s.ToString() + ")");
     }
+    // Refuse before opening: opening creates missing column families, which would
+    // change a database that is not ours.
+    if (std::find(existing.begin(), existing.end(), kMeta) == existing.end()) {
+      return Status::Corruption("not a contactpoint database: " + options_.db_dir +
+                                " has no meta column family");
+    }
   }
   rocksdb::DBOptions db;
   db.create_if_missing = options_.create;
@@ -145,6 +152,11 @@ Status ChildStore::OpenDb() {
   db.max_background_jobs = 2;
   db.keep_log_file_num = 5;
   db.bytes_per_sync = 1 << 20;
+  // Roll the MANIFEST at every version edit. A MANIFEST records each SST file's first and
+  // last key and keeps the history until it rolls; a fresh one holds only live files, so
+  // once a shield's compaction has dropped a place posting, no file boundary names it.
+  // Each roll writes a snapshot of the live files: a few KB, once per flush or compaction.
+  db.max_manifest_file_size = 1;
   auto descriptors = Descriptors(h_->cache, existing);
   auto s = rocksdb::DB::Open(db, options_.db_dir, descriptors, &h_->all, &h_->db);
   if (!s.ok()) return FromRocks(s, "opening " + options_.db_dir);

@@ -111,7 +111,9 @@ class ChildStore {
 
   // ---- Reads --------------------------------------------------------------------------
 
-  // The child as `clearance` may see it. NotFound when there is no such child.
+  // The child as `clearance` may see it. For a shielded child under ordinary clearance
+  // that is no hidden fields, no source references and no provenance (a source's name
+  // can place a child as well as an address). NotFound when there is no such child.
   Result<ChildView> Get(ChildId id, const Clearance& clearance) const;
   // Many children at once (RocksDB MultiGet); one Result per id, in order.
   std::vector<Result<ChildView>> MultiGet(std::span<const ChildId> ids,

@@ -17,7 +17,12 @@ Result<ChildView> ChildStore::MakeView(ChildRecord record, std::string_view seal
   ChildView view;
   // The one place hidden fields are opened for a reader: a shielded child's are opened
   // only under elevated clearance.
-  if (!record.shield.shielded || clearance.SeesHiddenFields()) {
+  if (record.shield.shielded && !clearance.SeesHiddenFields()) {
+    // Which sources hold the child ("la_leeds") and which supplied each field say where
+    // the child is as surely as an address does.
+    record.sources.clear();
+    record.provenance.clear();
+  } else {
     auto plain = crypto_->Open(sealed_hidden, HiddenAssociatedData(record.id));
     if (!plain.ok()) return plain.status();
     auto hidden = DecodeHiddenFields(*plain);

@@ -30,11 +30,16 @@ void AddDbFlags(CLI::App* cmd, DbFlags* flags) {
                   "master key file (default: <db>.key, beside the database directory)");
 }
 
-Result<std::unique_ptr<ChildStore>> OpenStore(const DbFlags& flags, bool create) {
+ChildStore::Options StoreOptions(const DbFlags& flags) {
   ChildStore::Options options;
   options.db_dir = flags.db;
   while (options.db_dir.size() > 1 && options.db_dir.back() == '/') options.db_dir.pop_back();
   options.key_file = flags.key_file.empty() ? options.db_dir + ".key" : flags.key_file;
+  return options;
+}
+
+Result<std::unique_ptr<ChildStore>> OpenStore(const DbFlags& flags, bool create) {
+  ChildStore::Options options = StoreOptions(flags);
   options.create = create;
   options.policy = &NameIndexPolicy::Instance();
   return ChildStore::Open(options);
@@ -116,8 +121,8 @@ void AddInit(CLI::App& app, std::function<int()>* run) {
     *run = [] {
       auto store = OpenStore(flags, /*create=*/true);
       if (!store.ok()) return Fail(store.status());
-      std::cout << "created database " << flags.db << " with key file "
-                << (flags.key_file.empty() ? flags.db + ".key" : flags.key_file)
+      std::cout << "created database " << (*store)->db_dir() << " with key file "
+                << StoreOptions(flags).key_file
                 << " (mode 0600; keep it apart from backups of the database)\n";
       return kExitOk;
     };

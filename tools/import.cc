@@ -1,6 +1,7 @@
 #include "tools/import.h"
 
 #include <algorithm>
+#include <unordered_map>
 
 #include "util/csv.h"
 #include "util/identifiers.h"
@@ -146,7 +147,8 @@ Status Flush(ChildStore* store, std::vector<PendingRow>* rows, ImportSummary* su
       ++summary->imported;
     } else if (one.status().code() == Status::Code::kAlreadyExists) {
       ++summary->rejected;
-      report("line " + std::to_string(r.line) + ": " + one.status().message());
+      report("line " + std::to_string(r.line) + ": source_key '" + r.child.source.key +
+             "' repeats an earlier row or an earlier import: " + one.status().message());
     } else {
       return one.status();
     }
@@ -169,6 +171,7 @@ Status ImportCsv(ChildStore* store, const std::string& source, std::istream& in,
   if (!parser.ok()) return parser.status();
 
   std::vector<PendingRow> pending;
+  std::unordered_map<std::string, size_t> pending_keys;  // source key -> line, this batch
   while (true) {
     error.clear();
     if (!reader.Next(&fields, &error)) break;
@@ -185,10 +188,18 @@ Status ImportCsv(ChildStore* store, const std::string& source, std::istream& in,
       report("line " + std::to_string(line) + ": " + child.status().message());
       continue;
     }
+    auto [earlier, fresh] = pending_keys.try_emplace(child->source.key, line);
+    if (!fresh) {
+      ++summary->rejected;
+      report("line " + std::to_string(line) + ": source_key '" + child->source.key +
+             "' repeats line " + std::to_string(earlier->second));
+      continue;
+    }
     pending.push_back({line, std::move(*child)});
     if (pending.size() == kBatchRows) {
       Status s = Flush(store, &pending, summary, report);
       if (!s.ok()) return s;
+      pending_keys.clear();
     }
   }
   return Flush(store, &pending, summary, report);

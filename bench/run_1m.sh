@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The issue's figures at 1M children: import rate, database size, in-process search
+# latency for a mix of exact and fuzzy queries. Runs by hand, not in CI (minutes, GBs).
+#   bench/run_1m.sh [children] [work dir]
+set -euo pipefail
+n=${1:-1000000}
+work=${2:-/tmp/cp-bench-$n}
+build=${BUILD_DIR:-build/release}
+bin=$build/tools/contactpoint
+[ -x "$bin" ] || make build
+mkdir -p "$work"
+echo "== generate $n children"
+[ -f "$work/children.csv" ] || /usr/bin/time -f "gen: %e s, max RSS %M KB" "$bin" gen --children "$n" --seed 1 --as-of 2026-11-01 --out "$work/children.csv"
+rm -rf "$work/db" "$work/db.key"
+"$bin" init --db "$work/db" >/dev/null
+echo "== import (rows/s on the line below)"
+# The rate printed excludes the final compaction; the wall time includes it.
+/usr/bin/time -f "import + compaction: %e s wall, max RSS %M KB" "$bin" import --db "$work/db" --source births --compact "$work/children.csv"
+echo "== database size: $(du -sb "$work/db" | cut -f1) bytes ($(du -sh "$work/db" | cut -f1))"
+echo "== queries: 10,000, half exact, half fuzzy"
+"$bin" gen-queries --children-csv "$work/children.csv" --count 10000 --seed 2 --fuzzy-share 0.5 --out "$work/queries.csv"
+for t in 1 2; do
+  echo "== batch search, $t thread(s)"
+  "$bin" search --db "$work/db" --queries "$work/queries.csv" --threads "$t" > "$work/answers-$t.jsonl"
+done
+echo "== recall (expected child in the results)"
+jq -s -r --rawfile q "$work/queries.csv" '
+  ($q | split("\n") | .[1:] | map(select(length > 0) | split(",")) ) as $rows
+  | [range(0; length) as $i | {noise: $rows[$i][-1], expected: $rows[$i][-2],
+      hit: ([.[$i].results[].sources[].key] | index($rows[$i][-2]) != null)}]
+  | group_by(.noise) | map("\(.[0].noise): \(map(select(.hit)) | length)/\(length)") | .[]' "$work/answers-1.jsonl"
+echo "== Google Benchmark (in-process, one thread)"
+CP_BENCH_DB="$work/db" CP_BENCH_QUERIES="$work/queries.csv" $build/bench/search_bench --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
