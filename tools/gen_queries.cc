@@ -219,7 +219,7 @@ Status SampleChildren(std::istream& in, Rng& rng, std::array<Reservoir, kPoolCou
   CsvReader reader(&in);
   std::vector<std::string> fields;
   std::string error;
-  std::array<int, kColumns> columns;
+  std::array<int, kColumns> columns{};
   bool header = true;
   Child child;
   const std::string empty;

@@ -313,12 +313,12 @@ TEST_F(ShieldMarkerTest, ShieldedBeforeBulkInsertStaysSealed) {
 }
 
 std::string Hex(const std::string& bytes, bool upper) {
-  static constexpr char kLower[] = "0123456789abcdef";
-  static constexpr char kUpper[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : bytes) {
-    out.push_back((upper ? kUpper : kLower)[c >> 4]);
-    out.push_back((upper ? kUpper : kLower)[c & 15]);
+  const char* digits = upper ? "0123456789ABCDEF" : "0123456789abcdef";
+  std::string out(2 * bytes.size(), '0');
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    const unsigned byte = static_cast<uint8_t>(bytes[i]);
+    out[2 * i] = digits[byte >> 4];
+    out[2 * i + 1] = digits[byte & 15];
   }
   return out;
 }
