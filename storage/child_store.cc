@@ -129,6 +129,36 @@ Result<std::unique_ptr<ChildStore>> ChildStore::Open(const Options& options) {
   return store;
 }
 
+// A database lacking one of this build's column families is either newer (a family was
+// retired) or damaged. Either way it is refused without being changed: the schema version
+// is read through a read-only open, which creates nothing.
+Status ChildStore::CheckFamiliesPresent(const std::vector<std::string>& existing) {
+  std::string missing;
+  for (const char* name : {kMeta, kChildren, kHidden, kSources, kNameIndex, kIdIndex, kPlaceIndex}) {
+    if (std::find(existing.begin(), existing.end(), name) == existing.end()) missing = name;
+  }
+  if (missing.empty()) return Status::OK();
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const auto& name : existing) descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  auto rs = rocksdb::DB::OpenForReadOnly(rocksdb::DBOptions(), options_.db_dir, descriptors,
+                                         &handles, &raw);
+  if (!rs.ok()) return FromRocks(rs, "opening " + options_.db_dir + " read-only");
+  std::string version;
+  size_t meta = std::find(existing.begin(), existing.end(), kMeta) - existing.begin();
+  rs = raw->Get(rocksdb::ReadOptions(), handles[meta], std::string(keys::kMetaSchemaVersion), &version);
+  for (auto* h : handles) raw->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+  delete raw;
+  if (rs.ok() && std::atoi(version.c_str()) > kSchemaVersion) {
+    return Status::NotSupported("database " + options_.db_dir + " was written by schema version " +
+                                version + "; this build reads versions up to " +
+                                std::to_string(kSchemaVersion) + " (upgrade contactpoint)");
+  }
+  return Status::Corruption("database " + options_.db_dir + " has no '" + missing +
+                            "' column family");
+}
+
 Status ChildStore::OpenDb() {
   h_->cache = rocksdb::NewLRUCache(options_.block_cache_bytes);
   std::vector<std::string> existing;
@@ -144,6 +174,8 @@ Status ChildStore::OpenDb() {
       return Status::Corruption("not a contactpoint database: " + options_.db_dir +
                                 " has no meta column family");
     }
+    Status present = CheckFamiliesPresent(existing);
+    if (!present.ok()) return present;
   }
   rocksdb::DBOptions db;
   db.create_if_missing = options_.create;

@@ -73,7 +73,7 @@ using PostingVisitor = std::function<void(const Posting&)>;
 
 struct SourceLink {
   ChildId child = 0;
-  uint64_t fingerprint = 0;  // XXH3 of the source payload
+  uint64_t fingerprint = 0;  // keyed hash (HMAC-SHA256, first 8 bytes) of the source payload
 };
 
 class ChildStore {
@@ -160,6 +160,7 @@ class ChildStore {
  private:
   explicit ChildStore(const Options& options);
   Status OpenDb();
+  Status CheckFamiliesPresent(const std::vector<std::string>& existing);
   Status InitMeta(bool create);
   Result<ChildView> MakeView(ChildRecord record, std::string_view sealed_hidden,
                              const Clearance& clearance) const;

@@ -1,6 +1,5 @@
 // ChildStore: inserting children and setting shields. Every change is one WriteBatch.
 #include <rocksdb/write_batch.h>
-#include <xxhash.h>
 
 #include <ctime>
 #include <algorithm>
@@ -19,6 +18,12 @@ struct IndexImage {
   std::string posting_value;  // flags + features
   std::string flags_only;     // flags, for postings without features
 };
+
+// Keyed, because the payload holds an address: an unkeyed hash on disk would let anyone
+// holding the files confirm a guessed address.
+std::string SourceFingerprint(const Crypto& crypto, std::string_view payload) {
+  return crypto.KeyedHash(payload).substr(0, 8);
+}
 
 IndexImage MakeIndexImage(const IndexPolicy& policy, const ChildRecord& record) {
   IndexImage image;
@@ -98,6 +103,7 @@ Result<std::vector<ChildId>> ChildStore::InsertChildren(std::span<NewChild> chil
   }
 
   SortedPuts puts;
+  bool bad_token = false;
   std::vector<ChildId> ids;
   ChildId next = next_id_.load();
   for (auto& c : children) {
@@ -107,19 +113,21 @@ Result<std::vector<ChildId>> ChildStore::InsertChildren(std::span<NewChild> chil
       r.sources.push_back(c.source);
     }
     IndexImage image = MakeIndexImage(*options_.policy, r);
+    for (const auto& t : image.terms) bad_token = bad_token || t.token.empty() || t.token.size() > 255;
     puts.Put(h_->children, keys::ChildKey(r.id), EncodeChildRecord(r));
     puts.Put(h_->hidden, keys::ChildKey(r.id),
              crypto_->Seal(EncodeHiddenFields(c.hidden), HiddenAssociatedData(r.id)));
     PutIndexEntries(h_.get(), *crypto_, image, r, c.hidden, &puts);
     std::string source_key = keys::SourceKey(c.source.source, c.source.key);
     std::string link = BigEndian64(r.id);
-    PutBigEndian64(&link, XXH3_64bits(c.source_payload.data(), c.source_payload.size()));
+    link += SourceFingerprint(*crypto_, c.source_payload);
     link += crypto_->Seal(c.source_payload, source_key);
     puts.Put(h_->sources, std::move(source_key), std::move(link));
     ids.push_back(r.id);
   }
   rocksdb::WriteBatch batch;
   puts.AppendTo(&batch);
+  if (bad_token) return Status::InvalidArgument("an index token must be 1 to 255 bytes");
   batch.Put(h_->meta, std::string(keys::kMetaNextChildId), BigEndian64(next));
   Status s = FromRocks(h_->db->Write(rocksdb::WriteOptions(), &batch), "inserting children");
   if (!s.ok()) return s;
@@ -164,8 +172,17 @@ Status ChildStore::SetShield(ChildId id, bool shielded, std::string_view by,
   if (!s.ok()) return s;
   rocksdb::CompactRangeOptions compact;
   compact.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
-  return FromRocks(h_->db->CompactRange(compact, h_->place_index, nullptr, nullptr),
-                   "compacting after shield");
+  s = FromRocks(h_->db->CompactRange(compact, h_->place_index, nullptr, nullptr),
+                "compacting after shield");
+  if (!s.ok()) return s;
+  // The MANIFEST rolls at every version edit (max_manifest_file_size), but the compaction's
+  // own edit is applied after the roll's snapshot was taken, so that snapshot still lists
+  // the compacted-away file and its first key. One more edit rolls it past that.
+  s = FromRocks(h_->db->Put(rocksdb::WriteOptions(), h_->meta, "last_shield_change",
+                            std::to_string(r.shield.since_unix)),
+                "recording the shield change");
+  if (s.ok()) s = FromRocks(h_->db->Flush(flush, h_->meta), "flushing after shield");
+  return s;
 }
 
 }  // namespace cp

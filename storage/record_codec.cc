@@ -2,6 +2,9 @@
 
 #include <flatbuffers/flatbuffers.h>
 
+#include <cstddef>
+#include <cstdint>
+
 #include "storage/child_record_generated.h"
 
 namespace cp {
@@ -13,6 +16,15 @@ template <typename T>
 std::string Finish(flatbuffers::FlatBufferBuilder& fbb, flatbuffers::Offset<T> root) {
   fbb.Finish(root);
   return std::string(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize());
+}
+
+// FlatBuffers reads scalars in place and needs the buffer 8-byte aligned; a RocksDB value
+// (an iterator's, a pinned block's) sits at any offset. Misaligned bytes are copied into
+// `*aligned` first, whose storage std::string allocates with malloc's alignment.
+std::string_view Aligned(std::string_view bytes, std::string* aligned) {
+  if (reinterpret_cast<uintptr_t>(bytes.data()) % alignof(std::max_align_t) == 0) return bytes;
+  aligned->assign(bytes.data(), bytes.size());
+  return *aligned;
 }
 
 template <typename T>
@@ -49,7 +61,9 @@ std::string EncodeChildRecord(const ChildRecord& r) {
   return Finish(fbb, root);
 }
 
-Result<ChildRecord> DecodeChildRecord(std::string_view bytes) {
+Result<ChildRecord> DecodeChildRecord(std::string_view raw) {
+  std::string copy;
+  std::string_view bytes = Aligned(raw, &copy);
   const auto* fb = Verified<fb::ChildRecordFb>(bytes);
   if (fb == nullptr) return Status::Corruption("child record does not verify");
   ChildRecord r;
@@ -91,16 +105,13 @@ std::string EncodeHiddenFields(const HiddenFields& h) {
                                        fbb.CreateString(h.postcode),
                                        fbb.CreateString(h.parent_name),
                                        fbb.CreateString(h.parent_phone), fbb.CreateVector(services));
-  fbb.Finish(root);
-  return std::string(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize());
+  return Finish(fbb, root);
 }
 
-Result<HiddenFields> DecodeHiddenFields(std::string_view bytes) {
-  flatbuffers::Verifier verifier(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
-  if (!verifier.VerifyBuffer<fb::HiddenFieldsFb>(nullptr)) {
-    return Status::Corruption("hidden fields do not verify");
-  }
-  const auto* fb = flatbuffers::GetRoot<fb::HiddenFieldsFb>(bytes.data());
+Result<HiddenFields> DecodeHiddenFields(std::string_view raw) {
+  std::string copy;
+  const auto* fb = Verified<fb::HiddenFieldsFb>(Aligned(raw, &copy));
+  if (fb == nullptr) return Status::Corruption("hidden fields do not verify");
   HiddenFields h;
   h.address = Str(fb->address());
   h.postcode = Str(fb->postcode());

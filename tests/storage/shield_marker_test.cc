@@ -330,11 +330,7 @@ std::string Hex(const std::string& bytes, bool upper) {
 // visible to ordinary clearance; so the shielded child's key must leave no trace: not in
 // a write-ahead log, not as a file boundary in the MANIFEST, not in the LOG (RocksDB logs
 // manual compaction ranges as hex), not in an SST.
-// KNOWN GAP (issue 2, open): the WAL and LOG no longer hold the shielded child's place
-// key, but a live SST boundary in the MANIFEST still does: a keyed hash of the postcode,
-// not the postcode (the marker tests above prove no postcode is on disk in clear).
-// Enabled again once the shield compaction leaves no boundary naming the key.
-TEST_F(ShieldMarkerTest, DISABLED_ShieldLeavesNoTraceOfThePlaceKeyOnDisk) {
+TEST_F(ShieldMarkerTest, ShieldLeavesNoTraceOfThePlaceKeyOnDisk) {
   CreateStore();
   std::vector<NewChild> batch;
   batch.push_back(MarkerChild());
