@@ -67,11 +67,16 @@ class CandidateSet {
   bool malformed_ = false;
 };
 
-std::vector<std::pair<TermKind, std::string>> NameTokens(const PreparedQuery& q) {
-  std::vector<std::pair<TermKind, std::string>> tokens;
+using Tokens = std::vector<std::pair<TermKind, std::string>>;
+
+// The phonetic codes of the query's name parts, and with `nicknames` their nickname
+// groups. An initial is scored, never scanned.
+Tokens NameTokens(const PreparedQuery& q, bool nicknames) {
+  Tokens tokens;
   for (const auto* name : {&q.given(), &q.family()}) {
-    if (name->initial) continue;  // an initial is scored, never scanned
+    if (name->initial) continue;
     for (const auto& code : name->codes) tokens.emplace_back(TermKind::kPhonetic, code);
+    if (!nicknames) continue;
     for (const auto& group : name->groups) tokens.emplace_back(TermKind::kNickname, group);
   }
   std::sort(tokens.begin(), tokens.end());
@@ -82,61 +87,45 @@ std::vector<std::pair<TermKind, std::string>> NameTokens(const PreparedQuery& q)
 class Plan {
  public:
   Plan(const ChildStore* store, const PreparedQuery& query, CandidateSet* set)
-      : store_(store), query_(query), set_(set) {}
+      : store_(store), scanner_(store), query_(query), set_(set) {}
 
   Status Scan(TermKind kind, const std::string& token, int year, std::optional<uint8_t> month) {
     if (year < 0 || year > 65535) return Status::OK();
     bool complete = true;
-    Status s = store_->ScanName(kind, token, static_cast<uint16_t>(year), month,
-                                Searcher::kPostingLimit,
-                                [this](const Posting& p) { set_->Offer(p, false); }, &complete);
+    Status s = scanner_.ScanName(kind, token, static_cast<uint16_t>(year), month,
+                                 Searcher::kPostingLimit,
+                                 [this](const Posting& p) { set_->Offer(p, false); }, &complete);
     if (!complete) too_broad_ = true;
     return s;
   }
 
   Status ScanPlace(const std::string& postcode) {
     bool complete = true;
-    Status s = store_->ScanPlace(postcode, Searcher::kPostingLimit,
-                                 [this](const Posting& p) { set_->Offer(p, true); }, &complete);
+    Status s = scanner_.ScanPlace(postcode, Searcher::kPostingLimit,
+                                  [this](const Posting& p) { set_->Offer(p, true); }, &complete);
     if (!complete) too_broad_ = true;
     return s;
   }
 
-  // Tier 1 for an exact date of birth: the birth month, the swapped month, and the
-  // bucket of children whose date of birth is unknown.
-  Status ExactDateTier(const Date& dob) {
-    std::vector<uint8_t> months = {dob.month};
-    if (dob.day <= 12 && dob.day != dob.month) months.push_back(dob.day);
-    for (const auto& [kind, token] : NameTokens(query_)) {
-      for (uint8_t m : months) {
-        Status s = Scan(kind, token, dob.year, m);
-        if (!s.ok()) return s;
-      }
-      Status s = Scan(kind, token, 0, std::nullopt);
-      if (!s.ok()) return s;
-    }
-    return Status::OK();
-  }
-
-  // Whole birth years; with `unknown_dob`, also the children whose date is unknown.
-  Status YearsTier(const std::vector<int>& years, bool unknown_dob) {
-    for (const auto& [kind, token] : NameTokens(query_)) {
+  // Every token in each (year, month); a month of nullopt scans the whole year.
+  Status ScanAll(const Tokens& tokens, const std::vector<int>& years,
+                 const std::vector<std::optional<uint8_t>>& months) {
+    for (const auto& [kind, token] : tokens) {
       for (int y : years) {
-        Status s = Scan(kind, token, y, std::nullopt);
-        if (!s.ok()) return s;
-      }
-      if (unknown_dob) {
-        Status s = Scan(kind, token, 0, std::nullopt);
-        if (!s.ok()) return s;
+        for (const auto& m : months) {
+          Status s = Scan(kind, token, y, m);
+          if (!s.ok()) return s;
+        }
       }
     }
     return Status::OK();
   }
 
   // Trigram postings carry no features: count how many of the query's trigrams each
-  // child shares, then read and score the children sharing at least half of a name's.
-  Status TrigramTier(int year) {
-    std::unordered_map<ChildId, std::pair<int, bool>> shared;  // id -> (count, shielded)
+  // child shares in the birth month, then read and score the children sharing at least a
+  // third of them (with a typo in each name, short names keep little more than that).
+  Status TrigramTier(int year, uint8_t month) {
+    std::unordered_map<ChildId, int> shared;
     size_t total = 0;
     for (const auto* name : {&query_.given(), &query_.family()}) {
       if (name->initial) continue;
@@ -144,37 +133,31 @@ class Plan {
         for (const auto& gram : Trigrams(part)) {
           ++total;
           bool complete = true;
-          Status s = store_->ScanName(TermKind::kTrigram, gram, static_cast<uint16_t>(year),
-                                      std::nullopt, Searcher::kPostingLimit,
-                                      [&shared](const Posting& p) {
-                                        auto& e = shared[p.id];
-                                        ++e.first;
-                                        e.second = p.shielded;
-                                      },
-                                      &complete);
+          Status s = scanner_.ScanName(TermKind::kTrigram, gram, static_cast<uint16_t>(year),
+                                       month, Searcher::kPostingLimit,
+                                       [&shared](const Posting& p) { ++shared[p.id]; }, &complete);
           if (!s.ok()) return s;
           if (!complete) too_broad_ = true;
         }
       }
     }
-    // A third of the query's trigrams: with a typo in each name, short names keep
-    // little more than that.
     const int needed = std::max<int>(1, static_cast<int>(total / 3));
     std::vector<ChildId> ids;
-    for (const auto& [id, e] : shared) {
-      if (e.first >= needed && !set_->Seen(id)) ids.push_back(id);
+    for (const auto& [id, count] : shared) {
+      if (count >= needed && !set_->Seen(id)) ids.push_back(id);
     }
     std::sort(ids.begin(), ids.end());
     if (ids.size() > kMaxTrigramReads) {
       too_broad_ = true;
       ids.resize(kMaxTrigramReads);
     }
-    for (ChildId id : ids) {
-      auto record = store_->GetRecord(id);
-      if (!record.ok()) return record.status();
-      std::string features;
-      EncodeCandidateFeatures(*record, &features);
-      set_->OfferRecordFeatures(id, record->shield.shielded, features);
+    auto records = store_->MultiGetRecords(ids);
+    std::string features;
+    for (size_t i = 0; i < ids.size(); ++i) {
+      if (!records[i].ok()) return records[i].status();
+      features.clear();
+      EncodeCandidateFeatures(*records[i], &features);
+      set_->OfferRecordFeatures(ids[i], records[i]->shield.shielded, features);
     }
     return Status::OK();
   }
@@ -184,6 +167,7 @@ class Plan {
  private:
   static constexpr size_t kMaxTrigramReads = 500;
   const ChildStore* store_;
+  PostingScanner scanner_;
   const PreparedQuery& query_;
   CandidateSet* set_;
   bool too_broad_ = false;
@@ -210,26 +194,41 @@ std::vector<int> NearbyYears(int year) {
   return years;
 }
 
+// Tiers for an exact date of birth, cheapest first; each runs only while no candidate
+// has reached kStrongMatch, so a weaker match (an unknown date, a swapped day and month)
+// never hides a child whose date or names were mistyped.
+//   1. phonetic codes in the birth month, and among children whose date of birth is
+//      unknown (few, and a plausible match beside any other);
+//   2. phonetic codes and nickname groups over the whole birth year (a month digit or a
+//      day/month swap);
+//   3. phonetic codes in the birth month (and the swapped month) of the years one digit
+//      or one year away;
+//   4. trigrams in the birth month (a typo in both names).
+Status GatherByExactDate(Plan* plan, const PreparedQuery& q, const CandidateSet& set) {
+  const Date& dob = *q.criteria().date_of_birth;
+  const Tokens codes = NameTokens(q, /*nicknames=*/false);
+  Status s = plan->ScanAll(codes, {dob.year}, {dob.month});
+  if (s.ok()) s = plan->ScanAll(codes, {0}, {std::nullopt});
+  if (!s.ok() || set.BestScore() >= kStrongMatch) return s;
+  s = plan->ScanAll(NameTokens(q, /*nicknames=*/true), {dob.year}, {std::nullopt});
+  if (!s.ok() || set.BestScore() >= kStrongMatch) return s;
+  std::vector<std::optional<uint8_t>> months = {dob.month};
+  if (dob.day <= 12 && dob.day != dob.month) months.push_back(dob.day);
+  s = plan->ScanAll(codes, NearbyYears(dob.year), months);
+  if (!s.ok() || set.BestScore() >= kStrongMatch) return s;
+  return plan->TrigramTier(dob.year, dob.month);
+}
+
 Status GatherByName(Plan* plan, const PreparedQuery& q, const CandidateSet& set) {
   const SearchCriteria& c = q.criteria();
   if (!c.postcode.empty()) {
     Status s = plan->ScanPlace(c.postcode);
     if (!s.ok()) return s;
   }
-  if (c.dob_from) {
-    std::vector<int> years;
-    for (int y = c.dob_from->year; y <= c.dob_to->year; ++y) years.push_back(y);
-    return plan->YearsTier(years, /*unknown_dob=*/true);
-  }
-  const Date& dob = *c.date_of_birth;
-  Status s = plan->ExactDateTier(dob);
-  // The wider tiers run unless the birth month already gave a strong match: a weaker
-  // one (an unknown date, a swapped day and month) must not hide a child whose year or
-  // month was mistyped.
-  if (!s.ok() || set.BestScore() >= kStrongMatch) return s;
-  s = plan->YearsTier(NearbyYears(dob.year), /*unknown_dob=*/false);
-  if (s.ok() && set.BestScore() < kStrongMatch) s = plan->TrigramTier(dob.year);
-  return s;
+  if (!c.dob_from) return GatherByExactDate(plan, q, set);
+  std::vector<int> years = {0};  // with the children whose date of birth is unknown
+  for (int y = c.dob_from->year; y <= c.dob_to->year; ++y) years.push_back(y);
+  return plan->ScanAll(NameTokens(q, /*nicknames=*/true), years, {std::nullopt});
 }
 
 }  // namespace

@@ -43,11 +43,14 @@
 
 namespace rocksdb {
 class DB;
+class Iterator;
 class ColumnFamilyHandle;
 class Cache;
 }  // namespace rocksdb
 
 namespace cp {
+
+class PostingScanner;
 
 // The on-disk schema this build writes. A database with a higher version is refused.
 inline constexpr int kSchemaVersion = 1;
@@ -128,9 +131,13 @@ class ChildStore {
   Status FindByIdentifier(keys::IdKind kind, std::string_view value,
                           std::vector<ChildId>* ids) const;
 
+  // Visible records only (no decryption), many at once; one Result per id, in order.
+  std::vector<Result<ChildRecord>> MultiGetRecords(std::span<const ChildId> ids) const;
+
   // Visits at most `limit` postings of (kind, token, birth year), optionally of one birth
   // month, in child-id order within each month. *complete says whether every posting was
-  // visited (false: the limit cut the scan short).
+  // visited (false: the limit cut the scan short). For many scans in one search, use a
+  // PostingScanner: it reuses its iterators.
   Status ScanName(TermKind kind, std::string_view token, uint16_t birth_year,
                   std::optional<uint8_t> birth_month, size_t limit, const PostingVisitor& visit,
                   bool* complete) const;
@@ -158,6 +165,7 @@ class ChildStore {
   struct Handles;
 
  private:
+  friend class PostingScanner;
   explicit ChildStore(const Options& options);
   Status OpenDb();
   Status CheckFamiliesPresent(const std::vector<std::string>& existing);
@@ -170,6 +178,31 @@ class ChildStore {
   std::unique_ptr<Handles> h_;
   std::mutex write_mu_;
   std::atomic<ChildId> next_id_{1};
+};
+
+// One search's scans of the name and place indexes. It keeps one RocksDB iterator per
+// index and re-seeks it for each posting list: creating an iterator costs several times a
+// seek, and a search makes a dozen scans.
+//
+// Thread safety: not thread safe; one scanner per search. The store must outlive it.
+class PostingScanner {
+ public:
+  explicit PostingScanner(const ChildStore* store);
+  ~PostingScanner();
+  PostingScanner(const PostingScanner&) = delete;
+  PostingScanner& operator=(const PostingScanner&) = delete;
+
+  // As ChildStore::ScanName and ChildStore::ScanPlace.
+  Status ScanName(TermKind kind, std::string_view token, uint16_t birth_year,
+                  std::optional<uint8_t> birth_month, size_t limit, const PostingVisitor& visit,
+                  bool* complete);
+  Status ScanPlace(std::string_view canonical_postcode, size_t limit, const PostingVisitor& visit,
+                   bool* complete);
+
+ private:
+  const ChildStore* store_;
+  std::unique_ptr<rocksdb::Iterator> name_it_;
+  std::unique_ptr<rocksdb::Iterator> place_it_;
 };
 
 }  // namespace cp

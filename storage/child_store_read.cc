@@ -113,13 +113,54 @@ Status ChildStore::FindByIdentifier(keys::IdKind kind, std::string_view value,
 Status ChildStore::ScanName(TermKind kind, std::string_view token, uint16_t birth_year,
                             std::optional<uint8_t> birth_month, size_t limit,
                             const PostingVisitor& visit, bool* complete) const {
+  PostingScanner scanner(this);
+  return scanner.ScanName(kind, token, birth_year, birth_month, limit, visit, complete);
+}
+
+Status ChildStore::ScanPlace(std::string_view canonical_postcode, size_t limit,
+                             const PostingVisitor& visit, bool* complete) const {
+  PostingScanner scanner(this);
+  return scanner.ScanPlace(canonical_postcode, limit, visit, complete);
+}
+
+std::vector<Result<ChildRecord>> ChildStore::MultiGetRecords(std::span<const ChildId> ids) const {
+  std::vector<std::string> key_bytes;
+  key_bytes.reserve(ids.size());
+  for (ChildId id : ids) key_bytes.push_back(keys::ChildKey(id));
+  std::vector<rocksdb::Slice> slices(key_bytes.begin(), key_bytes.end());
+  std::vector<rocksdb::ColumnFamilyHandle*> families(ids.size(), h_->children);
+  std::vector<std::string> values;
+  auto statuses = h_->db->MultiGet(rocksdb::ReadOptions(), families, slices, &values);
+  std::vector<Result<ChildRecord>> out;
+  out.reserve(ids.size());
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (statuses[i].IsNotFound()) {
+      out.emplace_back(Status::NotFound("no child " + std::to_string(ids[i])));
+    } else if (!statuses[i].ok()) {
+      out.emplace_back(FromRocks(statuses[i], "reading child " + std::to_string(ids[i])));
+    } else {
+      out.push_back(DecodeChildRecord(values[i]));
+    }
+  }
+  return out;
+}
+
+PostingScanner::PostingScanner(const ChildStore* store) : store_(store) {}
+PostingScanner::~PostingScanner() = default;
+
+Status PostingScanner::ScanName(TermKind kind, std::string_view token, uint16_t birth_year,
+                                std::optional<uint8_t> birth_month, size_t limit,
+                                const PostingVisitor& visit, bool* complete) {
   if (token.empty() || token.size() > 255) return Status::InvalidArgument("bad index token");
   std::string seek = keys::NamePostingPrefix(kind, token, birth_year);
   const size_t prefix_len = seek.size();
   if (birth_month) seek.push_back(static_cast<char>(*birth_month));
-  rocksdb::ReadOptions ro;
-  ro.prefix_same_as_start = true;
-  std::unique_ptr<rocksdb::Iterator> it(h_->db->NewIterator(ro, h_->name_index));
+  if (!name_it_) {
+    rocksdb::ReadOptions ro;
+    ro.prefix_same_as_start = true;
+    name_it_.reset(store_->h_->db->NewIterator(ro, store_->h_->name_index));
+  }
+  rocksdb::Iterator* it = name_it_.get();
   size_t visited = 0;
   *complete = true;
   for (it->Seek(seek); it->Valid(); it->Next()) {
@@ -139,12 +180,15 @@ Status ChildStore::ScanName(TermKind kind, std::string_view token, uint16_t birt
   return FromRocks(it->status(), "scanning name postings");
 }
 
-Status ChildStore::ScanPlace(std::string_view canonical_postcode, size_t limit,
-                             const PostingVisitor& visit, bool* complete) const {
-  const std::string prefix = crypto_->KeyedHash(canonical_postcode);
-  rocksdb::ReadOptions ro;
-  ro.prefix_same_as_start = true;
-  std::unique_ptr<rocksdb::Iterator> it(h_->db->NewIterator(ro, h_->place_index));
+Status PostingScanner::ScanPlace(std::string_view canonical_postcode, size_t limit,
+                                 const PostingVisitor& visit, bool* complete) {
+  const std::string prefix = store_->crypto_->KeyedHash(canonical_postcode);
+  if (!place_it_) {
+    rocksdb::ReadOptions ro;
+    ro.prefix_same_as_start = true;
+    place_it_.reset(store_->h_->db->NewIterator(ro, store_->h_->place_index));
+  }
+  rocksdb::Iterator* it = place_it_.get();
   size_t visited = 0;
   *complete = true;
   for (it->Seek(prefix); it->Valid(); it->Next()) {
