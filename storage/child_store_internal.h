@@ -27,6 +27,24 @@ struct ChildStore::Handles {
   ~Handles();
 };
 
+// One key-value pair bound for a column family.
+struct Entry {
+  uint32_t cf_id;
+  rocksdb::ColumnFamilyHandle* cf;
+  std::string key;
+  std::string value;
+};
+
+// Appends every entry a new child writes: record, sealed hidden fields, index postings
+// and the sealed source link. `child.record.id` must be assigned and `child.record.sources`
+// must hold `child.source`. InvalidArgument for an index token outside 1..255 bytes.
+Status AppendNewChildEntries(ChildStore::Handles* h, const Crypto& crypto,
+                             const IndexPolicy& policy, const NewChild& child,
+                             std::vector<Entry>* out);
+
+// Orders entries by column family, then key.
+void SortEntries(std::vector<Entry>* entries);
+
 // Converts a RocksDB status, naming what was being done.
 Status FromRocks(const rocksdb::Status& s, std::string_view doing);
 
