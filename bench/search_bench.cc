@@ -7,7 +7,9 @@
 // skips with a message (it needs a database that takes minutes to build).
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <string>
 #include <fstream>
 #include <memory>
 
@@ -62,12 +64,22 @@ void RunSearches(benchmark::State& state, const std::vector<cp::SearchCriteria>&
   }
   cp::Searcher searcher(f->store.get());
   const auto clearance = cp::Clearance::Ordinary();
-  size_t i = 0, found = 0;
+  size_t i = 0, found = 0, postings = 0, hits = 0;
+  size_t tiers[5] = {0, 0, 0, 0, 0};
   for (auto _ : state) {
     auto r = searcher.Search(set[i++ % set.size()], clearance);
     found += r.ok() && !r->hits.empty();
+    if (r.ok()) {
+      postings += r->postings_scanned;
+      hits += r->hits.size();
+      ++tiers[std::min(r->tiers, 4)];
+    }
   }
-  state.counters["answered"] = benchmark::Counter(static_cast<double>(found) / state.iterations());
+  const double n = static_cast<double>(state.iterations());
+  state.counters["answered"] = benchmark::Counter(found / n);
+  state.counters["postings"] = benchmark::Counter(postings / n);
+  state.counters["hits"] = benchmark::Counter(hits / n);
+  for (int t = 1; t <= 4; ++t) state.counters["tier" + std::to_string(t)] = tiers[t] / n;
 }
 
 void BM_SearchExact(benchmark::State& state) { RunSearches(state, Load()->exact); }

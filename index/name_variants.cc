@@ -42,6 +42,7 @@
 
 // Linked in by cp_embed (cmake/Embed.cmake); each _end points just past the last byte.
 extern "C" const char cp_data_nicknames_begin[], cp_data_nicknames_end[];
+extern "C" const char cp_data_nicknames_british_begin[], cp_data_nicknames_british_end[];
 extern "C" const char cp_data_forename_variants_begin[], cp_data_forename_variants_end[];
 
 namespace cp {
@@ -182,9 +183,18 @@ GroupTable BuildGroups(std::string_view nicknames_csv, std::string_view variants
 
 const NameVariants& NameVariants::Default() {
   // Never destroyed, so that threads still running at exit can use it.
-  static const NameVariants* const kDefault = new NameVariants(
-      FromCsv(EmbeddedBytes(cp_data_nicknames_begin, cp_data_nicknames_end),
-              EmbeddedBytes(cp_data_forename_variants_begin, cp_data_forename_variants_end)));
+  // The shipped nickname list leans American; a short British supplement (Immy, Izzy,
+  // Livvy, Alfie, ...) in the same format follows it, its header row dropped.
+  static const NameVariants* const kDefault = [] {
+    std::string nicknames(EmbeddedBytes(cp_data_nicknames_begin, cp_data_nicknames_end));
+    std::string_view british = EmbeddedBytes(cp_data_nicknames_british_begin,
+                                             cp_data_nicknames_british_end);
+    if (!nicknames.empty() && nicknames.back() != '\n') nicknames.push_back('\n');
+    nicknames.append(british.substr(std::min(british.size(), british.find('\n') + 1)));
+    return new NameVariants(FromCsv(
+        nicknames,
+        EmbeddedBytes(cp_data_forename_variants_begin, cp_data_forename_variants_end)));
+  }();
   return *kDefault;
 }
 

@@ -12,7 +12,9 @@ namespace {
 
 // A score at which the cheap tier's answer stands without looking wider: names agreeing
 // with at most a small typo and the date exact.
-constexpr double kStrongMatch = 0.95;
+constexpr double kStrongMatch = 0.9;
+// Names agreeing and the date's day and month swapped score 0.95.
+constexpr double kSwapTierMatch = 0.95;
 
 // Collects scored candidates, each child scored once.
 class CandidateSet {
@@ -32,8 +34,13 @@ class CandidateSet {
     }
     // Cheap bound first: most postings of a list disagree on the date of birth.
     if (query_.DateBound(features.date_of_birth()) < kMatchThreshold) return;
+    const double before = it->second;
     it->second = std::max(it->second, query_.Score(features, postcode_agrees));
+    if (before < kMatchThreshold && it->second >= kMatchThreshold) ++matches_;
   }
+
+  // Candidates at or above the threshold so far.
+  size_t matches() const { return matches_; }
 
   void OfferRecordFeatures(ChildId id, bool shielded, std::string_view features_bytes) {
     Posting p{id, 0, 0, shielded, features_bytes};
@@ -64,16 +71,23 @@ class CandidateSet {
   bool uses_hidden_field_;
   std::unordered_map<ChildId, double> scores_;
   size_t scanned_ = 0;
+  size_t matches_ = 0;
   bool malformed_ = false;
 };
 
 using Tokens = std::vector<std::pair<TermKind, std::string>>;
 
+// Which of the query's names a token list comes from.
+enum class Names { kFamily, kGiven, kBoth };
+
 // The phonetic codes of the query's name parts, and with `nicknames` their nickname
 // groups. An initial is scored, never scanned.
-Tokens NameTokens(const PreparedQuery& q, bool nicknames) {
+Tokens NameTokens(const PreparedQuery& q, bool nicknames, Names which = Names::kBoth) {
   Tokens tokens;
-  for (const auto* name : {&q.given(), &q.family()}) {
+  std::vector<const PreparedQuery::Name*> names;
+  if (which != Names::kGiven) names.push_back(&q.family());
+  if (which != Names::kFamily) names.push_back(&q.given());
+  for (const auto* name : names) {
     if (name->initial) continue;
     for (const auto& code : name->codes) tokens.emplace_back(TermKind::kPhonetic, code);
     if (!nicknames) continue;
@@ -89,8 +103,12 @@ class Plan {
   Plan(const ChildStore* store, const PreparedQuery& query, CandidateSet* set)
       : store_(store), scanner_(store), query_(query), set_(set) {}
 
+  // More candidates than the cap at the threshold: the answer is "too many matches"
+  // whatever the remaining scans find, so they are skipped.
+  bool over_cap() const { return set_->matches() > query_.criteria().limit; }
+
   Status Scan(TermKind kind, const std::string& token, int year, std::optional<uint8_t> month) {
-    if (year < 0 || year > 65535) return Status::OK();
+    if (year < 0 || year > 65535 || over_cap()) return Status::OK();
     bool complete = true;
     Status s = scanner_.ScanName(kind, token, static_cast<uint16_t>(year), month,
                                  Searcher::kPostingLimit,
@@ -142,15 +160,16 @@ class Plan {
       }
     }
     const int needed = std::max<int>(1, static_cast<int>(total / 3));
-    std::vector<ChildId> ids;
+    std::vector<std::pair<int, ChildId>> ranked;  // (-shared, id): most shared first
     for (const auto& [id, count] : shared) {
-      if (count >= needed && !set_->Seen(id)) ids.push_back(id);
+      if (count >= needed && !set_->Seen(id)) ranked.emplace_back(-count, id);
     }
-    std::sort(ids.begin(), ids.end());
-    if (ids.size() > kMaxTrigramReads) {
-      too_broad_ = true;
-      ids.resize(kMaxTrigramReads);
-    }
+    // Only the children sharing the most trigrams are read: a record read costs what
+    // scanning a few hundred postings does, and the best-sharing are the likely matches.
+    const size_t reads = std::min(ranked.size(), kMaxTrigramReads);
+    std::partial_sort(ranked.begin(), ranked.begin() + reads, ranked.end());
+    std::vector<ChildId> ids;
+    for (size_t i = 0; i < reads; ++i) ids.push_back(ranked[i].second);
     auto records = store_->MultiGetRecords(ids);
     std::string features;
     for (size_t i = 0; i < ids.size(); ++i) {
@@ -163,9 +182,10 @@ class Plan {
   }
 
   bool too_broad() const { return too_broad_; }
+  int tiers = 0;
 
  private:
-  static constexpr size_t kMaxTrigramReads = 500;
+  static constexpr size_t kMaxTrigramReads = 64;
   const ChildStore* store_;
   PostingScanner scanner_;
   const PreparedQuery& query_;
@@ -179,7 +199,7 @@ std::vector<int> NearbyYears(int year) {
   const int today = TodayUtc().year;
   std::vector<int> years;
   auto add = [&](int y) {
-    if (y != year && y >= today - 30 && y <= today + 1 &&
+    if (y != year && y >= today - 26 && y <= today + 1 &&
         std::find(years.begin(), years.end(), y) == years.end()) {
       years.push_back(y);
     }
@@ -194,29 +214,70 @@ std::vector<int> NearbyYears(int year) {
   return years;
 }
 
+// A candidate reaches the threshold only if both its names agree with the query's (a
+// date agreeing fully is worth less than either name), so one name's postings suffice to
+// find it — unless a typo changed that name's phonetic code. The family name's postings
+// are scanned first (family names are the more varied), the given name's only when they
+// gave no strong match. Keys do not tell name fields apart, so swapped names are found too.
+//
 // Tiers for an exact date of birth, cheapest first; each runs only while no candidate
-// has reached kStrongMatch, so a weaker match (an unknown date, a swapped day and month)
-// never hides a child whose date or names were mistyped.
-//   1. phonetic codes in the birth month, and among children whose date of birth is
-//      unknown (few, and a plausible match beside any other);
-//   2. phonetic codes and nickname groups over the whole birth year (a month digit or a
-//      day/month swap);
-//   3. phonetic codes in the birth month (and the swapped month) of the years one digit
-//      or one year away;
-//   4. trigrams in the birth month (a typo in both names).
+// has reached kStrongMatch, so a weaker match (an unknown date, a namesake a digit away)
+// does not hide a better one further out. A tier's cost is its number of seeks times
+// the postings each yields: a birth month holds a twelfth of a year's.
+//   1. family-name codes in the birth month and among children whose date of birth is
+//      unknown (few, and a plausible match beside any other); then given-name codes;
+//   2. the month the day names, for a day and month swapped;
+//   3. the whole birth year, for a wrong month digit;
+//   4. the birth month (and swapped month) of the years one digit or one year away;
+//   5. nickname groups and trigrams in the birth month, for a nickname or typos in both
+//      names when neither name's code survived.
 Status GatherByExactDate(Plan* plan, const PreparedQuery& q, const CandidateSet& set) {
   const Date& dob = *q.criteria().date_of_birth;
   const Tokens codes = NameTokens(q, /*nicknames=*/false);
-  Status s = plan->ScanAll(codes, {dob.year}, {dob.month});
-  if (s.ok()) s = plan->ScanAll(codes, {0}, {std::nullopt});
-  if (!s.ok() || set.BestScore() >= kStrongMatch) return s;
-  s = plan->ScanAll(NameTokens(q, /*nicknames=*/true), {dob.year}, {std::nullopt});
-  if (!s.ok() || set.BestScore() >= kStrongMatch) return s;
+  const bool swappable = dob.day <= 12 && dob.day != dob.month;
+  // `enough`: the score that makes the next tier unnecessary. The swapped-month tier is a
+  // few seeks, so it runs unless a match is as good as a swapped date scores (0.95);
+  // a namesake a day-digit away (0.933) must not hide a child whose day and month were
+  // swapped.
+  auto tier = [&](int n, auto&& scan, double enough = kStrongMatch) -> std::optional<Status> {
+    plan->tiers = n;
+    Status s = scan();
+    if (!s.ok() || set.BestScore() >= enough) return s;
+    return std::nullopt;
+  };
+  const double before_swap = swappable ? kSwapTierMatch : kStrongMatch;
+  for (Names which : {Names::kFamily, Names::kGiven}) {
+    const Tokens part = NameTokens(q, /*nicknames=*/false, which);
+    if (auto done = tier(
+            1,
+            [&] {
+              Status s = plan->ScanAll(part, {dob.year}, {dob.month});
+              return s.ok() ? plan->ScanAll(part, {0}, {std::nullopt}) : s;
+            },
+            before_swap)) {
+      return *done;
+    }
+  }
+  if (swappable) {
+    if (auto done = tier(2, [&] { return plan->ScanAll(codes, {dob.year}, {dob.day}); })) {
+      return *done;
+    }
+  }
+  if (auto done = tier(3, [&] { return plan->ScanAll(codes, {dob.year}, {std::nullopt}); })) {
+    return *done;
+  }
   std::vector<std::optional<uint8_t>> months = {dob.month};
-  if (dob.day <= 12 && dob.day != dob.month) months.push_back(dob.day);
-  s = plan->ScanAll(codes, NearbyYears(dob.year), months);
-  if (!s.ok() || set.BestScore() >= kStrongMatch) return s;
-  return plan->TrigramTier(dob.year, dob.month);
+  if (swappable) months.push_back(dob.day);
+  if (auto done = tier(4, [&] { return plan->ScanAll(codes, NearbyYears(dob.year), months); })) {
+    return *done;
+  }
+  plan->tiers = 5;
+  Tokens groups;
+  for (const auto& t : NameTokens(q, /*nicknames=*/true)) {
+    if (t.first == TermKind::kNickname) groups.push_back(t);
+  }
+  Status s = plan->ScanAll(groups, {dob.year}, {dob.month});
+  return s.ok() ? plan->TrigramTier(dob.year, dob.month) : s;
 }
 
 Status GatherByName(Plan* plan, const PreparedQuery& q, const CandidateSet& set) {
@@ -226,9 +287,21 @@ Status GatherByName(Plan* plan, const PreparedQuery& q, const CandidateSet& set)
     if (!s.ok()) return s;
   }
   if (!c.dob_from) return GatherByExactDate(plan, q, set);
+  // A range: whole years; family-name codes, then given-name codes, then nickname
+  // groups, each only while no strong match has been found.
   std::vector<int> years = {0};  // with the children whose date of birth is unknown
   for (int y = c.dob_from->year; y <= c.dob_to->year; ++y) years.push_back(y);
-  return plan->ScanAll(NameTokens(q, /*nicknames=*/true), years, {std::nullopt});
+  plan->tiers = 1;
+  for (Names which : {Names::kFamily, Names::kGiven}) {
+    Status s = plan->ScanAll(NameTokens(q, /*nicknames=*/false, which), years, {std::nullopt});
+    if (!s.ok() || set.BestScore() >= kStrongMatch) return s;
+  }
+  plan->tiers = 2;
+  Tokens groups;
+  for (const auto& t : NameTokens(q, /*nicknames=*/true)) {
+    if (t.first == TermKind::kNickname) groups.push_back(t);
+  }
+  return plan->ScanAll(groups, years, {std::nullopt});
 }
 
 }  // namespace
@@ -270,8 +343,9 @@ Result<SearchResponse> Searcher::Search(SearchCriteria criteria, const Clearance
     if (!s.ok()) return s;
     if (set.malformed()) return Status::Corruption("a name posting holds malformed features");
     response.postings_scanned = set.scanned();
+    response.tiers = std::max(plan.tiers, 1);
     matches = set.Matches();
-    if (plan.too_broad()) {
+    if (plan.too_broad() || plan.over_cap()) {
       response.outcome = SearchOutcome::kTooManyMatches;
       response.matches = matches.size();
       return response;

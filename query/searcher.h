@@ -6,15 +6,10 @@
 // cap is "too many matches — refine the search" with no records at all; (4) reads the
 // records of the results only, under the caller's clearance.
 //
-// Candidates come in tiers, cheapest first; a later tier runs only when the earlier ones
-// found no candidate at or above the threshold:
-//   1. phonetic and nickname postings of each query name part in the birth month (and,
-//      for a day of 12 or less, the month the day would be if day and month were swapped);
-//      plus the place postings of the postcode when one is given;
-//   2. the same postings over the whole birth year and the years either side (a date
-//      with a wrong month or year digit), and trigram postings of the birth year (a typo
-//      in both names), whose candidates are read and scored from their records.
-// A date-of-birth range scans whole years in tier 1.
+// Candidates come in tiers, cheapest first; a later tier runs only while no candidate
+// has reached a strong score (query/searcher.cc lists them): the birth month, the swapped
+// month, the whole birth year, the years one digit away, then nickname groups and
+// trigrams. A date-of-birth range scans whole years.
 //
 // When a criterion is a hidden field (postcode), shielded children are never returned,
 // not even one that matches: a search must not confirm where a shielded child lives.
@@ -44,6 +39,7 @@ struct SearchResponse {
   std::vector<SearchHit> hits;  // best first; empty when too many matches
   size_t matches = 0;           // candidates at or above the threshold
   size_t postings_scanned = 0;
+  int tiers = 0;                // candidate tiers run (see above); 0 for identifiers
 };
 
 class Searcher {

@@ -50,6 +50,7 @@ class Cache;
 
 namespace cp {
 
+class BulkLoader;
 class PostingScanner;
 
 // The on-disk schema this build writes. A database with a higher version is refused.
@@ -165,6 +166,7 @@ class ChildStore {
   struct Handles;
 
  private:
+  friend class BulkLoader;
   friend class PostingScanner;
   explicit ChildStore(const Options& options);
   Status OpenDb();

@@ -76,11 +76,12 @@ double Quantile(const std::vector<double>& sorted, double q) {
 }
 
 Status RunBatch(const Searcher& searcher, const std::vector<QueryRow>& queries, int threads,
-                std::ostream& out, BatchStats* stats) {
+                std::ostream& out, BatchStats* stats, bool timings) {
   const size_t n = queries.size();
   std::vector<std::string> lines(n);
   std::vector<double> micros(n);
   std::vector<int> outcome(n);  // 0 ok, 1 too many, 2 invalid, 3 error
+  std::vector<int> tiers(n, 0);
   std::atomic<size_t> next{0};
   const Clearance clearance = Clearance::Ordinary();
   auto worker = [&] {
@@ -95,6 +96,7 @@ Status RunBatch(const Searcher& searcher, const std::vector<QueryRow>& queries, 
         if (r.ok()) {
           j = SearchJson(*r);
           outcome[i] = r->outcome == SearchOutcome::kOk ? 0 : 1;
+          tiers[i] = r->tiers;
         } else if (r.status().IsInvalidArgument()) {
           j = InvalidCriteriaJson(r.status().message());
           outcome[i] = 2;
@@ -114,7 +116,15 @@ Status RunBatch(const Searcher& searcher, const std::vector<QueryRow>& queries, 
   for (int t = 0; t < std::max(1, threads); ++t) pool.emplace_back(worker);
   for (auto& t : pool) t.join();
   stats->wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
-  for (const auto& l : lines) out << l << '\n';
+  for (size_t i = 0; i < n; ++i) {
+    if (timings) {
+      // Appended to the rendered object: {"query_id":...,"micros":...,"tiers":...}
+      lines[i].pop_back();
+      lines[i] += ",\"micros\":" + std::to_string(static_cast<int64_t>(micros[i])) +
+                  ",\"tiers\":" + std::to_string(tiers[i]) + "}";
+    }
+    out << lines[i] << '\n';
+  }
   stats->queries = n;
   for (int o : outcome) {
     stats->ok += o == 0;

@@ -34,8 +34,10 @@ struct BatchStats {
   double throughput() const { return wall_seconds > 0 ? queries / wall_seconds : 0; }
 };
 
+// With `timings`, each JSON line also carries "micros" (its latency) and "tiers" (how many
+// candidate tiers the search ran).
 Status RunBatch(const Searcher& searcher, const std::vector<QueryRow>& queries, int threads,
-                std::ostream& out, BatchStats* stats);
+                std::ostream& out, BatchStats* stats, bool timings = false);
 
 // The value at quantile q (0..1) of sorted samples, nearest rank.
 double Quantile(const std::vector<double>& sorted, double q);

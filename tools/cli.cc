@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <sstream>
 
 #include "index/double_metaphone.h"
 #include "index/index_policy.h"
@@ -38,9 +39,11 @@ ChildStore::Options StoreOptions(const DbFlags& flags) {
   return options;
 }
 
-Result<std::unique_ptr<ChildStore>> OpenStore(const DbFlags& flags, bool create) {
+Result<std::unique_ptr<ChildStore>> OpenStore(const DbFlags& flags, bool create,
+                                               size_t cache_mb = 0) {
   ChildStore::Options options = StoreOptions(flags);
   options.create = create;
+  if (cache_mb > 0) options.block_cache_bytes = cache_mb << 20;
   options.policy = &NameIndexPolicy::Instance();
   return ChildStore::Open(options);
 }
@@ -164,7 +167,8 @@ void AddSearch(CLI::App& app, std::function<int()>* run) {
   static std::string given, family, dob, dob_from, dob_to, gender, postcode, nhs, upn, queries;
   static size_t limit = kDefaultResultCap;
   static int threads = 1;
-  static bool json = false;
+  static bool json = false, warmup = false, timings = false;
+  static size_t cache_mb = 0;
   auto* cmd = app.add_subcommand("search", "bounded search; or a batch of queries from a file");
   AddDbFlags(cmd, &flags);
   cmd->add_option("--given", given, "given name (an initial is enough)");
@@ -180,9 +184,13 @@ void AddSearch(CLI::App& app, std::function<int()>* run) {
   cmd->add_flag("--json", json, "print one JSON object");
   cmd->add_option("--queries", queries, "batch mode: a CSV of queries; one JSON line per query");
   cmd->add_option("--threads", threads, "batch mode: worker threads")->check(CLI::Range(1, 256));
+  cmd->add_flag("--warmup", warmup,
+                "batch mode: run the queries once untimed first, to measure a warm cache");
+  cmd->add_option("--cache-mb", cache_mb, "block cache size in MiB (default 256)");
+  cmd->add_flag("--timings", timings, "batch mode: add each query's micros and tiers to its line");
   cmd->callback([run] {
     *run = [] {
-      auto store = OpenStore(flags, false);
+      auto store = OpenStore(flags, false, cache_mb);
       if (!store.ok()) return Fail(store.status());
       Searcher searcher(store->get());
       if (!queries.empty()) {
@@ -191,7 +199,13 @@ void AddSearch(CLI::App& app, std::function<int()>* run) {
         auto rows = ReadQueryFile(in, limit);
         if (!rows.ok()) return Fail(rows.status());
         BatchStats stats;
-        Status s = RunBatch(searcher, *rows, threads, std::cout, &stats);
+        if (warmup) {
+          std::ostringstream discard;
+          Status s = RunBatch(searcher, *rows, threads, discard, &stats);
+          if (!s.ok()) return Fail(s);
+          stats = BatchStats();
+        }
+        Status s = RunBatch(searcher, *rows, threads, std::cout, &stats, timings);
         std::fprintf(stderr,
                      "queries %zu (ok %zu, too_many %zu, invalid %zu, error %zu) threads %d wall %.3f s "
                      "throughput %.0f q/s latency p50 %.1f us p99 %.1f us p99.9 %.1f us max %.1f us\n",

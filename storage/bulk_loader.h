@@ -1,0 +1,131 @@
+// BulkLoader: loads many new children into a ChildStore through SST files instead of the
+// memtable.
+//
+// ChildStore::InsertChildren writes every entry (about 30 per child: record, sealed hidden
+// fields, name, identifier and place postings, source link) through the memtable, whose
+// skip-list inserts dominate a large import. The loader instead stages children, and for
+// each chunk builds the same entries (AppendNewChildEntries, on `threads` threads), sorts
+// them, writes one set of SST files per column family with rocksdb::SstFileWriter under
+// that family's own options, and ingests the files of every family together with
+// DB::IngestExternalFiles.
+//
+// Contract:
+// - After a chunk is ingested, each of its children is readable, searchable and linked to
+//   its source exactly as if InsertChildren had inserted it: same keys, same values (the
+//   hidden fields and the source payload sealed, the place posting absent for a shielded
+//   child). Nothing a child writes is in clear on disk that InsertChildren would seal.
+// - A chunk is all or nothing. Its files and the store's next child id go into the
+//   database in one atomic ingest (the id as a one-key file for the meta family), so a
+//   crash at any point leaves either the whole chunk with a counter past it, or none of it.
+//   Other threads may briefly see some families of a chunk before others while the ingest
+//   runs (RocksDB applies the families in turn); a snapshot sees all or none.
+// - Ids are assigned by Add, in order, from the store's own counter, and are reserved at
+//   once: InsertChildren on another thread never hands out an id the loader staged. An id
+//   whose child is never ingested (the loader destroyed without Finish, a failed chunk) is
+//   given back when no other id was allocated since, else it stays unused.
+// - Staged children are not visible before their chunk is ingested: call Finish() to
+//   ingest a last partial chunk. The destructor does not ingest.
+// - A (source, key) may be linked once. Add refuses a whole call (AlreadyExists, nothing
+//   staged) when any of its keys is already linked in the store, was added earlier to this
+//   loader, or repeats within the call. Should another writer change the store while
+//   children are staged, each later chunk's keys are checked against the store again just
+//   before the ingest, and a key linked meanwhile fails that chunk with AlreadyExists.
+// - A failed chunk (an I/O error, AlreadyExists from that re-check, or InvalidArgument for
+//   an index token outside 1..255 bytes, which the loader only learns when it builds the
+//   chunk) ends the load: nothing of the chunk is visible, whatever else was staged is
+//   dropped, and every later Add or Finish returns the same error. stats() then says how
+//   many children were ingested before it.
+// - SST files are written under Options::temp_dir, in a directory of their own per chunk,
+//   and moved (hard-linked) into the database by the ingest; the loader removes them in
+//   every case, and removes temp_dir itself if it created it.
+//
+// Memory: the loader remembers every source key it has staged or ingested (an
+// std::unordered_set; about 100 bytes per child, for the loader's lifetime), holds a copy
+// of each staged child, and while a chunk is built, its entries (about 5 KB per child with
+// the production index policy: some 1.2 GB for the default chunk of 250,000).
+//
+// Thread safety: one loader is used by one thread at a time. The store may be used by
+// other threads meanwhile (reads, InsertChildren, SetShield): the loader takes the store's
+// write lock to assign ids and to ingest, but not while it builds and writes a chunk's
+// files. The store must outlive the loader.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "storage/child_store.h"
+#include "util/status.h"
+
+namespace cp {
+
+class BulkLoader {
+ public:
+  struct Options {
+    size_t chunk_children = 250000;  // children staged before one ingest
+    int threads = 2;                 // threads that build entries, sort and write files
+    // Where SST files are written before the ingest; default "<db_dir>.bulk": on the same
+    // file system as the database, so that the ingest moves files rather than copies them.
+    // Created (when missing) and removed by the loader.
+    std::string temp_dir;
+  };
+  struct Stats {
+    size_t children = 0;  // children ingested (visible)
+    size_t chunks = 0;    // chunks ingested
+    size_t entries = 0;   // key-value pairs ingested, the store's id counter excluded
+  };
+
+  BulkLoader(ChildStore* store, Options options);
+  // Does NOT ingest what is staged (call Finish()); drops it and removes temporary files.
+  ~BulkLoader();
+  BulkLoader(const BulkLoader&) = delete;
+  BulkLoader& operator=(const BulkLoader&) = delete;
+
+  // Stages copies of the children, assigning ids in order as InsertChildren does (in the
+  // caller's records too: record.id is set and record.sources gains source) and returns
+  // them. AlreadyExists (nothing staged, the records untouched) for a duplicate source key
+  // as above; InvalidArgument for a source name outside 1..255 bytes. Each time the stage
+  // reaches chunk_children, that chunk is ingested before Add returns; if one fails, Add
+  // returns its error (chunks of this call ingested before it stay ingested).
+  Result<std::vector<ChildId>> Add(std::span<NewChild> children);
+
+  // Ingests whatever is staged. After it returns OK every added child is readable and
+  // searchable exactly as if inserted by InsertChildren. OK when nothing is staged. The
+  // loader may be used again afterwards.
+  Status Finish();
+
+  const Stats& stats() const { return stats_; }
+
+ private:
+  struct Chunk;
+
+  // Builds, writes and ingests staged_[0, n), then drops them from the stage.
+  Status IngestFront(size_t n);
+  Status IngestChunk(std::span<const NewChild> children);
+  // After a failure or in the destructor: drops the stage and gives back its ids when no
+  // other id was allocated since. Requires the store's write lock.
+  void DropStageLocked();
+  // Notes a write by someone else since the loader last held the lock, which means staged
+  // keys must be checked against the store again before they are ingested. Requires the
+  // store's write lock.
+  void NoteForeignWritesLocked();
+  Status MakeChunkDir(std::string* dir);
+  void RemoveTempDir();
+
+  ChildStore* store_;
+  Options options_;
+  Stats stats_;
+  Status failed_;                  // sticky: the first chunk that failed
+  std::vector<NewChild> staged_;   // ids assigned, in id order
+  std::unordered_set<std::string> keys_;  // SourceKey of every child staged or ingested
+  ChildId reserved_end_ = 0;       // one past the last id this loader reserved
+  uint64_t last_sequence_ = 0;     // the database's sequence number when last locked
+  bool recheck_staged_ = false;    // another writer wrote while children were staged
+  bool created_temp_dir_ = false;
+  size_t chunk_serial_ = 0;
+};
+
+}  // namespace cp

@@ -1,0 +1,813 @@
+// Tests for storage/bulk_loader.h. The loader's promise is "as if inserted by
+// InsertChildren", so most tests load the same children into a second store through
+// InsertChildren and compare what every read path returns. Both stores share one key file
+// (the second is a copy of the first, empty database) so that keyed hashes, and therefore
+// source fingerprints and place scans, agree.
+
+#include "storage/bulk_loader.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <rocksdb/iterator.h>
+#include <rocksdb/options.h>
+#include <rocksdb/sst_file_reader.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "storage/crypto.h"
+#include "storage/keys.h"
+#include "tests/storage/store_test_util.h"
+
+namespace cp {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using testing_util::MakeChild;
+using testing_util::MakeHidden;
+using testing_util::TestIndexPolicy;
+
+struct SeenPosting {
+  ChildId id;
+  uint16_t year;
+  uint8_t month;
+  bool shielded;
+  std::string features;
+  friend bool operator==(const SeenPosting&, const SeenPosting&) = default;
+};
+
+std::ostream& operator<<(std::ostream& os, const SeenPosting& p) {
+  return os << "{id " << p.id << ", " << p.year << "-" << int{p.month}
+            << (p.shielded ? ", shielded" : "") << ", '" << p.features << "'}";
+}
+
+Clearance Manager() {
+  return Clearance::Elevated(Clearance::Level::kShieldingManager, "Leeds City Council", "test");
+}
+
+constexpr const char* kPostcodes[] = {"LS1 4AP", "YO1 7HH", "M1 1AE", "SW1A 1AA", ""};
+
+// Varied children: names, dates (one without), genders, identifiers, former names,
+// shielded ones, ones without a postcode, one whose record already lists its source.
+NewChild Kid(int n) {
+  static const char* const kGiven[] = {"Amelia", "Oliver", "Isla",   "Jack", "Ava",  "Harry",
+                                       "Mia",    "George", "Leo",    "Ivy",  "Noah"};
+  static const char* const kFamily[] = {"Smith",    "Jones",  "Taylor", "Brown",
+                                        "Williams", "Wilson", "Khan",   "Patel"};
+  Date dob{static_cast<int16_t>(2008 + n % 5), static_cast<uint8_t>(1 + n % 12),
+           static_cast<uint8_t>(1 + n % 28)};
+  if (n % 13 == 12) dob = Date{};
+  NewChild c = MakeChild(kGiven[n % 11], kFamily[n % 8], dob, "kid-" + std::to_string(n));
+  c.record.gender = n % 2 == 0 ? Gender::kFemale : Gender::kMale;
+  if (n % 5 == 1) c.record.middle_names = "Rose May";
+  if (n % 5 == 2) c.record.former_family_names = {"Oldname"};
+  if (n % 3 == 0) c.record.nhs_number = std::to_string(9434765000 + n % 7);
+  if (n % 4 == 1) c.record.pupil_number = "A12345678901" + std::to_string(n % 3);
+  if (n % 6 == 5) c.record.shield = ShieldState{true, "Leeds City Council", "risk", 1700000000};
+  if (n % 9 == 4) c.record.sources.push_back(c.source);
+  c.record.provenance = {{"given_name", "test"}};
+  c.hidden = MakeHidden(std::to_string(n) + " Bulk Street", kPostcodes[n % 5]);
+  c.source_payload = "row " + std::to_string(n);
+  return c;
+}
+
+std::vector<NewChild> Kids(int first, int count) {
+  std::vector<NewChild> kids;
+  for (int n = first; n < first + count; ++n) kids.push_back(Kid(n));
+  return kids;
+}
+
+std::vector<ChildId> Range(ChildId first, ChildId last) {
+  std::vector<ChildId> ids;
+  for (ChildId id = first; id <= last; ++id) ids.push_back(id);
+  return ids;
+}
+
+std::vector<SeenPosting> ScanName(const ChildStore& store, TermKind kind,
+                                  const std::string& token, uint16_t year) {
+  std::vector<SeenPosting> seen;
+  bool complete = false;
+  Status s = store.ScanName(
+      kind, token, year, std::nullopt, 100000,
+      [&](const Posting& p) {
+        seen.push_back({p.id, p.birth_year, p.birth_month, p.shielded, std::string(p.features)});
+      },
+      &complete);
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  EXPECT_TRUE(complete);
+  return seen;
+}
+
+std::vector<SeenPosting> ScanPlace(const ChildStore& store, const std::string& postcode) {
+  std::vector<SeenPosting> seen;
+  bool complete = false;
+  Status s = store.ScanPlace(
+      postcode, 100000,
+      [&](const Posting& p) {
+        seen.push_back({p.id, p.birth_year, p.birth_month, p.shielded, std::string(p.features)});
+      },
+      &complete);
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  return seen;
+}
+
+std::vector<ChildId> ScanPlaceIds(const ChildStore& store, const std::string& postcode) {
+  std::vector<ChildId> ids;
+  for (const auto& p : ScanPlace(store, postcode)) ids.push_back(p.id);
+  return ids;
+}
+
+using Dump = std::vector<std::pair<ChildRecord, std::optional<HiddenFields>>>;
+
+Dump DumpChildren(const ChildStore& store, const Clearance& clearance) {
+  Dump dump;
+  Status s = store.ForEachChild(clearance, [&](const ChildView& v) {
+    dump.emplace_back(v.record, v.hidden);
+    return true;
+  });
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  return dump;
+}
+
+uint64_t Count(const ChildStore& store) {
+  auto n = store.CountChildren();
+  EXPECT_TRUE(n.ok()) << n.status().ToString();
+  return n.ok() ? *n : ~uint64_t{0};
+}
+
+// The raw bytes of every file under `dir` (WAL, MANIFEST, LOG, OPTIONS, SST), and the
+// decoded keys and values of every SST file (which sees through block compression), as in
+// tests/storage/shield_marker_test.cc.
+struct DiskScan {
+  std::set<std::string> raw;      // needles found in raw bytes
+  std::set<std::string> decoded;  // needles found in SST keys or values
+  int files = 0;
+  int sst_files = 0;
+};
+
+DiskScan ScanDirectory(const std::string& dir, const std::vector<std::string>& needles) {
+  DiskScan scan;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir, ec)) {
+    if (!entry.is_regular_file()) continue;
+    const std::string path = entry.path().string();
+    std::ifstream in(path, std::ios::binary);
+    if (!in) continue;  // deleted since the listing (a compaction)
+    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    ++scan.files;
+    for (const auto& needle : needles) {
+      if (bytes.find(needle) != std::string::npos) scan.raw.insert(needle);
+    }
+    if (entry.path().extension() != ".sst") continue;
+    ++scan.sst_files;
+    rocksdb::Options options;
+    rocksdb::SstFileReader reader(options);
+    auto s = reader.Open(path);
+    if (!s.ok()) {
+      if (std::filesystem::exists(path)) ADD_FAILURE() << path << ": " << s.ToString();
+      continue;
+    }
+    std::unique_ptr<rocksdb::Iterator> it(reader.NewIterator(rocksdb::ReadOptions()));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      for (const auto& needle : needles) {
+        if (it->key().ToStringView().find(needle) != std::string_view::npos ||
+            it->value().ToStringView().find(needle) != std::string_view::npos) {
+          scan.decoded.insert(needle);
+        }
+      }
+    }
+    EXPECT_TRUE(it->status().ok()) << path << ": " << it->status().ToString();
+  }
+  EXPECT_FALSE(ec) << "listing " << dir << ": " << ec.message();
+  return scan;
+}
+
+// SST files under `dir` that belong to the column family `family`.
+int CountSstFiles(const std::string& dir, const std::string& family) {
+  int n = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().extension() != ".sst") continue;
+    rocksdb::Options options;
+    rocksdb::SstFileReader reader(options);
+    if (!reader.Open(entry.path().string()).ok()) continue;
+    n += reader.GetTableProperties()->column_family_name == family ? 1 : 0;
+  }
+  return n;
+}
+
+int CountFiles(const std::string& dir) {
+  int n = 0;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir, ec)) {
+    n += entry.is_regular_file() ? 1 : 0;
+  }
+  return n;
+}
+
+class BulkLoaderTest : public testing_util::TempDirTest {
+ protected:
+  std::string TempDir() const { return db_dir_ + ".bulk"; }
+
+  std::unique_ptr<BulkLoader> Loader(size_t chunk_children, int threads = 2) {
+    BulkLoader::Options options;
+    options.chunk_children = chunk_children;
+    options.threads = threads;
+    return std::make_unique<BulkLoader>(store_.get(), options);
+  }
+
+  std::vector<ChildId> Add(BulkLoader* loader, std::vector<NewChild> children) {
+    auto ids = loader->Add(children);
+    EXPECT_TRUE(ids.ok()) << ids.status().ToString();
+    return ids.ok() ? *ids : std::vector<ChildId>{};
+  }
+
+  std::vector<ChildId> Insert(ChildStore* store, std::vector<NewChild> children) {
+    auto ids = store->InsertChildren(children);
+    EXPECT_TRUE(ids.ok()) << ids.status().ToString();
+    return ids.ok() ? *ids : std::vector<ChildId>{};
+  }
+
+  // store_ and ref_: two empty databases under the same key.
+  void CreateTwinStores() {
+    CreateStore();
+    store_.reset();
+    std::filesystem::copy(db_dir_, RefDir(), std::filesystem::copy_options::recursive);
+    OpenStore();
+    ChildStore::Options options = StoreOptions(/*create=*/false);
+    options.db_dir = RefDir();
+    auto ref = ChildStore::Open(options);
+    ASSERT_TRUE(ref.ok()) << ref.status().ToString();
+    ref_ = std::move(*ref);
+  }
+  std::string RefDir() const { return dir_ + "/ref"; }
+
+  void TearDown() override {
+    ref_.reset();
+    TempDirTest::TearDown();
+  }
+
+  // Every read path of the loaded store answers as the reference store does.
+  void ExpectSameAsReference(const std::vector<NewChild>& children) {
+    ASSERT_EQ(Count(*store_), Count(*ref_));
+    EXPECT_EQ(DumpChildren(*store_, Manager()), DumpChildren(*ref_, Manager()));
+    EXPECT_EQ(DumpChildren(*store_, Clearance::Ordinary()),
+              DumpChildren(*ref_, Clearance::Ordinary()));
+
+    std::set<std::tuple<TermKind, std::string, uint16_t>> lists;
+    std::set<std::string> postcodes;
+    std::set<std::pair<keys::IdKind, std::string>> identifiers;
+    for (const auto& c : children) {
+      std::vector<IndexTerm> terms;
+      policy_.NameTerms(c.record, &terms);
+      for (const auto& t : terms) {
+        lists.insert({t.kind, t.token, static_cast<uint16_t>(c.record.date_of_birth.year)});
+      }
+      postcodes.insert(c.hidden.postcode);
+      if (!c.record.nhs_number.empty()) {
+        identifiers.insert({keys::IdKind::kNhsNumber, c.record.nhs_number});
+      }
+      if (!c.record.pupil_number.empty()) {
+        identifiers.insert({keys::IdKind::kPupilNumber, c.record.pupil_number});
+      }
+      auto loaded = store_->FindSource(c.source.source, c.source.key);
+      auto inserted = ref_->FindSource(c.source.source, c.source.key);
+      ASSERT_TRUE(loaded.ok()) << c.source.key << ": " << loaded.status().ToString();
+      ASSERT_TRUE(inserted.ok()) << c.source.key << ": " << inserted.status().ToString();
+      EXPECT_EQ(loaded->child, inserted->child) << c.source.key;
+      EXPECT_EQ(loaded->fingerprint, inserted->fingerprint) << c.source.key;
+    }
+    for (const auto& [kind, token, year] : lists) {
+      auto loaded = ScanName(*store_, kind, token, year);
+      EXPECT_FALSE(loaded.empty()) << token << " " << year;
+      EXPECT_EQ(loaded, ScanName(*ref_, kind, token, year)) << token << " " << year;
+    }
+    for (const auto& postcode : postcodes) {
+      EXPECT_EQ(ScanPlace(*store_, postcode), ScanPlace(*ref_, postcode)) << postcode;
+    }
+    for (const auto& [kind, value] : identifiers) {
+      std::vector<ChildId> loaded, inserted;
+      ASSERT_TRUE(store_->FindByIdentifier(kind, value, &loaded).ok());
+      ASSERT_TRUE(ref_->FindByIdentifier(kind, value, &inserted).ok());
+      EXPECT_FALSE(loaded.empty()) << value;
+      EXPECT_EQ(loaded, inserted) << value;
+    }
+  }
+
+  std::unique_ptr<ChildStore> ref_;
+};
+
+// ---- Equivalence with InsertChildren ----------------------------------------------------
+
+class BulkLoaderThreadsTest : public BulkLoaderTest, public ::testing::WithParamInterface<int> {};
+
+TEST_P(BulkLoaderThreadsTest, LoadsAcrossChunksExactlyAsInsertChildrenWould) {
+  CreateTwinStores();
+  constexpr int kChildren = 61;
+  auto loader = Loader(/*chunk_children=*/7, /*threads=*/GetParam());
+  std::vector<ChildId> ids;
+  // Calls smaller than, equal to and several times the chunk.
+  const int calls[] = {1, 3, 7, 2, 20, 5, 16, 7};
+  int n = 0;
+  for (int size : calls) {
+    auto got = Add(loader.get(), Kids(n, size));
+    ASSERT_EQ(got.size(), static_cast<size_t>(size));
+    ids.insert(ids.end(), got.begin(), got.end());
+    n += size;
+  }
+  ASSERT_EQ(n, kChildren);
+  EXPECT_EQ(loader->stats().chunks, 8u);  // 56 children ingested, 5 staged
+  EXPECT_EQ(loader->stats().children, 56u);
+  ASSERT_TRUE(loader->Finish().ok());
+  EXPECT_EQ(ids, Range(1, kChildren));
+  EXPECT_EQ(loader->stats().chunks, 9u);
+  EXPECT_EQ(loader->stats().children, static_cast<size_t>(kChildren));
+  size_t entries = 0;  // record, hidden fields, source link, postings
+  for (const auto& c : Kids(0, kChildren)) {
+    std::vector<IndexTerm> terms;
+    policy_.NameTerms(c.record, &terms);
+    entries += 3 + terms.size() + !c.record.nhs_number.empty() + !c.record.pupil_number.empty() +
+               (!c.record.shield.shielded && !c.hidden.postcode.empty());
+  }
+  EXPECT_EQ(loader->stats().entries, entries);
+
+  for (int first = 0; first < kChildren; first += 2048) {
+    EXPECT_EQ(Insert(ref_.get(), Kids(first, std::min(2048, kChildren - first))),
+              Range(1, kChildren));
+  }
+  const auto kids = Kids(0, kChildren);
+  ExpectSameAsReference(kids);
+
+  // Get and MultiGet under ordinary clearance: hidden fields for the unshielded only.
+  auto views = store_->MultiGet(ids, Clearance::Ordinary());
+  ASSERT_EQ(views.size(), ids.size());
+  for (size_t i = 0; i < ids.size(); ++i) {
+    ASSERT_TRUE(views[i].ok()) << views[i].status().ToString();
+    const bool shielded = kids[i].record.shield.shielded;
+    EXPECT_EQ(views[i]->record.shield.shielded, shielded);
+    EXPECT_EQ(views[i]->hidden.has_value(), !shielded) << "child " << ids[i];
+    if (!shielded) {
+      EXPECT_EQ(*views[i]->hidden, kids[i].hidden);
+    }
+    auto one = store_->Get(ids[i], Clearance::Ordinary());
+    ASSERT_TRUE(one.ok());
+    EXPECT_EQ(one->record, views[i]->record);
+  }
+
+  // And after a reopen, from the files alone.
+  Reopen();
+  ExpectSameAsReference(kids);
+}
+
+INSTANTIATE_TEST_SUITE_P(BulkLoaderThreads, BulkLoaderThreadsTest, ::testing::Values(1, 2, 3));
+
+// With many postings per child a family is split into files of disjoint key ranges, one
+// per thread; scans cross the split.
+class ManyTermsPolicy : public TestIndexPolicy {
+ public:
+  void NameTerms(const ChildRecord& record, std::vector<IndexTerm>* terms) const override {
+    TestIndexPolicy::NameTerms(record, terms);
+    for (int i = 0; i < 40; ++i) terms->push_back({TermKind::kNickname, "NICK" + std::to_string(i)});
+  }
+};
+
+TEST_F(BulkLoaderTest, LargeChunkSplitAcrossFilesScansLikeInsertChildren) {
+  static const ManyTermsPolicy many;  // outlives the stores, which TearDown closes
+  auto open = [&](const std::string& db_dir, bool create,
+                  const std::string& key_file) -> std::unique_ptr<ChildStore> {
+    ChildStore::Options options = StoreOptions(create);
+    options.db_dir = db_dir;
+    options.key_file = key_file;
+    options.policy = &many;
+    auto store = ChildStore::Open(options);
+    EXPECT_TRUE(store.ok()) << store.status().ToString();
+    if (!store.ok()) return nullptr;
+    return std::move(*store);
+  };
+  store_ = open(db_dir_, true, key_file_);
+  ASSERT_NE(store_, nullptr);
+  store_.reset();
+  std::filesystem::copy(db_dir_, RefDir(), std::filesystem::copy_options::recursive);
+  store_ = open(db_dir_, false, key_file_);
+  ref_ = open(RefDir(), false, key_file_);
+  ASSERT_NE(store_, nullptr);
+  ASSERT_NE(ref_, nullptr);
+
+  constexpr int kChildren = 3500;  // 140,000 nickname postings: more than one file's worth
+  BulkLoader loader(store_.get(), BulkLoader::Options{kChildren, 2, ""});
+  std::vector<NewChild> kids = Kids(0, kChildren);
+  auto ids = loader.Add(kids);
+  ASSERT_TRUE(ids.ok()) << ids.status().ToString();
+  EXPECT_EQ(loader.stats().chunks, 1u);
+  ASSERT_TRUE(loader.Finish().ok());
+  EXPECT_EQ(CountSstFiles(db_dir_, "name_index"), 2);
+  EXPECT_EQ(CountSstFiles(db_dir_, "children"), 1);
+  EXPECT_EQ(Insert(ref_.get(), Kids(0, kChildren)), *ids);
+  for (int i : {0, 17, 39}) {
+    for (uint16_t year = 2008; year <= 2012; ++year) {
+      auto loaded = ScanName(*store_, TermKind::kNickname, "NICK" + std::to_string(i), year);
+      EXPECT_GT(loaded.size(), 600u);
+      EXPECT_EQ(loaded, ScanName(*ref_, TermKind::kNickname, "NICK" + std::to_string(i), year));
+    }
+  }
+  EXPECT_EQ(DumpChildren(*store_, Manager()), DumpChildren(*ref_, Manager()));
+}
+
+// A policy that names a term twice gets the posting once, as a WriteBatch would store it.
+class RepeatingPolicy : public TestIndexPolicy {
+ public:
+  void NameTerms(const ChildRecord& record, std::vector<IndexTerm>* terms) const override {
+    TestIndexPolicy::NameTerms(record, terms);
+    TestIndexPolicy::NameTerms(record, terms);
+  }
+};
+
+TEST_F(BulkLoaderTest, ATermNamedTwiceIsPostedOnce) {
+  static const RepeatingPolicy repeating;  // outlives the store, which TearDown closes
+  ChildStore::Options options = StoreOptions(/*create=*/true);
+  options.policy = &repeating;
+  auto store = ChildStore::Open(options);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  store_ = std::move(*store);
+  auto loader = Loader(10);
+  Add(loader.get(), Kids(0, 3));
+  ASSERT_TRUE(loader->Finish().ok());
+  EXPECT_THAT(ScanName(*store_, TermKind::kPhonetic, "SMITH", 2008),
+              ElementsAre(SeenPosting{1, 2008, 1, false, "Amelia"}));
+}
+
+// ---- Visibility -------------------------------------------------------------------------
+
+TEST_F(BulkLoaderTest, NothingIsVisibleBeforeItsChunkIsIngested) {
+  CreateStore();
+  auto loader = Loader(/*chunk_children=*/7);
+  EXPECT_EQ(Add(loader.get(), Kids(0, 10)), Range(1, 10));
+  // The first 7 are ingested; the last 3 wait for Finish.
+  EXPECT_EQ(Count(*store_), 7u);
+  EXPECT_TRUE(store_->Get(7, Manager()).ok());
+  for (ChildId id : {8, 9, 10}) {
+    EXPECT_TRUE(store_->Get(id, Manager()).status().IsNotFound()) << id;
+  }
+  EXPECT_TRUE(store_->FindSource("test", "kid-8").status().IsNotFound());
+  EXPECT_TRUE(store_->FindSource("test", "kid-6").ok());
+  // Kid 8 is Leo Smith, born 2011-09-09.
+  EXPECT_THAT(ScanName(*store_, TermKind::kPhonetic, "SMITH", 2011), IsEmpty());
+
+  ASSERT_TRUE(loader->Finish().ok());
+  EXPECT_EQ(Count(*store_), 10u);
+  EXPECT_THAT(ScanName(*store_, TermKind::kPhonetic, "SMITH", 2011),
+              ElementsAre(SeenPosting{9, 2011, 9, false, "Leo"}));
+  auto link = store_->FindSource("test", "kid-8");
+  ASSERT_TRUE(link.ok());
+  EXPECT_EQ(link->child, 9u);
+}
+
+TEST_F(BulkLoaderTest, FinishWithNothingStagedIsOk) {
+  CreateStore();
+  auto loader = Loader(7);
+  ASSERT_TRUE(loader->Finish().ok());
+  EXPECT_EQ(loader->stats().chunks, 0u);
+  EXPECT_FALSE(std::filesystem::exists(TempDir()));
+  auto none = loader->Add({});
+  ASSERT_TRUE(none.ok());
+  EXPECT_THAT(*none, IsEmpty());
+  ASSERT_TRUE(loader->Finish().ok());
+  EXPECT_EQ(Count(*store_), 0u);
+}
+
+TEST_F(BulkLoaderTest, DestructorWithoutFinishLeavesNothingAndGivesBackTheIds) {
+  CreateStore();
+  {
+    auto loader = Loader(/*chunk_children=*/100);
+    EXPECT_EQ(Add(loader.get(), Kids(0, 5)), Range(1, 5));
+  }
+  EXPECT_EQ(Count(*store_), 0u);
+  EXPECT_TRUE(store_->FindSource("test", "kid-0").status().IsNotFound());
+  EXPECT_FALSE(std::filesystem::exists(TempDir()));
+  EXPECT_EQ(Insert(store_.get(), Kids(0, 1)), Range(1, 1));
+  Reopen();
+  EXPECT_EQ(Count(*store_), 1u);
+}
+
+TEST_F(BulkLoaderTest, DestructorKeepsIngestedChunksAndDropsOnlyTheStage) {
+  CreateStore();
+  {
+    auto loader = Loader(/*chunk_children=*/4);
+    EXPECT_EQ(Add(loader.get(), Kids(0, 6)), Range(1, 6));
+  }
+  EXPECT_EQ(Count(*store_), 4u);
+  EXPECT_FALSE(std::filesystem::exists(TempDir()));
+  EXPECT_EQ(Insert(store_.get(), Kids(4, 1)), Range(5, 5));
+  Reopen();
+  EXPECT_EQ(Count(*store_), 5u);
+  EXPECT_EQ(Insert(store_.get(), Kids(5, 1)), Range(6, 6));
+}
+
+// ---- Temporary files --------------------------------------------------------------------
+
+TEST_F(BulkLoaderTest, TempDirHoldsNoFilesBetweenChunksAndIsRemovedByFinish) {
+  CreateStore();
+  auto loader = Loader(/*chunk_children=*/3);
+  Add(loader.get(), Kids(0, 4));
+  EXPECT_EQ(loader->stats().chunks, 1u);
+  EXPECT_EQ(CountFiles(TempDir()), 0);
+  ASSERT_TRUE(loader->Finish().ok());
+  EXPECT_FALSE(std::filesystem::exists(TempDir()));
+  // Nothing left beside the database either: only the database, its key and the reference.
+  std::vector<std::string> names;
+  for (const auto& e : std::filesystem::directory_iterator(dir_)) {
+    names.push_back(e.path().filename().string());
+  }
+  std::sort(names.begin(), names.end());
+  EXPECT_THAT(names, ElementsAre("db", "master.key"));
+}
+
+TEST_F(BulkLoaderTest, AnExistingTempDirIsKeptButLeftEmpty) {
+  CreateStore();
+  const std::string temp = dir_ + "/scratch";
+  std::filesystem::create_directories(temp);
+  {
+    BulkLoader loader(store_.get(), BulkLoader::Options{3, 2, temp});
+    Add(&loader, Kids(0, 8));
+    ASSERT_TRUE(loader.Finish().ok());
+  }
+  EXPECT_TRUE(std::filesystem::is_directory(temp));
+  EXPECT_TRUE(std::filesystem::is_empty(temp));
+  EXPECT_EQ(Count(*store_), 8u);
+}
+
+TEST_F(BulkLoaderTest, AFailedChunkShowsNothingEndsTheLoadAndGivesBackItsIds) {
+  CreateStore();
+  // A temporary directory that cannot be created: under a regular file.
+  const std::string blocker = dir_ + "/blocker";
+  std::ofstream(blocker) << "x";
+  BulkLoader loader(store_.get(), BulkLoader::Options{4, 2, blocker + "/bulk"});
+  std::vector<NewChild> kids = Kids(0, 6);
+  auto ids = loader.Add(kids);
+  ASSERT_FALSE(ids.ok());
+  EXPECT_EQ(ids.status().code(), Status::Code::kIOError) << ids.status().ToString();
+  EXPECT_EQ(Count(*store_), 0u);
+  EXPECT_EQ(loader.stats().children, 0u);
+  // The load is over: later calls return the same error.
+  std::vector<NewChild> more = Kids(10, 1);
+  EXPECT_EQ(loader.Add(more).status().code(), Status::Code::kIOError);
+  EXPECT_EQ(loader.Finish().code(), Status::Code::kIOError);
+  EXPECT_EQ(Insert(store_.get(), Kids(0, 1)), Range(1, 1));
+}
+
+// ---- Duplicates -------------------------------------------------------------------------
+
+TEST_F(BulkLoaderTest, ADuplicateWithinOneCallStagesNothingFromTheCall) {
+  CreateStore();
+  auto loader = Loader(100);
+  EXPECT_EQ(Add(loader.get(), Kids(0, 2)), Range(1, 2));
+  std::vector<NewChild> call = Kids(2, 3);
+  call.push_back(Kid(3));
+  auto ids = loader->Add(call);
+  ASSERT_EQ(ids.status().code(), Status::Code::kAlreadyExists) << ids.status().ToString();
+  EXPECT_THAT(ids.status().message(), HasSubstr("kid-3"));
+  EXPECT_EQ(call[0].record.id, 0u) << "a refused call's records are left as they were";
+  EXPECT_EQ(Add(loader.get(), Kids(2, 2)), Range(3, 4));
+  ASSERT_TRUE(loader->Finish().ok());
+  EXPECT_EQ(Count(*store_), 4u);
+}
+
+TEST_F(BulkLoaderTest, AKeyAddedEarlierIsRefusedWhetherStagedOrIngested) {
+  CreateStore();
+  auto loader = Loader(/*chunk_children=*/3);
+  EXPECT_EQ(Add(loader.get(), Kids(0, 4)), Range(1, 4));  // 0..2 ingested, 3 staged
+  for (int n : {1, 3}) {
+    std::vector<NewChild> call = Kids(10, 2);
+    call.push_back(Kid(n));
+    auto ids = loader->Add(call);
+    ASSERT_EQ(ids.status().code(), Status::Code::kAlreadyExists) << n;
+    EXPECT_THAT(ids.status().message(), HasSubstr("earlier"));
+  }
+  EXPECT_EQ(Add(loader.get(), Kids(10, 2)), Range(5, 6));
+  ASSERT_TRUE(loader->Finish().ok());
+  EXPECT_EQ(Count(*store_), 6u);
+  // The same key from another source is another record.
+  NewChild other = Kid(1);
+  other.source.source = "school_census";
+  EXPECT_EQ(Add(loader.get(), {other}), Range(7, 7));
+}
+
+TEST_F(BulkLoaderTest, AKeyInsertedBeforeTheLoadIsRefused) {
+  CreateStore();
+  EXPECT_EQ(Insert(store_.get(), Kids(0, 2)), Range(1, 2));
+  auto loader = Loader(100);
+  std::vector<NewChild> call = Kids(5, 2);
+  call.push_back(Kid(1));
+  auto ids = loader->Add(call);
+  ASSERT_EQ(ids.status().code(), Status::Code::kAlreadyExists);
+  EXPECT_THAT(ids.status().message(), HasSubstr("already linked to child 2"));
+  EXPECT_EQ(Add(loader.get(), Kids(5, 2)), Range(3, 4));
+  ASSERT_TRUE(loader->Finish().ok());
+  EXPECT_EQ(Count(*store_), 4u);
+}
+
+TEST_F(BulkLoaderTest, ABadSourceNameIsRefused) {
+  CreateStore();
+  auto loader = Loader(100);
+  std::vector<NewChild> call = Kids(0, 2);
+  call[1].source.source = "";
+  EXPECT_EQ(loader->Add(call).status().code(), Status::Code::kInvalidArgument);
+  call[1].source.source = std::string(256, 's');
+  EXPECT_EQ(loader->Add(call).status().code(), Status::Code::kInvalidArgument);
+  EXPECT_EQ(Add(loader.get(), Kids(0, 1)), Range(1, 1));
+}
+
+// A key InsertChildren links while the loader holds it staged fails that chunk at ingest.
+TEST_F(BulkLoaderTest, AKeyLinkedByAnotherWriterWhileStagedFailsItsChunk) {
+  CreateStore();
+  auto loader = Loader(100);
+  EXPECT_EQ(Add(loader.get(), Kids(0, 3)), Range(1, 3));
+  EXPECT_EQ(Insert(store_.get(), Kids(1, 1)), Range(4, 4));
+  Status s = loader->Finish();
+  EXPECT_EQ(s.code(), Status::Code::kAlreadyExists) << s.ToString();
+  EXPECT_THAT(s.message(), HasSubstr("kid-1"));
+  EXPECT_EQ(Count(*store_), 1u);
+  auto link = store_->FindSource("test", "kid-1");
+  ASSERT_TRUE(link.ok());
+  EXPECT_EQ(link->child, 4u);
+  EXPECT_EQ(loader->Finish().code(), Status::Code::kAlreadyExists);
+  EXPECT_FALSE(std::filesystem::exists(TempDir()));
+}
+
+// ---- Ids --------------------------------------------------------------------------------
+
+TEST_F(BulkLoaderTest, IdsContinueAcrossReopenAndMixWithInsertChildren) {
+  CreateStore();
+  {
+    auto loader = Loader(/*chunk_children=*/4);
+    EXPECT_EQ(Add(loader.get(), Kids(0, 10)), Range(1, 10));
+    ASSERT_TRUE(loader->Finish().ok());
+  }
+  EXPECT_EQ(Insert(store_.get(), Kids(10, 3)), Range(11, 13));
+  Reopen();
+  EXPECT_EQ(Insert(store_.get(), Kids(13, 1)), Range(14, 14));
+  {
+    auto loader = Loader(/*chunk_children=*/100);
+    EXPECT_EQ(Add(loader.get(), Kids(14, 5)), Range(15, 19));
+    // InsertChildren while the loader holds ids 15..19 staged takes the next ones.
+    EXPECT_EQ(Insert(store_.get(), Kids(19, 2)), Range(20, 21));
+    EXPECT_EQ(Add(loader.get(), Kids(21, 2)), Range(22, 23));
+    ASSERT_TRUE(loader->Finish().ok());
+  }
+  Reopen();  // the counter came back from disk
+  EXPECT_EQ(Insert(store_.get(), Kids(23, 1)), Range(24, 24));
+  EXPECT_EQ(Count(*store_), 24u);
+  std::vector<ChildId> seen;
+  ASSERT_TRUE(store_
+                  ->ForEachChild(Manager(),
+                                 [&](const ChildView& v) {
+                                   seen.push_back(v.record.id);
+                                   EXPECT_EQ(v.record.sources.size(), 1u);
+                                   return true;
+                                 })
+                  .ok());
+  EXPECT_EQ(seen, Range(1, 24));
+  for (int n = 0; n < 24; ++n) {
+    auto link = store_->FindSource("test", "kid-" + std::to_string(n));
+    ASSERT_TRUE(link.ok()) << n;
+    EXPECT_EQ(link->child, static_cast<ChildId>(n + 1));
+  }
+}
+
+// ---- Shielding --------------------------------------------------------------------------
+
+TEST_F(BulkLoaderTest, AShieldedChildGetsNoPlacePosting) {
+  CreateStore();
+  NewChild shielded = MakeChild("Sally", "Hidden", Date{2014, 5, 6}, "shielded");
+  shielded.hidden = MakeHidden("1 Secret Lane", "LS1 4AP");
+  shielded.record.shield = ShieldState{true, "Leeds City Council", "risk", 1700000000};
+  NewChild neighbour = MakeChild("Nora", "Hidden", Date{2014, 5, 7}, "neighbour");
+  neighbour.hidden = MakeHidden("2 Secret Lane", "LS1 4AP");
+  auto loader = Loader(100);
+  EXPECT_EQ(Add(loader.get(), {shielded, neighbour}), Range(1, 2));
+  ASSERT_TRUE(loader->Finish().ok());
+
+  EXPECT_THAT(ScanPlaceIds(*store_, "LS1 4AP"), ElementsAre(2));
+  EXPECT_THAT(ScanName(*store_, TermKind::kPhonetic, "HIDDEN", 2014),
+              ElementsAre(SeenPosting{1, 2014, 5, true, "Sally"},
+                          SeenPosting{2, 2014, 5, false, "Nora"}));
+  auto ordinary = store_->Get(1, Clearance::Ordinary());
+  ASSERT_TRUE(ordinary.ok());
+  EXPECT_EQ(ordinary->hidden, std::nullopt);
+  EXPECT_THAT(ordinary->record.sources, IsEmpty());
+  auto manager = store_->Get(1, Manager());
+  ASSERT_TRUE(manager.ok());
+  ASSERT_TRUE(manager->hidden.has_value());
+  EXPECT_EQ(manager->hidden->address, "1 Secret Lane");
+}
+
+TEST_F(BulkLoaderTest, SetShieldWorksOnBulkLoadedChildrenAndLeavesNoPlaceKeyOnDisk) {
+  CreateStore();
+  auto loader = Loader(/*chunk_children=*/5);
+  std::vector<NewChild> kids;
+  for (int n = 0; n < 12; ++n) {
+    NewChild c = Kid(n);
+    c.record.shield = ShieldState{};
+    c.hidden.postcode = "ZZ9 9ZZ";
+    kids.push_back(std::move(c));
+  }
+  EXPECT_EQ(Add(loader.get(), kids), Range(1, 12));
+  ASSERT_TRUE(loader->Finish().ok());
+  EXPECT_EQ(ScanPlaceIds(*store_, "ZZ9 9ZZ"), Range(1, 12));
+
+  ASSERT_TRUE(store_->SetShield(3, true, "Leeds City Council", "risk").ok());
+  std::vector<ChildId> expected = Range(1, 12);
+  expected.erase(expected.begin() + 2);
+  EXPECT_EQ(ScanPlaceIds(*store_, "ZZ9 9ZZ"), expected);
+  auto ordinary = store_->Get(3, Clearance::Ordinary());
+  ASSERT_TRUE(ordinary.ok());
+  EXPECT_TRUE(ordinary->record.shield.shielded);
+  EXPECT_EQ(ordinary->hidden, std::nullopt);
+  for (const auto& p : ScanName(*store_, TermKind::kPhonetic, "TAYLOR", 2010)) {
+    EXPECT_EQ(p.shielded, p.id == 3) << p;
+  }
+
+  auto crypto = Crypto::LoadKeyFile(key_file_);
+  ASSERT_TRUE(crypto.ok()) << crypto.status().ToString();
+  const std::string hash = (*crypto)->KeyedHash("ZZ9 9ZZ");
+  const std::string shielded_key = keys::PlaceKey(hash, 3);
+  const std::string control_key = keys::PlaceKey(hash, 4);
+  DiskScan scan = ScanDirectory(db_dir_, {shielded_key, control_key});
+  EXPECT_EQ(scan.raw.count(shielded_key) + scan.decoded.count(shielded_key), 0u)
+      << "the shielded child's place key is still on disk";
+  EXPECT_EQ(scan.decoded.count(control_key), 1u) << "the scan does not see place keys";
+
+  ASSERT_TRUE(store_->SetShield(3, false, "Leeds City Council", "lifted").ok());
+  EXPECT_EQ(ScanPlaceIds(*store_, "ZZ9 9ZZ"), Range(1, 12));
+}
+
+// No hidden field reaches the disk in clear; the given name, stored in clear by design, is
+// found, which shows that the scan reads the files.
+TEST_F(BulkLoaderTest, HiddenFieldsAreNotOnDiskInClear) {
+  constexpr char kAddress[] = "MARKER-5e1b Bulk Avenue, Leeds";
+  constexpr char kAddressMarker[] = "MARKER-5e1b";
+  constexpr char kPostcode[] = "ZZ9 9ZZ";
+  constexpr char kPostcodeNoSpace[] = "ZZ99ZZ";
+  constexpr char kParentMarker[] = "PARENTMARK-77f0";
+  constexpr char kSchoolMarker[] = "SCHOOLMARK-0a2c";
+  constexpr char kPayloadMarker[] = "PAYLOADMARK-9d31";
+  constexpr char kControl[] = "Ctrlbulkq";
+  const std::vector<std::string> secrets = {kAddress,      kAddressMarker, kPostcode,
+                                            kPostcodeNoSpace, kParentMarker, kSchoolMarker,
+                                            kPayloadMarker};
+  CreateStore();
+  std::vector<NewChild> kids = Kids(0, 20);
+  for (bool shielded : {false, true}) {
+    NewChild marker = MakeChild(kControl, "Hartley", Date{2016, 4, 12},
+                                shielded ? "marker-shielded" : "marker");
+    marker.hidden.address = kAddress;
+    marker.hidden.postcode = kPostcode;
+    marker.hidden.parent_name = std::string(kParentMarker) + " Hartley";
+    marker.hidden.services.push_back({ServiceKind::kSchool, kSchoolMarker, "0113 496 0000"});
+    marker.source_payload = std::string("births,") + kPayloadMarker + "," + kAddress + "," +
+                            kPostcode + "," + kParentMarker;
+    if (shielded) marker.record.shield = ShieldState{true, "Leeds", "risk", 1700000000};
+    kids.insert(kids.begin() + 7, std::move(marker));
+  }
+  auto loader = Loader(/*chunk_children=*/6);
+  Add(loader.get(), kids);
+  ASSERT_TRUE(loader->Finish().ok());
+
+  auto check = [&](const std::string& when) {
+    SCOPED_TRACE(when);
+    std::vector<std::string> needles = secrets;
+    needles.push_back(kControl);
+    DiskScan scan = ScanDirectory(db_dir_, needles);
+    EXPECT_GT(scan.sst_files, 0);
+    for (const auto& secret : secrets) {
+      EXPECT_EQ(scan.raw.count(secret), 0u) << "'" << secret << "' is in clear in a file";
+      EXPECT_EQ(scan.decoded.count(secret), 0u) << "'" << secret << "' is in clear in an SST";
+    }
+    EXPECT_EQ(scan.decoded.count(kControl), 1u) << "the scan does not see SST contents";
+  };
+  check("after Finish");
+  store_.reset();
+  check("closed");
+  OpenStore();
+  check("reopened");
+  auto manager = store_->Get(9, Manager());  // the unshielded marker, after the shielded one
+  ASSERT_TRUE(manager.ok());
+  EXPECT_EQ(manager->record.given_name, kControl);
+  ASSERT_TRUE(manager->hidden.has_value());
+  EXPECT_EQ(manager->hidden->address, kAddress);
+  EXPECT_THAT(ScanPlaceIds(*store_, kPostcode), ElementsAre(9));
+}
+
+}  // namespace
+}  // namespace cp
