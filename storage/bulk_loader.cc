@@ -1,6 +1,7 @@
 // BulkLoader: staged children built into SST files and ingested in one atomic step.
 #include "storage/bulk_loader.h"
 
+#include <rocksdb/iterator.h>
 #include <rocksdb/options.h>
 #include <rocksdb/sst_file_writer.h>
 #include <stdlib.h>
@@ -11,12 +12,10 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <utility>
-#include <chrono>
-#include <cstdio>
-static double TNow(){return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();}
 
 #include "storage/child_store_internal.h"
 #include "util/coding.h"
@@ -32,10 +31,89 @@ constexpr size_t kFamilies = 6;
 // footer, an ingest to place it) outweigh what the second thread saves.
 constexpr size_t kMinEntriesPerFile = size_t{1} << 16;
 
-bool KeyLess(const Entry& a, const Entry& b) { return a.key < b.key; }
+// After this many children, a building thread sizes its entry lists for the rest.
+constexpr size_t kReserveAfter = 256;
 
-// One building thread's entries of one family, sorted by key.
-using Run = std::span<const Entry>;
+// How far ahead of the merge an entry's bytes are fetched into the cache. Sorted entries
+// point all over the arena, and the cache misses cost more than the table building.
+constexpr size_t kPrefetchDistance = 16;
+
+// A chunk's keys and values, in blocks that never move, so that entries can point into
+// them. Millions of small strings would cost more to allocate, sort (moving them) and free
+// than building the entries does. Reset keeps the blocks for the next chunk: fresh memory
+// costs a page fault per 4 KB.
+class Arena {
+ public:
+  char* Allocate(size_t n) {
+    while (n > left_) {
+      if (used_ == blocks_.size()) {
+        const size_t size = std::max(n, kBlockBytes);
+        blocks_.push_back(Block{std::make_unique_for_overwrite<char[]>(size), size});
+      }
+      Block& block = blocks_[used_++];
+      next_ = block.bytes.get();
+      left_ = block.size;
+    }
+    char* p = next_;
+    next_ += n;
+    left_ -= n;
+    return p;
+  }
+  void Reset() {
+    used_ = 0;
+    next_ = nullptr;
+    left_ = 0;
+  }
+
+ private:
+  static constexpr size_t kBlockBytes = size_t{4} << 20;
+  struct Block {
+    std::unique_ptr<char[]> bytes;
+    size_t size;
+  };
+  std::vector<Block> blocks_;
+  size_t used_ = 0;  // blocks_[0, used_) hold this chunk's bytes
+  char* next_ = nullptr;
+  size_t left_ = 0;
+};
+
+// The first 8 bytes of key[from...], big-endian, zero-padded.
+uint64_t KeyHead(std::string_view key, size_t from) {
+  uint64_t head = 0;
+  for (size_t i = from; i < from + 8; ++i) {
+    head = (head << 8) | (i < key.size() ? static_cast<uint8_t>(key[i]) : 0);
+  }
+  return head;
+}
+
+// One key-value pair in an arena. The key's first 16 bytes, as integers, decide almost
+// every comparison without a memcmp: they cover a name posting's kind, token (up to 4
+// bytes, as Double Metaphone codes are), birth year and month and most of the child id.
+struct Item {
+  uint64_t head0;
+  uint64_t head1;
+  const char* data;  // key, then value
+  uint32_t key_size;
+  uint32_t value_size;
+
+  std::string_view key() const { return std::string_view(data, key_size); }
+  std::string_view value() const { return std::string_view(data + key_size, value_size); }
+};
+
+bool ItemLess(const Item& a, const Item& b) {
+  if (a.head0 != b.head0) return a.head0 < b.head0;
+  if (a.head1 != b.head1) return a.head1 < b.head1;
+  return a.key() < b.key();  // equal heads (or zero padding): the whole key decides
+}
+
+// One building thread's entries, by family, each sorted by key.
+struct Slice {
+  Arena arena;
+  std::array<std::vector<Item>, kFamilies> family;
+  Status status;
+};
+
+using Run = std::span<const Item>;
 
 // One SST file: the sorted runs (or key ranges of them) merged into it.
 struct FilePlan {
@@ -61,12 +139,16 @@ void ParallelFor(size_t n, int threads, const Fn& work) {
   for (auto& t : pool) t.join();
 }
 
-// Opens an SST writer with the family's own options, so that compression, table format,
-// block size and filters are the ones the family's flushes and compactions produce.
-// The page cache is kept: the file is read again soon, by compactions and searches.
+// Opens an SST writer with the family's own options (table format, block size, bloom
+// filter, prefix extractor), compressed as the family's flushes are (LZ4) rather than as
+// its bottommost compactions are (ZSTD): ZSTD took 40% of the time to write a chunk and
+// held a 200,000-child load to 45,000 children/s against 55,000. The next compaction of
+// the bottommost level (ChildStore::CompactAll after an import) recompresses the files.
+// The page cache is kept: the files are read again soon, by compactions and searches.
 Status OpenWriter(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, const std::string& path,
                   std::unique_ptr<rocksdb::SstFileWriter>* writer) {
-  const rocksdb::Options options = db->GetOptions(cf);
+  rocksdb::Options options = db->GetOptions(cf);
+  options.bottommost_compression = rocksdb::kDisableCompressionOption;
   writer->reset(new rocksdb::SstFileWriter(rocksdb::EnvOptions(options), options, cf,
                                            /*invalidate_page_cache=*/false));
   return FromRocks((*writer)->Open(path), "creating " + path);
@@ -81,22 +163,29 @@ Status WriteFile(rocksdb::DB* db, FilePlan* plan) {
   Status s = OpenWriter(db, plan->cf, plan->path, &writer);
   if (!s.ok()) return s;
   std::vector<Run> runs = plan->runs;
-  const Entry* last = nullptr;
+  const Item* last = nullptr;
   while (true) {
     size_t best = runs.size();
     for (size_t i = 0; i < runs.size(); ++i) {
       if (runs[i].empty()) continue;
-      if (best == runs.size() || KeyLess(runs[i].front(), runs[best].front())) best = i;
+      if (best == runs.size() || ItemLess(runs[i].front(), runs[best].front())) best = i;
     }
     if (best == runs.size()) break;
-    const Entry& e = runs[best].front();
+    const Item& e = runs[best].front();
     runs[best] = runs[best].subspan(1);
-    if (last != nullptr && last->key == e.key) {
-      if (last->value == e.value) continue;
+    if (runs[best].size() > kPrefetchDistance) {
+      __builtin_prefetch(runs[best][kPrefetchDistance].data);
+    }
+    if (last != nullptr && last->head0 == e.head0 && last->head1 == e.head1 &&
+        last->key() == e.key()) {
+      if (last->value() == e.value()) continue;
       return Status::InvalidArgument("two values for one key in " + plan->cf->GetName() +
                                      ": does the index policy name a term twice?");
     }
-    s = FromRocks(writer->Put(e.key, e.value), "writing " + plan->path);
+    const std::string_view key = e.key(), value = e.value();
+    s = FromRocks(writer->Put(rocksdb::Slice(key.data(), key.size()),
+                              rocksdb::Slice(value.data(), value.size())),
+                  "writing " + plan->path);
     if (!s.ok()) return s;
     last = &e;
     ++plan->written;
@@ -104,33 +193,36 @@ Status WriteFile(rocksdb::DB* db, FilePlan* plan) {
   return FromRocks(writer->Finish(), "finishing " + plan->path);
 }
 
-// Splits one family's sorted runs into up to `parts` files of disjoint key ranges, at
-// keys taken evenly from the largest run.
+// Splits one family's sorted runs into up to `threads` files of disjoint key ranges and
+// about equal size, at quantiles of keys sampled evenly from every run.
 void PlanFamily(rocksdb::ColumnFamilyHandle* cf, const std::vector<Run>& runs, int threads,
                 std::vector<FilePlan>* plans) {
+  constexpr size_t kSamplesPerRun = 256;
   size_t total = 0;
-  const Run* largest = nullptr;
-  for (const auto& run : runs) {
-    total += run.size();
-    if (largest == nullptr || run.size() > largest->size()) largest = &run;
-  }
+  for (const auto& run : runs) total += run.size();
   if (total == 0) return;
   const size_t parts =
       std::clamp<size_t>(total / kMinEntriesPerFile, 1, static_cast<size_t>(threads));
-  std::vector<const std::string*> pivots;  // part p covers [pivots[p-1], pivots[p])
-  for (size_t p = 1; p < parts; ++p) pivots.push_back(&(*largest)[p * largest->size() / parts].key);
+  std::vector<Item> samples;
+  if (parts > 1) {
+    for (const auto& run : runs) {
+      for (size_t k = 0; k < kSamplesPerRun && !run.empty(); ++k) {
+        samples.push_back(run[k * run.size() / kSamplesPerRun]);
+      }
+    }
+    std::sort(samples.begin(), samples.end(), ItemLess);
+  }
+  std::vector<Item> pivots;  // part p covers [pivots[p-1], pivots[p])
+  for (size_t p = 1; p < parts; ++p) pivots.push_back(samples[p * samples.size() / parts]);
   for (size_t p = 0; p <= pivots.size(); ++p) {
     FilePlan plan;
     plan.cf = cf;
     for (const auto& run : runs) {
-      auto lower = [&](const std::string* pivot) {
-        if (pivot == nullptr) return run.end();
-        return std::lower_bound(run.begin(), run.end(), *pivot,
-                                [](const Entry& e, const std::string& k) { return e.key < k; });
-      };
-      auto begin = p == 0 ? run.begin() : lower(pivots[p - 1]);
-      auto end = lower(p < pivots.size() ? pivots[p] : nullptr);
-      if (begin == end) continue;
+      auto begin =
+          p == 0 ? run.begin() : std::lower_bound(run.begin(), run.end(), pivots[p - 1], ItemLess);
+      auto end = p == pivots.size() ? run.end()
+                                    : std::lower_bound(run.begin(), run.end(), pivots[p], ItemLess);
+      if (begin >= end) continue;
       plan.runs.push_back(run.subspan(begin - run.begin(), end - begin));
       plan.entries += plan.runs.back().size();
     }
@@ -157,35 +249,53 @@ struct ChunkDirGuard {
 
 }  // namespace
 
+// The building threads' buffers, kept from one chunk to the next.
+struct BulkLoader::ChunkBuffers {
+  std::vector<Slice> slices;
+};
+
 BulkLoader::BulkLoader(ChildStore* store, Options options)
     : store_(store), options_(std::move(options)) {
   if (options_.temp_dir.empty()) options_.temp_dir = DefaultTempDir(store_->db_dir());
   options_.chunk_children = std::max<size_t>(options_.chunk_children, 1);
   options_.threads = std::max(options_.threads, 1);
+  // While every source link in the store is one this loader ingested, keys_ alone answers
+  // "is this key linked?", and Add need not ask the store once per child.
+  std::lock_guard<std::mutex> lock(store_->write_mu_);
+  ChildStore::Handles* h = store_->h_.get();
+  last_sequence_ = h->db->GetLatestSequenceNumber();
+  std::unique_ptr<rocksdb::Iterator> it(h->db->NewIterator(rocksdb::ReadOptions(), h->sources));
+  it->SeekToFirst();
+  foreign_links_ = it->Valid() || !it->status().ok();
 }
 
 BulkLoader::~BulkLoader() {
-  if (!staged_.empty()) {
+  if (staged_count_ > 0) {
     std::lock_guard<std::mutex> lock(store_->write_mu_);
     DropStageLocked();
   }
   RemoveTempDir();
 }
 
+// Every write advances the database's sequence number, an ingest included: an ingest
+// always overlaps the id counter already in meta, so it takes a new one too.
 void BulkLoader::NoteForeignWritesLocked() {
   const uint64_t now = store_->h_->db->GetLatestSequenceNumber();
-  if (now != last_sequence_ && !staged_.empty()) recheck_staged_ = true;
+  if (now != last_sequence_) {
+    foreign_links_ = true;
+    if (staged_count_ > 0) recheck_staged_ = true;
+  }
   last_sequence_ = now;
 }
 
 void BulkLoader::DropStageLocked() {
   // Ids are only given back when they are the last ones handed out: any id above them
   // belongs to someone else, and a gap in ids is harmless.
-  if (!staged_.empty() && store_->next_id_.load() == reserved_end_) {
-    reserved_end_ = staged_.front().record.id;
+  if (staged_count_ > 0 && store_->next_id_.load() == reserved_end_) {
+    reserved_end_ = staged_[0].record.id;
     store_->next_id_ = reserved_end_;
   }
-  staged_.clear();
+  staged_count_ = 0;
   recheck_staged_ = false;
 }
 
@@ -198,49 +308,59 @@ Result<std::vector<ChildId>> BulkLoader::Add(std::span<NewChild> children) {
     // against InsertChildren, as it is inside InsertChildren.
     std::lock_guard<std::mutex> lock(store_->write_mu_);
     NoteForeignWritesLocked();
-    std::vector<std::string> call_keys;
-    call_keys.reserve(children.size());
-    std::unordered_set<std::string> in_call;
+    // This call's keys go into keys_ as they are checked, and come out again if the call
+    // is refused. Set elements do not move when the set rehashes.
+    std::vector<const std::string*> added;
+    added.reserve(children.size());
+    auto refuse = [&](Status s) {
+      for (const std::string* key : added) keys_.erase(keys_.find(*key));
+      return s;
+    };
     for (const auto& c : children) {
       if (c.source.source.empty() || c.source.source.size() > 255) {
-        return Status::InvalidArgument("a source name must be 1 to 255 bytes");
+        return refuse(Status::InvalidArgument("a source name must be 1 to 255 bytes"));
       }
-      std::string key = keys::SourceKey(c.source.source, c.source.key);
-      if (keys_.count(key) != 0) {
-        return Status::AlreadyExists("source " + c.source.source + " key '" + c.source.key +
-                                     "' was added earlier to this bulk load");
+      auto [it, fresh] = keys_.insert(keys::SourceKey(c.source.source, c.source.key));
+      if (!fresh) {
+        const bool in_call = std::any_of(added.begin(), added.end(),
+                                         [&](const std::string* k) { return *k == *it; });
+        return refuse(Status::AlreadyExists(
+            "source " + c.source.source + " key '" + c.source.key +
+            (in_call ? "' appears twice" : "' was added earlier to this bulk load")));
       }
-      if (!in_call.insert(key).second) {
-        return Status::AlreadyExists("source key '" + c.source.key + "' appears twice");
-      }
+      added.push_back(&*it);
+      if (!foreign_links_) continue;
       auto linked = store_->FindSource(c.source.source, c.source.key);
       if (linked.ok()) {
-        return Status::AlreadyExists("source " + c.source.source + " key '" + c.source.key +
-                                     "' is already linked to child " +
-                                     std::to_string(linked->child));
+        return refuse(Status::AlreadyExists("source " + c.source.source + " key '" + c.source.key +
+                                            "' is already linked to child " +
+                                            std::to_string(linked->child)));
       }
-      if (!linked.status().IsNotFound()) return linked.status();
-      call_keys.push_back(std::move(key));
+      if (!linked.status().IsNotFound()) return refuse(linked.status());
     }
     // Reserved now, not when ingested: InsertChildren may run before this chunk is ingested
     // and must not hand out the same ids. The durable counter follows with the ingest.
     ChildId next = store_->next_id_.load();
     ids.reserve(children.size());
-    staged_.reserve(staged_.size() + children.size());
     for (auto& c : children) {
       ChildRecord& r = c.record;
       r.id = next++;
       if (std::find(r.sources.begin(), r.sources.end(), c.source) == r.sources.end()) {
         r.sources.push_back(c.source);
       }
-      staged_.push_back(c);
+      // Assigning into a spare child reuses its strings' buffers: no allocation.
+      if (staged_count_ < staged_.size()) {
+        staged_[staged_count_] = c;
+      } else {
+        staged_.push_back(c);
+      }
+      ++staged_count_;
       ids.push_back(r.id);
     }
     store_->next_id_ = next;
     reserved_end_ = next;
-    for (auto& key : call_keys) keys_.insert(std::move(key));
   }
-  while (staged_.size() >= options_.chunk_children) {
+  while (staged_count_ >= options_.chunk_children) {
     Status s = IngestFront(options_.chunk_children);
     if (!s.ok()) return s;
   }
@@ -250,7 +370,11 @@ Result<std::vector<ChildId>> BulkLoader::Add(std::span<NewChild> children) {
 Status BulkLoader::Finish() {
   if (!failed_.ok()) return failed_;
   Status s;
-  if (!staged_.empty()) s = IngestFront(staged_.size());
+  if (staged_count_ > 0) s = IngestFront(staged_count_);
+  // The buffers are worth keeping between chunks, not between loads.
+  staged_.clear();
+  staged_.shrink_to_fit();
+  buffers_.reset();
   RemoveTempDir();
   return s;
 }
@@ -266,8 +390,11 @@ Status BulkLoader::IngestFront(size_t n) {
     RemoveTempDir();
     return s;
   }
-  staged_.erase(staged_.begin(), staged_.begin() + static_cast<std::ptrdiff_t>(n));
-  if (staged_.empty()) recheck_staged_ = false;
+  // The ingested children become spares after the ones still staged.
+  std::rotate(staged_.begin(), staged_.begin() + static_cast<std::ptrdiff_t>(n),
+              staged_.begin() + static_cast<std::ptrdiff_t>(staged_count_));
+  staged_count_ -= n;
+  if (staged_count_ == 0) recheck_staged_ = false;
   return Status::OK();
 }
 
@@ -305,45 +432,56 @@ Status BulkLoader::IngestChunk(std::span<const NewChild> children) {
 
   // Build: each thread takes a contiguous range of children and sorts its own entries of
   // each family. Records and hidden fields come out already in id order.
-  const int threads =
-      static_cast<int>(std::min<size_t>(static_cast<size_t>(options_.threads), children.size()));
-  struct Slice {
-    std::array<std::vector<Entry>, kFamilies> family;
-    Status status;
-  };
-  double t0 = TNow();
-  std::vector<Slice> slices(static_cast<size_t>(threads));
-  ParallelFor(slices.size(), threads, [&](size_t t) {
+  if (buffers_ == nullptr) buffers_ = std::make_unique<ChunkBuffers>();
+  std::vector<Slice>& slices = buffers_->slices;
+  slices.resize(std::min<size_t>(static_cast<size_t>(options_.threads), children.size()));
+  for (auto& slice : slices) {
+    slice.arena.Reset();
+    for (auto& items : slice.family) items.clear();
+    slice.status = Status::OK();
+  }
+  ParallelFor(slices.size(), options_.threads, [&](size_t t) {
     Slice& slice = slices[t];
     const size_t begin = children.size() * t / slices.size();
     const size_t end = children.size() * (t + 1) / slices.size();
-    std::vector<Entry> scratch;
+    std::vector<Entry> entries;
     for (size_t i = begin; i < end; ++i) {
-      scratch.clear();
-      slice.status = AppendNewChildEntries(h, crypto, policy, children[i], &scratch);
+      if (i == begin + kReserveAfter) {
+        // Sized from the first children, so that the lists are not copied as they grow.
+        for (auto& items : slice.family) {
+          items.reserve(items.size() * (end - begin) / kReserveAfter * 9 / 8);
+        }
+      }
+      entries.clear();
+      slice.status = AppendNewChildEntries(h, crypto, policy, children[i], &entries);
       if (!slice.status.ok()) return;
-      for (auto& e : scratch) {
-        size_t f = std::find(families.begin(), families.end(), e.cf) - families.begin();
+      for (const auto& e : entries) {
+        const size_t f = std::find(families.begin(), families.end(), e.cf) - families.begin();
         if (f == kFamilies) {
           slice.status = Status::Corruption("an entry for an unexpected column family");
           return;
         }
-        slice.family[f].push_back(std::move(e));
+        if (e.key.size() + e.value.size() > UINT32_MAX) {
+          slice.status = Status::InvalidArgument("an entry of 4 GB or more");
+          return;
+        }
+        char* data = slice.arena.Allocate(e.key.size() + e.value.size());
+        std::memcpy(data, e.key.data(), e.key.size());
+        std::memcpy(data + e.key.size(), e.value.data(), e.value.size());
+        slice.family[f].push_back(Item{KeyHead(e.key, 0), KeyHead(e.key, 8), data,
+                                       static_cast<uint32_t>(e.key.size()),
+                                       static_cast<uint32_t>(e.value.size())});
       }
     }
-    double ts = TNow();
-    for (auto& entries : slice.family) {
-      fprintf(stderr, "  family size %zu\n", entries.size());
-      if (!std::is_sorted(entries.begin(), entries.end(), KeyLess)) {
-        std::sort(entries.begin(), entries.end(), KeyLess);
+    for (auto& items : slice.family) {
+      if (!std::is_sorted(items.begin(), items.end(), ItemLess)) {
+        std::sort(items.begin(), items.end(), ItemLess);
       }
     }
-    fprintf(stderr, "  slice sort %.2f\n", TNow() - ts);
   });
   for (const auto& slice : slices) {
     if (!slice.status.ok()) return slice.status;
   }
-  double t1 = TNow();
 
   // Write: one or more files per family, the largest first so that the threads finish
   // together.
@@ -363,7 +501,6 @@ Status BulkLoader::IngestChunk(std::span<const NewChild> children) {
   }
   ParallelFor(plans.size(), options_.threads,
               [&](size_t i) { plans[i].status = WriteFile(h->db, &plans[i]); });
-  double t2 = TNow();
   size_t entries = 0;
   for (const auto& plan : plans) {
     if (!plan.status.ok()) return plan.status;
@@ -378,9 +515,11 @@ Status BulkLoader::IngestChunk(std::span<const NewChild> children) {
     for (const auto& c : children) {
       auto linked = store_->FindSource(c.source.source, c.source.key);
       if (linked.ok()) {
-        return Status::AlreadyExists("source " + c.source.source + " key '" + c.source.key +
-                                     "' was linked to child " + std::to_string(linked->child) +
-                                     " while it waited in a bulk load");
+        // Not AlreadyExists: that would say "this call was refused, nothing staged", and
+        // a caller could go on adding to a load that has ended.
+        return Status::FailedPrecondition("source " + c.source.source + " key '" + c.source.key +
+                                          "' was linked to child " + std::to_string(linked->child) +
+                                          " while it waited in a bulk load");
       }
       if (!linked.status().IsNotFound()) return linked.status();
     }
@@ -393,9 +532,9 @@ Status BulkLoader::IngestChunk(std::span<const NewChild> children) {
     std::unique_ptr<rocksdb::SstFileWriter> writer;
     s = OpenWriter(h->db, h->meta, meta_path, &writer);
     if (s.ok()) {
-      s = FromRocks(writer->Put(std::string(keys::kMetaNextChildId),
-                                BigEndian64(store_->next_id_.load())),
-                    "writing " + meta_path);
+      s = FromRocks(
+          writer->Put(std::string(keys::kMetaNextChildId), BigEndian64(store_->next_id_.load())),
+          "writing " + meta_path);
     }
     if (s.ok()) s = FromRocks(writer->Finish(), "finishing " + meta_path);
     if (!s.ok()) return s;
@@ -406,9 +545,8 @@ Status BulkLoader::IngestChunk(std::span<const NewChild> children) {
   ingest.write_global_seqno = false;
   std::vector<rocksdb::IngestExternalFileArg> args;
   for (const auto& plan : plans) {
-    auto arg = std::find_if(args.begin(), args.end(), [&](const auto& a) {
-      return a.column_family == plan.cf;
-    });
+    auto arg = std::find_if(args.begin(), args.end(),
+                            [&](const auto& a) { return a.column_family == plan.cf; });
     if (arg == args.end()) {
       args.emplace_back();
       arg = args.end() - 1;
@@ -424,7 +562,6 @@ Status BulkLoader::IngestChunk(std::span<const NewChild> children) {
   s = FromRocks(h->db->IngestExternalFiles(args), "ingesting a bulk-load chunk");
   if (!s.ok()) return s;
   last_sequence_ = h->db->GetLatestSequenceNumber();
-  fprintf(stderr, "chunk %zu: build+sort %.2f write %.2f ingest %.2f files %zu\n", children.size(), t1 - t0, t2 - t1, TNow() - t2, plans.size());
   stats_.children += children.size();
   stats_.chunks += 1;
   stats_.entries += entries;

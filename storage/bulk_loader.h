@@ -25,33 +25,39 @@
 //   given back when no other id was allocated since, else it stays unused.
 // - Staged children are not visible before their chunk is ingested: call Finish() to
 //   ingest a last partial chunk. The destructor does not ingest.
-// - A (source, key) may be linked once. Add refuses a whole call (AlreadyExists, nothing
-//   staged) when any of its keys is already linked in the store, was added earlier to this
-//   loader, or repeats within the call. Should another writer change the store while
-//   children are staged, each later chunk's keys are checked against the store again just
-//   before the ingest, and a key linked meanwhile fails that chunk with AlreadyExists.
-// - A failed chunk (an I/O error, AlreadyExists from that re-check, or InvalidArgument for
-//   an index token outside 1..255 bytes, which the loader only learns when it builds the
-//   chunk) ends the load: nothing of the chunk is visible, whatever else was staged is
+// - A (source, key) may be linked once. Add refuses a whole call with AlreadyExists when
+//   any of its keys is already linked in the store, was added earlier to this loader, or
+//   repeats within the call; nothing of the call is staged and the loader stays usable.
+//   Should another writer change the store while children are staged, each later chunk's
+//   keys are checked against the store again just before its ingest, and a key linked
+//   meanwhile fails that chunk with FailedPrecondition.
+// - A failed chunk (an I/O error, FailedPrecondition from that check, or InvalidArgument
+//   for an index token outside 1..255 bytes, which the loader only learns when it builds
+//   the chunk) ends the load: nothing of the chunk is visible, whatever else was staged is
 //   dropped, and every later Add or Finish returns the same error. stats() then says how
 //   many children were ingested before it.
-// - SST files are written under Options::temp_dir, in a directory of their own per chunk,
-//   and moved (hard-linked) into the database by the ingest; the loader removes them in
-//   every case, and removes temp_dir itself if it created it.
+// - The SST files carry each family's own options (table format, block size, filters,
+//   prefix extractor) and are compressed as its flushes are (LZ4); ChildStore::CompactAll
+//   afterwards recompresses the bottommost level with ZSTD. They are written under
+//   Options::temp_dir, in a directory of their own per chunk, and moved (hard-linked) into
+//   the database by the ingest; the loader removes them in every case, and removes
+//   temp_dir itself if it created it.
 //
 // Memory: the loader remembers every source key it has staged or ingested (an
-// std::unordered_set; about 100 bytes per child, for the loader's lifetime), holds a copy
-// of each staged child, and while a chunk is built, its entries (about 5 KB per child with
-// the production index policy: some 1.2 GB for the default chunk of 250,000).
+// std::unordered_set; about 100 bytes per child, for the loader's lifetime). A chunk
+// costs about 5 KB per child with the production index policy (a copy of each staged
+// child, then its keys and values and their sort order): some 1.2 GB for the default
+// chunk of 250,000. That memory is reused from chunk to chunk and released by Finish.
 //
 // Thread safety: one loader is used by one thread at a time. The store may be used by
-// other threads meanwhile (reads, InsertChildren, SetShield): the loader takes the store's
-// write lock to assign ids and to ingest, but not while it builds and writes a chunk's
-// files. The store must outlive the loader.
+// other threads meanwhile (reads, InsertChildren, SetShield, other loaders): the loader
+// takes the store's write lock to check keys and assign ids, and to ingest, but not while
+// it builds and writes a chunk's files. The store must outlive the loader.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <unordered_set>
@@ -86,10 +92,10 @@ class BulkLoader {
 
   // Stages copies of the children, assigning ids in order as InsertChildren does (in the
   // caller's records too: record.id is set and record.sources gains source) and returns
-  // them. AlreadyExists (nothing staged, the records untouched) for a duplicate source key
-  // as above; InvalidArgument for a source name outside 1..255 bytes. Each time the stage
-  // reaches chunk_children, that chunk is ingested before Add returns; if one fails, Add
-  // returns its error (chunks of this call ingested before it stay ingested).
+  // them. AlreadyExists for a duplicate source key and InvalidArgument for a source name
+  // outside 1..255 bytes, as above: nothing staged, the records untouched. Each time the
+  // stage reaches chunk_children, that chunk is ingested before Add returns; if one fails,
+  // Add returns its error (chunks of this call ingested before it stay ingested).
   Result<std::vector<ChildId>> Add(std::span<NewChild> children);
 
   // Ingests whatever is staged. After it returns OK every added child is readable and
@@ -100,17 +106,17 @@ class BulkLoader {
   const Stats& stats() const { return stats_; }
 
  private:
-  struct Chunk;
+  struct ChunkBuffers;
 
-  // Builds, writes and ingests staged_[0, n), then drops them from the stage.
+  // Builds, writes and ingests staged_[0, n), then makes them spares.
   Status IngestFront(size_t n);
   Status IngestChunk(std::span<const NewChild> children);
   // After a failure or in the destructor: drops the stage and gives back its ids when no
   // other id was allocated since. Requires the store's write lock.
   void DropStageLocked();
-  // Notes a write by someone else since the loader last held the lock, which means staged
-  // keys must be checked against the store again before they are ingested. Requires the
-  // store's write lock.
+  // Notes a write by someone else since the loader last held the lock: from then on Add
+  // asks the store about every key, and keys staged before it are checked against the
+  // store again before they are ingested. Requires the store's write lock.
   void NoteForeignWritesLocked();
   Status MakeChunkDir(std::string* dir);
   void RemoveTempDir();
@@ -118,14 +124,18 @@ class BulkLoader {
   ChildStore* store_;
   Options options_;
   Stats stats_;
-  Status failed_;                  // sticky: the first chunk that failed
-  std::vector<NewChild> staged_;   // ids assigned, in id order
-  std::unordered_set<std::string> keys_;  // SourceKey of every child staged or ingested
-  ChildId reserved_end_ = 0;       // one past the last id this loader reserved
-  uint64_t last_sequence_ = 0;     // the database's sequence number when last locked
-  bool recheck_staged_ = false;    // another writer wrote while children were staged
+  Status failed_;  // sticky: the first chunk that failed
+  // staged_[0, staged_count_): children staged, ids assigned, in id order. The rest are
+  // spares from earlier chunks, assigned over so that their buffers are reused.
+  std::vector<NewChild> staged_;
+  size_t staged_count_ = 0;
+  std::unordered_set<std::string> keys_;   // SourceKey of every child staged or ingested
+  std::unique_ptr<ChunkBuffers> buffers_;  // the building threads', kept between chunks
+  ChildId reserved_end_ = 0;               // one past the last id this loader reserved
+  uint64_t last_sequence_ = 0;             // the database's sequence number when last locked
+  bool foreign_links_ = false;             // the store may hold links this loader did not ingest
+  bool recheck_staged_ = false;            // another writer wrote while children were staged
   bool created_temp_dir_ = false;
-  size_t chunk_serial_ = 0;
 };
 
 }  // namespace cp

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <unordered_map>
 
+#include "storage/bulk_loader.h"
 #include "util/csv.h"
 #include "util/identifiers.h"
 #include "util/postcode.h"
@@ -126,15 +127,15 @@ struct PendingRow {
   NewChild child;
 };
 
-// Inserts a group of rows in one batch; when the batch is refused because a source key
-// repeats, falls back to one row at a time so that only the offending rows are rejected.
-Status Flush(ChildStore* store, std::vector<PendingRow>* rows, ImportSummary* summary,
+// Stages a group of rows in the loader; when the group is refused because a source key
+// is already linked, falls back to one row at a time so that only those rows are rejected.
+Status Flush(BulkLoader* loader, std::vector<PendingRow>* rows, ImportSummary* summary,
              const std::function<void(const std::string&)>& report) {
   if (rows->empty()) return Status::OK();
   std::vector<NewChild> batch;
   batch.reserve(rows->size());
   for (auto& r : *rows) batch.push_back(r.child);
-  auto ids = store->InsertChildren(batch);
+  auto ids = loader->Add(batch);
   if (ids.ok()) {
     summary->imported += rows->size();
     rows->clear();
@@ -142,7 +143,7 @@ Status Flush(ChildStore* store, std::vector<PendingRow>* rows, ImportSummary* su
   }
   if (ids.status().code() != Status::Code::kAlreadyExists) return ids.status();
   for (auto& r : *rows) {
-    auto one = store->InsertChildren(std::span<NewChild>(&r.child, 1));
+    auto one = loader->Add(std::span<NewChild>(&r.child, 1));
     if (one.ok()) {
       ++summary->imported;
     } else if (one.status().code() == Status::Code::kAlreadyExists) {
@@ -160,7 +161,8 @@ Status Flush(ChildStore* store, std::vector<PendingRow>* rows, ImportSummary* su
 }  // namespace
 
 Status ImportCsv(ChildStore* store, const std::string& source, std::istream& in,
-                 ImportSummary* summary, const std::function<void(const std::string&)>& report) {
+                 ImportSummary* summary, const std::function<void(const std::string&)>& report,
+                 size_t chunk_children) {
   constexpr size_t kBatchRows = 2048;
   CsvReader reader(&in);
   std::vector<std::string> fields;
@@ -169,6 +171,16 @@ Status ImportCsv(ChildStore* store, const std::string& source, std::istream& in,
   if (!error.empty()) return Status::InvalidArgument("header: " + error);
   auto parser = ImportRowParser::Create(fields, source);
   if (!parser.ok()) return parser.status();
+  BulkLoader::Options options;
+  options.chunk_children = chunk_children;
+  BulkLoader loader(store, options);
+  // Rows count as imported when staged; should an ingest fail, the count is corrected to
+  // what the loader ingested.
+  auto finish = [&](Status s) {
+    if (s.ok()) s = loader.Finish();
+    if (!s.ok()) summary->imported = loader.stats().children;
+    return s;
+  };
 
   std::vector<PendingRow> pending;
   std::unordered_map<std::string, size_t> pending_keys;  // source key -> line, this batch
@@ -197,12 +209,12 @@ Status ImportCsv(ChildStore* store, const std::string& source, std::istream& in,
     }
     pending.push_back({line, std::move(*child)});
     if (pending.size() == kBatchRows) {
-      Status s = Flush(store, &pending, summary, report);
-      if (!s.ok()) return s;
+      Status s = Flush(&loader, &pending, summary, report);
+      if (!s.ok()) return finish(s);
       pending_keys.clear();
     }
   }
-  return Flush(store, &pending, summary, report);
+  return finish(Flush(&loader, &pending, summary, report));
 }
 
 }  // namespace cp

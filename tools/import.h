@@ -40,11 +40,14 @@ class ImportRowParser {
   size_t width_ = 0;
 };
 
-// Reads the CSV and inserts every good row. `report` receives one message per rejected
-// row ("line 7: date_of_birth '2019-02-30' is not a date"). A non-OK status means the
-// file itself was refused (bad header) or storage failed; the summary counts what was
-// done until then.
+// Reads the CSV and inserts every good row through a BulkLoader (storage/bulk_loader.h):
+// rows are staged and ingested as sorted SST files, `chunk_children` at a time, each chunk
+// atomically; they are visible once their chunk is ingested, and all of them when
+// ImportCsv returns OK. `report` receives one message per rejected row ("line 7:
+// date_of_birth: ..."). A non-OK status means the file itself was refused (bad header) or
+// storage failed; the summary then counts the rows actually ingested.
 Status ImportCsv(ChildStore* store, const std::string& source, std::istream& in,
-                 ImportSummary* summary, const std::function<void(const std::string&)>& report);
+                 ImportSummary* summary, const std::function<void(const std::string&)>& report,
+                 size_t chunk_children = 100000);
 
 }  // namespace cp

@@ -62,8 +62,8 @@ constexpr const char* kPostcodes[] = {"LS1 4AP", "YO1 7HH", "M1 1AE", "SW1A 1AA"
 // Varied children: names, dates (one without), genders, identifiers, former names,
 // shielded ones, ones without a postcode, one whose record already lists its source.
 NewChild Kid(int n) {
-  static const char* const kGiven[] = {"Amelia", "Oliver", "Isla",   "Jack", "Ava",  "Harry",
-                                       "Mia",    "George", "Leo",    "Ivy",  "Noah"};
+  static const char* const kGiven[] = {"Amelia", "Oliver", "Isla", "Jack", "Ava", "Harry",
+                                       "Mia",    "George", "Leo",  "Ivy",  "Noah"};
   static const char* const kFamily[] = {"Smith",    "Jones",  "Taylor", "Brown",
                                         "Williams", "Wilson", "Khan",   "Patel"};
   Date dob{static_cast<int16_t>(2008 + n % 5), static_cast<uint8_t>(1 + n % 12),
@@ -95,8 +95,8 @@ std::vector<ChildId> Range(ChildId first, ChildId last) {
   return ids;
 }
 
-std::vector<SeenPosting> ScanName(const ChildStore& store, TermKind kind,
-                                  const std::string& token, uint16_t year) {
+std::vector<SeenPosting> ScanName(const ChildStore& store, TermKind kind, const std::string& token,
+                                  uint16_t year) {
   std::vector<SeenPosting> seen;
   bool complete = false;
   Status s = store.ScanName(
@@ -205,6 +205,20 @@ int CountSstFiles(const std::string& dir, const std::string& family) {
     n += reader.GetTableProperties()->column_family_name == family ? 1 : 0;
   }
   return n;
+}
+
+// The compression of every SST file under `dir` of the column family `family`.
+std::set<std::string> Compressions(const std::string& dir, const std::string& family) {
+  std::set<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().extension() != ".sst") continue;
+    rocksdb::Options options;
+    rocksdb::SstFileReader reader(options);
+    if (!reader.Open(entry.path().string()).ok()) continue;
+    auto properties = reader.GetTableProperties();
+    if (properties->column_family_name == family) names.insert(properties->compression_name);
+  }
+  return names;
 }
 
 int CountFiles(const std::string& dir) {
@@ -378,7 +392,8 @@ class ManyTermsPolicy : public TestIndexPolicy {
  public:
   void NameTerms(const ChildRecord& record, std::vector<IndexTerm>* terms) const override {
     TestIndexPolicy::NameTerms(record, terms);
-    for (int i = 0; i < 40; ++i) terms->push_back({TermKind::kNickname, "NICK" + std::to_string(i)});
+    for (int i = 0; i < 40; ++i)
+      terms->push_back({TermKind::kNickname, "NICK" + std::to_string(i)});
   }
 };
 
@@ -445,6 +460,20 @@ TEST_F(BulkLoaderTest, ATermNamedTwiceIsPostedOnce) {
   ASSERT_TRUE(loader->Finish().ok());
   EXPECT_THAT(ScanName(*store_, TermKind::kPhonetic, "SMITH", 2008),
               ElementsAre(SeenPosting{1, 2008, 1, false, "Amelia"}));
+}
+
+// Loaded files are compressed as flushes are; CompactAll gives the bottommost level ZSTD.
+TEST_F(BulkLoaderTest, CompactAllRecompressesLoadedFilesAndKeepsEveryChild) {
+  CreateTwinStores();
+  auto loader = Loader(/*chunk_children=*/10);
+  Add(loader.get(), Kids(0, 35));
+  ASSERT_TRUE(loader->Finish().ok());
+  EXPECT_EQ(Insert(ref_.get(), Kids(0, 35)), Range(1, 35));
+  EXPECT_THAT(Compressions(db_dir_, "name_index"), ElementsAre("LZ4"));
+  ASSERT_TRUE(store_->CompactAll().ok());
+  EXPECT_THAT(Compressions(db_dir_, "name_index"), ElementsAre("ZSTD"));
+  EXPECT_THAT(Compressions(db_dir_, "children"), ElementsAre("ZSTD"));
+  ExpectSameAsReference(Kids(0, 35));
 }
 
 // ---- Visibility -------------------------------------------------------------------------
@@ -635,13 +664,54 @@ TEST_F(BulkLoaderTest, AKeyLinkedByAnotherWriterWhileStagedFailsItsChunk) {
   EXPECT_EQ(Add(loader.get(), Kids(0, 3)), Range(1, 3));
   EXPECT_EQ(Insert(store_.get(), Kids(1, 1)), Range(4, 4));
   Status s = loader->Finish();
-  EXPECT_EQ(s.code(), Status::Code::kAlreadyExists) << s.ToString();
+  EXPECT_EQ(s.code(), Status::Code::kFailedPrecondition) << s.ToString();
   EXPECT_THAT(s.message(), HasSubstr("kid-1"));
   EXPECT_EQ(Count(*store_), 1u);
   auto link = store_->FindSource("test", "kid-1");
   ASSERT_TRUE(link.ok());
   EXPECT_EQ(link->child, 4u);
-  EXPECT_EQ(loader->Finish().code(), Status::Code::kAlreadyExists);
+  EXPECT_EQ(loader->Finish().code(), Status::Code::kFailedPrecondition);
+  std::vector<NewChild> more = Kids(10, 1);
+  EXPECT_EQ(loader->Add(more).status().code(), Status::Code::kFailedPrecondition);
+  EXPECT_FALSE(std::filesystem::exists(TempDir()));
+}
+
+// Links written after the loader started are seen by the next Add.
+TEST_F(BulkLoaderTest, AKeyInsertedDuringTheLoadIsRefused) {
+  CreateStore();
+  auto loader = Loader(100);
+  EXPECT_EQ(Insert(store_.get(), Kids(5, 1)), Range(1, 1));
+  std::vector<NewChild> call = Kids(5, 1);
+  auto ids = loader->Add(call);
+  ASSERT_EQ(ids.status().code(), Status::Code::kAlreadyExists);
+  EXPECT_THAT(ids.status().message(), HasSubstr("already linked to child 1"));
+  EXPECT_EQ(Add(loader.get(), Kids(6, 1)), Range(2, 2));
+  ASSERT_TRUE(loader->Finish().ok());
+  EXPECT_EQ(Count(*store_), 2u);
+}
+
+// Two loaders on one store do not know each other's keys; the store does.
+TEST_F(BulkLoaderTest, TwoLoadersCannotLinkOneKeyTwice) {
+  CreateStore();
+  auto first = Loader(100);
+  auto second = Loader(100);
+  EXPECT_EQ(Add(first.get(), Kids(0, 2)), Range(1, 2));
+  EXPECT_EQ(Add(second.get(), Kids(1, 2)), Range(3, 4));  // kid-1 is staged in both
+  ASSERT_TRUE(second->Finish().ok());
+  Status s = first->Finish();
+  EXPECT_EQ(s.code(), Status::Code::kFailedPrecondition) << s.ToString();
+  EXPECT_THAT(s.message(), HasSubstr("kid-1"));
+  EXPECT_EQ(Count(*store_), 2u);
+  auto link = store_->FindSource("test", "kid-1");
+  ASSERT_TRUE(link.ok());
+  EXPECT_EQ(link->child, 3u);
+
+  // A key another loader has ingested is refused at once.
+  auto third = Loader(100);
+  std::vector<NewChild> call = Kids(2, 1);
+  EXPECT_EQ(third->Add(call).status().code(), Status::Code::kAlreadyExists);
+  EXPECT_EQ(Add(third.get(), Kids(7, 1)), Range(5, 5));
+  ASSERT_TRUE(third->Finish().ok());
   EXPECT_FALSE(std::filesystem::exists(TempDir()));
 }
 
@@ -699,9 +769,9 @@ TEST_F(BulkLoaderTest, AShieldedChildGetsNoPlacePosting) {
   ASSERT_TRUE(loader->Finish().ok());
 
   EXPECT_THAT(ScanPlaceIds(*store_, "LS1 4AP"), ElementsAre(2));
-  EXPECT_THAT(ScanName(*store_, TermKind::kPhonetic, "HIDDEN", 2014),
-              ElementsAre(SeenPosting{1, 2014, 5, true, "Sally"},
-                          SeenPosting{2, 2014, 5, false, "Nora"}));
+  EXPECT_THAT(
+      ScanName(*store_, TermKind::kPhonetic, "HIDDEN", 2014),
+      ElementsAre(SeenPosting{1, 2014, 5, true, "Sally"}, SeenPosting{2, 2014, 5, false, "Nora"}));
   auto ordinary = store_->Get(1, Clearance::Ordinary());
   ASSERT_TRUE(ordinary.ok());
   EXPECT_EQ(ordinary->hidden, std::nullopt);
@@ -763,14 +833,14 @@ TEST_F(BulkLoaderTest, HiddenFieldsAreNotOnDiskInClear) {
   constexpr char kSchoolMarker[] = "SCHOOLMARK-0a2c";
   constexpr char kPayloadMarker[] = "PAYLOADMARK-9d31";
   constexpr char kControl[] = "Ctrlbulkq";
-  const std::vector<std::string> secrets = {kAddress,      kAddressMarker, kPostcode,
-                                            kPostcodeNoSpace, kParentMarker, kSchoolMarker,
+  const std::vector<std::string> secrets = {kAddress,         kAddressMarker, kPostcode,
+                                            kPostcodeNoSpace, kParentMarker,  kSchoolMarker,
                                             kPayloadMarker};
   CreateStore();
   std::vector<NewChild> kids = Kids(0, 20);
   for (bool shielded : {false, true}) {
-    NewChild marker = MakeChild(kControl, "Hartley", Date{2016, 4, 12},
-                                shielded ? "marker-shielded" : "marker");
+    NewChild marker =
+        MakeChild(kControl, "Hartley", Date{2016, 4, 12}, shielded ? "marker-shielded" : "marker");
     marker.hidden.address = kAddress;
     marker.hidden.postcode = kPostcode;
     marker.hidden.parent_name = std::string(kParentMarker) + " Hartley";
