@@ -39,7 +39,7 @@ run "an initial and a date-of-birth range" search --db "$db" --given "${given:0:
 run "by NHS number alone, as JSON" search --db "$db" --nhs-number "$nhs" --json
 run "family name + date of birth + gender + postcode" search --db "$db" --family "$family" --dob "$dob" --gender "$gender" --postcode "$postcode"
 run "too broad: refused before any index is touched" search --db "$db" --family "$family"
-run "a common name over two years: too many matches, refine" search --db "$db" --given J --family Smith --dob-from 2015-01-01 --dob-to 2016-12-31
+run "a common name over two years, cap set to 5: too many matches, refine (no records)" search --db "$db" --given J --family Smith --dob-from 2015-01-01 --dob-to 2016-12-31 --limit 5
 
 run "shield the child" shield --db "$db" 1 --by la_demo --reason "demo: fleeing violence"
 run "found by name, location hidden" search --db "$db" --given "$given" --family "$family" --dob "$dob"

@@ -10,7 +10,9 @@
 #include <array>
 #include <atomic>
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
+#include <deque>
 #include <filesystem>
 #include <memory>
 #include <mutex>
@@ -31,8 +33,13 @@ constexpr size_t kFamilies = 6;
 // footer, an ingest to place it) outweigh what the second thread saves.
 constexpr size_t kMinEntriesPerFile = size_t{1} << 16;
 
-// After this many children, a building thread sizes its entry lists for the rest.
-constexpr size_t kReserveAfter = 256;
+// Children are handed to the building threads in blocks of this many: enough to make the
+// hand-off cheap, few enough that the last block of a chunk is built quickly.
+constexpr size_t kBlockChildren = 1024;
+
+// A family's entries are sorted in pieces of at least this many, in parallel; each sorted
+// piece is a run that the file writer merges.
+constexpr size_t kMinSortPiece = size_t{1} << 15;
 
 // How far ahead of the merge an entry's bytes are fetched into the cache. Sorted entries
 // point all over the arena, and the cache misses cost more than the table building.
@@ -86,12 +93,14 @@ uint64_t KeyHead(std::string_view key, size_t from) {
   return head;
 }
 
-// One key-value pair in an arena. The key's first 16 bytes, as integers, decide almost
-// every comparison without a memcmp: they cover a name posting's kind, token (up to 4
-// bytes, as Double Metaphone codes are), birth year and month and most of the child id.
+// One key-value pair in an arena. The key's first 24 bytes, as integers, decide almost
+// every comparison without a memcmp: they cover the whole of a name posting key up to a
+// 7-byte token (kind, token, birth year and month, child id), a record's, a place
+// posting's and most source and identifier keys.
 struct Item {
   uint64_t head0;
   uint64_t head1;
+  uint64_t head2;
   const char* data;  // key, then value
   uint32_t key_size;
   uint32_t value_size;
@@ -103,15 +112,69 @@ struct Item {
 bool ItemLess(const Item& a, const Item& b) {
   if (a.head0 != b.head0) return a.head0 < b.head0;
   if (a.head1 != b.head1) return a.head1 < b.head1;
+  if (a.head2 != b.head2) return a.head2 < b.head2;
   return a.key() < b.key();  // equal heads (or zero padding): the whole key decides
 }
 
-// One building thread's entries, by family, each sorted by key.
+bool SameKey(const Item& a, const Item& b) {
+  return a.head0 == b.head0 && a.head1 == b.head1 && a.head2 == b.head2 && a.key() == b.key();
+}
+
+// One building thread's entries of a chunk, by family, in the order built.
 struct Slice {
   Arena arena;
   std::array<std::vector<Item>, kFamilies> family;
   Status status;
+
+  void Reset() {
+    arena.Reset();
+    for (auto& items : family) items.clear();
+    status = Status::OK();
+  }
 };
+
+// Staged children, in id order. A block is built only once it is full (or its chunk is
+// complete) and is not written to again until its chunk is ingested or dropped.
+struct StageBlock {
+  std::vector<NewChild> children;  // [0, count) staged; the rest spares, assigned over
+  size_t count = 0;                // so that their buffers are reused
+};
+
+// What building one child needs.
+struct BuildContext {
+  ChildStore::Handles* h;
+  const Crypto* crypto;
+  const IndexPolicy* policy;
+  std::array<rocksdb::ColumnFamilyHandle*, kFamilies> families;
+};
+
+// Appends the entries of a block's children to `slice`. After a failure the slice keeps
+// its status and builds nothing more.
+void BuildBlock(const BuildContext& ctx, const StageBlock& block, Slice* slice) {
+  std::vector<Entry> entries;
+  for (size_t i = 0; i < block.count && slice->status.ok(); ++i) {
+    entries.clear();
+    slice->status =
+        AppendNewChildEntries(ctx.h, *ctx.crypto, *ctx.policy, block.children[i], &entries);
+    for (const auto& e : entries) {
+      if (!slice->status.ok()) break;
+      const size_t f =
+          std::find(ctx.families.begin(), ctx.families.end(), e.cf) - ctx.families.begin();
+      if (f == kFamilies) {
+        slice->status = Status::Corruption("an entry for an unexpected column family");
+      } else if (e.key.size() + e.value.size() > UINT32_MAX) {
+        slice->status = Status::InvalidArgument("an entry of 4 GB or more");
+      } else {
+        char* data = slice->arena.Allocate(e.key.size() + e.value.size());
+        std::memcpy(data, e.key.data(), e.key.size());
+        std::memcpy(data + e.key.size(), e.value.data(), e.value.size());
+        slice->family[f].push_back(Item{KeyHead(e.key, 0), KeyHead(e.key, 8), KeyHead(e.key, 16),
+                                        data, static_cast<uint32_t>(e.key.size()),
+                                        static_cast<uint32_t>(e.value.size())});
+      }
+    }
+  }
+}
 
 using Run = std::span<const Item>;
 
@@ -176,8 +239,7 @@ Status WriteFile(rocksdb::DB* db, FilePlan* plan) {
     if (runs[best].size() > kPrefetchDistance) {
       __builtin_prefetch(runs[best][kPrefetchDistance].data);
     }
-    if (last != nullptr && last->head0 == e.head0 && last->head1 == e.head1 &&
-        last->key() == e.key()) {
+    if (last != nullptr && SameKey(*last, e)) {
       if (last->value() == e.value()) continue;
       return Status::InvalidArgument("two values for one key in " + plan->cf->GetName() +
                                      ": does the index policy name a term twice?");
@@ -249,9 +311,108 @@ struct ChunkDirGuard {
 
 }  // namespace
 
-// The building threads' buffers, kept from one chunk to the next.
-struct BulkLoader::ChunkBuffers {
-  std::vector<Slice> slices;
+// The stage, and the threads that build it. While the caller adds children (and reads and
+// parses them, between calls), one builder thread turns full blocks into entries; when a
+// chunk is complete, the caller's thread and `threads - 2` more help with what is left.
+struct BulkLoader::Pipeline {
+  BuildContext ctx;
+  std::vector<std::unique_ptr<StageBlock>> blocks;  // [0, used): this chunk's, in id order
+  size_t used = 0;
+  StageBlock* open = nullptr;  // the block being filled; not yet queued
+
+  std::mutex mu;
+  std::condition_variable wake;  // the builder: a block is queued, or stop
+  std::condition_variable idle;  // the caller: the builder finished a block
+  std::deque<const StageBlock*> queue;
+  bool busy = false;
+  bool stop = false;
+  Slice builder_slice;
+  std::thread builder;  // started with the first block when threads >= 2
+
+  std::vector<Slice> helper_slices;
+
+  ~Pipeline() { StopBuilder(); }
+
+  void StopBuilder() {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      stop = true;
+      queue.clear();
+    }
+    wake.notify_all();
+    if (builder.joinable()) builder.join();
+  }
+
+  void BuilderLoop() {
+    std::unique_lock<std::mutex> lock(mu);
+    while (true) {
+      wake.wait(lock, [&] { return stop || !queue.empty(); });
+      if (stop) return;
+      const StageBlock* block = queue.front();
+      queue.pop_front();
+      busy = true;
+      lock.unlock();
+      BuildBlock(ctx, *block, &builder_slice);
+      lock.lock();
+      busy = false;
+      idle.notify_all();
+    }
+  }
+
+  StageBlock* NewBlock() {
+    if (used == blocks.size()) blocks.push_back(std::make_unique<StageBlock>());
+    StageBlock* block = blocks[used++].get();
+    block->count = 0;
+    return block;
+  }
+
+  void Queue(StageBlock* block, int threads) {
+    if (threads >= 2 && !builder.joinable()) builder = std::thread([this] { BuilderLoop(); });
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      queue.push_back(block);
+    }
+    wake.notify_one();
+  }
+
+  // Builds whatever is still queued, on the caller's thread and `helpers - 1` more next to
+  // the builder, and waits until the builder is idle.
+  void Drain(int helpers) {
+    if (open != nullptr) {
+      if (open->count > 0) Queue(open, 1);
+      open = nullptr;
+    }
+    helper_slices.resize(static_cast<size_t>(std::max(helpers, 1)));
+    ParallelFor(helper_slices.size(), helpers, [&](size_t t) {
+      while (true) {
+        const StageBlock* block;
+        {
+          std::lock_guard<std::mutex> lock(mu);
+          if (queue.empty()) return;
+          block = queue.front();
+          queue.pop_front();
+        }
+        BuildBlock(ctx, *block, &helper_slices[t]);
+      }
+    });
+    std::unique_lock<std::mutex> lock(mu);
+    idle.wait(lock, [&] { return !busy && queue.empty(); });
+  }
+
+  // After a chunk is ingested or dropped. Requires the builder idle.
+  void Reset() {
+    used = 0;
+    open = nullptr;
+    builder_slice.Reset();
+    for (auto& slice : helper_slices) slice.Reset();
+  }
+
+  template <typename Fn>
+  void ForEachStaged(const Fn& fn) const {
+    for (size_t b = 0; b < used; ++b) {
+      for (size_t i = 0; i < blocks[b]->count; ++i) fn(blocks[b]->children[i]);
+    }
+  }
 };
 
 BulkLoader::BulkLoader(ChildStore* store, Options options)
@@ -270,7 +431,8 @@ BulkLoader::BulkLoader(ChildStore* store, Options options)
 }
 
 BulkLoader::~BulkLoader() {
-  if (staged_count_ > 0) {
+  if (pipeline_ != nullptr) pipeline_->StopBuilder();
+  if (staged_ > 0) {
     std::lock_guard<std::mutex> lock(store_->write_mu_);
     DropStageLocked();
   }
@@ -283,19 +445,21 @@ void BulkLoader::NoteForeignWritesLocked() {
   const uint64_t now = store_->h_->db->GetLatestSequenceNumber();
   if (now != last_sequence_) {
     foreign_links_ = true;
-    if (staged_count_ > 0) recheck_staged_ = true;
+    if (staged_ > 0) recheck_staged_ = true;
   }
   last_sequence_ = now;
 }
 
 void BulkLoader::DropStageLocked() {
-  // Ids are only given back when they are the last ones handed out: any id above them
-  // belongs to someone else, and a gap in ids is harmless.
-  if (staged_count_ > 0 && store_->next_id_.load() == reserved_end_) {
-    reserved_end_ = staged_[0].record.id;
-    store_->next_id_ = reserved_end_;
+  // Ids [give_back_from_, reserved_end_) are this loader's and unwritten; they are given
+  // back only while no one has allocated an id after them. Otherwise they stay a gap,
+  // which is harmless.
+  if (store_->next_id_.load() == reserved_end_ && give_back_from_ < reserved_end_) {
+    store_->next_id_ = give_back_from_;
+    reserved_end_ = give_back_from_;
   }
-  staged_count_ = 0;
+  if (pipeline_ != nullptr) pipeline_->Reset();
+  staged_ = 0;
   recheck_staged_ = false;
 }
 
@@ -340,7 +504,9 @@ Result<std::vector<ChildId>> BulkLoader::Add(std::span<NewChild> children) {
     }
     // Reserved now, not when ingested: InsertChildren may run before this chunk is ingested
     // and must not hand out the same ids. The durable counter follows with the ingest.
-    ChildId next = store_->next_id_.load();
+    const ChildId first = store_->next_id_.load();
+    if (first != reserved_end_) give_back_from_ = first;
+    ChildId next = first;
     ids.reserve(children.size());
     for (auto& c : children) {
       ChildRecord& r = c.record;
@@ -348,21 +514,40 @@ Result<std::vector<ChildId>> BulkLoader::Add(std::span<NewChild> children) {
       if (std::find(r.sources.begin(), r.sources.end(), c.source) == r.sources.end()) {
         r.sources.push_back(c.source);
       }
-      // Assigning into a spare child reuses its strings' buffers: no allocation.
-      if (staged_count_ < staged_.size()) {
-        staged_[staged_count_] = c;
-      } else {
-        staged_.push_back(c);
-      }
-      ++staged_count_;
       ids.push_back(r.id);
     }
     store_->next_id_ = next;
     reserved_end_ = next;
   }
-  while (staged_count_ >= options_.chunk_children) {
-    Status s = IngestFront(options_.chunk_children);
-    if (!s.ok()) return s;
+
+  if (pipeline_ == nullptr) {
+    pipeline_ = std::make_unique<Pipeline>();
+    ChildStore::Handles* h = store_->h_.get();
+    pipeline_->ctx = BuildContext{
+        h,
+        store_->crypto_.get(),
+        store_->options_.policy,
+        {h->children, h->hidden, h->sources, h->name_index, h->id_index, h->place_index}};
+  }
+  Pipeline& p = *pipeline_;
+  for (const auto& c : children) {
+    if (p.open == nullptr) p.open = p.NewBlock();
+    StageBlock& block = *p.open;
+    if (block.count < block.children.size()) {
+      block.children[block.count] = c;
+    } else {
+      block.children.push_back(c);
+    }
+    ++block.count;
+    ++staged_;
+    if (block.count == kBlockChildren) {
+      p.Queue(p.open, options_.threads);
+      p.open = nullptr;
+    }
+    if (staged_ == options_.chunk_children) {
+      Status s = IngestStaged();
+      if (!s.ok()) return s;
+    }
   }
   return ids;
 }
@@ -370,32 +555,26 @@ Result<std::vector<ChildId>> BulkLoader::Add(std::span<NewChild> children) {
 Status BulkLoader::Finish() {
   if (!failed_.ok()) return failed_;
   Status s;
-  if (staged_count_ > 0) s = IngestFront(staged_count_);
+  if (staged_ > 0) s = IngestStaged();
   // The buffers are worth keeping between chunks, not between loads.
-  staged_.clear();
-  staged_.shrink_to_fit();
-  buffers_.reset();
+  pipeline_.reset();
   RemoveTempDir();
   return s;
 }
 
-Status BulkLoader::IngestFront(size_t n) {
-  Status s = IngestChunk(std::span<const NewChild>(staged_.data(), n));
+Status BulkLoader::IngestStaged() {
+  Status s = IngestChunk();
+  std::lock_guard<std::mutex> lock(store_->write_mu_);
   if (!s.ok()) {
     failed_ = s;
-    {
-      std::lock_guard<std::mutex> lock(store_->write_mu_);
-      DropStageLocked();
-    }
-    RemoveTempDir();
-    return s;
+    DropStageLocked();
+  } else {
+    pipeline_->Reset();
+    staged_ = 0;
+    recheck_staged_ = false;
   }
-  // The ingested children become spares after the ones still staged.
-  std::rotate(staged_.begin(), staged_.begin() + static_cast<std::ptrdiff_t>(n),
-              staged_.begin() + static_cast<std::ptrdiff_t>(staged_count_));
-  staged_count_ -= n;
-  if (staged_count_ == 0) recheck_staged_ = false;
-  return Status::OK();
+  if (!s.ok()) RemoveTempDir();
+  return s;
 }
 
 Status BulkLoader::MakeChunkDir(std::string* dir) {
@@ -423,73 +602,49 @@ void BulkLoader::RemoveTempDir() {
   if (!ec) created_temp_dir_ = false;
 }
 
-Status BulkLoader::IngestChunk(std::span<const NewChild> children) {
-  ChildStore::Handles* h = store_->h_.get();
-  const Crypto& crypto = *store_->crypto_;
-  const IndexPolicy& policy = *store_->options_.policy;
-  const std::array<rocksdb::ColumnFamilyHandle*, kFamilies> families = {
-      h->children, h->hidden, h->sources, h->name_index, h->id_index, h->place_index};
+Status BulkLoader::IngestChunk() {
+  Pipeline& p = *pipeline_;
+  const BuildContext& ctx = p.ctx;
+  ChildStore::Handles* h = ctx.h;
 
-  // Build: each thread takes a contiguous range of children and sorts its own entries of
-  // each family. Records and hidden fields come out already in id order.
-  if (buffers_ == nullptr) buffers_ = std::make_unique<ChunkBuffers>();
-  std::vector<Slice>& slices = buffers_->slices;
-  slices.resize(std::min<size_t>(static_cast<size_t>(options_.threads), children.size()));
-  for (auto& slice : slices) {
-    slice.arena.Reset();
-    for (auto& items : slice.family) items.clear();
-    slice.status = Status::OK();
+  // Build what the builder has not, then sort: each family's lists are cut into pieces,
+  // sorted in parallel, and each piece is a run for the file writer to merge. Records and
+  // hidden fields are built in id order and need no sorting.
+  p.Drain(options_.threads >= 2 ? options_.threads - 1 : 1);
+  std::vector<Slice*> slices = {&p.builder_slice};
+  for (auto& slice : p.helper_slices) slices.push_back(&slice);
+  std::array<size_t, kFamilies> totals{};
+  for (const Slice* slice : slices) {
+    if (!slice->status.ok()) return slice->status;
+    for (size_t f = 0; f < kFamilies; ++f) totals[f] += slice->family[f].size();
   }
-  ParallelFor(slices.size(), options_.threads, [&](size_t t) {
-    Slice& slice = slices[t];
-    const size_t begin = children.size() * t / slices.size();
-    const size_t end = children.size() * (t + 1) / slices.size();
-    std::vector<Entry> entries;
-    for (size_t i = begin; i < end; ++i) {
-      if (i == begin + kReserveAfter) {
-        // Sized from the first children, so that the lists are not copied as they grow.
-        for (auto& items : slice.family) {
-          items.reserve(items.size() * (end - begin) / kReserveAfter * 9 / 8);
-        }
-      }
-      entries.clear();
-      slice.status = AppendNewChildEntries(h, crypto, policy, children[i], &entries);
-      if (!slice.status.ok()) return;
-      for (const auto& e : entries) {
-        const size_t f = std::find(families.begin(), families.end(), e.cf) - families.begin();
-        if (f == kFamilies) {
-          slice.status = Status::Corruption("an entry for an unexpected column family");
-          return;
-        }
-        if (e.key.size() + e.value.size() > UINT32_MAX) {
-          slice.status = Status::InvalidArgument("an entry of 4 GB or more");
-          return;
-        }
-        char* data = slice.arena.Allocate(e.key.size() + e.value.size());
-        std::memcpy(data, e.key.data(), e.key.size());
-        std::memcpy(data + e.key.size(), e.value.data(), e.value.size());
-        slice.family[f].push_back(Item{KeyHead(e.key, 0), KeyHead(e.key, 8), data,
-                                       static_cast<uint32_t>(e.key.size()),
-                                       static_cast<uint32_t>(e.value.size())});
+  std::array<std::vector<std::span<Item>>, kFamilies> pieces;
+  std::vector<std::span<Item>> to_sort;
+  for (size_t f = 0; f < kFamilies; ++f) {
+    const size_t piece = std::max(
+        kMinSortPiece, (totals[f] + options_.threads - 1) / static_cast<size_t>(options_.threads));
+    for (Slice* slice : slices) {
+      std::span<Item> items(slice->family[f]);
+      for (size_t at = 0; at < items.size(); at += piece) {
+        pieces[f].push_back(items.subspan(at, std::min(piece, items.size() - at)));
+        to_sort.push_back(pieces[f].back());
       }
     }
-    for (auto& items : slice.family) {
-      if (!std::is_sorted(items.begin(), items.end(), ItemLess)) {
-        std::sort(items.begin(), items.end(), ItemLess);
-      }
+  }
+  std::sort(to_sort.begin(), to_sort.end(),
+            [](const auto& a, const auto& b) { return a.size() > b.size(); });
+  ParallelFor(to_sort.size(), options_.threads, [&](size_t i) {
+    if (!std::is_sorted(to_sort[i].begin(), to_sort[i].end(), ItemLess)) {
+      std::sort(to_sort[i].begin(), to_sort[i].end(), ItemLess);
     }
   });
-  for (const auto& slice : slices) {
-    if (!slice.status.ok()) return slice.status;
-  }
 
   // Write: one or more files per family, the largest first so that the threads finish
   // together.
   std::vector<FilePlan> plans;
   for (size_t f = 0; f < kFamilies; ++f) {
-    std::vector<Run> runs;
-    for (const auto& slice : slices) runs.emplace_back(slice.family[f]);
-    PlanFamily(families[f], runs, options_.threads, &plans);
+    std::vector<Run> runs(pieces[f].begin(), pieces[f].end());
+    PlanFamily(ctx.families[f], runs, options_.threads, &plans);
   }
   std::stable_sort(plans.begin(), plans.end(),
                    [](const FilePlan& a, const FilePlan& b) { return a.entries > b.entries; });
@@ -512,17 +667,21 @@ Status BulkLoader::IngestChunk(std::span<const NewChild> children) {
   std::lock_guard<std::mutex> lock(store_->write_mu_);
   NoteForeignWritesLocked();
   if (recheck_staged_) {
-    for (const auto& c : children) {
+    Status linked_meanwhile;
+    p.ForEachStaged([&](const NewChild& c) {
+      if (!linked_meanwhile.ok()) return;
       auto linked = store_->FindSource(c.source.source, c.source.key);
       if (linked.ok()) {
         // Not AlreadyExists: that would say "this call was refused, nothing staged", and
         // a caller could go on adding to a load that has ended.
-        return Status::FailedPrecondition("source " + c.source.source + " key '" + c.source.key +
-                                          "' was linked to child " + std::to_string(linked->child) +
-                                          " while it waited in a bulk load");
+        linked_meanwhile = Status::FailedPrecondition(
+            "source " + c.source.source + " key '" + c.source.key + "' was linked to child " +
+            std::to_string(linked->child) + " while it waited in a bulk load");
+      } else if (!linked.status().IsNotFound()) {
+        linked_meanwhile = linked.status();
       }
-      if (!linked.status().IsNotFound()) return linked.status();
-    }
+    });
+    if (!linked_meanwhile.ok()) return linked_meanwhile;
   }
   // The counter goes in as a file of the meta family rather than as a Put after the
   // ingest: a crash between the two would leave the counter behind ingested children,
@@ -562,7 +721,10 @@ Status BulkLoader::IngestChunk(std::span<const NewChild> children) {
   s = FromRocks(h->db->IngestExternalFiles(args), "ingesting a bulk-load chunk");
   if (!s.ok()) return s;
   last_sequence_ = h->db->GetLatestSequenceNumber();
-  stats_.children += children.size();
+  // The chunk's ids are written: none of them can be given back any more.
+  const StageBlock& last = *p.blocks[p.used - 1];
+  give_back_from_ = std::max(give_back_from_, last.children[last.count - 1].record.id + 1);
+  stats_.children += staged_;
   stats_.chunks += 1;
   stats_.entries += entries;
   return Status::OK();

@@ -386,6 +386,23 @@ TEST_P(BulkLoaderThreadsTest, LoadsAcrossChunksExactlyAsInsertChildrenWould) {
 
 INSTANTIATE_TEST_SUITE_P(BulkLoaderThreads, BulkLoaderThreadsTest, ::testing::Values(1, 2, 3));
 
+// Chunks of several blocks, built partly while children are still being added, with
+// chunk boundaries in the middle of calls.
+TEST_F(BulkLoaderTest, ManyBlocksPerChunkLoadLikeInsertChildren) {
+  CreateTwinStores();
+  constexpr int kChildren = 6000;
+  auto loader = Loader(/*chunk_children=*/2500, /*threads=*/3);
+  for (int first = 0; first < kChildren; first += 700) {
+    const int count = std::min(700, kChildren - first);
+    EXPECT_EQ(Add(loader.get(), Kids(first, count)), Range(first + 1, first + count));
+  }
+  EXPECT_EQ(loader->stats().chunks, 2u);
+  ASSERT_TRUE(loader->Finish().ok());
+  EXPECT_EQ(loader->stats().children, static_cast<size_t>(kChildren));
+  EXPECT_EQ(Insert(ref_.get(), Kids(0, kChildren)), Range(1, kChildren));
+  ExpectSameAsReference(Kids(0, kChildren));
+}
+
 // With many postings per child a family is split into files of disjoint key ranges, one
 // per thread; scans cross the split.
 class ManyTermsPolicy : public TestIndexPolicy {
@@ -753,6 +770,35 @@ TEST_F(BulkLoaderTest, IdsContinueAcrossReopenAndMixWithInsertChildren) {
     ASSERT_TRUE(link.ok()) << n;
     EXPECT_EQ(link->child, static_cast<ChildId>(n + 1));
   }
+}
+
+// Ids handed out by someone else between the loader's own are never given back.
+TEST_F(BulkLoaderTest, OnlyTheLoadersOwnLastIdsAreGivenBack) {
+  CreateStore();
+  {
+    auto loader = Loader(100);
+    EXPECT_EQ(Add(loader.get(), Kids(0, 3)), Range(1, 3));
+    EXPECT_EQ(Insert(store_.get(), Kids(3, 1)), Range(4, 4));
+    EXPECT_EQ(Add(loader.get(), Kids(4, 2)), Range(5, 6));
+  }
+  // 5 and 6 come back; 1 to 3 stay unused, below someone else's 4.
+  EXPECT_EQ(Insert(store_.get(), Kids(10, 2)), Range(5, 6));
+  {
+    auto loader = Loader(/*chunk_children=*/2);
+    EXPECT_EQ(Add(loader.get(), Kids(20, 3)), Range(7, 9));  // 7 and 8 ingested
+  }
+  EXPECT_EQ(Insert(store_.get(), Kids(30, 1)), Range(9, 9));
+  Reopen();
+  EXPECT_EQ(Insert(store_.get(), Kids(31, 1)), Range(10, 10));
+  std::vector<ChildId> seen;
+  ASSERT_TRUE(store_
+                  ->ForEachChild(Manager(),
+                                 [&](const ChildView& v) {
+                                   seen.push_back(v.record.id);
+                                   return true;
+                                 })
+                  .ok());
+  EXPECT_THAT(seen, ElementsAre(4, 5, 6, 7, 8, 9, 10));
 }
 
 // ---- Shielding --------------------------------------------------------------------------
