@@ -27,8 +27,14 @@ PreparedQuery::Name Prepare(std::string_view raw, bool given) {
     if (!n.canonical.empty()) n.canonical.push_back(' ');
     n.canonical += p;
     PhoneticCodes codes = DoubleMetaphone(p);
-    if (!codes.primary.empty()) n.codes.push_back(codes.primary);
-    if (!codes.alternate.empty() && codes.alternate != codes.primary) n.codes.push_back(codes.alternate);
+    if (!codes.primary.empty()) {
+      n.codes.push_back(codes.primary);
+      n.primary_codes.push_back(codes.primary);
+    }
+    if (!codes.alternate.empty() && codes.alternate != codes.primary) {
+      n.codes.push_back(codes.alternate);
+      n.alternate_codes.push_back(codes.alternate);
+    }
     if (given) {
       for (const auto& g : NameVariants::Default().Groups(p)) n.groups.push_back(g);
     }

@@ -46,6 +46,8 @@ class PreparedQuery {
     std::string canonical;            // "smith jones"
     std::vector<std::string> parts;   // "smith", "jones"
     std::vector<std::string> codes;   // primary and alternate codes of every part
+    std::vector<std::string> primary_codes;    // the primary code of every part
+    std::vector<std::string> alternate_codes;  // alternates that differ from the primary
     std::vector<std::string> groups;  // nickname groups (given names only)
     bool initial = false;             // a single letter
     bool empty() const { return parts.empty(); }

@@ -77,17 +77,38 @@ class CandidateSet {
 
 using Tokens = std::vector<std::pair<TermKind, std::string>>;
 
-// Which of the query's names a token list comes from.
-enum class Names { kFamily, kGiven, kBoth };
+// The phonetic codes of one name, primary codes or alternates. An initial has none.
+Tokens Codes(const PreparedQuery::Name& name, bool alternates) {
+  Tokens tokens;
+  if (name.initial) return tokens;
+  for (const auto& c : alternates ? name.alternate_codes : name.primary_codes) {
+    tokens.emplace_back(TermKind::kPhonetic, c);
+  }
+  return tokens;
+}
+
+// Posting lists in the order a search reads them: the family name's primary codes, its
+// alternates, then the given name's. A candidate reaches the threshold only if both its
+// names agree with the query's (a date agreeing fully is worth less than either name), so
+// one name's postings suffice to find it unless a typo changed that name's code; and a
+// name's alternate code (XMT for Smith) mostly adds other spellings (Schmidt). Reading
+// stops at the first group after which a strong match is known.
+std::vector<Tokens> CodeGroups(const PreparedQuery& q) {
+  std::vector<Tokens> groups;
+  for (const auto* name : {&q.family(), &q.given()}) {
+    for (bool alternates : {false, true}) {
+      Tokens t = Codes(*name, alternates);
+      if (!t.empty()) groups.push_back(std::move(t));
+    }
+  }
+  return groups;
+}
 
 // The phonetic codes of the query's name parts, and with `nicknames` their nickname
 // groups. An initial is scored, never scanned.
-Tokens NameTokens(const PreparedQuery& q, bool nicknames, Names which = Names::kBoth) {
+Tokens NameTokens(const PreparedQuery& q, bool nicknames) {
   Tokens tokens;
-  std::vector<const PreparedQuery::Name*> names;
-  if (which != Names::kGiven) names.push_back(&q.family());
-  if (which != Names::kFamily) names.push_back(&q.given());
-  for (const auto* name : names) {
+  for (const auto* name : {&q.family(), &q.given()}) {
     if (name->initial) continue;
     for (const auto& code : name->codes) tokens.emplace_back(TermKind::kPhonetic, code);
     if (!nicknames) continue;
@@ -214,18 +235,15 @@ std::vector<int> NearbyYears(int year) {
   return years;
 }
 
-// A candidate reaches the threshold only if both its names agree with the query's (a
-// date agreeing fully is worth less than either name), so one name's postings suffice to
-// find it — unless a typo changed that name's phonetic code. The family name's postings
-// are scanned first (family names are the more varied), the given name's only when they
-// gave no strong match. Keys do not tell name fields apart, so swapped names are found too.
+// Keys do not tell name fields apart, so a query with given and family names swapped
+// still meets the child's postings.
 //
 // Tiers for an exact date of birth, cheapest first; each runs only while no candidate
 // has reached kStrongMatch, so a weaker match (an unknown date, a namesake a digit away)
 // does not hide a better one further out. A tier's cost is its number of seeks times
 // the postings each yields: a birth month holds a twelfth of a year's.
-//   1. family-name codes in the birth month and among children whose date of birth is
-//      unknown (few, and a plausible match beside any other); then given-name codes;
+//   1. each CodeGroups group in turn, in the birth month and among children whose date
+//      of birth is unknown (few, and a plausible match beside any other);
 //   2. the month the day names, for a day and month swapped;
 //   3. the whole birth year, for a wrong month digit;
 //   4. the birth month (and swapped month) of the years one digit or one year away;
@@ -246,8 +264,7 @@ Status GatherByExactDate(Plan* plan, const PreparedQuery& q, const CandidateSet&
     return std::nullopt;
   };
   const double before_swap = swappable ? kSwapTierMatch : kStrongMatch;
-  for (Names which : {Names::kFamily, Names::kGiven}) {
-    const Tokens part = NameTokens(q, /*nicknames=*/false, which);
+  for (const Tokens& part : CodeGroups(q)) {
     if (auto done = tier(
             1,
             [&] {
@@ -287,13 +304,13 @@ Status GatherByName(Plan* plan, const PreparedQuery& q, const CandidateSet& set)
     if (!s.ok()) return s;
   }
   if (!c.dob_from) return GatherByExactDate(plan, q, set);
-  // A range: whole years; family-name codes, then given-name codes, then nickname
-  // groups, each only while no strong match has been found.
+  // A range: whole years; each CodeGroups group, then nickname groups, each only while
+  // no strong match has been found.
   std::vector<int> years = {0};  // with the children whose date of birth is unknown
   for (int y = c.dob_from->year; y <= c.dob_to->year; ++y) years.push_back(y);
   plan->tiers = 1;
-  for (Names which : {Names::kFamily, Names::kGiven}) {
-    Status s = plan->ScanAll(NameTokens(q, /*nicknames=*/false, which), years, {std::nullopt});
+  for (const Tokens& part : CodeGroups(q)) {
+    Status s = plan->ScanAll(part, years, {std::nullopt});
     if (!s.ok() || set.BestScore() >= kStrongMatch) return s;
   }
   plan->tiers = 2;
