@@ -138,7 +138,7 @@ void AddImport(CLI::App& app, std::function<int()>* run) {
   static DbFlags flags;
   static std::string source, file;
   static bool compact = false;
-  static size_t chunk = 100000;
+  static size_t chunk = 250000;
   auto* cmd = app.add_subcommand("import", "import children from a CSV file (every row a new child)");
   AddDbFlags(cmd, &flags);
   cmd->add_option("--source", source, "source name, e.g. births, la_leeds")->required();

@@ -48,6 +48,6 @@ class ImportRowParser {
 // storage failed; the summary then counts the rows actually ingested.
 Status ImportCsv(ChildStore* store, const std::string& source, std::istream& in,
                  ImportSummary* summary, const std::function<void(const std::string&)>& report,
-                 size_t chunk_children = 100000);
+                 size_t chunk_children = 250000);
 
 }  // namespace cp
