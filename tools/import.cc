@@ -85,12 +85,14 @@ Result<NewChild> ImportRowParser::Parse(const std::vector<std::string>& fields) 
   r.family_name = get(kFamily);
   r.former_family_names = SplitFormerNames(get(kFormer));
   if (std::string dob = get(kDob); !dob.empty()) {
+    // Row faults name the column and the fault, never the value: they reach operators'
+    // terminals and logs, and a date of birth is personal data.
     auto d = ParseDate(dob);
-    if (!d.ok()) return Status::InvalidArgument("date_of_birth: " + d.status().message());
+    if (!d.ok()) return Status::InvalidArgument("date_of_birth: not a date in the form YYYY-MM-DD");
     r.date_of_birth = *d;
   }
   auto gender = ParseGender(get(kGender));
-  if (!gender) return Status::InvalidArgument("gender '" + get(kGender) + "' is not M, F or empty");
+  if (!gender) return Status::InvalidArgument("gender: must be M, F or empty");
   r.gender = *gender;
   if (std::string nhs = get(kNhs); !nhs.empty()) {
     auto n = NormaliseNhsNumber(nhs);
