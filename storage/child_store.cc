@@ -20,6 +20,10 @@ constexpr const char* kSources = "sources";
 constexpr const char* kNameIndex = "name_index";
 constexpr const char* kIdIndex = "id_index";
 constexpr const char* kPlaceIndex = "place_index";
+// Families added after schema 1's first release. A database that lacks them gets them
+// created empty when opened (see CheckFamiliesPresent).
+constexpr const char* kFeeds = "feeds";
+constexpr const char* kReview = "review";
 
 // One posting list is (kind, token, birth year): the bloom filter answers "is there any
 // child under this token in this year" without reading a data block.
@@ -65,6 +69,8 @@ std::vector<rocksdb::ColumnFamilyDescriptor> Descriptors(
   auto place = FamilyOptions(cache, true);
   place.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(keys::kPlaceHashBytes));
   d.emplace_back(kPlaceIndex, place);
+  d.emplace_back(kFeeds, FamilyOptions(cache, false));
+  d.emplace_back(kReview, FamilyOptions(cache, false));
   // Families written by a newer build are opened too, so that the schema check below can
   // refuse the database with a clear message instead of RocksDB's.
   for (const auto& name_on_disk : existing) {
@@ -129,8 +135,9 @@ Result<std::unique_ptr<ChildStore>> ChildStore::Open(const Options& options) {
   return store;
 }
 
-// A database lacking one of this build's column families is either newer (a family was
-// retired) or damaged. Either way it is refused without being changed: the schema version
+// A database lacking one of schema 1's original column families is either newer (a family
+// was retired) or damaged. (Families added later — feeds, review — are created empty when
+// missing: an older database simply has no feed state yet.) Either way it is refused without being changed: the schema version
 // is read through a read-only open, which creates nothing.
 Status ChildStore::CheckFamiliesPresent(const std::vector<std::string>& existing) {
   std::string missing;
@@ -192,13 +199,18 @@ Status ChildStore::OpenDb() {
   auto descriptors = Descriptors(h_->cache, existing);
   auto s = rocksdb::DB::Open(db, options_.db_dir, descriptors, &h_->all, &h_->db);
   if (!s.ok()) return FromRocks(s, "opening " + options_.db_dir);
-  h_->meta = h_->all[1];
-  h_->children = h_->all[2];
-  h_->hidden = h_->all[3];
-  h_->sources = h_->all[4];
-  h_->name_index = h_->all[5];
-  h_->id_index = h_->all[6];
-  h_->place_index = h_->all[7];
+  for (auto* cf : h_->all) {
+    const std::string& name = cf->GetName();
+    if (name == kMeta) h_->meta = cf;
+    if (name == kChildren) h_->children = cf;
+    if (name == kHidden) h_->hidden = cf;
+    if (name == kSources) h_->sources = cf;
+    if (name == kNameIndex) h_->name_index = cf;
+    if (name == kIdIndex) h_->id_index = cf;
+    if (name == kPlaceIndex) h_->place_index = cf;
+    if (name == kFeeds) h_->feeds = cf;
+    if (name == kReview) h_->review = cf;
+  }
   return Status::OK();
 }
 

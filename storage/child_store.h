@@ -9,6 +9,8 @@
 //   id_index     (identifier kind, value, child id) -> empty
 //   place_index  (keyed hash of postcode, child id) -> flags + features; never for a
 //                shielded child
+//   feeds        source -> feed state (last batch, progress of an open batch, counts)
+//   review       the review queue (sealed feed records) and reviewers' decisions
 //
 // Shielding is enforced here. Hidden fields are sealed for every child, shielded or not,
 // so no address, postcode, parent contact or service ever reaches the write-ahead log or
@@ -36,6 +38,7 @@
 
 #include "storage/clearance.h"
 #include "storage/crypto.h"
+#include "storage/feed_change.h"
 #include "storage/index_policy.h"
 #include "storage/keys.h"
 #include "storage/record.h"
@@ -61,7 +64,9 @@ struct NewChild {
   ChildRecord record;  // `id` is assigned by the store; `sources` gains `source`
   HiddenFields hidden;
   SourceRef source;
-  std::string source_payload;  // the source's raw record, stored sealed
+  std::string source_payload;  // the source's raw row: its keyed fingerprint is stored, to
+                               // tell an unchanged record cheaply; the parsed record is
+                               // stored sealed
 };
 
 // One name posting as a scan yields it. `features` points into the scan's buffer and is
@@ -112,6 +117,38 @@ class ChildStore {
   // that no superseded version remains on disk. NotFound for an unknown child; setting
   // the state a child already has is OK and changes nothing.
   Status SetShield(ChildId id, bool shielded, std::string_view by, std::string_view reason);
+
+  // ---- Feeds (storage/child_store_feed.cc) --------------------------------------------
+
+  // Applies everything one feed record changes as one WriteBatch, and returns the ids
+  // given to new children, in order. Storage rewrites an existing child's postings from
+  // its old and new records, and never writes a place posting for a shielded child.
+  // Refused with nothing written: FailedPrecondition when a child written would lose its
+  // shield (only SetShield lifts one); NotFound when an existing child written, or a
+  // review item erased, is missing; InvalidArgument for a link to no child.
+  Result<std::vector<ChildId>> ApplyChange(FeedChange change);
+
+  // The fingerprint a source link stores for this raw row (SourceLink::fingerprint).
+  uint64_t Fingerprint(std::string_view raw_row) const;
+
+  // A source's feed state; a fresh state (nothing applied, not paused) when unknown.
+  Result<FeedState> GetFeedState(std::string_view source) const;
+  Status ListFeedStates(std::vector<FeedState>* out) const;
+  // Writes a state alone (pause, resume), synced.
+  Status PutFeedState(const FeedState& state);
+
+  // A linked source record, parsed. It holds hidden fields, so it needs a clearance that
+  // sees them (PermissionDenied otherwise). NotFound when the record is not linked.
+  Result<SourceRecord> GetSourceRecord(const SourceRef& ref, const Clearance& clearance) const;
+
+  // The review item waiting for a source record; NotFound when there is none. Its payload
+  // is returned only under a clearance that sees hidden fields (empty otherwise).
+  Result<ReviewItem> FindReview(const SourceRef& ref, const Clearance& clearance) const;
+  Result<ReviewItem> GetReview(uint64_t id, const Clearance& clearance) const;
+  // Every waiting item in id order, without payloads.
+  Status ListReview(std::vector<ReviewItem>* out) const;
+  // Every decision recorded about a source record.
+  Status GetDecisions(const SourceRef& ref, std::vector<PairDecision>* out) const;
 
   // ---- Reads --------------------------------------------------------------------------
 
@@ -175,8 +212,16 @@ class ChildStore {
   Result<ChildView> MakeView(ChildRecord record, std::string_view sealed_hidden,
                              const Clearance& clearance) const;
 
+  Status LoadFeedCounters();
+  Status AppendChildWrite(const FeedChange::ChildWrite& w, bool is_new, void* batch);
+
   Options options_;
   std::unique_ptr<Crypto> crypto_;
+  // Store-wide counters for source records and review items, loaded on first use and
+  // guarded by write_mu_; persisted in the same batch as every change that uses them.
+  bool feed_counters_loaded_ = false;
+  uint64_t next_source_seq_ = 1;
+  uint64_t next_review_id_ = 1;
   std::unique_ptr<Handles> h_;
   std::mutex write_mu_;
   std::atomic<ChildId> next_id_{1};

@@ -9,6 +9,9 @@
 #include <vector>
 
 #include "storage/child_store.h"
+#include "storage/crypto.h"
+#include "storage/index_policy.h"
+#include "storage/keys.h"
 
 namespace cp {
 
@@ -22,6 +25,8 @@ struct ChildStore::Handles {
   rocksdb::ColumnFamilyHandle* name_index = nullptr;
   rocksdb::ColumnFamilyHandle* id_index = nullptr;
   rocksdb::ColumnFamilyHandle* place_index = nullptr;
+  rocksdb::ColumnFamilyHandle* feeds = nullptr;   // feed state per source
+  rocksdb::ColumnFamilyHandle* review = nullptr;  // review queue and reviewers' decisions
   std::shared_ptr<rocksdb::Cache> cache;
 
   ~Handles();
@@ -34,6 +39,39 @@ struct Entry {
   std::string key;
   std::string value;
 };
+
+// Everything derived from a record that lands in the indexes.
+struct IndexImage {
+  std::vector<IndexTerm> terms;
+  std::string posting_value;  // flags + features
+  std::string flags_only;     // flags, for postings without features
+};
+
+IndexImage MakeIndexImage(const IndexPolicy& policy, const ChildRecord& record);
+
+// First 8 bytes of the keyed hash of a source's raw record ("has it changed?").
+std::string SourceFingerprint(const Crypto& crypto, std::string_view payload);
+
+// Puts every index entry of a child. A shielded child gets no place posting: that is
+// the rule that keeps a postcode search from confirming where a shielded child lives.
+// `Sink` has Put(cf, key, value): a rocksdb::WriteBatch or an entry list.
+template <typename Sink>
+void PutIndexEntries(ChildStore::Handles* h, const Crypto& crypto, const IndexImage& image,
+                     const ChildRecord& r, const HiddenFields& hidden, Sink* b) {
+  const auto year = static_cast<uint16_t>(r.date_of_birth.year);
+  for (const auto& term : image.terms) {
+    const std::string& value = CarriesFeatures(term.kind) ? image.posting_value : image.flags_only;
+    b->Put(h->name_index, keys::NamePostingKey(term.kind, term.token, year, r.date_of_birth.month, r.id),
+           value);
+  }
+  if (!r.nhs_number.empty()) b->Put(h->id_index, keys::IdKey(keys::IdKind::kNhsNumber, r.nhs_number, r.id), "");
+  if (!r.pupil_number.empty()) {
+    b->Put(h->id_index, keys::IdKey(keys::IdKind::kPupilNumber, r.pupil_number, r.id), "");
+  }
+  if (!r.shield.shielded && !hidden.postcode.empty()) {
+    b->Put(h->place_index, keys::PlaceKey(crypto.KeyedHash(hidden.postcode), r.id), image.posting_value);
+  }
+}
 
 // Appends every entry a new child writes: record, sealed hidden fields, index postings
 // and the sealed source link. `child.record.id` must be assigned and `child.record.sources`

@@ -12,12 +12,15 @@
 namespace cp {
 namespace {
 
-// Everything derived from a record that lands in the indexes.
-struct IndexImage {
-  std::vector<IndexTerm> terms;
-  std::string posting_value;  // flags + features
-  std::string flags_only;     // flags, for postings without features
+// Adapts an entry list to PutIndexEntries' sink interface.
+struct EntrySink {
+  std::vector<Entry>* out;
+  void Put(rocksdb::ColumnFamilyHandle* cf, std::string key, std::string value) {
+    out->push_back({cf->GetID(), cf, std::move(key), std::move(value)});
+  }
 };
+
+}  // namespace
 
 // Keyed, because the payload holds an address: an unkeyed hash on disk would let anyone
 // holding the files confirm a guessed address.
@@ -33,36 +36,6 @@ IndexImage MakeIndexImage(const IndexPolicy& policy, const ChildRecord& record) 
   image.posting_value.assign(1, flags);
   policy.EncodeFeatures(record, &image.posting_value);
   return image;
-}
-
-// Adapts an entry list to PutIndexEntries' sink interface.
-struct EntrySink {
-  std::vector<Entry>* out;
-  void Put(rocksdb::ColumnFamilyHandle* cf, std::string key, std::string value) {
-    out->push_back({cf->GetID(), cf, std::move(key), std::move(value)});
-  }
-};
-
-}  // namespace
-
-// Puts every index entry of a child. A shielded child gets no place posting: that is
-// the rule that keeps a postcode search from confirming where a shielded child lives.
-template <typename Sink>
-static void PutIndexEntries(ChildStore::Handles* h, const Crypto& crypto, const IndexImage& image,
-                            const ChildRecord& r, const HiddenFields& hidden, Sink* b) {
-  const auto year = static_cast<uint16_t>(r.date_of_birth.year);
-  for (const auto& term : image.terms) {
-    const std::string& value = CarriesFeatures(term.kind) ? image.posting_value : image.flags_only;
-    b->Put(h->name_index, keys::NamePostingKey(term.kind, term.token, year, r.date_of_birth.month, r.id),
-           value);
-  }
-  if (!r.nhs_number.empty()) b->Put(h->id_index, keys::IdKey(keys::IdKind::kNhsNumber, r.nhs_number, r.id), "");
-  if (!r.pupil_number.empty()) {
-    b->Put(h->id_index, keys::IdKey(keys::IdKind::kPupilNumber, r.pupil_number, r.id), "");
-  }
-  if (!r.shield.shielded && !hidden.postcode.empty()) {
-    b->Put(h->place_index, keys::PlaceKey(crypto.KeyedHash(hidden.postcode), r.id), image.posting_value);
-  }
 }
 
 Status AppendNewChildEntries(ChildStore::Handles* h, const Crypto& crypto,
@@ -83,7 +56,7 @@ Status AppendNewChildEntries(ChildStore::Handles* h, const Crypto& crypto,
   std::string source_key = keys::SourceKey(c.source.source, c.source.key);
   std::string link = BigEndian64(r.id);
   link += SourceFingerprint(crypto, c.source_payload);
-  link += crypto.Seal(c.source_payload, source_key);
+  link += crypto.Seal(EncodeSourceRecord(c.record, c.hidden, 0), source_key);
   sink.Put(h->sources, std::move(source_key), std::move(link));
   return Status::OK();
 }

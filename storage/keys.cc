@@ -69,3 +69,27 @@ std::string SourceKey(std::string_view source, std::string_view key) {
 }
 
 }  // namespace cp::keys
+
+namespace cp::keys {
+
+std::string ReviewItemKey(uint64_t id) {
+  std::string k(1, 'q');
+  PutBigEndian64(&k, id);
+  return k;
+}
+
+std::string ReviewBySourceKey(std::string_view source, std::string_view key) {
+  return "s" + SourceKey(source, key);
+}
+
+std::string DecisionPrefix(std::string_view source, std::string_view key) {
+  return "d" + SourceKey(source, key);
+}
+
+std::string DecisionKey(std::string_view source, std::string_view key, ChildId child) {
+  std::string k = DecisionPrefix(source, key);
+  PutBigEndian64(&k, child);
+  return k;
+}
+
+}  // namespace cp::keys

@@ -46,10 +46,21 @@ std::string PlaceKey(std::string_view postcode_hash, ChildId id);
 // sources: source length (1) | source | source key.
 std::string SourceKey(std::string_view source, std::string_view key);
 
+// feeds: the source name.
+// review: 'q' | review id (8)                       -> item
+//         's' | SourceKey(source, key)              -> review id (8)
+//         'd' | SourceKey(source, key) | child (8)  -> 1 (same child) or 0 (not)
+std::string ReviewItemKey(uint64_t id);
+std::string ReviewBySourceKey(std::string_view source, std::string_view key);
+std::string DecisionPrefix(std::string_view source, std::string_view key);
+std::string DecisionKey(std::string_view source, std::string_view key, ChildId child);
+
 // meta: plain names.
 inline constexpr std::string_view kMetaSchemaVersion = "schema_version";
 inline constexpr std::string_view kMetaNextChildId = "next_child_id";
 inline constexpr std::string_view kMetaKeyFingerprint = "key_fingerprint";
+inline constexpr std::string_view kMetaNextSourceSeq = "next_source_seq";
+inline constexpr std::string_view kMetaNextReviewId = "next_review_id";
 
 // Posting values start with one flags byte; feature-bearing postings follow it with the
 // index policy's features.

@@ -78,6 +78,7 @@ struct ChildRecord {
   std::string family_name;
   std::vector<std::string> former_family_names;  // earlier surnames, e.g. a birth surname
   Date date_of_birth;                            // empty when unknown
+  Date date_of_death;                            // empty unless a death is recorded
   Gender gender = Gender::kUnknown;
   std::string nhs_number;    // 10 digits, check digit valid, or empty
   std::string pupil_number;  // 13 characters, check letter valid, or empty

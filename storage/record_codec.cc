@@ -52,12 +52,13 @@ std::string EncodeChildRecord(const ChildRecord& r) {
   auto shield = fb::CreateShieldFb(fbb, r.shield.shielded, fbb.CreateString(r.shield.by),
                                    fbb.CreateString(r.shield.reason), r.shield.since_unix);
   fb::DateFb dob(r.date_of_birth.year, r.date_of_birth.month, r.date_of_birth.day);
+  fb::DateFb dod(r.date_of_death.year, r.date_of_death.month, r.date_of_death.day);
   auto root = fb::CreateChildRecordFb(
       fbb, r.id, fbb.CreateString(r.given_name), fbb.CreateString(r.middle_names),
       fbb.CreateString(r.family_name), fbb.CreateVector(former), &dob,
       static_cast<uint8_t>(r.gender), fbb.CreateString(r.nhs_number),
       fbb.CreateString(r.pupil_number), shield, fbb.CreateVector(sources),
-      fbb.CreateVector(provenance));
+      fbb.CreateVector(provenance), r.date_of_death.empty() ? nullptr : &dod);
   return Finish(fbb, root);
 }
 
@@ -75,6 +76,7 @@ Result<ChildRecord> DecodeChildRecord(std::string_view raw) {
     for (const auto* s : *fb->former_family_names()) r.former_family_names.push_back(Str(s));
   }
   if (const auto* d = fb->date_of_birth()) r.date_of_birth = Date{d->year(), d->month(), d->day()};
+  if (const auto* d = fb->date_of_death()) r.date_of_death = Date{d->year(), d->month(), d->day()};
   if (fb->gender() > static_cast<uint8_t>(Gender::kFemale)) {
     return Status::Corruption("child record has an unknown gender code");
   }

@@ -1,0 +1,102 @@
+// What the feed layer (ingest/) writes through ChildStore: feed state per source, the
+// source records linked to children, the review queue, reviewers' decisions, and the
+// change one feed record makes — applied by ChildStore::ApplyChange as one WriteBatch.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "storage/record.h"
+#include "util/status.h"
+
+namespace cp {
+
+// What one batch (or a source's whole history) did to its records.
+struct FeedCounts {
+  uint64_t linked = 0;     // unlinked records matched to an existing child
+  uint64_t created = 0;    // records that became a new child
+  uint64_t updated = 0;    // linked records whose content changed
+  uint64_t unchanged = 0;  // linked records sent again unchanged
+  uint64_t review = 0;     // records waiting in the review queue
+  uint64_t withdrawn = 0;  // records the source no longer holds
+  uint64_t rejected = 0;   // rows refused (malformed, or nothing to withdraw)
+  friend bool operator==(const FeedCounts&, const FeedCounts&) = default;
+};
+
+// The state of one source's feed. Batches are numbered 1, 2, ...; batch N applies only
+// after N-1. While a batch is being applied, `open_batch` names it and `next_row` says how
+// many of its rows are already applied: a batch resent after a crash resumes there.
+struct FeedState {
+  std::string source;
+  uint64_t last_batch = 0;  // last batch applied in full; 0 = none yet
+  int64_t last_unix = 0;    // when it finished
+  bool paused = false;      // a paused source's batches are refused
+  FeedCounts last_counts;   // what last_batch did
+  uint64_t open_batch = 0;  // a batch begun and not finished; 0 = none
+  uint64_t next_row = 0;    // rows of open_batch already applied (data rows, from 0)
+  FeedCounts open_counts;   // what those rows did
+  friend bool operator==(const FeedState&, const FeedState&) = default;
+};
+
+// One source's latest record of a child, parsed. `record` holds the visible fields as the
+// source gave them (its id, shield, sources and provenance are not used); `seq` orders
+// records by arrival, store-wide, for "most recent wins" rules.
+struct SourceRecord {
+  SourceRef ref;
+  ChildRecord record;
+  HiddenFields hidden;
+  uint64_t seq = 0;
+};
+
+// The plaintext of a source link's sealed value (and of review payloads): what the
+// source said, parsed, and its arrival sequence.
+std::string EncodeSourceRecord(const ChildRecord& record, const HiddenFields& hidden, uint64_t seq);
+Status DecodeSourceRecord(std::string_view bytes, ChildRecord* record, HiddenFields* hidden,
+                          uint64_t* seq);
+
+// A feed record waiting for a person to decide. `payload` is the feed layer's own
+// encoding (the record and its candidates); storage keeps it sealed. `shielded` says the
+// record plausibly matched a shielded child: its location fields are then treated exactly
+// as a shielded child's.
+struct ReviewItem {
+  uint64_t id = 0;
+  SourceRef ref;
+  bool shielded = false;
+  std::string payload;
+};
+
+// A reviewer's (or an unmerge's) word on a source record and a child: the same child or
+// not. Matching honours it, so the same pair never comes back to the queue.
+struct PairDecision {
+  SourceRef ref;
+  ChildId child = 0;
+  bool same = false;
+};
+
+// Everything one feed record changes, applied atomically.
+struct FeedChange {
+  struct ChildWrite {
+    // The complete best view. id 0 = a new child: the store assigns its id. For an
+    // existing child the store rewrites its postings from the old and new records.
+    ChildRecord record;
+    HiddenFields hidden;
+  };
+  struct LinkWrite {
+    SourceRecord source;  // seq is assigned by the store
+    std::string fingerprint_input;  // the raw row, whose keyed hash tells it unchanged later
+    ChildId child = 0;    // the linked child, or 0 with new_child naming one of `children`
+    int new_child = -1;
+  };
+  std::vector<ChildWrite> children;
+  std::vector<LinkWrite> links;
+  std::vector<SourceRef> unlinks;
+  std::optional<ReviewItem> review_put;  // id 0 = a new item: the store assigns its id
+  std::vector<uint64_t> review_erase;
+  std::vector<PairDecision> decisions;
+  std::optional<FeedState> feed_state;
+  bool sync = false;  // sync the write-ahead log (the end of a batch)
+};
+
+}  // namespace cp
