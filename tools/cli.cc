@@ -1,4 +1,5 @@
 #include "tools/cli.h"
+#include "tools/cli_common.h"
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -17,50 +18,6 @@
 
 namespace cp {
 namespace {
-
-constexpr int kExitOk = 0, kExitFailure = 1, kExitUsage = 2, kExitTooMany = 3;
-
-struct DbFlags {
-  std::string db;
-  std::string key_file;
-};
-
-void AddDbFlags(CLI::App* cmd, DbFlags* flags) {
-  cmd->add_option("--db", flags->db, "database directory")->required();
-  cmd->add_option("--key-file", flags->key_file,
-                  "master key file (default: <db>.key, beside the database directory)");
-}
-
-ChildStore::Options StoreOptions(const DbFlags& flags) {
-  ChildStore::Options options;
-  options.db_dir = flags.db;
-  while (options.db_dir.size() > 1 && options.db_dir.back() == '/') options.db_dir.pop_back();
-  options.key_file = flags.key_file.empty() ? options.db_dir + ".key" : flags.key_file;
-  return options;
-}
-
-Result<std::unique_ptr<ChildStore>> OpenStore(const DbFlags& flags, bool create,
-                                               size_t cache_mb = 0) {
-  ChildStore::Options options = StoreOptions(flags);
-  options.create = create;
-  if (cache_mb > 0) options.block_cache_bytes = cache_mb << 20;
-  options.policy = &NameIndexPolicy::Instance();
-  return ChildStore::Open(options);
-}
-
-int Fail(const Status& s) {
-  std::cerr << "contactpoint: " << s.ToString() << "\n";
-  return s.IsInvalidArgument() ? kExitUsage : kExitFailure;
-}
-
-Result<ChildId> ParseChildId(const std::string& text) {
-  char* end = nullptr;
-  unsigned long long v = std::strtoull(text.c_str(), &end, 10);
-  if (text.empty() || *end != '\0' || v == 0) {
-    return Status::InvalidArgument("'" + text + "' is not a child id");
-  }
-  return static_cast<ChildId>(v);
-}
 
 void PrintHuman(const ChildView& v, double score) {
   const ChildRecord& r = v.record;
@@ -109,6 +66,7 @@ int RunCli(int argc, char** argv) {
   AddShield(app, &run);
   AddCompact(app, &run);
   AddPhoneticAndGen(app, &run);
+  AddFeedCommands(app, &run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

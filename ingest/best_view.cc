@@ -1,0 +1,177 @@
+#include "ingest/best_view.h"
+
+#include <algorithm>
+#include <functional>
+
+#include "index/normalize.h"
+
+namespace cp {
+namespace {
+
+const ServiceContact* Service(const HiddenFields& h, ServiceKind kind) {
+  for (const auto& s : h.services) {
+    if (s.kind == kind) return &s;
+  }
+  return nullptr;
+}
+
+// One field of the best view: whether a source record supplies it, and how to copy it.
+struct FieldRule {
+  const char* name;
+  std::function<bool(const SourceRecord&)> supplied;
+  std::function<void(const SourceRecord&, ChildRecord*, HiddenFields*)> copy;
+};
+
+void CopyService(ServiceKind kind, const SourceRecord& s, HiddenFields* h) {
+  if (const ServiceContact* c = Service(s.hidden, kind)) h->services.push_back(*c);
+}
+
+const std::vector<FieldRule>& FieldRules() {
+  static const std::vector<FieldRule> rules = {
+      {"given_name", [](const SourceRecord& s) { return !s.record.given_name.empty(); },
+       [](const SourceRecord& s, ChildRecord* r, HiddenFields*) { r->given_name = s.record.given_name; }},
+      {"middle_names", [](const SourceRecord& s) { return !s.record.middle_names.empty(); },
+       [](const SourceRecord& s, ChildRecord* r, HiddenFields*) { r->middle_names = s.record.middle_names; }},
+      {"family_name", [](const SourceRecord& s) { return !s.record.family_name.empty(); },
+       [](const SourceRecord& s, ChildRecord* r, HiddenFields*) { r->family_name = s.record.family_name; }},
+      {"date_of_birth", [](const SourceRecord& s) { return !s.record.date_of_birth.empty(); },
+       [](const SourceRecord& s, ChildRecord* r, HiddenFields*) { r->date_of_birth = s.record.date_of_birth; }},
+      {"date_of_death", [](const SourceRecord& s) { return !s.record.date_of_death.empty(); },
+       [](const SourceRecord& s, ChildRecord* r, HiddenFields*) { r->date_of_death = s.record.date_of_death; }},
+      {"gender", [](const SourceRecord& s) { return s.record.gender != Gender::kUnknown; },
+       [](const SourceRecord& s, ChildRecord* r, HiddenFields*) { r->gender = s.record.gender; }},
+      {"nhs_number", [](const SourceRecord& s) { return !s.record.nhs_number.empty(); },
+       [](const SourceRecord& s, ChildRecord* r, HiddenFields*) { r->nhs_number = s.record.nhs_number; }},
+      {"pupil_number", [](const SourceRecord& s) { return !s.record.pupil_number.empty(); },
+       [](const SourceRecord& s, ChildRecord* r, HiddenFields*) { r->pupil_number = s.record.pupil_number; }},
+      // Address and postcode travel together: a postcode from one source beside an address
+      // from another would describe no real place.
+      {"address", [](const SourceRecord& s) { return !s.hidden.address.empty() || !s.hidden.postcode.empty(); },
+       [](const SourceRecord& s, ChildRecord*, HiddenFields* h) {
+         h->address = s.hidden.address;
+         h->postcode = s.hidden.postcode;
+       }},
+      {"parent", [](const SourceRecord& s) { return !s.hidden.parent_name.empty() || !s.hidden.parent_phone.empty(); },
+       [](const SourceRecord& s, ChildRecord*, HiddenFields* h) {
+         h->parent_name = s.hidden.parent_name;
+         h->parent_phone = s.hidden.parent_phone;
+       }},
+      {"school", [](const SourceRecord& s) { return Service(s.hidden, ServiceKind::kSchool) != nullptr; },
+       [](const SourceRecord& s, ChildRecord*, HiddenFields* h) { CopyService(ServiceKind::kSchool, s, h); }},
+      {"gp_practice", [](const SourceRecord& s) { return Service(s.hidden, ServiceKind::kGpPractice) != nullptr; },
+       [](const SourceRecord& s, ChildRecord*, HiddenFields* h) { CopyService(ServiceKind::kGpPractice, s, h); }},
+      {"social_care", [](const SourceRecord& s) { return Service(s.hidden, ServiceKind::kSocialCare) != nullptr; },
+       [](const SourceRecord& s, ChildRecord*, HiddenFields* h) { CopyService(ServiceKind::kSocialCare, s, h); }},
+      {"other_services", [](const SourceRecord& s) { return Service(s.hidden, ServiceKind::kOther) != nullptr; },
+       [](const SourceRecord& s, ChildRecord*, HiddenFields* h) {
+         for (const auto& c : s.hidden.services) {
+           if (c.kind == ServiceKind::kOther) h->services.push_back(c);
+         }
+       }},
+  };
+  return rules;
+}
+
+std::string Trim(std::string_view s) {
+  size_t b = s.find_first_not_of(" \t\r");
+  if (b == std::string_view::npos) return "";
+  return std::string(s.substr(b, s.find_last_not_of(" \t\r") - b + 1));
+}
+
+}  // namespace
+
+const std::vector<std::string> kBestViewFields = [] {
+  std::vector<std::string> names;
+  for (const auto& r : FieldRules()) names.push_back(r.name);
+  return names;
+}();
+
+BestViewRules BestViewRules::Defaults() {
+  BestViewRules r;
+  for (const char* f : {"date_of_birth", "given_name", "middle_names", "gender"}) r.preferred_[f] = {"births"};
+  r.preferred_["nhs_number"] = {"health", "births"};
+  r.preferred_["gp_practice"] = {"health"};
+  r.preferred_["pupil_number"] = {"school_census"};
+  r.preferred_["school"] = {"school_census"};
+  return r;
+}
+
+Result<BestViewRules> BestViewRules::Parse(std::string_view text) {
+  BestViewRules rules = Defaults();
+  size_t line_no = 0;
+  while (!text.empty()) {
+    ++line_no;
+    size_t eol = text.find('\n');
+    std::string_view line = text.substr(0, eol);
+    text = eol == std::string_view::npos ? std::string_view() : text.substr(eol + 1);
+    if (size_t hash = line.find('#'); hash != std::string_view::npos) line = line.substr(0, hash);
+    if (Trim(line).empty()) continue;
+    size_t eq = line.find('=');
+    std::string where = "rules line " + std::to_string(line_no) + ": ";
+    if (eq == std::string_view::npos) return Status::InvalidArgument(where + "expected 'field = source, ...'");
+    std::string field = Trim(line.substr(0, eq));
+    if (std::find(kBestViewFields.begin(), kBestViewFields.end(), field) == kBestViewFields.end()) {
+      return Status::InvalidArgument(where + "unknown field '" + field + "'");
+    }
+    std::vector<std::string> sources;
+    std::string_view rest = line.substr(eq + 1);
+    while (true) {
+      size_t comma = rest.find(',');
+      std::string s = Trim(rest.substr(0, comma));
+      if (!s.empty()) sources.push_back(s);
+      if (comma == std::string_view::npos) break;
+      rest = rest.substr(comma + 1);
+    }
+    rules.preferred_[field] = std::move(sources);
+  }
+  return rules;
+}
+
+const std::vector<std::string>& BestViewRules::For(const std::string& field) const {
+  static const std::vector<std::string> none;
+  auto it = preferred_.find(field);
+  return it == preferred_.end() ? none : it->second;
+}
+
+void BuildBestView(const BestViewRules& rules, const std::vector<SourceRecord>& sources,
+                   ChildRecord* record, HiddenFields* hidden) {
+  ChildRecord r;
+  r.id = record->id;
+  r.shield = record->shield;
+  HiddenFields h;
+  for (const auto& s : sources) r.sources.push_back(s.ref);
+  for (const auto& field : FieldRules()) {
+    const std::vector<std::string>& preferred = rules.For(field.name);
+    const SourceRecord* best = nullptr;
+    size_t best_rank = preferred.size();
+    for (const auto& s : sources) {
+      if (!field.supplied(s)) continue;
+      size_t rank = std::find(preferred.begin(), preferred.end(), s.ref.source) - preferred.begin();
+      if (best == nullptr || rank < best_rank || (rank == best_rank && s.seq > best->seq)) {
+        best = &s;
+        best_rank = rank;
+      }
+    }
+    if (best == nullptr) continue;
+    field.copy(*best, &r, &h);
+    r.provenance.push_back({field.name, best->ref.source});
+  }
+  // Former family names: every source's, plus any family name a source gives that the
+  // best view does not use (a birth surname after adoption stays searchable).
+  const std::string current = CanonicalName(r.family_name);
+  auto add_former = [&](const std::string& name) {
+    if (name.empty() || CanonicalName(name) == current) return;
+    for (const auto& f : r.former_family_names) {
+      if (CanonicalName(f) == CanonicalName(name)) return;
+    }
+    r.former_family_names.push_back(name);
+  };
+  for (const auto& s : sources) {
+    for (const auto& f : s.record.former_family_names) add_former(f);
+  }
+  for (const auto& s : sources) add_former(s.record.family_name);
+  *record = std::move(r);
+  *hidden = std::move(h);
+}
+
+}  // namespace cp

@@ -1,0 +1,48 @@
+// The best view: one record per child built from every source record linked to it.
+//
+// For each field the rules name the sources that are authoritative for it, in order; a
+// field takes its value from the first of those sources that supplies one, and otherwise
+// from the most recent source record that does (highest SourceRecord::seq). An empty value
+// never overwrites a supplied one. Each field's supplier is recorded in the record's
+// provenance.
+//
+// Defaults: the births register for date of birth, given and middle names and gender (and
+// its family name, the birth name, is kept as a former family name when later sources
+// give another); health for the NHS number and the GP practice; the school census for
+// the pupil number and the school; the most recent record for everything else (family
+// name, address and postcode together, parent contact, date of death).
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "storage/feed_change.h"
+#include "util/status.h"
+
+namespace cp {
+
+// The fields rules can name; the same names as the import columns.
+extern const std::vector<std::string> kBestViewFields;
+
+class BestViewRules {
+ public:
+  static BestViewRules Defaults();
+  // Lines "field = source, source, ..." ('#' starts a comment); each line replaces that
+  // field's default. InvalidArgument naming the line for an unknown field or bad syntax.
+  static Result<BestViewRules> Parse(std::string_view text);
+
+  // The authoritative sources for a field, best first (empty: most recent wins).
+  const std::vector<std::string>& For(const std::string& field) const;
+
+ private:
+  std::map<std::string, std::vector<std::string>> preferred_;
+};
+
+// Builds the best view of `*record` and `*hidden` from `sources` (at least one). The
+// record keeps its id and shield state; names, date, gender, identifiers, sources,
+// provenance and every hidden field are rebuilt.
+void BuildBestView(const BestViewRules& rules, const std::vector<SourceRecord>& sources,
+                   ChildRecord* record, HiddenFields* hidden);
+
+}  // namespace cp

@@ -1,0 +1,341 @@
+#include "ingest/feed_applier.h"
+
+#include <cmath>
+#include <ctime>
+
+#include "util/coding.h"
+
+namespace cp {
+namespace {
+
+void PutString(std::string* out, std::string_view s) {
+  PutBigEndian64(out, s.size());
+  out->append(s);
+}
+
+// Reads what PutString wrote; false when `*in` is too short.
+bool GetString(std::string_view* in, std::string* s) {
+  if (in->size() < 8) return false;
+  uint64_t n = DecodeBigEndian64(in->data());
+  if (in->size() - 8 < n) return false;
+  s->assign(in->data() + 8, n);
+  in->remove_prefix(8 + n);
+  return true;
+}
+
+bool GetU64(std::string_view* in, uint64_t* v) {
+  if (in->size() < 8) return false;
+  *v = DecodeBigEndian64(in->data());
+  in->remove_prefix(8);
+  return true;
+}
+
+void Count(FeedCounts* c, MatchDecision d) {
+  switch (d) {
+    case MatchDecision::kLink: ++c->linked; break;
+    case MatchDecision::kNew: ++c->created; break;
+    case MatchDecision::kReview: ++c->review; break;
+  }
+}
+
+}  // namespace
+
+std::string EncodeReviewPayload(const ReviewPayload& p) {
+  std::string out(1, 0x01);
+  PutString(&out, EncodeSourceRecord(p.row.record.record, p.row.record.hidden, p.row.record.seq));
+  PutString(&out, p.row.record.ref.source);
+  PutString(&out, p.row.record.ref.key);
+  PutString(&out, p.row.raw);
+  PutBigEndian64(&out, p.row.line);
+  PutBigEndian64(&out, static_cast<uint64_t>(p.outcome.decision));
+  PutBigEndian64(&out, p.outcome.shielded ? 1 : 0);
+  PutString(&out, p.outcome.reason);
+  PutBigEndian64(&out, p.outcome.candidates.size());
+  for (const auto& c : p.outcome.candidates) {
+    PutBigEndian64(&out, c.child);
+    PutBigEndian64(&out, (c.shielded ? 1 : 0) | (c.identifier_agrees ? 2 : 0) | (c.names_disagree ? 4 : 0));
+    PutBigEndian64(&out, static_cast<uint64_t>(std::llround(c.total * 1000) + (int64_t{1} << 40)));
+    PutBigEndian64(&out, c.fields.size());
+    for (const auto& f : c.fields) {
+      PutString(&out, f.field);
+      PutString(&out, f.level);
+      PutBigEndian64(&out, static_cast<uint64_t>(std::llround(f.weight * 1000) + (int64_t{1} << 40)));
+    }
+  }
+  return out;
+}
+
+Result<ReviewPayload> DecodeReviewPayload(std::string_view in) {
+  auto bad = [] { return Status::Corruption("review payload is malformed"); };
+  if (in.empty() || in[0] != 0x01) return bad();
+  in.remove_prefix(1);
+  ReviewPayload p;
+  std::string encoded;
+  uint64_t line = 0, decision = 0, shielded = 0, n = 0;
+  if (!GetString(&in, &encoded) || !GetString(&in, &p.row.record.ref.source) ||
+      !GetString(&in, &p.row.record.ref.key) || !GetString(&in, &p.row.raw) || !GetU64(&in, &line) ||
+      !GetU64(&in, &decision) || !GetU64(&in, &shielded) || !GetString(&in, &p.outcome.reason) ||
+      !GetU64(&in, &n) || decision > 2) {
+    return bad();
+  }
+  Status s = DecodeSourceRecord(encoded, &p.row.record.record, &p.row.record.hidden, &p.row.record.seq);
+  if (!s.ok()) return s;
+  p.row.line = line;
+  p.outcome.decision = static_cast<MatchDecision>(decision);
+  p.outcome.shielded = shielded != 0;
+  for (uint64_t i = 0; i < n; ++i) {
+    ScoredCandidate c;
+    uint64_t flags = 0, total = 0, fields = 0;
+    if (!GetU64(&in, &c.child) || !GetU64(&in, &flags) || !GetU64(&in, &total) || !GetU64(&in, &fields)) {
+      return bad();
+    }
+    c.shielded = flags & 1;
+    c.identifier_agrees = flags & 2;
+    c.names_disagree = flags & 4;
+    c.total = (static_cast<int64_t>(total) - (int64_t{1} << 40)) / 1000.0;
+    for (uint64_t j = 0; j < fields; ++j) {
+      FieldComparison f;
+      uint64_t w = 0;
+      if (!GetString(&in, &f.field) || !GetString(&in, &f.level) || !GetU64(&in, &w)) return bad();
+      f.weight = (static_cast<int64_t>(w) - (int64_t{1} << 40)) / 1000.0;
+      c.fields.push_back(std::move(f));
+    }
+    p.outcome.candidates.push_back(std::move(c));
+  }
+  return p;
+}
+
+FeedApplier::FeedApplier(ChildStore* store, FeedOptions options)
+    : store_(store),
+      options_(std::move(options)),
+      matcher_(store, options_.weights),
+      clearance_(Clearance::Elevated(Clearance::Level::kMatching, "feed", "feed matching")) {}
+
+// A child's source records (all but `skip`). A source record stored by an import from
+// before feeds (not decodable as a parsed record) is stood in for by the child's current
+// view, which is what that source said.
+Status FeedApplier::SourcesOf(const ChildView& child, const SourceRef* skip,
+                              std::vector<SourceRecord>* out) {
+  for (const auto& ref : child.record.sources) {
+    if (skip != nullptr && ref == *skip) continue;
+    auto rec = store_->GetSourceRecord(ref, clearance_);
+    if (rec.ok()) {
+      out->push_back(std::move(*rec));
+    } else if (rec.status().code() == Status::Code::kCorruption && child.hidden) {
+      out->push_back(SourceRecord{ref, child.record, *child.hidden, 0});
+    } else if (!rec.status().IsNotFound()) {
+      return rec.status();
+    }
+  }
+  return Status::OK();
+}
+
+Status FeedApplier::LinkTo(const FeedRow& row, ChildId child, FeedChange* change) {
+  auto view = store_->Get(child, clearance_);
+  if (!view.ok()) return view.status();
+  std::vector<SourceRecord> sources;
+  Status s = SourcesOf(*view, &row.record.ref, &sources);
+  if (!s.ok()) return s;
+  SourceRecord incoming = row.record;
+  incoming.seq = UINT64_MAX;  // the newest: its seq is assigned when stored
+  sources.push_back(incoming);
+  FeedChange::ChildWrite w{view->record, {}};
+  BuildBestView(options_.rules, sources, &w.record, &w.hidden);
+  change->children.push_back(std::move(w));
+  change->links.push_back({row.record, row.raw, child, -1});
+  return Status::OK();
+}
+
+Status FeedApplier::RebuildWithout(ChildId child, const SourceRef& removed, FeedChange* change) {
+  auto view = store_->Get(child, clearance_);
+  if (!view.ok()) return view.status();
+  std::vector<SourceRecord> sources;
+  Status s = SourcesOf(*view, &removed, &sources);
+  if (!s.ok()) return s;
+  FeedChange::ChildWrite w{view->record, *view->hidden};
+  if (sources.empty()) {
+    // The last source withdrew: the child stays, as last seen, with no source.
+    w.record.sources.clear();
+    w.record.provenance.clear();
+  } else {
+    BuildBestView(options_.rules, sources, &w.record, &w.hidden);
+  }
+  change->children.push_back(std::move(w));
+  change->unlinks.push_back(removed);
+  return Status::OK();
+}
+
+Status FeedApplier::ProcessRow(const FeedRow& row, FeedChange* change, FeedCounts* counts,
+                               const std::function<void(const std::string&)>& report) {
+  const SourceRef& ref = row.record.ref;
+  auto link = store_->FindSource(ref.source, ref.key);
+  if (link.ok()) {
+    if (row.withdraw) {
+      ++counts->withdrawn;
+      return RebuildWithout(link->child, ref, change);
+    }
+    if (store_->Fingerprint(row.raw) == link->fingerprint) {
+      ++counts->unchanged;
+      return Status::OK();
+    }
+    ++counts->updated;
+    return LinkTo(row, link->child, change);
+  }
+  if (!link.status().IsNotFound()) return link.status();
+
+  auto waiting = store_->FindReview(ref, Clearance::Ordinary());
+  if (!waiting.ok() && !waiting.status().IsNotFound()) return waiting.status();
+  if (row.withdraw) {
+    if (!waiting.ok()) {
+      ++counts->rejected;
+      report("line " + std::to_string(row.line) + ": withdraw: source_key not held");
+      return Status::OK();
+    }
+    ++counts->withdrawn;
+    change->review_erase.push_back(waiting->id);
+    return Status::OK();
+  }
+  auto outcome = matcher_.Match(row.record);
+  if (!outcome.ok()) return outcome.status();
+  Count(counts, outcome->decision);
+  switch (outcome->decision) {
+    case MatchDecision::kLink: {
+      if (waiting.ok()) change->review_erase.push_back(waiting->id);
+      return LinkTo(row, outcome->child, change);
+    }
+    case MatchDecision::kNew: {
+      if (waiting.ok()) change->review_erase.push_back(waiting->id);
+      FeedChange::ChildWrite w;
+      BuildBestView(options_.rules, {row.record}, &w.record, &w.hidden);
+      change->children.push_back(std::move(w));
+      change->links.push_back({row.record, row.raw, 0, 0});
+      return Status::OK();
+    }
+    case MatchDecision::kReview: {
+      ReviewItem item;
+      item.id = waiting.ok() ? waiting->id : 0;
+      item.ref = ref;
+      item.shielded = outcome->shielded;
+      item.payload = EncodeReviewPayload({row, *outcome});
+      change->review_put = std::move(item);
+      return Status::OK();
+    }
+  }
+  return Status::OK();
+}
+
+Status FeedApplier::ApplyBatch(const std::string& source, uint64_t batch, const FeedRowSource& rows,
+                               const std::function<void(const std::string&)>& report,
+                               FeedBatchResult* result) {
+  if (source.empty() || source.size() > 255) return Status::InvalidArgument("a source name must be 1 to 255 bytes");
+  if (batch == 0) return Status::InvalidArgument("batches are numbered from 1");
+  auto state = store_->GetFeedState(source);
+  if (!state.ok()) return state.status();
+  if (state->paused) {
+    return Status::FailedPrecondition("source " + source + " is paused: its batches are refused until "
+                                      "`contactpoint feed resume --source " + source + "`");
+  }
+  if (batch <= state->last_batch) {
+    result->already_applied = true;
+    result->counts = batch == state->last_batch ? state->last_counts : FeedCounts{};
+    return Status::OK();
+  }
+  if (batch != state->last_batch + 1) {
+    return Status::InvalidArgument("batch " + std::to_string(batch) + " of source " + source +
+                                   " is out of sequence: the next batch is " +
+                                   std::to_string(state->last_batch + 1));
+  }
+  FeedState progress = *state;
+  if (progress.open_batch != batch) {
+    progress.open_batch = batch;
+    progress.next_row = 0;
+    progress.open_counts = {};
+  }
+  result->resumed_at_row = progress.next_row;
+  // Counts of rows applied before an interrupted run stopped are in the state; rows after
+  // the last write (unchanged, rejected) are counted again as they are read again.
+  FeedCounts counts = progress.open_counts;
+  uint64_t row_index = 0;
+  FeedRow row;
+  std::string error;
+  while (true) {
+    error.clear();
+    if (!rows(&row, &error)) break;
+    const uint64_t index = row_index++;
+    if (index < progress.next_row) continue;
+    if (!error.empty()) {
+      ++counts.rejected;
+      report(error);
+      continue;
+    }
+    row.record.ref.source = source;
+    FeedChange change;
+    Status s = ProcessRow(row, &change, &counts, report);
+    if (!s.ok()) return s;
+    if (change.children.empty() && change.links.empty() && change.unlinks.empty() &&
+        !change.review_put && change.review_erase.empty()) {
+      continue;
+    }
+    progress.next_row = index + 1;
+    progress.open_counts = counts;
+    change.feed_state = progress;
+    auto applied = store_->ApplyChange(std::move(change));
+    if (!applied.ok()) return applied.status();
+  }
+  FeedState done = progress;
+  done.last_batch = batch;
+  done.last_unix = static_cast<int64_t>(std::time(nullptr));
+  done.last_counts = counts;
+  done.open_batch = 0;
+  done.next_row = 0;
+  done.open_counts = {};
+  FeedChange finish;
+  finish.feed_state = done;
+  finish.sync = true;
+  auto applied = store_->ApplyChange(std::move(finish));
+  if (!applied.ok()) return applied.status();
+  result->counts = counts;
+  return Status::OK();
+}
+
+Status FeedApplier::ResolveReview(uint64_t review_id, ChildId child, FeedCounts* counts) {
+  auto item = store_->GetReview(review_id, clearance_);
+  if (!item.ok()) return item.status();
+  auto payload = DecodeReviewPayload(item->payload);
+  if (!payload.ok()) return payload.status();
+  const FeedRow& row = payload->row;
+  FeedChange change;
+  change.review_erase.push_back(review_id);
+  if (child != 0) {
+    auto target = store_->GetRecord(child);
+    if (!target.ok()) return target.status();
+    if (item->shielded && !target->shield.shielded) {
+      return Status::FailedPrecondition(
+          "review item " + std::to_string(review_id) +
+          " plausibly matches a shielded child: link it to that child, or make it a new child "
+          "(which is shielded too); it cannot update an unshielded child");
+    }
+    Status s = LinkTo(row, child, &change);
+    if (!s.ok()) return s;
+    change.decisions.push_back({row.record.ref, child, true});
+    ++counts->linked;
+  } else {
+    FeedChange::ChildWrite w;
+    BuildBestView(options_.rules, {row.record}, &w.record, &w.hidden);
+    // A record that plausibly matched a shielded child is that child's kind of record:
+    // made a child of its own, it is shielded too, until a shielding manager decides.
+    if (item->shielded) {
+      w.record.shield = ShieldState{true, "review", "plausible match of a shielded child",
+                                    static_cast<int64_t>(std::time(nullptr))};
+    }
+    change.children.push_back(std::move(w));
+    change.links.push_back({row.record, row.raw, 0, 0});
+    for (const auto& c : payload->outcome.candidates) change.decisions.push_back({row.record.ref, c.child, false});
+    ++counts->created;
+  }
+  change.sync = true;
+  auto applied = store_->ApplyChange(std::move(change));
+  return applied.ok() ? Status::OK() : applied.status();
+}
+
+}  // namespace cp

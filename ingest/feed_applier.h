@@ -1,0 +1,93 @@
+// Applying a feed batch: numbered, idempotent, crash-safe, and never leaking a shielded
+// child.
+//
+// A feed is a sequence of batches 1, 2, ... from one source. Batch N applies only after
+// N-1 (a gap is refused), a batch already applied changes nothing, and a paused source's
+// batches are refused. Each record is applied as one atomic write (ChildStore::ApplyChange)
+// that also records how far the batch has got, so a process killed at any point and
+// restarted resumes the resent batch after the last record applied: the result is the same
+// as one clean run. The last write of a batch is synced.
+//
+// Per record:
+//   - linked (source, key): unchanged (same fingerprint) costs one read and writes nothing;
+//     changed, it updates the source record and rebuilds the child's best view; `withdraw`
+//     unlinks it and rebuilds the best view from the sources left.
+//   - unlinked: the Matcher decides — link (best view rebuilt), new child, or review. A
+//     record already waiting in review is matched again and its item replaced or resolved.
+//
+// Shielding: a child's shield is never lifted here (storage refuses it); a record that
+// plausibly matches a shielded child links to it or waits in review marked shielded; it
+// never becomes a separate unshielded child (see ingest/matcher.h).
+//
+// Thread safety: one FeedApplier per batch; batches of one store are applied one at a time.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "ingest/best_view.h"
+#include "ingest/matcher.h"
+#include "storage/child_store.h"
+
+namespace cp {
+
+// One row of a feed file, parsed.
+struct FeedRow {
+  size_t line = 0;  // in the file, for messages
+  SourceRecord record;
+  bool withdraw = false;
+  std::string raw;  // the row as read: its keyed fingerprint tells an unchanged record
+};
+
+// Yields rows in file order: returns false at the end; a row that could not be parsed
+// comes back with `*error` set (it is counted as rejected and reported).
+using FeedRowSource = std::function<bool(FeedRow* row, std::string* error)>;
+
+struct FeedBatchResult {
+  bool already_applied = false;  // the batch had been applied before: nothing changed
+  uint64_t resumed_at_row = 0;   // rows skipped because an interrupted run applied them
+  FeedCounts counts;             // of the whole batch (including rows applied before a crash)
+};
+
+struct FeedOptions {
+  MatchWeights weights;
+  BestViewRules rules = BestViewRules::Defaults();
+};
+
+// The review payload: the record and the candidates it was queued against.
+struct ReviewPayload {
+  FeedRow row;
+  MatchOutcome outcome;
+};
+std::string EncodeReviewPayload(const ReviewPayload& p);
+Result<ReviewPayload> DecodeReviewPayload(std::string_view bytes);
+
+class FeedApplier {
+ public:
+  FeedApplier(ChildStore* store, FeedOptions options);
+
+  // Applies batch `batch` (1, 2, ...) of `source`. FailedPrecondition when the source is
+  // paused; InvalidArgument for a batch number out of sequence (a gap) or 0. `report`
+  // receives one message per rejected row, naming its line and the fault but no value.
+  Status ApplyBatch(const std::string& source, uint64_t batch, const FeedRowSource& rows,
+                    const std::function<void(const std::string&)>& report, FeedBatchResult* result);
+
+  // Applies one unlinked record to a child a reviewer chose, or as a new child (child 0),
+  // resolving its review item and recording the decision (used by `review link|new`).
+  Status ResolveReview(uint64_t review_id, ChildId child, FeedCounts* counts);
+
+ private:
+  // What one row changes; `change` is empty when nothing changes.
+  Status ProcessRow(const FeedRow& row, FeedChange* change, FeedCounts* counts,
+                    const std::function<void(const std::string&)>& report);
+  Status LinkTo(const FeedRow& row, ChildId child, FeedChange* change);
+  Status RebuildWithout(ChildId child, const SourceRef& removed, FeedChange* change);
+  Status SourcesOf(const ChildView& child, const SourceRef* skip, std::vector<SourceRecord>* out);
+
+  ChildStore* store_;
+  FeedOptions options_;
+  Matcher matcher_;
+  Clearance clearance_;
+};
+
+}  // namespace cp

@@ -1,0 +1,421 @@
+#include "ingest/matcher.h"
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+#include <unordered_map>
+
+#include "index/double_metaphone.h"
+#include "index/features.h"
+#include "index/name_variants.h"
+#include "index/normalize.h"
+#include "index/similarity.h"
+#include "util/postcode.h"
+
+extern "C" const char cp_data_surnames_begin[], cp_data_surnames_end[];
+
+namespace cp {
+namespace {
+
+// A name field prepared for comparison.
+struct Name {
+  std::string canonical;
+  std::vector<std::string> parts;
+  std::vector<std::string> codes;  // primary and alternate codes of every part
+  bool empty() const { return parts.empty(); }
+};
+
+Name Prepare(std::string_view raw) {
+  Name n;
+  n.parts = NameParts(raw);
+  for (const auto& p : n.parts) {
+    n.canonical += (n.canonical.empty() ? "" : " ") + p;
+    PhoneticCodes c = DoubleMetaphone(p);
+    if (!c.primary.empty()) n.codes.push_back(c.primary);
+    if (!c.alternate.empty() && c.alternate != c.primary) n.codes.push_back(c.alternate);
+  }
+  return n;
+}
+
+bool SharesCode(const Name& a, const Name& b) {
+  for (const auto& x : a.codes) {
+    if (std::find(b.codes.begin(), b.codes.end(), x) != b.codes.end()) return true;
+  }
+  return false;
+}
+
+bool SharesPart(const Name& a, const Name& b) {
+  for (const auto& x : a.parts) {
+    if (std::find(b.parts.begin(), b.parts.end(), x) != b.parts.end()) return true;
+  }
+  return false;
+}
+
+// One or two typing slips: an edit distance of 1 for short names, 2 for longer ones.
+bool IsTypo(const std::string& a, const std::string& b) {
+  const size_t allowed = std::min(a.size(), b.size()) >= 6 ? 2 : 1;
+  return EditDistance(a, b, allowed) <= allowed && JaroWinkler(a, b) >= 0.85;
+}
+
+bool AreNicknames(const Name& a, const Name& b) {
+  const auto& variants = NameVariants::Default();
+  for (const auto& x : a.parts) {
+    for (const auto& y : b.parts) {
+      if (variants.AreVariants(x, y)) return true;
+    }
+  }
+  return false;
+}
+
+struct Level {
+  const char* name;
+  double weight;
+};
+
+// The best agreement of two family names; `frequency_weight` is the weight of an exact
+// agreement on this surname.
+Level CompareFamily(const Name& a, const Name& b, double exact_weight, const MatchWeights& w) {
+  if (a.canonical == b.canonical) return {"exact", exact_weight};
+  if (SharesPart(a, b)) return {"part", w.family_part};
+  if (IsTypo(a.canonical, b.canonical)) return {"typo", w.family_typo};
+  if (SharesCode(a, b)) return {"phonetic", w.family_phonetic};
+  return {"disagree", w.family_disagree};
+}
+
+Level CompareGiven(const Name& a, const Name& b, const MatchWeights& w) {
+  if (a.canonical == b.canonical) return {"exact", w.given_exact};
+  const bool a_initial = a.canonical.size() == 1, b_initial = b.canonical.size() == 1;
+  if (a_initial || b_initial) {
+    return a.canonical[0] == b.canonical[0] ? Level{"initial", w.given_initial}
+                                            : Level{"disagree", w.given_disagree};
+  }
+  Level best{"disagree", w.given_disagree};
+  auto take = [&best](Level l) {
+    if (l.weight > best.weight) best = l;
+  };
+  if (SharesPart(a, b)) take({"part", w.given_typo});
+  if (IsTypo(a.canonical, b.canonical)) take({"typo", w.given_typo});
+  if (AreNicknames(a, b)) take({"nickname", w.given_nickname});
+  if (SharesCode(a, b)) take({"phonetic", w.given_phonetic});
+  return best;
+}
+
+// Hamming distance 1 over YYYYMMDD, or two adjacent digits transposed.
+bool OneDigitApart(const Date& a, const Date& b) {
+  char x[16], y[16];
+  std::snprintf(x, sizeof x, "%04d%02d%02d", a.year, a.month, a.day);
+  std::snprintf(y, sizeof y, "%04d%02d%02d", b.year, b.month, b.day);
+  int diff = 0, first = -1;
+  for (int i = 0; i < 8; ++i) {
+    if (x[i] != y[i]) {
+      if (first < 0) first = i;
+      ++diff;
+    }
+  }
+  if (diff == 1) return true;
+  return diff == 2 && first < 7 && x[first] == y[first + 1] && x[first + 1] == y[first];
+}
+
+Level CompareDob(const Date& a, const Date& b, const MatchWeights& w) {
+  if (a.empty() || b.empty()) return {"missing", 0};
+  if (a == b) return {"exact", w.dob_exact};
+  if (a.year == b.year && a.month == b.day && a.day == b.month) return {"swapped", w.dob_swapped};
+  if (OneDigitApart(a, b)) return {"one_digit", w.dob_one_digit};
+  return {"disagree", w.dob_disagree};
+}
+
+bool DobPlausible(const Date& a, const Date& b) {
+  return a.empty() || b.empty() || std::string_view(CompareDob(a, b, MatchWeights{}).name) != "disagree";
+}
+
+class SurnameTable {
+ public:
+  SurnameTable() {
+    std::string_view rest(cp_data_surnames_begin,
+                          static_cast<size_t>(cp_data_surnames_end - cp_data_surnames_begin));
+    bool header = true;
+    while (!rest.empty()) {
+      size_t eol = rest.find('\n');
+      std::string_view line = rest.substr(0, eol);
+      rest = eol == std::string_view::npos ? std::string_view() : rest.substr(eol + 1);
+      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+      if (header || line.empty()) {
+        header = false;
+        continue;
+      }
+      size_t comma = line.find(',');
+      if (comma == std::string_view::npos) continue;
+      freq_[std::string(line.substr(0, comma))] = std::atof(std::string(line.substr(comma + 1)).c_str());
+    }
+  }
+  double Get(std::string_view name) const {
+    auto it = freq_.find(std::string(name));
+    return it == freq_.end() ? 0 : it->second;
+  }
+
+ private:
+  std::unordered_map<std::string, double> freq_;
+};
+
+}  // namespace
+
+double SurnameFrequency(std::string_view folded) {
+  static const SurnameTable table;
+  return table.Get(folded);
+}
+
+const char* MatchDecisionName(MatchDecision d) {
+  switch (d) {
+    case MatchDecision::kLink: return "link";
+    case MatchDecision::kNew: return "new";
+    case MatchDecision::kReview: return "review";
+  }
+  return "?";
+}
+
+Matcher::Matcher(const ChildStore* store, MatchWeights weights) : store_(store), weights_(weights) {}
+
+ScoredCandidate Matcher::Compare(const ChildRecord& r, const HiddenFields& h,
+                                 const ChildView& candidate) const {
+  const MatchWeights& w = weights_;
+  const ChildRecord& c = candidate.record;
+  ScoredCandidate out;
+  out.child = c.id;
+  out.shielded = c.shield.shielded;
+  auto add = [&out](const char* field, Level l) {
+    out.fields.push_back({field, l.name, l.weight});
+    out.total += l.weight;
+  };
+
+  // Names, read both ways round (given and family swapped); the better reading counts.
+  Name rg = Prepare(r.given_name), rf = Prepare(r.family_name);
+  Name cg = Prepare(c.given_name), cf = Prepare(c.family_name), cm = Prepare(c.middle_names);
+  std::vector<Name> r_former, c_former;
+  for (const auto& f : r.former_family_names) r_former.push_back(Prepare(f));
+  for (const auto& f : c.former_family_names) c_former.push_back(Prepare(f));
+  double u = SurnameFrequency(rf.canonical);
+  if (u <= 0) u = w.family_rare_floor;
+  const double family_exact = std::min(w.family_exact_cap, std::log2(w.family_exact_m / u));
+
+  auto family_level = [&](const Name& a, const Name& b) -> Level {
+    if (a.empty() || b.empty()) return {"missing", 0};
+    Level best = CompareFamily(a, b, family_exact, w);
+    // A former family name of either side (a birth surname after adoption) agreeing.
+    for (const auto& f : c_former) {
+      if (f.canonical == a.canonical && w.family_part > best.weight) best = {"former", w.family_part};
+    }
+    for (const auto& f : r_former) {
+      if (f.canonical == b.canonical && w.family_part > best.weight) best = {"former", w.family_part};
+    }
+    return best;
+  };
+  auto given_level = [&](const Name& a, const Name& b) -> Level {
+    if (a.empty() || b.empty()) return {"missing", 0};
+    Level best = CompareGiven(a, b, w);
+    if (!cm.empty() && best.weight < w.given_middle && a.canonical.size() > 1 && SharesPart(a, cm)) {
+      best = {"middle", w.given_middle};
+    }
+    return best;
+  };
+  Level straight_g = given_level(rg, cg), straight_f = family_level(rf, cf);
+  Level swapped_g = given_level(rf, cg), swapped_f = family_level(rg, cf);
+  const bool swapped = swapped_g.weight + swapped_f.weight - w.swapped_penalty >
+                       straight_g.weight + straight_f.weight;
+  Level g = swapped ? swapped_g : straight_g, f = swapped ? swapped_f : straight_f;
+  if (swapped) {
+    g.name = "swapped";
+    g.weight -= w.swapped_penalty;
+  }
+  add("given_name", g);
+  add("family_name", f);
+  out.names_disagree = std::string_view(g.name) == "disagree" || std::string_view(f.name) == "disagree";
+
+  add("date_of_birth", CompareDob(r.date_of_birth, c.date_of_birth, w));
+  if (r.gender != Gender::kUnknown && c.gender != Gender::kUnknown) {
+    add("gender", r.gender == c.gender ? Level{"agree", w.gender_agree} : Level{"disagree", w.gender_disagree});
+  }
+  if (candidate.hidden && !h.postcode.empty() && !candidate.hidden->postcode.empty()) {
+    const std::string& cp = candidate.hidden->postcode;
+    if (cp == h.postcode) {
+      add("postcode", {"exact", w.postcode_exact});
+    } else if (PostcodeOutward(cp) == PostcodeOutward(h.postcode)) {
+      add("postcode", {"district", w.postcode_district});
+    } else {
+      add("postcode", {"disagree", w.postcode_disagree});
+    }
+  }
+  if (!r.nhs_number.empty() && !c.nhs_number.empty()) {
+    bool agree = r.nhs_number == c.nhs_number;
+    out.identifier_agrees |= agree;
+    add("nhs_number", agree ? Level{"agree", w.nhs_agree} : Level{"disagree", w.nhs_disagree});
+  }
+  if (!r.pupil_number.empty() && !c.pupil_number.empty()) {
+    bool agree = r.pupil_number == c.pupil_number;
+    out.identifier_agrees |= agree;
+    add("pupil_number", agree ? Level{"agree", w.upn_agree} : Level{"disagree", w.upn_disagree});
+  }
+  return out;
+}
+
+// Candidate ids: children sharing an identifier, then children whose name postings share a
+// Double Metaphone code with the record in a plausible birth year and whose date of birth
+// (from the posting's features) is plausibly the record's.
+Status Matcher::Block(const ChildRecord& r, std::vector<ChildId>* ids) const {
+  std::set<ChildId> seen;
+  auto add_id = [&](ChildId id) {
+    if (seen.insert(id).second) ids->push_back(id);
+  };
+  std::vector<ChildId> by_id;
+  if (!r.nhs_number.empty()) {
+    Status s = store_->FindByIdentifier(keys::IdKind::kNhsNumber, r.nhs_number, &by_id);
+    if (!s.ok()) return s;
+  }
+  if (!r.pupil_number.empty()) {
+    Status s = store_->FindByIdentifier(keys::IdKind::kPupilNumber, r.pupil_number, &by_id);
+    if (!s.ok()) return s;
+  }
+  for (ChildId id : by_id) add_id(id);
+
+  std::set<std::string> codes;
+  for (const auto* field : {&r.given_name, &r.family_name, &r.middle_names}) {
+    for (const auto& c : Prepare(*field).codes) codes.insert(c);
+  }
+  for (const auto& f : r.former_family_names) {
+    for (const auto& c : Prepare(f).codes) codes.insert(c);
+  }
+  // Years: the record's, and every year one digit away (a mistyped year), within the ages
+  // a child can have; no date: every year a child can be born in, and "unknown".
+  std::set<uint16_t> years;
+  const int this_year = TodayUtc().year;
+  if (!r.date_of_birth.empty()) {
+    const int y = r.date_of_birth.year;
+    years.insert(static_cast<uint16_t>(y));
+    for (int other = this_year - 25; other <= this_year; ++other) {
+      if (OneDigitApart(Date{static_cast<int16_t>(y), 1, 1}, Date{static_cast<int16_t>(other), 1, 1})) {
+        years.insert(static_cast<uint16_t>(other));
+      }
+    }
+  } else {
+    for (int y = this_year - 25; y <= this_year; ++y) years.insert(static_cast<uint16_t>(y));
+  }
+  years.insert(0);
+
+  // Pre-rank by a comparison on what the postings carry (names, date, gender).
+  std::vector<std::pair<double, ChildId>> ranked;
+  std::set<ChildId> visited(seen.begin(), seen.end());
+  PostingScanner scanner(store_);
+  HiddenFields no_hidden;
+  for (const auto& code : codes) {
+    for (uint16_t year : years) {
+      bool complete = false;
+      Status s = scanner.ScanName(
+          TermKind::kPhonetic, code, year, std::nullopt, kPostingLimit,
+          [&](const Posting& p) {
+            if (!visited.insert(p.id).second) return;
+            FeatureView fv;
+            if (!fv.Parse(p.features)) return;
+            if (!DobPlausible(r.date_of_birth, fv.date_of_birth())) return;
+            ChildView light;
+            light.record.id = p.id;
+            light.record.gender = fv.gender();
+            light.record.date_of_birth = fv.date_of_birth();
+            size_t pos = 0;
+            FeatureView::NameField nf;
+            while (fv.NextName(&pos, &nf)) {
+              std::string name(nf.name);
+              switch (nf.role) {
+                case NameRole::kGiven: light.record.given_name = name; break;
+                case NameRole::kMiddle: light.record.middle_names = name; break;
+                case NameRole::kFamily: light.record.family_name = name; break;
+                case NameRole::kFormerFamily: light.record.former_family_names.push_back(name); break;
+              }
+            }
+            ranked.emplace_back(Compare(r, no_hidden, light).total, p.id);
+          },
+          &complete);
+      if (!s.ok()) return s;
+    }
+  }
+  std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {
+    return a.first != b.first ? a.first > b.first : a.second < b.second;
+  });
+  for (const auto& [score, id] : ranked) {
+    if (ids->size() >= kMaxCandidates + by_id.size()) break;
+    add_id(id);
+  }
+  return Status::OK();
+}
+
+MatchOutcome Matcher::Decide(std::vector<ScoredCandidate> scored) const {
+  const MatchWeights& w = weights_;
+  std::sort(scored.begin(), scored.end(), [](const ScoredCandidate& a, const ScoredCandidate& b) {
+    return a.total != b.total ? a.total > b.total : a.child < b.child;
+  });
+  MatchOutcome out;
+  for (const auto& c : scored) {
+    if (c.shielded && (c.total >= w.lower || c.identifier_agrees)) out.shielded = true;
+  }
+  out.candidates = std::move(scored);
+  const auto& cands = out.candidates;
+  auto review = [&out](std::string why) {
+    out.decision = MatchDecision::kReview;
+    out.reason = std::move(why);
+    return out;
+  };
+  if (cands.empty() || (cands[0].total < w.lower && !out.shielded)) {
+    out.decision = MatchDecision::kNew;
+    out.reason = cands.empty() ? "no candidate" : "every candidate below the lower threshold";
+    return out;
+  }
+  const ScoredCandidate& best = cands[0];
+  if (best.total < w.upper) {
+    return review(out.shielded && best.total < w.lower
+                      ? "shares an identifier with a shielded child"
+                      : "best candidate between the thresholds");
+  }
+  if (cands.size() > 1 && cands[1].total >= w.upper) return review("more than one candidate above the upper threshold");
+  if (best.names_disagree && !best.identifier_agrees) return review("names disagree and no identifier agrees");
+  if (out.shielded && !best.shielded) return review("a shielded child is also a plausible match");
+  out.decision = MatchDecision::kLink;
+  out.child = best.child;
+  out.reason = "above the upper threshold";
+  return out;
+}
+
+Result<MatchOutcome> Matcher::Match(const SourceRecord& in) const {
+  std::vector<PairDecision> decisions;
+  Status s = store_->GetDecisions(in.ref, &decisions);
+  if (!s.ok()) return s;
+  std::vector<ChildId> ids;
+  s = Block(in.record, &ids);
+  if (!s.ok()) return s;
+  for (const auto& d : decisions) {
+    if (d.same && std::find(ids.begin(), ids.end(), d.child) == ids.end()) ids.push_back(d.child);
+  }
+  auto clearance = Clearance::Elevated(Clearance::Level::kMatching, "matcher", "feed matching");
+  auto views = store_->MultiGet(ids, clearance);
+  std::vector<ScoredCandidate> scored;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (!views[i].ok()) {
+      if (views[i].status().IsNotFound()) continue;  // removed since it was indexed
+      return views[i].status();
+    }
+    bool excluded = false;
+    for (const auto& d : decisions) excluded |= (!d.same && d.child == ids[i]);
+    if (!excluded) scored.push_back(Compare(in.record, in.hidden, *views[i]));
+  }
+  for (const auto& d : decisions) {
+    if (!d.same) continue;
+    for (const auto& c : scored) {
+      if (c.child != d.child) continue;
+      MatchOutcome out = Decide(scored);
+      out.decision = MatchDecision::kLink;
+      out.child = d.child;
+      out.reason = "a reviewer decided this record is this child";
+      return out;
+    }
+  }
+  return Decide(std::move(scored));
+}
+
+}  // namespace cp

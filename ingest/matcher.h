@@ -1,0 +1,127 @@
+// Matching a feed record against the children already held, Fellegi–Sunter style.
+//
+// Blocking: candidates come from the identifier index (an NHS or pupil number the record
+// carries) and from the name index — the Double Metaphone codes of every name part of the
+// record, in its birth year and the years either side — and are pre-ranked from the
+// features their postings carry (query/scorer.h). The best kMaxCandidates are read in full,
+// hidden fields included, under matching clearance: matching sees shielded children whole.
+//
+// Pairwise score: each field compared gives an agreement level and a weight in bits,
+// log2(m / u), where m is the chance of that level for two records of the same child and u
+// for two different children (MatchWeights lists the values and where they come from).
+// Agreeing on a family name is frequency-adjusted: u is that surname's share of the
+// population, so agreeing on a rare surname counts for more than agreeing on Smith. The
+// weights add up to the candidate's total.
+//
+// Decision (MatchOutcome): a total at or above `upper` links, unless a second candidate is
+// also above it (review) or the names disagree outright with no identifier agreeing
+// (review: twins share everything else); below `lower` for every candidate a new child is
+// made; anything in between goes to review. The shielding rule comes on top: a record that
+// scores at or above `lower` against a shielded child, or shares an identifier with one,
+// never becomes a separate child — it links to that child or waits in review, shielded.
+// Reviewers' decisions are honoured: a pair decided "not the same" is never a candidate
+// again, a pair decided "the same" links.
+//
+// Thread safety: immutable; Match may be called from many threads.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "storage/child_store.h"
+
+namespace cp {
+
+// Weights in bits (log2 m/u). The defaults are reasoned from the population (a child's
+// date of birth is one of ~6,600 days in 18 years; a postcode holds ~15 households) and
+// from the noise feeds carry (typos, nicknames, moves); docs/matching.md explains each.
+struct MatchWeights {
+  double upper = 18;  // at or above: link
+  double lower = 8;   // below for every candidate: a new child
+
+  double family_exact_m = 0.90;      // u = the surname's frequency (floor below)
+  double family_rare_floor = 1e-5;   // u for a surname not in the table
+  double family_exact_cap = 12;      // no surname alone is worth more
+  double family_part = 5;            // one part of a double-barrelled name, or a former name
+  double family_typo = 4;
+  double family_phonetic = 3.5;
+  double family_disagree = -6;
+  double given_exact = 6.5;
+  double given_nickname = 4;
+  double given_typo = 4;
+  double given_phonetic = 3.5;
+  double given_initial = 1;
+  double given_middle = 3;           // the record's given name is the child's middle name
+  double given_disagree = -8;
+  double swapped_penalty = 1;        // given and family names read the other way round
+  double dob_exact = 12.6;
+  double dob_swapped = 6;            // day and month swapped
+  double dob_one_digit = 4;          // one digit or one component wrong
+  double dob_disagree = -6;
+  double gender_agree = 1;
+  double gender_disagree = -4.6;
+  double postcode_exact = 10;
+  double postcode_district = 4;      // same outward code: a move within the area
+  double postcode_disagree = -2;     // families move: weak evidence against
+  double nhs_agree = 15;
+  double nhs_disagree = -12;
+  double upn_agree = 14;
+  double upn_disagree = -10;
+};
+
+struct FieldComparison {
+  std::string field;  // "family_name", "given_name", "date_of_birth", ...
+  std::string level;  // "exact", "phonetic", "typo", "nickname", "swapped", "disagree", ...
+  double weight = 0;
+};
+
+struct ScoredCandidate {
+  ChildId child = 0;
+  bool shielded = false;
+  double total = 0;
+  bool identifier_agrees = false;  // an NHS or pupil number agrees
+  bool names_disagree = false;     // given or family name agree at no level
+  std::vector<FieldComparison> fields;
+};
+
+enum class MatchDecision { kLink, kNew, kReview };
+const char* MatchDecisionName(MatchDecision d);  // "link", "new", "review"
+
+struct MatchOutcome {
+  MatchDecision decision = MatchDecision::kNew;
+  ChildId child = 0;              // with kLink: the child linked to
+  bool shielded = false;          // a shielded child is involved: the record is treated as shielded
+  std::string reason;             // why, for explain and logs (no personal data)
+  std::vector<ScoredCandidate> candidates;  // best first
+};
+
+class Matcher {
+ public:
+  static constexpr size_t kMaxCandidates = 20;
+  static constexpr size_t kPostingLimit = 5000;
+
+  // `store` must outlive the matcher.
+  explicit Matcher(const ChildStore* store, MatchWeights weights = {});
+
+  // Matches an unlinked source record (its hidden fields included) against the children.
+  Result<MatchOutcome> Match(const SourceRecord& incoming) const;
+
+  // The pairwise comparison alone.
+  ScoredCandidate Compare(const ChildRecord& record, const HiddenFields& hidden,
+                          const ChildView& candidate) const;
+
+  const MatchWeights& weights() const { return weights_; }
+
+ private:
+  Status Block(const ChildRecord& record, std::vector<ChildId>* ids) const;
+  MatchOutcome Decide(std::vector<ScoredCandidate> scored) const;
+
+  const ChildStore* store_;
+  MatchWeights weights_;
+};
+
+// Share of the population with this folded surname (UK surname frequencies), or 0 when
+// the name is not in the table.
+double SurnameFrequency(std::string_view folded);
+
+}  // namespace cp

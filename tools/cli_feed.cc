@@ -1,0 +1,286 @@
+// `contactpoint feed ...`, `review ...` and `explain`: feeds, the review queue, and why a
+// record linked. None of them prints a hidden field: the review queue and explanations
+// show names, dates, identifiers, agreement levels and weights, never an address,
+// postcode, parent contact or service.
+#include <cinttypes>
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <iostream>
+
+#include "ingest/feed_applier.h"
+#include "tools/cli_common.h"
+#include "tools/feed_csv.h"
+
+namespace cp {
+namespace {
+
+Clearance ReviewerClearance() {
+  return Clearance::Elevated(Clearance::Level::kMatching, "contactpoint review", "review queue");
+}
+
+std::string CountsText(const FeedCounts& c) {
+  char buf[256];
+  std::snprintf(buf, sizeof buf,
+                "linked %" PRIu64 ", new %" PRIu64 ", updated %" PRIu64 ", unchanged %" PRIu64
+                ", review %" PRIu64 ", withdrawn %" PRIu64 ", rejected %" PRIu64,
+                c.linked, c.created, c.updated, c.unchanged, c.review, c.withdrawn, c.rejected);
+  return buf;
+}
+
+Result<FeedOptions> LoadFeedOptions(const std::string& rules_file) {
+  FeedOptions options;
+  if (rules_file.empty()) return options;
+  std::ifstream in(rules_file, std::ios::binary);
+  if (!in) return Status::IOError("cannot read rules file " + rules_file);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto rules = BestViewRules::Parse(text);
+  if (!rules.ok()) return rules.status();
+  options.rules = std::move(*rules);
+  return options;
+}
+
+void PrintCandidates(const std::vector<ScoredCandidate>& candidates) {
+  if (candidates.empty()) std::cout << "  no candidates\n";
+  for (const auto& c : candidates) {
+    std::printf("  child %" PRIu64 "%s  total %.2f\n", c.child, c.shielded ? " [SHIELDED]" : "", c.total);
+    for (const auto& f : c.fields) {
+      std::printf("    %-14s %-10s %+6.2f\n", f.field.c_str(), f.level.c_str(), f.weight);
+    }
+  }
+}
+
+void PrintVisible(const ChildRecord& r) {
+  std::cout << "  " << r.given_name << (r.middle_names.empty() ? "" : " " + r.middle_names) << " "
+            << r.family_name << "  born "
+            << (r.date_of_birth.empty() ? "unknown" : r.date_of_birth.ToString()) << "  "
+            << GenderCode(r.gender) << "\n";
+}
+
+void AddFeed(CLI::App& app, std::function<int()>* run) {
+  auto* feed = app.add_subcommand("feed", "numbered, idempotent feed batches from one source");
+  feed->require_subcommand(1);
+
+  static DbFlags flags;
+  static std::string source, file, rules_file;
+  static uint64_t batch = 0;
+  auto* apply = feed->add_subcommand("apply", "apply batch N of a source: match, link, create or queue for review");
+  AddDbFlags(apply, &flags);
+  apply->add_option("--source", source, "source name, e.g. births, health, la_leeds")->required();
+  apply->add_option("--batch", batch, "batch number: 1, 2, ... in order")->required();
+  apply->add_option("--rules", rules_file, "best-view rules file (field = source, ...)");
+  apply->add_option("file", file, "feed CSV: the import columns plus action, date_of_death")->required();
+  apply->callback([run] {
+    *run = [] {
+      auto options = LoadFeedOptions(rules_file);
+      if (!options.ok()) return Fail(options.status());
+      std::ifstream in(file, std::ios::binary);
+      if (!in) return Fail(Status::IOError("cannot read " + file));
+      auto store = OpenStore(flags, false);
+      if (!store.ok()) return Fail(store.status());
+      FeedBatchResult result;
+      Status s = ApplyFeedCsv(store->get(), *options, source, batch, in,
+                              [](const std::string& m) { std::cerr << m << "\n"; }, &result);
+      if (!s.ok()) return Fail(s);
+      if (result.already_applied) {
+        std::cout << "batch " << batch << " of " << source << " was applied before: nothing changed\n";
+        return kExitOk;
+      }
+      if (result.resumed_at_row > 0) {
+        std::cout << "resumed an interrupted run after row " << result.resumed_at_row << "\n";
+      }
+      std::cout << "batch " << batch << " of " << source << ": " << CountsText(result.counts) << "\n";
+      return result.counts.rejected > 0 ? kExitFailure : kExitOk;
+    };
+  });
+
+  for (bool pause : {true, false}) {
+    static DbFlags pflags[2];
+    static std::string psource[2];
+    const int i = pause ? 0 : 1;
+    auto* cmd = feed->add_subcommand(pause ? "pause" : "resume",
+                                     pause ? "refuse a source's batches until resumed" : "accept a paused source's batches again");
+    AddDbFlags(cmd, &pflags[i]);
+    cmd->add_option("--source", psource[i], "source name")->required();
+    cmd->callback([run, i, pause] {
+      *run = [i, pause] {
+        auto store = OpenStore(pflags[i], false);
+        if (!store.ok()) return Fail(store.status());
+        auto state = (*store)->GetFeedState(psource[i]);
+        if (!state.ok()) return Fail(state.status());
+        state->paused = pause;
+        Status s = (*store)->PutFeedState(*state);
+        if (!s.ok()) return Fail(s);
+        std::cout << "source " << psource[i] << (pause ? " paused\n" : " resumed\n");
+        return kExitOk;
+      };
+    });
+  }
+
+  static DbFlags sflags;
+  auto* status = feed->add_subcommand("status", "every source: last batch, when, counts, paused");
+  AddDbFlags(status, &sflags);
+  status->callback([run] {
+    *run = [] {
+      auto store = OpenStore(sflags, false);
+      if (!store.ok()) return Fail(store.status());
+      std::vector<FeedState> states;
+      Status s = (*store)->ListFeedStates(&states);
+      if (!s.ok()) return Fail(s);
+      if (states.empty()) std::cout << "no feed has applied a batch yet\n";
+      for (const auto& st : states) {
+        char when[32] = "never";
+        if (st.last_unix > 0) {
+          std::time_t t = st.last_unix;
+          std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+        }
+        std::cout << st.source << "  last batch " << st.last_batch << "  at " << when
+                  << (st.paused ? "  PAUSED" : "") << "\n    " << CountsText(st.last_counts) << "\n";
+        if (st.open_batch != 0) {
+          std::cout << "    batch " << st.open_batch << " interrupted after row " << st.next_row
+                    << ": resend it to finish\n";
+        }
+      }
+      return kExitOk;
+    };
+  });
+}
+
+void AddReview(CLI::App& app, std::function<int()>* run) {
+  auto* review = app.add_subcommand("review", "the review queue: records that could not be matched safely");
+  review->require_subcommand(1);
+
+  static DbFlags lflags;
+  auto* list = review->add_subcommand("list", "waiting items: id, source, key, best candidate");
+  AddDbFlags(list, &lflags);
+  list->callback([run] {
+    *run = [] {
+      auto store = OpenStore(lflags, false);
+      if (!store.ok()) return Fail(store.status());
+      std::vector<ReviewItem> items;
+      Status s = (*store)->ListReview(&items);
+      if (!s.ok()) return Fail(s);
+      for (const auto& item : items) {
+        auto full = (*store)->GetReview(item.id, ReviewerClearance());
+        if (!full.ok()) return Fail(full.status());
+        auto payload = DecodeReviewPayload(full->payload);
+        if (!payload.ok()) return Fail(payload.status());
+        std::cout << item.id << "  " << item.ref.source << "  " << item.ref.key
+                  << (item.shielded ? "  [SHIELDED]" : "");
+        if (!payload->outcome.candidates.empty()) {
+          const auto& best = payload->outcome.candidates[0];
+          std::printf("  best: child %" PRIu64 " (%.2f)", best.child, best.total);
+        }
+        std::cout << "  " << payload->outcome.reason << "\n";
+      }
+      std::cout << items.size() << " waiting\n";
+      return kExitOk;
+    };
+  });
+
+  static DbFlags shflags;
+  static uint64_t show_id = 0;
+  auto* show = review->add_subcommand("show", "one item: the record's names and date, its candidates and weights");
+  AddDbFlags(show, &shflags);
+  show->add_option("review_id", show_id, "review item id")->required();
+  show->callback([run] {
+    *run = [] {
+      auto store = OpenStore(shflags, false);
+      if (!store.ok()) return Fail(store.status());
+      auto item = (*store)->GetReview(show_id, ReviewerClearance());
+      if (!item.ok()) return Fail(item.status());
+      auto payload = DecodeReviewPayload(item->payload);
+      if (!payload.ok()) return Fail(payload.status());
+      std::cout << "review " << item->id << ": source " << item->ref.source << " key " << item->ref.key
+                << (item->shielded ? "  [SHIELDED: location fields withheld]" : "") << "\n";
+      PrintVisible(payload->row.record.record);
+      std::cout << "  " << payload->outcome.reason << "\n";
+      PrintCandidates(payload->outcome.candidates);
+      return kExitOk;
+    };
+  });
+
+  for (bool link : {true, false}) {
+    static DbFlags rflags[2];
+    static uint64_t rid[2];
+    static std::string child_text;
+    const int i = link ? 0 : 1;
+    auto* cmd = review->add_subcommand(link ? "link" : "new",
+                                       link ? "the record is this child: link it" : "the record is a child of its own");
+    AddDbFlags(cmd, &rflags[i]);
+    cmd->add_option("review_id", rid[i], "review item id")->required();
+    if (link) cmd->add_option("child_id", child_text, "the child it is")->required();
+    cmd->callback([run, i, link] {
+      *run = [i, link] {
+        ChildId child = 0;
+        if (link) {
+          auto id = ParseChildId(child_text);
+          if (!id.ok()) return Fail(id.status());
+          child = *id;
+        }
+        auto store = OpenStore(rflags[i], false);
+        if (!store.ok()) return Fail(store.status());
+        FeedApplier applier(store->get(), FeedOptions{});
+        FeedCounts counts;
+        Status s = applier.ResolveReview(rid[i], child, &counts);
+        if (!s.ok()) return Fail(s);
+        std::cout << "review " << rid[i] << (link ? " linked to child " + std::to_string(child) : " made a new child")
+                  << "\n";
+        return kExitOk;
+      };
+    });
+  }
+}
+
+void AddExplain(CLI::App& app, std::function<int()>* run) {
+  static DbFlags flags;
+  static std::string source, key;
+  auto* cmd = app.add_subcommand("explain", "why a source record linked (or waits): candidates and per-field weights");
+  AddDbFlags(cmd, &flags);
+  cmd->add_option("--source", source, "source name")->required();
+  cmd->add_option("--key", key, "the source's key for the record")->required();
+  cmd->callback([run] {
+    *run = [] {
+      auto store = OpenStore(flags, false);
+      if (!store.ok()) return Fail(store.status());
+      const SourceRef ref{source, key};
+      auto waiting = (*store)->FindReview(ref, ReviewerClearance());
+      if (waiting.ok()) {
+        auto payload = DecodeReviewPayload(waiting->payload);
+        if (!payload.ok()) return Fail(payload.status());
+        std::cout << "source " << source << " key " << key << ": waiting in review (item " << waiting->id
+                  << "): " << payload->outcome.reason << "\n";
+        PrintCandidates(payload->outcome.candidates);
+        return kExitOk;
+      }
+      auto link = (*store)->FindSource(source, key);
+      if (!link.ok()) {
+        return Fail(link.status().IsNotFound()
+                        ? Status::NotFound("source " + source + " key " + key + " is neither linked nor in review")
+                        : link.status());
+      }
+      auto record = (*store)->GetSourceRecord(ref, ReviewerClearance());
+      if (!record.ok()) return Fail(record.status());
+      Matcher matcher(store->get());
+      auto outcome = matcher.Match(*record);
+      if (!outcome.ok()) return Fail(outcome.status());
+      std::cout << "source " << source << " key " << key << ": linked to child " << link->child << "\n";
+      std::cout << "matched against the index as it is now: " << MatchDecisionName(outcome->decision)
+                << (outcome->decision == MatchDecision::kLink ? " child " + std::to_string(outcome->child) : "")
+                << " (" << outcome->reason << "; link at " << matcher.weights().upper << ", review from "
+                << matcher.weights().lower << ")\n";
+      PrintCandidates(outcome->candidates);
+      return kExitOk;
+    };
+  });
+}
+
+}  // namespace
+
+void AddFeedCommands(CLI::App& app, std::function<int()>* run) {
+  AddFeed(app, run);
+  AddReview(app, run);
+  AddExplain(app, run);
+}
+
+}  // namespace cp
