@@ -230,7 +230,9 @@ ScoredCandidate Matcher::Compare(const ChildRecord& r, const HiddenFields& h,
   add("family_name", f);
   out.names_disagree = std::string_view(g.name) == "disagree" || std::string_view(f.name) == "disagree";
 
-  add("date_of_birth", CompareDob(r.date_of_birth, c.date_of_birth, w));
+  Level dob = CompareDob(r.date_of_birth, c.date_of_birth, w);
+  out.dob_disagrees = std::string_view(dob.name) == "disagree";
+  add("date_of_birth", dob);
   if (r.gender != Gender::kUnknown && c.gender != Gender::kUnknown) {
     add("gender", r.gender == c.gender ? Level{"agree", w.gender_agree} : Level{"disagree", w.gender_disagree});
   }
@@ -276,13 +278,39 @@ Status Matcher::Block(const ChildRecord& r, std::vector<ChildId>* ids) const {
   }
   for (ChildId id : by_id) add_id(id);
 
-  std::set<std::string> codes;
-  for (const auto* field : {&r.given_name, &r.family_name, &r.middle_names}) {
-    for (const auto& c : Prepare(*field).codes) codes.insert(c);
-  }
+  std::set<std::string> codes, given_codes, family_codes;
+  for (const auto& c : Prepare(r.given_name).codes) given_codes.insert(c);
+  for (const auto& c : Prepare(r.family_name).codes) family_codes.insert(c);
   for (const auto& f : r.former_family_names) {
-    for (const auto& c : Prepare(f).codes) codes.insert(c);
+    for (const auto& c : Prepare(f).codes) family_codes.insert(c);
   }
+  for (const auto& c : Prepare(r.middle_names).codes) codes.insert(c);
+  codes.insert(given_codes.begin(), given_codes.end());
+  codes.insert(family_codes.begin(), family_codes.end());
+  // Whether a posting's names agree with the record's, given and family, either way round,
+  // by a shared primary code.
+  auto names_agree = [&](const FeatureView& fv) {
+    bool g_given = false, g_family = false, f_given = false, f_family = false;
+    size_t pos = 0;
+    FeatureView::NameField nf;
+    while (fv.NextName(&pos, &nf)) {
+      const bool family_role = nf.role == NameRole::kFamily || nf.role == NameRole::kFormerFamily;
+      size_t cpos = 0;
+      std::string_view code;
+      while (FeatureView::NextCode(nf.codes, &cpos, &code)) {
+        const std::string c(code);
+        const bool in_given = given_codes.count(c) > 0, in_family = family_codes.count(c) > 0;
+        if (family_role) {
+          g_family |= in_family;
+          f_family |= in_given;
+        } else {
+          g_given |= in_given;
+          f_given |= in_family;
+        }
+      }
+    }
+    return (g_given && g_family) || (f_given && f_family);
+  };
   // Years: the record's, and every year one digit away (a mistyped year), within the ages
   // a child can have; no date: every year a child can be born in, and "unknown".
   std::set<uint16_t> years;
@@ -314,7 +342,7 @@ Status Matcher::Block(const ChildRecord& r, std::vector<ChildId>* ids) const {
             if (!visited.insert(p.id).second) return;
             FeatureView fv;
             if (!fv.Parse(p.features)) return;
-            if (!DobPlausible(r.date_of_birth, fv.date_of_birth())) return;
+            if (!DobPlausible(r.date_of_birth, fv.date_of_birth()) && !names_agree(fv)) return;
             ChildView light;
             light.record.id = p.id;
             light.record.gender = fv.gender();
@@ -374,7 +402,10 @@ MatchOutcome Matcher::Decide(std::vector<ScoredCandidate> scored) const {
                       : "best candidate between the thresholds");
   }
   if (cands.size() > 1 && cands[1].total >= w.upper) return review("more than one candidate above the upper threshold");
-  if (best.names_disagree && !best.identifier_agrees) return review("names disagree and no identifier agrees");
+  if (best.names_disagree && !best.identifier_agrees) return review("a name disagrees and no identifier agrees");
+  if (best.dob_disagrees && !best.identifier_agrees) {
+    return review("the dates of birth disagree and no identifier agrees");
+  }
   if (out.shielded && !best.shielded) return review("a shielded child is also a plausible match");
   out.decision = MatchDecision::kLink;
   out.child = best.child;

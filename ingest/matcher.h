@@ -2,8 +2,10 @@
 //
 // Blocking: candidates come from the identifier index (an NHS or pupil number the record
 // carries) and from the name index — the Double Metaphone codes of every name part of the
-// record, in its birth year and the years either side — and are pre-ranked from the
-// features their postings carry (query/scorer.h). The best kMaxCandidates are read in full,
+// record, in its birth year and every year one digit away. A posting is a candidate when
+// its date of birth plausibly is the record's (exact, swapped, one digit) or when both
+// names agree phonetically whatever the date; candidates are pre-ranked by comparing what
+// their postings carry (names, date, gender). The best kMaxCandidates are read in full,
 // hidden fields included, under matching clearance: matching sees shielded children whole.
 //
 // Pairwise score: each field compared gives an agreement level and a weight in bits,
@@ -14,8 +16,9 @@
 // weights add up to the candidate's total.
 //
 // Decision (MatchOutcome): a total at or above `upper` links, unless a second candidate is
-// also above it (review) or the names disagree outright with no identifier agreeing
-// (review: twins share everything else); below `lower` for every candidate a new child is
+// also above it (review) or, with no identifier agreeing, a name or the date of birth
+// disagrees outright (review: twins share everything but a given name, and a child born on
+// another day is another child unless a person decides otherwise); below `lower` for every candidate a new child is
 // made; anything in between goes to review. The shielding rule comes on top: a record that
 // scores at or above `lower` against a shielded child, or shares an identifier with one,
 // never becomes a separate child — it links to that child or waits in review, shielded.
@@ -36,8 +39,8 @@ namespace cp {
 // date of birth is one of ~6,600 days in 18 years; a postcode holds ~15 households) and
 // from the noise feeds carry (typos, nicknames, moves); docs/matching.md explains each.
 struct MatchWeights {
-  double upper = 18;  // at or above: link
-  double lower = 8;   // below for every candidate: a new child
+  double upper = 15;  // at or above: link
+  double lower = 7;   // below for every candidate: a new child
 
   double family_exact_m = 0.90;      // u = the surname's frequency (floor below)
   double family_rare_floor = 1e-5;   // u for a surname not in the table
@@ -81,6 +84,7 @@ struct ScoredCandidate {
   double total = 0;
   bool identifier_agrees = false;  // an NHS or pupil number agrees
   bool names_disagree = false;     // given or family name agree at no level
+  bool dob_disagrees = false;      // the dates of birth agree at no level
   std::vector<FieldComparison> fields;
 };
 

@@ -1,0 +1,295 @@
+// Feed batches: sequence, idempotence, pause, linking, best view, review, withdrawal.
+#include "feed_test_util.h"
+
+namespace cp::feed_test {
+namespace {
+
+const RowSpec kOlivia{"b1", "Olivia", "Smith", "2016-03-02", "F", "1 High St", "LS1 4AB"};
+const RowSpec kWilliam{"b2", "William", "Jones", "2015-07-09", "M", "2 Low Rd", "LS2 7EF"};
+const RowSpec kAmelia{"b3", "Amelia", "Okonkwo", "2017-01-20", "F", "3 Mill Lane", "LS3 1AA"};
+
+std::vector<ChildId> PlaceHits(ChildStore* store, const std::string& postcode) {
+  std::vector<ChildId> ids;
+  bool complete = false;
+  EXPECT_TRUE(store->ScanPlace(postcode, 100, [&](const Posting& p) { ids.push_back(p.id); }, &complete).ok());
+  return ids;
+}
+
+TEST_F(FeedTest, NewRecordsBecomeChildrenWithProvenance) {
+  FeedBatchResult r;
+  ASSERT_TRUE(Apply("births", 1, {kOlivia, kWilliam, kAmelia}, &r).ok());
+  EXPECT_EQ(r.counts.created, 3u);
+  EXPECT_EQ(Children(), 3u);
+  ChildView v = Full(LinkedChild("births", "b1"));
+  EXPECT_EQ(v.record.given_name, "Olivia");
+  EXPECT_EQ(v.hidden->postcode, "LS1 4AB");
+  EXPECT_NE(std::find(v.record.provenance.begin(), v.record.provenance.end(), FieldSource{"date_of_birth", "births"}),
+            v.record.provenance.end());
+  auto state = store_->GetFeedState("births");
+  EXPECT_EQ(state->last_batch, 1u);
+  EXPECT_EQ(state->last_counts.created, 3u);
+  EXPECT_EQ(state->open_batch, 0u);
+}
+
+TEST_F(FeedTest, ResentBatchChangesNothingAndSaysSo) {
+  ASSERT_TRUE(Apply("births", 1, {kOlivia, kWilliam}).ok());
+  FeedBatchResult r;
+  ASSERT_TRUE(Apply("births", 1, {kOlivia, kWilliam, kAmelia}, &r).ok());
+  EXPECT_TRUE(r.already_applied);
+  EXPECT_EQ(Children(), 2u);
+}
+
+TEST_F(FeedTest, GapAndBatchZeroAreRefusedAndChangeNothing) {
+  ASSERT_TRUE(Apply("births", 1, {kOlivia}).ok());
+  Status gap = Apply("births", 3, {kWilliam});
+  EXPECT_TRUE(gap.IsInvalidArgument());
+  EXPECT_NE(gap.message().find("next batch is 2"), std::string::npos) << gap.message();
+  EXPECT_TRUE(Apply("births", 0, {kWilliam}).IsInvalidArgument());
+  EXPECT_TRUE(Apply("health", 2, {kWilliam}).IsInvalidArgument());
+  EXPECT_EQ(Children(), 1u);
+  EXPECT_TRUE(Apply("births", 2, {kWilliam}).ok());
+}
+
+TEST_F(FeedTest, PausedSourceIsRefusedUntilResumed) {
+  auto state = *store_->GetFeedState("births");
+  state.paused = true;
+  ASSERT_TRUE(store_->PutFeedState(state).ok());
+  Status s = Apply("births", 1, {kOlivia});
+  EXPECT_EQ(s.code(), Status::Code::kFailedPrecondition);
+  EXPECT_NE(s.message().find("paused"), std::string::npos);
+  EXPECT_EQ(Children(), 0u);
+  EXPECT_TRUE(Apply("health", 1, {kWilliam}).ok()) << "pausing one source leaves the others running";
+  state.paused = false;
+  ASSERT_TRUE(store_->PutFeedState(state).ok());
+  EXPECT_TRUE(Apply("births", 1, {kOlivia}).ok());
+}
+
+TEST_F(FeedTest, UnchangedRecordIsCountedAndChangesNothing) {
+  ASSERT_TRUE(Apply("births", 1, {kOlivia}).ok());
+  const ChildId id = LinkedChild("births", "b1");
+  const ChildView before = Full(id);
+  FeedBatchResult r;
+  ASSERT_TRUE(Apply("births", 2, {kOlivia}, &r).ok());
+  EXPECT_EQ(r.counts.unchanged, 1u);
+  EXPECT_EQ(r.counts.updated, 0u);
+  EXPECT_EQ(Full(id).record, before.record);
+}
+
+TEST_F(FeedTest, ChangedRecordUpdatesChildAndItsPostcodePosting) {
+  ASSERT_TRUE(Apply("births", 1, {kOlivia}).ok());
+  const ChildId id = LinkedChild("births", "b1");
+  RowSpec moved = kOlivia;
+  moved.address = "77 Park Row";
+  moved.postcode = "LS7 3QQ";
+  FeedBatchResult r;
+  ASSERT_TRUE(Apply("births", 2, {moved}, &r).ok());
+  EXPECT_EQ(r.counts.updated, 1u);
+  EXPECT_EQ(Full(id).hidden->postcode, "LS7 3QQ");
+  EXPECT_TRUE(PlaceHits(store_.get(), "LS1 4AB").empty()) << "the old place posting is gone";
+  EXPECT_EQ(PlaceHits(store_.get(), "LS7 3QQ"), std::vector<ChildId>{id});
+  EXPECT_EQ(Children(), 1u);
+}
+
+TEST_F(FeedTest, SecondSourceLinksAndFieldRulesPickTheAuthoritativeSource) {
+  ASSERT_TRUE(Apply("births", 1, {kWilliam}).ok());
+  // Health knows him as Bill, with day and month swapped, a GP and a new address.
+  RowSpec bill{"h2", "Bill", "Jones", "2015-09-07", "M", "9 New St", "LS9 9ZZ"};
+  bill.gp = "Dr Patel";
+  FeedBatchResult r;
+  ASSERT_TRUE(Apply("health", 1, {bill}, &r).ok());
+  EXPECT_EQ(r.counts.linked, 1u);
+  ASSERT_EQ(Children(), 1u);
+  ChildView v = Full(LinkedChild("health", "h2"));
+  EXPECT_EQ(v.record.id, LinkedChild("births", "b2"));
+  EXPECT_EQ(v.record.given_name, "William") << "births is authoritative for the given name";
+  EXPECT_EQ(v.record.date_of_birth.ToString(), "2015-07-09") << "births is authoritative for the date of birth";
+  EXPECT_EQ(v.hidden->postcode, "LS9 9ZZ") << "the most recent address wins";
+  ASSERT_EQ(v.hidden->services.size(), 1u);
+  EXPECT_EQ(v.hidden->services[0].name, "Dr Patel");
+  EXPECT_EQ(v.record.sources.size(), 2u);
+  auto provenance = [&](const std::string& f) {
+    for (const auto& p : v.record.provenance) {
+      if (p.field == f) return p.source;
+    }
+    return std::string();
+  };
+  EXPECT_EQ(provenance("date_of_birth"), "births");
+  EXPECT_EQ(provenance("address"), "health");
+  EXPECT_EQ(provenance("gp_practice"), "health");
+}
+
+TEST_F(FeedTest, AdoptedNameLinksAndKeepsTheBirthNameSearchable) {
+  ASSERT_TRUE(Apply("births", 1, {kOlivia}).ok());
+  RowSpec adopted{"la1", "Olivia", "Taylor", "2016-03-02", "F", "5 Elm Close", "M1 1AE"};
+  adopted.former = {"Smith"};
+  FeedBatchResult r;
+  ASSERT_TRUE(Apply("la_leeds", 1, {adopted}, &r).ok());
+  EXPECT_EQ(r.counts.linked, 1u) << (reports_.empty() ? "" : reports_[0]);
+  ChildView v = Full(LinkedChild("births", "b1"));
+  EXPECT_EQ(v.record.family_name, "Taylor");
+  EXPECT_EQ(v.record.former_family_names, std::vector<std::string>{"Smith"});
+}
+
+TEST_F(FeedTest, BetweenTheThresholdsWaitsInReviewAndReviewerDecides) {
+  ASSERT_TRUE(Apply("births", 1, {kOlivia}).ok());
+  // Same names and postcode, a date of birth that is wrong beyond a swap or one digit.
+  RowSpec doubtful{"s1", "Olivia", "Smith", "2014-11-25", "F", "1 High St", "LS1 4AB"};
+  FeedBatchResult r;
+  ASSERT_TRUE(Apply("school_census", 1, {doubtful}, &r).ok());
+  EXPECT_EQ(r.counts.review, 1u);
+  EXPECT_EQ(Children(), 1u);
+  std::vector<ReviewItem> items;
+  ASSERT_TRUE(store_->ListReview(&items).ok());
+  ASSERT_EQ(items.size(), 1u);
+  EXPECT_FALSE(items[0].shielded);
+  EXPECT_TRUE(items[0].payload.empty()) << "a listing carries no payload";
+
+  FeedApplier applier(store_.get(), {});
+  FeedCounts counts;
+  ASSERT_TRUE(applier.ResolveReview(items[0].id, 0, &counts).ok());
+  EXPECT_EQ(Children(), 2u);
+  items.clear();
+  ASSERT_TRUE(store_->ListReview(&items).ok());
+  EXPECT_TRUE(items.empty());
+  std::vector<PairDecision> decisions;
+  ASSERT_TRUE(store_->GetDecisions({"school_census", "s1"}, &decisions).ok());
+  ASSERT_EQ(decisions.size(), 1u);
+  EXPECT_FALSE(decisions[0].same);
+  EXPECT_EQ(decisions[0].child, LinkedChild("births", "b1"));
+  EXPECT_TRUE(applier.ResolveReview(items.empty() ? 99 : items[0].id, 0, &counts).IsNotFound());
+}
+
+TEST_F(FeedTest, ReviewerLinkIsRememberedAndUpdatesFollow) {
+  ASSERT_TRUE(Apply("births", 1, {kOlivia}).ok());
+  RowSpec doubtful{"s1", "Olivia", "Smith", "2014-11-25", "F", "1 High St", "LS1 4AB"};
+  ASSERT_TRUE(Apply("school_census", 1, {doubtful}).ok());
+  std::vector<ReviewItem> items;
+  ASSERT_TRUE(store_->ListReview(&items).ok());
+  ASSERT_EQ(items.size(), 1u);
+  FeedApplier applier(store_.get(), {});
+  FeedCounts counts;
+  const ChildId olivia = LinkedChild("births", "b1");
+  ASSERT_TRUE(applier.ResolveReview(items[0].id, olivia, &counts).ok());
+  EXPECT_EQ(LinkedChild("school_census", "s1"), olivia);
+  doubtful.school = "Hillside Primary";
+  FeedBatchResult r;
+  ASSERT_TRUE(Apply("school_census", 2, {doubtful}, &r).ok());
+  EXPECT_EQ(r.counts.updated, 1u);
+  EXPECT_EQ(r.counts.review, 0u) << "a decided pair never comes back to the queue";
+  EXPECT_EQ(Full(olivia).hidden->services.at(0).name, "Hillside Primary");
+}
+
+TEST_F(FeedTest, RecordResentWhileInReviewReplacesItsItem) {
+  ASSERT_TRUE(Apply("births", 1, {kOlivia}).ok());
+  RowSpec doubtful{"s1", "Olivia", "Smith", "2014-11-25", "F", "1 High St", "LS1 4AB"};
+  ASSERT_TRUE(Apply("school_census", 1, {doubtful}).ok());
+  doubtful.school = "Hillside Primary";
+  ASSERT_TRUE(Apply("school_census", 2, {doubtful}).ok());
+  std::vector<ReviewItem> items;
+  ASSERT_TRUE(store_->ListReview(&items).ok());
+  EXPECT_EQ(items.size(), 1u) << "one item per source record";
+}
+
+TEST_F(FeedTest, WithdrawnRecordLeavesTheOtherSourcesView) {
+  ASSERT_TRUE(Apply("births", 1, {kWilliam}).ok());
+  RowSpec bill{"h2", "Bill", "Jones", "2015-07-09", "M", "9 New St", "LS9 9ZZ"};
+  ASSERT_TRUE(Apply("health", 1, {bill}).ok());
+  const ChildId id = LinkedChild("births", "b2");
+  ASSERT_EQ(Full(id).hidden->postcode, "LS9 9ZZ");
+  RowSpec gone = bill;
+  gone.withdraw = true;
+  FeedBatchResult r;
+  RowSpec never_sent{"h404", "", "", "", ""};
+  never_sent.withdraw = true;
+  ASSERT_TRUE(Apply("health", 2, {gone, never_sent}, &r).ok());
+  EXPECT_EQ(r.counts.withdrawn, 1u);
+  EXPECT_EQ(r.counts.rejected, 1u) << "withdrawing a record never sent";
+  ASSERT_EQ(reports_.size(), 1u);
+  EXPECT_NE(reports_[0].find("not held"), std::string::npos);
+  EXPECT_EQ(LinkedChild("health", "h2"), 0u);
+  ChildView v = Full(id);
+  EXPECT_EQ(v.hidden->postcode, "LS2 7EF") << "the view falls back to what births says";
+  EXPECT_EQ(v.record.sources, (std::vector<SourceRef>{{"births", "b2"}}));
+  EXPECT_TRUE(PlaceHits(store_.get(), "LS9 9ZZ").empty());
+}
+
+TEST_F(FeedTest, TwinsDoNotLink) {
+  RowSpec twin1{"b1", "Olivia", "Smith", "2016-03-02", "F", "1 High St", "LS1 4AB"};
+  RowSpec twin2{"b2", "Sophie", "Smith", "2016-03-02", "F", "1 High St", "LS1 4AB"};
+  FeedBatchResult r;
+  ASSERT_TRUE(Apply("births", 1, {twin1, twin2}, &r).ok());
+  EXPECT_EQ(r.counts.linked, 0u);
+  EXPECT_NE(LinkedChild("births", "b1"), LinkedChild("births", "b2") ) ;
+}
+
+TEST_F(FeedTest, DisagreeingNhsNumberKeepsNamesakesApart) {
+  RowSpec a{"b1", "Olivia", "Smith", "2016-03-02", "F", "", "", "9434765919"};
+  RowSpec b{"h1", "Olivia", "Smith", "2016-03-02", "F", "", "", "4010232137"};
+  ASSERT_TRUE(Apply("births", 1, {a}).ok());
+  FeedBatchResult r;
+  ASSERT_TRUE(Apply("health", 1, {b}, &r).ok());
+  EXPECT_EQ(r.counts.linked, 0u);
+}
+
+TEST_F(FeedTest, AgreeingNhsNumberLinksThroughNameNoise) {
+  RowSpec a{"b1", "Olivia", "Smith", "2016-03-02", "F", "", "", "9434765919"};
+  RowSpec b{"h1", "Livvy", "Smyth-Jones", "2016-02-03", "F", "", "", "9434765919"};
+  ASSERT_TRUE(Apply("births", 1, {a}).ok());
+  FeedBatchResult r;
+  ASSERT_TRUE(Apply("health", 1, {b}, &r).ok());
+  EXPECT_EQ(r.counts.linked, 1u);
+  EXPECT_EQ(Children(), 1u);
+}
+
+TEST_F(FeedTest, BestViewRulesParseAndRefuseUnknownFields) {
+  auto rules = BestViewRules::Parse("# comment\naddress = la_leeds, health\n\ngender=\n");
+  ASSERT_TRUE(rules.ok()) << rules.status().ToString();
+  EXPECT_EQ(rules->For("address"), (std::vector<std::string>{"la_leeds", "health"}));
+  EXPECT_TRUE(rules->For("gender").empty());
+  EXPECT_EQ(rules->For("date_of_birth"), std::vector<std::string>{"births"}) << "defaults stay";
+  auto bad = BestViewRules::Parse("address = x\nshoe_size = births\n");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("line 2"), std::string::npos);
+  EXPECT_FALSE(BestViewRules::Parse("address x").ok());
+}
+
+TEST_F(FeedTest, ConfiguredRulePrefersTheNamedSource) {
+  FeedOptions options;
+  options.rules = *BestViewRules::Parse("address = la_leeds\n");
+  RowSpec la{"l1", "Olivia", "Smith", "2016-03-02", "F", "1 High St", "LS1 4AB"};
+  ASSERT_TRUE(Apply("la_leeds", 1, {la}, nullptr, options).ok());
+  RowSpec health{"h1", "Olivia", "Smith", "2016-03-02", "F", "9 New St", "LS9 9ZZ"};
+  ASSERT_TRUE(Apply("health", 1, {health}, nullptr, options).ok());
+  EXPECT_EQ(Full(LinkedChild("health", "h1")).hidden->postcode, "LS1 4AB");
+}
+
+TEST_F(FeedTest, ReviewPayloadRoundTripsAndRefusesDamage) {
+  ReviewPayload p;
+  p.row = MakeRow(kOlivia);
+  p.row.record.ref.source = "births";
+  p.outcome.decision = MatchDecision::kReview;
+  p.outcome.shielded = true;
+  p.outcome.reason = "why";
+  ScoredCandidate c;
+  c.child = 7;
+  c.shielded = true;
+  c.total = -3.25;
+  c.identifier_agrees = true;
+  c.fields = {{"given_name", "exact", 6.5}};
+  p.outcome.candidates.push_back(c);
+  std::string bytes = EncodeReviewPayload(p);
+  auto back = DecodeReviewPayload(bytes);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->row.record.record.given_name, "Olivia");
+  EXPECT_EQ(back->row.record.hidden.postcode, "LS1 4AB");
+  EXPECT_TRUE(back->outcome.shielded);
+  ASSERT_EQ(back->outcome.candidates.size(), 1u);
+  EXPECT_DOUBLE_EQ(back->outcome.candidates[0].total, -3.25);
+  EXPECT_EQ(back->outcome.candidates[0].fields[0].level, "exact");
+  for (size_t cut : {size_t{0}, size_t{1}, bytes.size() / 2, bytes.size() - 1}) {
+    EXPECT_FALSE(DecodeReviewPayload(bytes.substr(0, cut)).ok()) << cut;
+  }
+}
+
+}  // namespace
+}  // namespace cp::feed_test

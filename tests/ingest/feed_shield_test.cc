@@ -1,0 +1,177 @@
+// The 2009 failure, made impossible: a feed record of a shielded child never becomes, or
+// updates, an unshielded child, and its location never reaches a file in clear.
+#include <fstream>
+#include <iterator>
+
+#include "feed_test_util.h"
+
+namespace cp::feed_test {
+namespace {
+
+const RowSpec kAva{"b1", "Ava", "Whitfield", "2016-03-02", "F", "1 High St", "LS1 4AB", "9434765919"};
+
+class FeedShieldTest : public FeedTest {
+ protected:
+  ChildId ShieldedAva() {
+    EXPECT_TRUE(Apply("births", 1, {kAva}).ok());
+    ChildId id = LinkedChild("births", "b1");
+    EXPECT_TRUE(store_->SetShield(id, true, "la_leeds", "fleeing violence").ok());
+    return id;
+  }
+  std::vector<ChildId> PlaceHits(const std::string& postcode) {
+    std::vector<ChildId> ids;
+    bool complete = false;
+    EXPECT_TRUE(store_->ScanPlace(postcode, 100, [&](const Posting& p) { ids.push_back(p.id); }, &complete).ok());
+    return ids;
+  }
+  // Every child an ordinary reader can see, with any location field it is shown.
+  std::string OrdinaryDump() {
+    std::string out;
+    EXPECT_TRUE(store_->ForEachChild(Clearance::Ordinary(), [&](const ChildView& v) {
+      out += std::to_string(v.record.id) + (v.record.shield.shielded ? " shielded" : " open");
+      if (v.hidden) out += " " + v.hidden->address + " " + v.hidden->postcode;
+      for (const auto& s : v.record.sources) out += " " + s.source + ":" + s.key;
+      out += "\n";
+      return true;
+    }).ok());
+    return out;
+  }
+};
+
+TEST_F(FeedShieldTest, NoisyUpdateWithNewAddressLinksToTheShieldedChild) {
+  const ChildId ava = ShieldedAva();
+  // Another source: a nickname-free typo in the surname, day and month swapped, the
+  // refuge's address, no NHS number.
+  RowSpec refuge{"la9", "Ava", "Whitfeild", "2016-02-03", "F", "Refuge House", "BD7 1AA"};
+  FeedBatchResult r;
+  ASSERT_TRUE(Apply("la_bradford", 1, {refuge}, &r).ok());
+  EXPECT_EQ(r.counts.created, 0u);
+  EXPECT_EQ(Children(), 1u) << "no unshielded duplicate";
+  EXPECT_EQ(LinkedChild("la_bradford", "la9"), ava);
+  ChildView seen = Ordinary(ava);
+  EXPECT_TRUE(seen.record.shield.shielded);
+  EXPECT_FALSE(seen.hidden.has_value());
+  EXPECT_TRUE(seen.record.sources.empty());
+  EXPECT_EQ(Full(ava).hidden->postcode, "BD7 1AA") << "the shielding manager sees the new address";
+  EXPECT_TRUE(PlaceHits("BD7 1AA").empty());
+  EXPECT_TRUE(PlaceHits("LS1 4AB").empty());
+  EXPECT_EQ(OrdinaryDump().find("BD7"), std::string::npos);
+}
+
+TEST_F(FeedShieldTest, SharedIdentifierWithShieldedChildNeverMakesASeparateChild) {
+  ShieldedAva();
+  // Names that agree at no level, but Ava's NHS number.
+  RowSpec odd{"h1", "Zed", "Quartermaine", "2011-12-30", "M", "9 Far Away", "TR1 1AA", "9434765919"};
+  FeedBatchResult r;
+  ASSERT_TRUE(Apply("health", 1, {odd}, &r).ok());
+  EXPECT_EQ(r.counts.created, 0u);
+  EXPECT_EQ(r.counts.review, 1u);
+  EXPECT_EQ(Children(), 1u);
+  std::vector<ReviewItem> items;
+  ASSERT_TRUE(store_->ListReview(&items).ok());
+  ASSERT_EQ(items.size(), 1u);
+  EXPECT_TRUE(items[0].shielded);
+  EXPECT_TRUE(store_->GetReview(items[0].id, Clearance::Ordinary())->payload.empty())
+      << "an ordinary reader never gets the waiting record's contents";
+}
+
+TEST_F(FeedShieldTest, PlausibleMatchWaitsShieldedAndBecomesAShieldedChildIfNew) {
+  const ChildId ava = ShieldedAva();
+  // Same names, a date of birth wrong beyond a swap or one digit, a new address.
+  RowSpec maybe{"s1", "Ava", "Whitfield", "2013-08-14", "F", "4 Hidden Way", "HX1 1AA"};
+  FeedBatchResult r;
+  ASSERT_TRUE(Apply("school_census", 1, {maybe}, &r).ok());
+  ASSERT_EQ(r.counts.review, 1u);
+  EXPECT_EQ(Children(), 1u);
+  std::vector<ReviewItem> items;
+  ASSERT_TRUE(store_->ListReview(&items).ok());
+  ASSERT_EQ(items.size(), 1u);
+  EXPECT_TRUE(items[0].shielded);
+
+  FeedApplier applier(store_.get(), {});
+  FeedCounts counts;
+  ASSERT_TRUE(applier.ResolveReview(items[0].id, 0, &counts).ok());
+  const ChildId made = LinkedChild("school_census", "s1");
+  ASSERT_NE(made, 0u);
+  ASSERT_NE(made, ava);
+  ChildView seen = Ordinary(made);
+  EXPECT_TRUE(seen.record.shield.shielded) << "a child made from a shielded child's plausible match is shielded";
+  EXPECT_FALSE(seen.hidden.has_value());
+  EXPECT_TRUE(PlaceHits("HX1 1AA").empty());
+}
+
+TEST_F(FeedShieldTest, ReviewerCannotLinkAShieldedItemToAnUnshieldedChild) {
+  ShieldedAva();
+  ASSERT_TRUE(Apply("births", 2, {RowSpec{"b2", "Noah", "Brown", "2014-05-05", "M", "", ""}}).ok());
+  const ChildId noah = LinkedChild("births", "b2");
+  RowSpec maybe{"s1", "Ava", "Whitfield", "2013-08-14", "F", "4 Hidden Way", "HX1 1AA"};
+  ASSERT_TRUE(Apply("school_census", 1, {maybe}).ok());
+  std::vector<ReviewItem> items;
+  ASSERT_TRUE(store_->ListReview(&items).ok());
+  ASSERT_EQ(items.size(), 1u);
+  FeedApplier applier(store_.get(), {});
+  FeedCounts counts;
+  Status s = applier.ResolveReview(items[0].id, noah, &counts);
+  EXPECT_EQ(s.code(), Status::Code::kFailedPrecondition) << s.ToString();
+  EXPECT_FALSE(Full(noah).hidden->postcode == "HX1 1AA");
+  items.clear();
+  ASSERT_TRUE(store_->ListReview(&items).ok());
+  EXPECT_EQ(items.size(), 1u) << "the item still waits";
+}
+
+TEST_F(FeedShieldTest, UpdatesFromTheShieldedChildsOwnSourceStayShielded) {
+  const ChildId ava = ShieldedAva();
+  RowSpec moved = kAva;
+  moved.address = "Safe House";
+  moved.postcode = "YO1 7HH";
+  FeedBatchResult r;
+  ASSERT_TRUE(Apply("births", 2, {moved}, &r).ok());
+  EXPECT_EQ(r.counts.updated, 1u);
+  EXPECT_TRUE(Ordinary(ava).record.shield.shielded);
+  EXPECT_TRUE(PlaceHits("YO1 7HH").empty());
+  EXPECT_EQ(Full(ava).hidden->address, "Safe House");
+}
+
+TEST_F(FeedShieldTest, StorageRefusesAChangeThatWouldLiftAShield) {
+  const ChildId ava = ShieldedAva();
+  FeedChange change;
+  ChildView v = Full(ava);
+  v.record.shield = {};
+  change.children.push_back({v.record, *v.hidden});
+  auto applied = store_->ApplyChange(std::move(change));
+  EXPECT_EQ(applied.status().code(), Status::Code::kFailedPrecondition);
+  EXPECT_TRUE(Ordinary(ava).record.shield.shielded);
+  EXPECT_TRUE(PlaceHits("LS1 4AB").empty());
+}
+
+TEST_F(FeedShieldTest, SourceRecordsNeedElevatedClearance) {
+  ShieldedAva();
+  auto r = store_->GetSourceRecord({"births", "b1"}, Clearance::Ordinary());
+  EXPECT_EQ(r.status().code(), Status::Code::kPermissionDenied);
+}
+
+TEST_F(FeedShieldTest, FeedAddressOfAShieldedChildNeverReachesAFileInClear) {
+  ShieldedAva();
+  const std::string marker = "Marker-7f3a9c Refuge Road";
+  RowSpec refuge{"la9", "Ava", "Whitfield", "2016-03-02", "F", marker, "BD7 1AA"};
+  RowSpec waiting{"la10", "Ava", "Whitfield", "2012-10-11", "F", marker + " Flat 2", "BD7 1AA"};
+  ASSERT_TRUE(Apply("la_bradford", 1, {refuge, waiting}).ok());
+  std::vector<ReviewItem> items;
+  ASSERT_TRUE(store_->ListReview(&items).ok());
+  EXPECT_EQ(items.size(), 1u) << "one linked, one waiting: both hold the marker";
+  store_.reset();  // close: flushes memtables, leaves WAL and SST files on disk
+  size_t files = 0;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir_ + "/db")) {
+    if (!entry.is_regular_file()) continue;
+    ++files;
+    std::ifstream in(entry.path(), std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(bytes.find("Marker-7f3a9c"), std::string::npos) << entry.path();
+    EXPECT_EQ(bytes.find("BD7 1AA"), std::string::npos) << entry.path();
+    EXPECT_EQ(bytes.find("BD71AA"), std::string::npos) << entry.path();
+  }
+  EXPECT_GT(files, 3u);
+}
+
+}  // namespace
+}  // namespace cp::feed_test
