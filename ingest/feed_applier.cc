@@ -1,6 +1,7 @@
 #include "ingest/feed_applier.h"
 
 #include <cmath>
+#include <csignal>
 #include <ctime>
 
 #include "util/coding.h"
@@ -255,7 +256,7 @@ Status FeedApplier::ApplyBatch(const std::string& source, uint64_t batch, const 
   // Counts of rows applied before an interrupted run stopped are in the state; rows after
   // the last write (unchanged, rejected) are counted again as they are read again.
   FeedCounts counts = progress.open_counts;
-  uint64_t row_index = 0;
+  uint64_t row_index = 0, writes = 0;
   FeedRow row;
   std::string error;
   while (true) {
@@ -281,6 +282,7 @@ Status FeedApplier::ApplyBatch(const std::string& source, uint64_t batch, const 
     change.feed_state = progress;
     auto applied = store_->ApplyChange(std::move(change));
     if (!applied.ok()) return applied.status();
+    if (++writes == options_.kill_after_writes) std::raise(SIGKILL);
   }
   FeedState done = progress;
   done.last_batch = batch;

@@ -52,6 +52,10 @@ struct FeedBatchResult {
 struct FeedOptions {
   MatchWeights weights;
   BestViewRules rules = BestViewRules::Defaults();
+  // A kill point for crash tests (as RocksDB's): after this many record writes of a batch
+  // the process sends itself SIGKILL. 0: never. `contactpoint feed apply` sets it from the
+  // environment variable CP_FEED_KILL_AFTER_WRITES.
+  uint64_t kill_after_writes = 0;
 };
 
 // The review payload: the record and the candidates it was queued against.

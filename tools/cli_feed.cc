@@ -4,6 +4,7 @@
 // postcode, parent contact or service.
 #include <cinttypes>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <fstream>
 #include <iostream>
@@ -74,6 +75,9 @@ void AddFeed(CLI::App& app, std::function<int()>* run) {
     *run = [] {
       auto options = LoadFeedOptions(rules_file);
       if (!options.ok()) return Fail(options.status());
+      if (const char* kill = std::getenv("CP_FEED_KILL_AFTER_WRITES")) {
+        options->kill_after_writes = std::strtoull(kill, nullptr, 10);
+      }
       std::ifstream in(file, std::ios::binary);
       if (!in) return Fail(Status::IOError("cannot read " + file));
       auto store = OpenStore(flags, false);

@@ -18,11 +18,10 @@
 #include <string>
 #include <vector>
 
+#include "cli_runner.h"
 #include "tools/import.h"
 #include "util/csv.h"
 #include "util/identifiers.h"
-
-extern char** environ;
 
 namespace cp {
 namespace {
@@ -37,30 +36,6 @@ using ::testing::SizeIs;
 using ::testing::StartsWith;
 
 constexpr int kExitOk = 0, kExitFailure = 1, kExitUsage = 2, kExitTooMany = 3;
-
-struct CliResult {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::ostream& operator<<(std::ostream& os, const CliResult& r) {
-  return os << "exit " << r.code << "\n--- stdout ---\n" << r.out << "--- stderr ---\n" << r.err;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::vector<std::string> Lines(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
 
 std::string Nhs(const std::string& nine) { return nine + std::to_string(NhsCheckDigit(nine)); }
 std::string Upn(const std::string& twelve) {
@@ -107,33 +82,7 @@ class CliTest : public ::testing::Test {
   }
 
   // Runs the binary with `args`; stdout and stderr go to files, stdin is /dev/null.
-  CliResult Run(const std::vector<std::string>& args) {
-    const std::string out_path = dir_ + "/.stdout", err_path = dir_ + "/.stderr";
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                     0600);
-    posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                     0600);
-    std::vector<std::string> all = {CP_CONTACTPOINT_BIN};
-    all.insert(all.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : all) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    pid_t pid = 0;
-    CliResult r;
-    int rc = posix_spawn(&pid, CP_CONTACTPOINT_BIN, &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    EXPECT_EQ(rc, 0) << "cannot start " << CP_CONTACTPOINT_BIN;
-    if (rc != 0) return r;
-    int status = 0;
-    EXPECT_EQ(::waitpid(pid, &status, 0), pid);
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    r.out = ReadFile(out_path);
-    r.err = ReadFile(err_path);
-    return r;
-  }
+  CliResult Run(const std::vector<std::string>& args) { return RunContactpoint(dir_, args); }
 
   // `contactpoint <command> --db <db_> args...`
   CliResult RunDb(const std::string& command, std::vector<std::string> args = {}) {
