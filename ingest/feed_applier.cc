@@ -3,6 +3,7 @@
 #include <cmath>
 #include <csignal>
 #include <ctime>
+#include <algorithm>
 
 #include "util/coding.h"
 
@@ -143,7 +144,7 @@ Status FeedApplier::LinkTo(const FeedRow& row, ChildId child, FeedChange* change
   FeedChange::ChildWrite w{view->record, {}};
   BuildBestView(options_.rules, sources, &w.record, &w.hidden);
   change->children.push_back(std::move(w));
-  change->links.push_back({row.record, row.raw, child, -1});
+  change->links.push_back({row.record, row.raw, {}, view->record.id, -1});
   return Status::OK();
 }
 
@@ -209,7 +210,7 @@ Status FeedApplier::ProcessRow(const FeedRow& row, FeedChange* change, FeedCount
       FeedChange::ChildWrite w;
       BuildBestView(options_.rules, {row.record}, &w.record, &w.hidden);
       change->children.push_back(std::move(w));
-      change->links.push_back({row.record, row.raw, 0, 0});
+      change->links.push_back({row.record, row.raw, {}, 0, 0});
       return Status::OK();
     }
     case MatchDecision::kReview: {
@@ -331,13 +332,76 @@ Status FeedApplier::ResolveReview(uint64_t review_id, ChildId child, FeedCounts*
                                     static_cast<int64_t>(std::time(nullptr))};
     }
     change.children.push_back(std::move(w));
-    change.links.push_back({row.record, row.raw, 0, 0});
+    change.links.push_back({row.record, row.raw, {}, 0, 0});
     for (const auto& c : payload->outcome.candidates) change.decisions.push_back({row.record.ref, c.child, false});
     ++counts->created;
   }
   change.sync = true;
   auto applied = store_->ApplyChange(std::move(change));
   return applied.ok() ? Status::OK() : applied.status();
+}
+
+Status FeedApplier::Merge(ChildId kept, ChildId merged) {
+  auto a = store_->Get(kept, clearance_);
+  if (!a.ok()) return a.status();
+  auto b = store_->Get(merged, clearance_);
+  if (!b.ok()) return b.status();
+  if (a->record.id == b->record.id) return Status::InvalidArgument("children " + std::to_string(kept) + " and " + std::to_string(merged) + " are one child");
+  std::vector<SourceRecord> sources;
+  Status s = SourcesOf(*a, nullptr, &sources);
+  if (s.ok()) s = SourcesOf(*b, nullptr, &sources);
+  if (!s.ok()) return s;
+  FeedChange change;
+  FeedChange::ChildWrite w{a->record, *a->hidden};
+  if (!w.record.shield.shielded && b->record.shield.shielded) w.record.shield = b->record.shield;
+  if (!sources.empty()) BuildBestView(options_.rules, sources, &w.record, &w.hidden);
+  change.children.push_back(std::move(w));
+  change.removals.push_back({b->record.id, a->record.id});
+  for (const auto& ref : b->record.sources) {
+    auto link = store_->FindSource(ref.source, ref.key);
+    if (!link.ok()) return link.status();
+    for (const auto& src : sources) {
+      if (src.ref == ref) change.links.push_back({src, "", link->fingerprint, a->record.id, -1});
+    }
+  }
+  change.sync = true;
+  auto applied = store_->ApplyChange(std::move(change));
+  return applied.ok() ? Status::OK() : applied.status();
+}
+
+Result<ChildId> FeedApplier::Unmerge(ChildId child, const SourceRef& ref) {
+  auto view = store_->Get(child, clearance_);
+  if (!view.ok()) return view.status();
+  const auto& refs = view->record.sources;
+  if (std::find(refs.begin(), refs.end(), ref) == refs.end()) {
+    return Status::NotFound("child " + std::to_string(child) + " holds no record " + ref.source + " " + ref.key);
+  }
+  if (refs.size() < 2) {
+    return Status::FailedPrecondition("record " + ref.source + " " + ref.key + " is child " + std::to_string(child) +
+                                      "'s only source: there is nothing to unmerge it from");
+  }
+  std::vector<SourceRecord> detached;
+  Status s = SourcesOf(*view, nullptr, &detached);
+  if (!s.ok()) return s;
+  detached.erase(std::remove_if(detached.begin(), detached.end(), [&](const SourceRecord& r) { return !(r.ref == ref); }),
+                 detached.end());
+  if (detached.empty()) return Status::NotFound("record " + ref.source + " " + ref.key + " is not linked");
+  auto link = store_->FindSource(ref.source, ref.key);
+  if (!link.ok()) return link.status();
+  FeedChange change;
+  s = RebuildWithout(view->record.id, ref, &change);
+  if (!s.ok()) return s;
+  change.unlinks.clear();  // the link moves to the new child instead
+  FeedChange::ChildWrite part;
+  part.record.shield = view->record.shield;  // an unmerge keeps the shield on both parts
+  BuildBestView(options_.rules, detached, &part.record, &part.hidden);
+  change.children.push_back(std::move(part));
+  change.links.push_back({detached[0], "", link->fingerprint, 0, 1});
+  change.decisions.push_back({ref, view->record.id, false});
+  change.sync = true;
+  auto applied = store_->ApplyChange(std::move(change));
+  if (!applied.ok()) return applied.status();
+  return applied->at(0);
 }
 
 }  // namespace cp

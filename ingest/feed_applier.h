@@ -80,6 +80,18 @@ class FeedApplier {
   // resolving its review item and recording the decision (used by `review link|new`).
   Status ResolveReview(uint64_t review_id, ChildId child, FeedCounts* counts);
 
+  // Merges child `merged` into child `kept`: every source link moves to `kept`, whose best
+  // view is rebuilt from all of them; `merged` resolves to `kept` from then on. The result
+  // is shielded when either child was. InvalidArgument when the two are one child.
+  Status Merge(ChildId kept, ChildId merged);
+
+  // Detaches one source record from `child` into a new child of its own (with `child`'s
+  // shield, if any), rebuilds both best views and records that the two are different
+  // children so matching never joins them again. Returns the new child's id.
+  // FailedPrecondition when the record is the child's only source; NotFound when `child`
+  // does not hold it.
+  Result<ChildId> Unmerge(ChildId child, const SourceRef& ref);
+
  private:
   // What one row changes; `change` is empty when nothing changes.
   Status ProcessRow(const FeedRow& row, FeedChange* change, FeedCounts* counts,

@@ -24,6 +24,7 @@ constexpr const char* kPlaceIndex = "place_index";
 // created empty when opened (see CheckFamiliesPresent).
 constexpr const char* kFeeds = "feeds";
 constexpr const char* kReview = "review";
+constexpr const char* kMerged = "merged";
 
 // One posting list is (kind, token, birth year): the bloom filter answers "is there any
 // child under this token in this year" without reading a data block.
@@ -71,6 +72,7 @@ std::vector<rocksdb::ColumnFamilyDescriptor> Descriptors(
   d.emplace_back(kPlaceIndex, place);
   d.emplace_back(kFeeds, FamilyOptions(cache, false));
   d.emplace_back(kReview, FamilyOptions(cache, false));
+  d.emplace_back(kMerged, FamilyOptions(cache, false));
   // Families written by a newer build are opened too, so that the schema check below can
   // refuse the database with a clear message instead of RocksDB's.
   for (const auto& name_on_disk : existing) {
@@ -136,7 +138,7 @@ Result<std::unique_ptr<ChildStore>> ChildStore::Open(const Options& options) {
 }
 
 // A database lacking one of schema 1's original column families is either newer (a family
-// was retired) or damaged. (Families added later — feeds, review — are created empty when
+// was retired) or damaged. (Families added later — feeds, review, merged — are created empty when
 // missing: an older database simply has no feed state yet.) Either way it is refused without being changed: the schema version
 // is read through a read-only open, which creates nothing.
 Status ChildStore::CheckFamiliesPresent(const std::vector<std::string>& existing) {
@@ -210,6 +212,7 @@ Status ChildStore::OpenDb() {
     if (name == kPlaceIndex) h_->place_index = cf;
     if (name == kFeeds) h_->feeds = cf;
     if (name == kReview) h_->review = cf;
+    if (name == kMerged) h_->merged = cf;
   }
   return Status::OK();
 }

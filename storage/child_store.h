@@ -11,6 +11,7 @@
 //                shielded child
 //   feeds        source -> feed state (last batch, progress of an open batch, counts)
 //   review       the review queue (sealed feed records) and reviewers' decisions
+//   merged       child id merged away -> the child id it was merged into
 //
 // Shielding is enforced here. Hidden fields are sealed for every child, shielded or not,
 // so no address, postcode, parent contact or service ever reaches the write-ahead log or
@@ -152,7 +153,8 @@ class ChildStore {
 
   // ---- Reads --------------------------------------------------------------------------
 
-  // The child as `clearance` may see it. For a shielded child under ordinary clearance
+  // The child as `clearance` may see it; an id merged into another child resolves to
+  // that child (the view's record.id says which). For a shielded child under ordinary clearance
   // that is no hidden fields, no source references and no provenance (a source's name
   // can place a child as well as an address). NotFound when there is no such child.
   Result<ChildView> Get(ChildId id, const Clearance& clearance) const;
@@ -168,6 +170,10 @@ class ChildStore {
   // Children holding this identifier (normally one).
   Status FindByIdentifier(keys::IdKind kind, std::string_view value,
                           std::vector<ChildId>* ids) const;
+
+  // The id a child lives on as: itself, or the child it was merged into (followed through
+  // successive merges). NotFound when there is no such child.
+  Result<ChildId> Resolve(ChildId id) const;
 
   // Visible records only (no decryption), many at once; one Result per id, in order.
   std::vector<Result<ChildRecord>> MultiGetRecords(std::span<const ChildId> ids) const;
@@ -214,6 +220,7 @@ class ChildStore {
 
   Status LoadFeedCounters();
   Status AppendChildWrite(const FeedChange::ChildWrite& w, bool is_new, void* batch);
+  void DeletePostings(const ChildRecord& record, const HiddenFields& hidden, void* batch);
 
   Options options_;
   std::unique_ptr<Crypto> crypto_;

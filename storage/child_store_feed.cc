@@ -138,6 +138,24 @@ Status ChildStore::LoadFeedCounters() {
   return Status::OK();
 }
 
+// Deletes every posting `o` (with hidden fields `hidden`) has.
+void ChildStore::DeletePostings(const ChildRecord& o, const HiddenFields& hidden, void* batch_ptr) {
+  auto* batch = static_cast<rocksdb::WriteBatch*>(batch_ptr);
+  std::vector<IndexTerm> terms;
+  options_.policy->NameTerms(o, &terms);
+  const auto year = static_cast<uint16_t>(o.date_of_birth.year);
+  for (const auto& t : terms) {
+    batch->Delete(h_->name_index, keys::NamePostingKey(t.kind, t.token, year, o.date_of_birth.month, o.id));
+  }
+  if (!o.nhs_number.empty()) batch->Delete(h_->id_index, keys::IdKey(keys::IdKind::kNhsNumber, o.nhs_number, o.id));
+  if (!o.pupil_number.empty()) {
+    batch->Delete(h_->id_index, keys::IdKey(keys::IdKind::kPupilNumber, o.pupil_number, o.id));
+  }
+  if (!o.shield.shielded && !hidden.postcode.empty()) {
+    batch->Delete(h_->place_index, keys::PlaceKey(crypto_->KeyedHash(hidden.postcode), o.id));
+  }
+}
+
 // Adds one child's record, hidden fields and postings to `batch_ptr` (a WriteBatch). For
 // an existing child, first deletes the postings its stored record has: names, date of
 // birth, identifiers or postcode may all have changed.
@@ -148,23 +166,12 @@ Status ChildStore::AppendChildWrite(const FeedChange::ChildWrite& w, bool is_new
     auto old = Get(r.id, Clearance::Elevated(Clearance::Level::kMatching, "storage", "reindex"));
     if (!old.ok()) return old.status();
     const ChildRecord& o = old->record;
+    if (o.id != r.id) return Status::NotFound("child " + std::to_string(r.id) + " was merged into " + std::to_string(o.id));
     if (o.shield.shielded && !r.shield.shielded) {
       return Status::FailedPrecondition("child " + std::to_string(r.id) +
                                         " is shielded; a feed change cannot lift a shield");
     }
-    std::vector<IndexTerm> terms;
-    options_.policy->NameTerms(o, &terms);
-    const auto year = static_cast<uint16_t>(o.date_of_birth.year);
-    for (const auto& t : terms) {
-      batch->Delete(h_->name_index, keys::NamePostingKey(t.kind, t.token, year, o.date_of_birth.month, o.id));
-    }
-    if (!o.nhs_number.empty()) batch->Delete(h_->id_index, keys::IdKey(keys::IdKind::kNhsNumber, o.nhs_number, o.id));
-    if (!o.pupil_number.empty()) {
-      batch->Delete(h_->id_index, keys::IdKey(keys::IdKind::kPupilNumber, o.pupil_number, o.id));
-    }
-    if (!o.shield.shielded && !old->hidden->postcode.empty()) {
-      batch->Delete(h_->place_index, keys::PlaceKey(crypto_->KeyedHash(old->hidden->postcode), o.id));
-    }
+    DeletePostings(o, *old->hidden, batch);
   }
   IndexImage image = MakeIndexImage(*options_.policy, r);
   for (const auto& t : image.terms) {
@@ -202,6 +209,18 @@ Result<std::vector<ChildId>> ChildStore::ApplyChange(FeedChange change) {
     s = AppendChildWrite(change.children[i], is_new[i], &batch);
     if (!s.ok()) return s;
   }
+  for (const auto& removal : change.removals) {
+    auto old = Get(removal.child, Clearance::Elevated(Clearance::Level::kMatching, "storage", "merge"));
+    if (!old.ok()) return old.status();
+    if (old->record.id != removal.child) return Status::NotFound("child " + std::to_string(removal.child) + " was already merged");
+    if (removal.merged_into == 0 || removal.merged_into == removal.child) {
+      return Status::InvalidArgument("a child is merged into another child");
+    }
+    DeletePostings(old->record, *old->hidden, &batch);
+    batch.Delete(h_->children, keys::ChildKey(removal.child));
+    batch.Delete(h_->hidden, keys::ChildKey(removal.child));
+    batch.Put(h_->merged, keys::ChildKey(removal.child), BigEndian64(removal.merged_into));
+  }
   for (auto& link : change.links) {
     ChildId child = link.child;
     if (link.new_child >= 0) {
@@ -217,8 +236,10 @@ Result<std::vector<ChildId>> ChildStore::ApplyChange(FeedChange change) {
     }
     std::string key = keys::SourceKey(ref.source, ref.key);
     std::string value = BigEndian64(child);
-    value += SourceFingerprint(*crypto_, link.fingerprint_input);
-    value += crypto_->Seal(EncodeSourceRecord(link.source.record, link.source.hidden, next_seq++), key);
+    value += link.fingerprint ? BigEndian64(*link.fingerprint) : SourceFingerprint(*crypto_, link.fingerprint_input);
+    // A moved link keeps its arrival order; a new record is the newest.
+    const uint64_t seq = link.fingerprint ? link.source.seq : next_seq++;
+    value += crypto_->Seal(EncodeSourceRecord(link.source.record, link.source.hidden, seq), key);
     batch.Put(h_->sources, key, value);
   }
   for (const auto& ref : change.unlinks) batch.Delete(h_->sources, keys::SourceKey(ref.source, ref.key));
@@ -251,6 +272,22 @@ Result<std::vector<ChildId>> ChildStore::ApplyChange(FeedChange change) {
   next_source_seq_ = next_seq;
   next_review_id_ = next_review;
   return new_ids;
+}
+
+Result<ChildId> ChildStore::Resolve(ChildId id) const {
+  // Each merge adds one hop; a chain longer than this is damage, not history.
+  for (int hops = 0; hops < 64; ++hops) {
+    std::string v;
+    auto s = h_->db->Get(rocksdb::ReadOptions(), h_->children, keys::ChildKey(id), &v);
+    if (s.ok()) return id;
+    if (!s.IsNotFound()) return FromRocks(s, "reading child " + std::to_string(id));
+    s = h_->db->Get(rocksdb::ReadOptions(), h_->merged, keys::ChildKey(id), &v);
+    if (s.IsNotFound()) return Status::NotFound("no child " + std::to_string(id));
+    if (!s.ok()) return FromRocks(s, "reading merges");
+    if (v.size() != 8) return Status::Corruption("merge record of child " + std::to_string(id) + " is malformed");
+    id = DecodeBigEndian64(v.data());
+  }
+  return Status::Corruption("merge records of child " + std::to_string(id) + " form a cycle");
 }
 
 uint64_t ChildStore::Fingerprint(std::string_view raw_row) const {

@@ -27,6 +27,7 @@ struct ChildStore::Handles {
   rocksdb::ColumnFamilyHandle* place_index = nullptr;
   rocksdb::ColumnFamilyHandle* feeds = nullptr;   // feed state per source
   rocksdb::ColumnFamilyHandle* review = nullptr;  // review queue and reviewers' decisions
+  rocksdb::ColumnFamilyHandle* merged = nullptr;  // merged child id -> the id it lives on as
   std::shared_ptr<rocksdb::Cache> cache;
 
   ~Handles();

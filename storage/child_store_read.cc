@@ -43,6 +43,10 @@ Result<ChildRecord> ChildStore::GetRecord(ChildId id) const {
 
 Result<ChildView> ChildStore::Get(ChildId id, const Clearance& clearance) const {
   auto views = MultiGet(std::span<const ChildId>(&id, 1), clearance);
+  if (!views[0].status().IsNotFound()) return std::move(views[0]);
+  auto resolved = Resolve(id);  // merged into another child?
+  if (!resolved.ok() || *resolved == id) return std::move(views[0]);
+  views = MultiGet(std::span<const ChildId>(&*resolved, 1), clearance);
   return std::move(views[0]);
 }
 

@@ -84,12 +84,20 @@ struct FeedChange {
     HiddenFields hidden;
   };
   struct LinkWrite {
-    SourceRecord source;  // seq is assigned by the store
+    SourceRecord source;  // seq is assigned by the store (kept for a moved link)
     std::string fingerprint_input;  // the raw row, whose keyed hash tells it unchanged later
+    std::optional<uint64_t> fingerprint;  // when set, stored as is (a link moved by a merge)
     ChildId child = 0;    // the linked child, or 0 with new_child naming one of `children`
     int new_child = -1;
   };
+  // A child merged into another: its record, hidden fields and postings are deleted and
+  // its id resolves to `merged_into` from then on.
+  struct Removal {
+    ChildId child = 0;
+    ChildId merged_into = 0;
+  };
   std::vector<ChildWrite> children;
+  std::vector<Removal> removals;
   std::vector<LinkWrite> links;
   std::vector<SourceRef> unlinks;
   std::optional<ReviewItem> review_put;  // id 0 = a new item: the store assigns its id

@@ -279,12 +279,59 @@ void AddExplain(CLI::App& app, std::function<int()>* run) {
   });
 }
 
+void AddMerge(CLI::App& app, std::function<int()>* run) {
+  static DbFlags mflags;
+  static std::string kept_text, merged_text;
+  auto* merge = app.add_subcommand("merge", "two children are one: keep the first id, the second resolves to it");
+  AddDbFlags(merge, &mflags);
+  merge->add_option("kept", kept_text, "child id kept")->required();
+  merge->add_option("merged", merged_text, "child id merged into it")->required();
+  merge->callback([run] {
+    *run = [] {
+      auto kept = ParseChildId(kept_text);
+      if (!kept.ok()) return Fail(kept.status());
+      auto merged = ParseChildId(merged_text);
+      if (!merged.ok()) return Fail(merged.status());
+      auto store = OpenStore(mflags, false);
+      if (!store.ok()) return Fail(store.status());
+      FeedApplier applier(store->get(), FeedOptions{});
+      Status s = applier.Merge(*kept, *merged);
+      if (!s.ok()) return Fail(s);
+      std::cout << "child " << *merged << " merged into child " << *kept << "\n";
+      return kExitOk;
+    };
+  });
+
+  static DbFlags uflags;
+  static std::string child_text, source, key;
+  auto* unmerge = app.add_subcommand("unmerge", "detach one source record from a child into a child of its own");
+  AddDbFlags(unmerge, &uflags);
+  unmerge->add_option("child", child_text, "child id")->required();
+  unmerge->add_option("--source", source, "source of the record to detach")->required();
+  unmerge->add_option("--key", key, "the source's key for it")->required();
+  unmerge->callback([run] {
+    *run = [] {
+      auto child = ParseChildId(child_text);
+      if (!child.ok()) return Fail(child.status());
+      auto store = OpenStore(uflags, false);
+      if (!store.ok()) return Fail(store.status());
+      FeedApplier applier(store->get(), FeedOptions{});
+      auto made = applier.Unmerge(*child, {source, key});
+      if (!made.ok()) return Fail(made.status());
+      std::cout << "record " << source << " " << key << " detached from child " << *child << " into child "
+                << *made << "\n";
+      return kExitOk;
+    };
+  });
+}
+
 }  // namespace
 
 void AddFeedCommands(CLI::App& app, std::function<int()>* run) {
   AddFeed(app, run);
   AddReview(app, run);
   AddExplain(app, run);
+  AddMerge(app, run);
 }
 
 }  // namespace cp
