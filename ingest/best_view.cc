@@ -15,59 +15,68 @@ const ServiceContact* Service(const HiddenFields& h, ServiceKind kind) {
   return nullptr;
 }
 
-// One field of the best view: whether a source record supplies it, and how to copy it.
+// One field of the best view: its value in a record (empty: not supplied), and how to copy
+// it from a source record. `hidden` says it is a hidden field.
 struct FieldRule {
   const char* name;
-  std::function<bool(const SourceRecord&)> supplied;
+  bool hidden;
+  std::function<std::string(const ChildRecord&, const HiddenFields&)> value;
   std::function<void(const SourceRecord&, ChildRecord*, HiddenFields*)> copy;
 };
 
-void CopyService(ServiceKind kind, const SourceRecord& s, HiddenFields* h) {
-  if (const ServiceContact* c = Service(s.hidden, kind)) h->services.push_back(*c);
+std::string ServiceName(const HiddenFields& h, ServiceKind kind) {
+  const ServiceContact* c = Service(h, kind);
+  return c ? c->name : std::string();
 }
 
+void CopyService(ServiceKind kind, const SourceRecord& s, HiddenFields* h) {
+  for (const auto& c : s.hidden.services) {
+    if (c.kind == kind) h->services.push_back(c);
+  }
+}
+
+std::string DateText(const Date& d) { return d.empty() ? std::string() : d.ToString(); }
+
 const std::vector<FieldRule>& FieldRules() {
+  using R = const ChildRecord&;
+  using H = const HiddenFields&;
   static const std::vector<FieldRule> rules = {
-      {"given_name", [](const SourceRecord& s) { return !s.record.given_name.empty(); },
+      {"given_name", false, [](R r, H) { return r.given_name; },
        [](const SourceRecord& s, ChildRecord* r, HiddenFields*) { r->given_name = s.record.given_name; }},
-      {"middle_names", [](const SourceRecord& s) { return !s.record.middle_names.empty(); },
+      {"middle_names", false, [](R r, H) { return r.middle_names; },
        [](const SourceRecord& s, ChildRecord* r, HiddenFields*) { r->middle_names = s.record.middle_names; }},
-      {"family_name", [](const SourceRecord& s) { return !s.record.family_name.empty(); },
+      {"family_name", false, [](R r, H) { return r.family_name; },
        [](const SourceRecord& s, ChildRecord* r, HiddenFields*) { r->family_name = s.record.family_name; }},
-      {"date_of_birth", [](const SourceRecord& s) { return !s.record.date_of_birth.empty(); },
+      {"date_of_birth", false, [](R r, H) { return DateText(r.date_of_birth); },
        [](const SourceRecord& s, ChildRecord* r, HiddenFields*) { r->date_of_birth = s.record.date_of_birth; }},
-      {"date_of_death", [](const SourceRecord& s) { return !s.record.date_of_death.empty(); },
+      {"date_of_death", false, [](R r, H) { return DateText(r.date_of_death); },
        [](const SourceRecord& s, ChildRecord* r, HiddenFields*) { r->date_of_death = s.record.date_of_death; }},
-      {"gender", [](const SourceRecord& s) { return s.record.gender != Gender::kUnknown; },
+      {"gender", false, [](R r, H) { return r.gender == Gender::kUnknown ? std::string() : GenderCode(r.gender); },
        [](const SourceRecord& s, ChildRecord* r, HiddenFields*) { r->gender = s.record.gender; }},
-      {"nhs_number", [](const SourceRecord& s) { return !s.record.nhs_number.empty(); },
+      {"nhs_number", false, [](R r, H) { return r.nhs_number; },
        [](const SourceRecord& s, ChildRecord* r, HiddenFields*) { r->nhs_number = s.record.nhs_number; }},
-      {"pupil_number", [](const SourceRecord& s) { return !s.record.pupil_number.empty(); },
+      {"pupil_number", false, [](R r, H) { return r.pupil_number; },
        [](const SourceRecord& s, ChildRecord* r, HiddenFields*) { r->pupil_number = s.record.pupil_number; }},
       // Address and postcode travel together: a postcode from one source beside an address
       // from another would describe no real place.
-      {"address", [](const SourceRecord& s) { return !s.hidden.address.empty() || !s.hidden.postcode.empty(); },
+      {"address", true, [](R, H h) { return h.address.empty() && h.postcode.empty() ? std::string() : h.address + ", " + h.postcode; },
        [](const SourceRecord& s, ChildRecord*, HiddenFields* h) {
          h->address = s.hidden.address;
          h->postcode = s.hidden.postcode;
        }},
-      {"parent", [](const SourceRecord& s) { return !s.hidden.parent_name.empty() || !s.hidden.parent_phone.empty(); },
+      {"parent", true, [](R, H h) { return h.parent_name.empty() && h.parent_phone.empty() ? std::string() : h.parent_name + ", " + h.parent_phone; },
        [](const SourceRecord& s, ChildRecord*, HiddenFields* h) {
          h->parent_name = s.hidden.parent_name;
          h->parent_phone = s.hidden.parent_phone;
        }},
-      {"school", [](const SourceRecord& s) { return Service(s.hidden, ServiceKind::kSchool) != nullptr; },
+      {"school", true, [](R, H h) { return ServiceName(h, ServiceKind::kSchool); },
        [](const SourceRecord& s, ChildRecord*, HiddenFields* h) { CopyService(ServiceKind::kSchool, s, h); }},
-      {"gp_practice", [](const SourceRecord& s) { return Service(s.hidden, ServiceKind::kGpPractice) != nullptr; },
+      {"gp_practice", true, [](R, H h) { return ServiceName(h, ServiceKind::kGpPractice); },
        [](const SourceRecord& s, ChildRecord*, HiddenFields* h) { CopyService(ServiceKind::kGpPractice, s, h); }},
-      {"social_care", [](const SourceRecord& s) { return Service(s.hidden, ServiceKind::kSocialCare) != nullptr; },
+      {"social_care", true, [](R, H h) { return ServiceName(h, ServiceKind::kSocialCare); },
        [](const SourceRecord& s, ChildRecord*, HiddenFields* h) { CopyService(ServiceKind::kSocialCare, s, h); }},
-      {"other_services", [](const SourceRecord& s) { return Service(s.hidden, ServiceKind::kOther) != nullptr; },
-       [](const SourceRecord& s, ChildRecord*, HiddenFields* h) {
-         for (const auto& c : s.hidden.services) {
-           if (c.kind == ServiceKind::kOther) h->services.push_back(c);
-         }
-       }},
+      {"other_services", true, [](R, H h) { return ServiceName(h, ServiceKind::kOther); },
+       [](const SourceRecord& s, ChildRecord*, HiddenFields* h) { CopyService(ServiceKind::kOther, s, h); }},
   };
   return rules;
 }
@@ -145,7 +154,7 @@ void BuildBestView(const BestViewRules& rules, const std::vector<SourceRecord>& 
     const SourceRecord* best = nullptr;
     size_t best_rank = preferred.size();
     for (const auto& s : sources) {
-      if (!field.supplied(s)) continue;
+      if (field.value(s.record, s.hidden).empty()) continue;
       size_t rank = std::find(preferred.begin(), preferred.end(), s.ref.source) - preferred.begin();
       if (best == nullptr || rank < best_rank || (rank == best_rank && s.seq > best->seq)) {
         best = &s;
@@ -172,6 +181,26 @@ void BuildBestView(const BestViewRules& rules, const std::vector<SourceRecord>& 
   for (const auto& s : sources) add_former(s.record.family_name);
   *record = std::move(r);
   *hidden = std::move(h);
+}
+
+std::vector<Discrepancy> FindDiscrepancies(const SourceRecord& theirs, const ChildRecord& best,
+                                           const HiddenFields& best_hidden) {
+  std::vector<Discrepancy> out;
+  for (const auto& field : FieldRules()) {
+    // A shielded child's location is for no source's report: the source's own value is
+    // theirs, but the index's value may be where the child now is.
+    if (field.hidden && best.shield.shielded) continue;
+    std::string mine = field.value(theirs.record, theirs.hidden);
+    std::string index = field.value(best, best_hidden);
+    if (mine.empty() || index.empty() || mine == index) continue;
+    std::string supplier;
+    for (const auto& p : best.provenance) {
+      if (p.field == field.name) supplier = p.source;
+    }
+    if (supplier == theirs.ref.source) continue;
+    out.push_back({field.name, std::move(mine), std::move(index), std::move(supplier)});
+  }
+  return out;
 }
 
 }  // namespace cp

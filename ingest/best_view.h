@@ -45,4 +45,18 @@ class BestViewRules {
 void BuildBestView(const BestViewRules& rules, const std::vector<SourceRecord>& sources,
                    ChildRecord* record, HiddenFields* hidden);
 
+// A field where a source's record disagrees with the best view, which another source
+// supplied: what the source should check in its own record.
+struct Discrepancy {
+  std::string field;
+  std::string source_value;
+  std::string index_value;
+  std::string index_source;  // which source supplied the best view's value
+};
+
+// The discrepancies between one source record and its child's best view. A shielded
+// child's hidden fields are never compared: the report would carry its location.
+std::vector<Discrepancy> FindDiscrepancies(const SourceRecord& theirs, const ChildRecord& best,
+                                           const HiddenFields& best_hidden);
+
 }  // namespace cp

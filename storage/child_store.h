@@ -142,6 +142,10 @@ class ChildStore {
   // sees them (PermissionDenied otherwise). NotFound when the record is not linked.
   Result<SourceRecord> GetSourceRecord(const SourceRef& ref, const Clearance& clearance) const;
 
+  // Every record one source has linked, in key order, until `visit` returns false.
+  Status ForEachSourceLink(std::string_view source,
+                           const std::function<bool(const std::string& key, const SourceLink& link)>& visit) const;
+
   // The review item waiting for a source record; NotFound when there is none. Its payload
   // is returned only under a clearance that sees hidden fields (empty otherwise).
   Result<ReviewItem> FindReview(const SourceRef& ref, const Clearance& clearance) const;

@@ -342,6 +342,20 @@ Result<SourceRecord> ChildStore::GetSourceRecord(const SourceRef& ref, const Cle
   return out;
 }
 
+Status ChildStore::ForEachSourceLink(
+    std::string_view source, const std::function<bool(const std::string&, const SourceLink&)>& visit) const {
+  const std::string prefix = keys::SourceKey(source, "");
+  std::unique_ptr<rocksdb::Iterator> it(h_->db->NewIterator(rocksdb::ReadOptions(), h_->sources));
+  for (it->Seek(prefix); it->Valid(); it->Next()) {
+    std::string_view key = View(it->key()), value = View(it->value());
+    if (!key.starts_with(prefix)) break;
+    if (value.size() < 16) return Status::Corruption("source link is malformed");
+    SourceLink link{DecodeBigEndian64(value.data()), DecodeBigEndian64(value.data() + 8)};
+    if (!visit(std::string(key.substr(prefix.size())), link)) break;
+  }
+  return FromRocks(it->status(), "listing source links");
+}
+
 Result<ReviewItem> ChildStore::GetReview(uint64_t id, const Clearance& clearance) const {
   std::string v;
   auto s = h_->db->Get(rocksdb::ReadOptions(), h_->review, keys::ReviewItemKey(id), &v);

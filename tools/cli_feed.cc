@@ -12,6 +12,7 @@
 #include "ingest/feed_applier.h"
 #include "tools/cli_common.h"
 #include "tools/feed_csv.h"
+#include "util/csv.h"
 
 namespace cp {
 namespace {
@@ -279,6 +280,51 @@ void AddExplain(CLI::App& app, std::function<int()>* run) {
   });
 }
 
+void AddDiscrepancies(CLI::App& app, std::function<int()>* run) {
+  static DbFlags flags;
+  static std::string source, out;
+  auto* cmd = app.add_subcommand("discrepancies",
+                                 "CSV for one source: where its records disagree with the index's best view");
+  AddDbFlags(cmd, &flags);
+  cmd->add_option("--source", source, "source name")->required();
+  cmd->add_option("--out", out, "CSV file to write (default: standard output)");
+  cmd->callback([run] {
+    *run = [] {
+      auto store = OpenStore(flags, false);
+      if (!store.ok()) return Fail(store.status());
+      std::ofstream file;
+      if (!out.empty()) {
+        file.open(out, std::ios::binary | std::ios::trunc);
+        if (!file) return Fail(Status::IOError("cannot write " + out));
+      }
+      std::ostream& os = out.empty() ? std::cout : file;
+      os << "source_key,child_id,field,your_value,index_value,index_source\n";
+      const Clearance clearance = ReviewerClearance();
+      Status inner;
+      size_t rows = 0;
+      Status s = (*store)->ForEachSourceLink(source, [&](const std::string& key, const SourceLink& link) {
+        auto theirs = (*store)->GetSourceRecord({source, key}, clearance);
+        auto child = (*store)->Get(link.child, clearance);
+        if (!theirs.ok() || !child.ok()) {
+          inner = theirs.ok() ? child.status() : theirs.status();
+          return false;
+        }
+        for (const auto& d : FindDiscrepancies(*theirs, child->record, *child->hidden)) {
+          os << CsvLine({key, std::to_string(child->record.id), d.field, d.source_value, d.index_value,
+                         d.index_source})
+             << "\n";
+          ++rows;
+        }
+        return true;
+      });
+      if (s.ok()) s = inner;
+      if (!s.ok()) return Fail(s);
+      std::cerr << rows << " discrepancies for source " << source << "\n";
+      return kExitOk;
+    };
+  });
+}
+
 void AddMerge(CLI::App& app, std::function<int()>* run) {
   static DbFlags mflags;
   static std::string kept_text, merged_text;
@@ -332,6 +378,7 @@ void AddFeedCommands(CLI::App& app, std::function<int()>* run) {
   AddReview(app, run);
   AddExplain(app, run);
   AddMerge(app, run);
+  AddDiscrepancies(app, run);
 }
 
 }  // namespace cp

@@ -293,3 +293,40 @@ TEST_F(FeedTest, ReviewPayloadRoundTripsAndRefusesDamage) {
 
 }  // namespace
 }  // namespace cp::feed_test
+
+namespace cp::feed_test {
+namespace {
+
+TEST_F(FeedTest, DiscrepanciesNameTheSupplyingSourceAndNeverAShieldedLocation) {
+  ASSERT_TRUE(Apply("births", 1, {kWilliam}).ok());
+  RowSpec bill{"h2", "Bill", "Jones", "2015-09-07", "M", "9 New St", "LS9 9ZZ"};
+  ASSERT_TRUE(Apply("health", 1, {bill}).ok());
+  const ChildId id = LinkedChild("births", "b2");
+  const auto clearance = Clearance::Elevated(Clearance::Level::kMatching, "test", "test");
+  auto health = store_->GetSourceRecord({"health", "h2"}, clearance);
+  ASSERT_TRUE(health.ok());
+  ChildView v = Full(id);
+  auto found = FindDiscrepancies(*health, v.record, *v.hidden);
+  ASSERT_EQ(found.size(), 2u);
+  EXPECT_EQ(found[0].field, "given_name");
+  EXPECT_EQ(found[0].source_value, "Bill");
+  EXPECT_EQ(found[0].index_value, "William");
+  EXPECT_EQ(found[0].index_source, "births");
+  EXPECT_EQ(found[1].field, "date_of_birth");
+
+  auto births = store_->GetSourceRecord({"births", "b2"}, clearance);
+  ASSERT_TRUE(births.ok());
+  auto for_births = FindDiscrepancies(*births, v.record, *v.hidden);
+  ASSERT_EQ(for_births.size(), 1u);
+  EXPECT_EQ(for_births[0].field, "address");
+  EXPECT_EQ(for_births[0].index_value, "9 New St, LS9 9ZZ");
+
+  ASSERT_TRUE(store_->SetShield(id, true, "la_leeds", "fleeing violence").ok());
+  v = Full(id);
+  EXPECT_TRUE(FindDiscrepancies(*births, v.record, *v.hidden).empty())
+      << "a shielded child's address is in no source's report";
+  EXPECT_EQ(FindDiscrepancies(*health, v.record, *v.hidden).size(), 2u) << "names and dates still are";
+}
+
+}  // namespace
+}  // namespace cp::feed_test

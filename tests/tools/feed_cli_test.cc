@@ -144,6 +144,10 @@ TEST_F(FeedCliTest, ReviewAndExplainShowWeightsButNoLocation) {
   ASSERT_EQ(r.code, kExitOk) << r;
   EXPECT_THAT(Run({"review", "list", "--db", Db()}).out, HasSubstr("0 waiting"));
   EXPECT_THAT(Run({"explain", "--db", Db(), "--source", "health", "--key", "h2"}).out, HasSubstr("linked to child 1"));
+  r = Run({"discrepancies", "--db", Db(), "--source", "health"});
+  ASSERT_EQ(r.code, kExitOk) << r;
+  EXPECT_THAT(r.out, HasSubstr("source_key,child_id,field,your_value,index_value,index_source\n"));
+  EXPECT_THAT(r.out, HasSubstr("h1,1,date_of_birth,2016-02-03,2016-03-02,births"));
   r = Run({"explain", "--db", Db(), "--source", "health", "--key", "nope"});
   EXPECT_EQ(r.code, kExitFailure) << r;
   EXPECT_THAT(r.err, HasSubstr("neither linked nor in review"));
