@@ -55,7 +55,8 @@ std::string EncodeReviewPayload(const ReviewPayload& p) {
   PutBigEndian64(&out, p.outcome.candidates.size());
   for (const auto& c : p.outcome.candidates) {
     PutBigEndian64(&out, c.child);
-    PutBigEndian64(&out, (c.shielded ? 1 : 0) | (c.identifier_agrees ? 2 : 0) | (c.names_disagree ? 4 : 0));
+    PutBigEndian64(&out, (c.shielded ? 1 : 0) | (c.identifier_agrees ? 2 : 0) | (c.names_disagree ? 4 : 0) |
+                             (c.given_disagrees ? 8 : 0) | (c.dob_disagrees ? 16 : 0));
     PutBigEndian64(&out, static_cast<uint64_t>(std::llround(c.total * 1000) + (int64_t{1} << 40)));
     PutBigEndian64(&out, c.fields.size());
     for (const auto& f : c.fields) {
@@ -94,6 +95,8 @@ Result<ReviewPayload> DecodeReviewPayload(std::string_view in) {
     c.shielded = flags & 1;
     c.identifier_agrees = flags & 2;
     c.names_disagree = flags & 4;
+    c.given_disagrees = flags & 8;
+    c.dob_disagrees = flags & 16;
     c.total = (static_cast<int64_t>(total) - (int64_t{1} << 40)) / 1000.0;
     for (uint64_t j = 0; j < fields; ++j) {
       FieldComparison f;

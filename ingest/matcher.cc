@@ -164,6 +164,60 @@ double SurnameFrequency(std::string_view folded) {
   return table.Get(folded);
 }
 
+Result<MatchWeights> ParseMatchWeights(std::string_view text) {
+  static const std::pair<const char*, double MatchWeights::*> kNames[] = {
+      {"upper", &MatchWeights::upper}, {"lower", &MatchWeights::lower},
+      {"strong_margin", &MatchWeights::strong_margin},
+      {"family_exact_m", &MatchWeights::family_exact_m}, {"family_rare_floor", &MatchWeights::family_rare_floor},
+      {"family_exact_cap", &MatchWeights::family_exact_cap}, {"family_part", &MatchWeights::family_part},
+      {"family_typo", &MatchWeights::family_typo}, {"family_phonetic", &MatchWeights::family_phonetic},
+      {"family_disagree", &MatchWeights::family_disagree}, {"given_exact", &MatchWeights::given_exact},
+      {"given_nickname", &MatchWeights::given_nickname}, {"given_typo", &MatchWeights::given_typo},
+      {"given_phonetic", &MatchWeights::given_phonetic}, {"given_initial", &MatchWeights::given_initial},
+      {"given_middle", &MatchWeights::given_middle}, {"given_disagree", &MatchWeights::given_disagree},
+      {"swapped_penalty", &MatchWeights::swapped_penalty}, {"dob_exact", &MatchWeights::dob_exact},
+      {"dob_swapped", &MatchWeights::dob_swapped}, {"dob_one_digit", &MatchWeights::dob_one_digit},
+      {"dob_disagree", &MatchWeights::dob_disagree}, {"gender_agree", &MatchWeights::gender_agree},
+      {"gender_disagree", &MatchWeights::gender_disagree}, {"postcode_exact", &MatchWeights::postcode_exact},
+      {"postcode_district", &MatchWeights::postcode_district},
+      {"postcode_disagree", &MatchWeights::postcode_disagree}, {"address_exact", &MatchWeights::address_exact},
+      {"address_close", &MatchWeights::address_close}, {"nhs_agree", &MatchWeights::nhs_agree},
+      {"nhs_disagree", &MatchWeights::nhs_disagree}, {"upn_agree", &MatchWeights::upn_agree},
+      {"upn_disagree", &MatchWeights::upn_disagree},
+  };
+  MatchWeights w;
+  size_t line_no = 0;
+  while (!text.empty()) {
+    ++line_no;
+    size_t eol = text.find('\n');
+    std::string line(text.substr(0, eol));
+    text = eol == std::string_view::npos ? std::string_view() : text.substr(eol + 1);
+    if (size_t hash = line.find('#'); hash != std::string::npos) line.resize(hash);
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    const std::string where = "weights line " + std::to_string(line_no) + ": ";
+    size_t eq = line.find('=');
+    if (eq == std::string::npos) return Status::InvalidArgument(where + "expected 'name = number'");
+    std::string name = line.substr(0, eq);
+    name.erase(0, name.find_first_not_of(" \t"));
+    name.erase(name.find_last_not_of(" \t") + 1);
+    double MatchWeights::*member = nullptr;
+    for (const auto& [n, m] : kNames) {
+      if (name == n) member = m;
+    }
+    if (member == nullptr) return Status::InvalidArgument(where + "unknown weight '" + name + "'");
+    std::string value = line.substr(eq + 1);
+    char* end = nullptr;
+    double v = std::strtod(value.c_str(), &end);
+    while (end != nullptr && (*end == ' ' || *end == '\t' || *end == '\r')) ++end;
+    if (end == value.c_str() || end == nullptr || *end != '\0' || !std::isfinite(v)) {
+      return Status::InvalidArgument(where + "'" + name + "' needs a number");
+    }
+    w.*member = v;
+  }
+  if (w.lower > w.upper) return Status::InvalidArgument("weights: lower is above upper");
+  return w;
+}
+
 const char* MatchDecisionName(MatchDecision d) {
   switch (d) {
     case MatchDecision::kLink: return "link";
@@ -228,7 +282,8 @@ ScoredCandidate Matcher::Compare(const ChildRecord& r, const HiddenFields& h,
   }
   add("given_name", g);
   add("family_name", f);
-  out.names_disagree = std::string_view(g.name) == "disagree" || std::string_view(f.name) == "disagree";
+  out.given_disagrees = std::string_view(g.name) == "disagree";
+  out.names_disagree = out.given_disagrees || std::string_view(f.name) == "disagree";
 
   Level dob = CompareDob(r.date_of_birth, c.date_of_birth, w);
   out.dob_disagrees = std::string_view(dob.name) == "disagree";
@@ -244,6 +299,14 @@ ScoredCandidate Matcher::Compare(const ChildRecord& r, const HiddenFields& h,
       add("postcode", {"district", w.postcode_district});
     } else {
       add("postcode", {"disagree", w.postcode_disagree});
+    }
+  }
+  if (candidate.hidden && !h.address.empty() && !candidate.hidden->address.empty()) {
+    const std::string a = CanonicalName(h.address), b = CanonicalName(candidate.hidden->address);
+    if (a == b) {
+      add("address", {"exact", w.address_exact});
+    } else if (JaroWinkler(a, b) >= 0.9) {
+      add("address", {"close", w.address_close});
     }
   }
   if (!r.nhs_number.empty() && !c.nhs_number.empty()) {
@@ -262,7 +325,7 @@ ScoredCandidate Matcher::Compare(const ChildRecord& r, const HiddenFields& h,
 // Candidate ids: children sharing an identifier, then children whose name postings share a
 // Double Metaphone code with the record in a plausible birth year and whose date of birth
 // (from the posting's features) is plausibly the record's.
-Status Matcher::Block(const ChildRecord& r, std::vector<ChildId>* ids) const {
+Status Matcher::Block(const ChildRecord& r, const HiddenFields& hidden, std::vector<ChildId>* ids) const {
   std::set<ChildId> seen;
   auto add_id = [&](ChildId id) {
     if (seen.insert(id).second) ids->push_back(id);
@@ -287,9 +350,9 @@ Status Matcher::Block(const ChildRecord& r, std::vector<ChildId>* ids) const {
   for (const auto& c : Prepare(r.middle_names).codes) codes.insert(c);
   codes.insert(given_codes.begin(), given_codes.end());
   codes.insert(family_codes.begin(), family_codes.end());
-  // Whether a posting's names agree with the record's, given and family, either way round,
-  // by a shared primary code.
-  auto names_agree = [&](const FeatureView& fv) {
+  // Whether a posting's names agree with the record's by a shared primary code: given and
+  // family both (`both`), or either, either way round.
+  auto names_agree = [&](const FeatureView& fv, bool both) {
     bool g_given = false, g_family = false, f_given = false, f_family = false;
     size_t pos = 0;
     FeatureView::NameField nf;
@@ -309,6 +372,7 @@ Status Matcher::Block(const ChildRecord& r, std::vector<ChildId>* ids) const {
         }
       }
     }
+    if (!both) return g_given || g_family || f_given || f_family;
     return (g_given && g_family) || (f_given && f_family);
   };
   // Years: the record's, and every year one digit away (a mistyped year), within the ages
@@ -318,7 +382,7 @@ Status Matcher::Block(const ChildRecord& r, std::vector<ChildId>* ids) const {
   if (!r.date_of_birth.empty()) {
     const int y = r.date_of_birth.year;
     years.insert(static_cast<uint16_t>(y));
-    for (int other = this_year - 25; other <= this_year; ++other) {
+    for (int other = std::max(1800, y - 90); other <= std::min(this_year, y + 90); ++other) {
       if (OneDigitApart(Date{static_cast<int16_t>(y), 1, 1}, Date{static_cast<int16_t>(other), 1, 1})) {
         years.insert(static_cast<uint16_t>(other));
       }
@@ -333,16 +397,18 @@ Status Matcher::Block(const ChildRecord& r, std::vector<ChildId>* ids) const {
   std::set<ChildId> visited(seen.begin(), seen.end());
   PostingScanner scanner(store_);
   HiddenFields no_hidden;
-  for (const auto& code : codes) {
-    for (uint16_t year : years) {
-      bool complete = false;
-      Status s = scanner.ScanName(
-          TermKind::kPhonetic, code, year, std::nullopt, kPostingLimit,
-          [&](const Posting& p) {
+  // `from_place`: the posting came from the record's postcode, which says nothing about the
+  // names; one name or the date must then agree.
+  auto visit = [&](const Posting& p, bool from_place) {
             if (!visited.insert(p.id).second) return;
             FeatureView fv;
             if (!fv.Parse(p.features)) return;
-            if (!DobPlausible(r.date_of_birth, fv.date_of_birth()) && !names_agree(fv)) return;
+            const bool dob_plausible = DobPlausible(r.date_of_birth, fv.date_of_birth());
+            if (from_place) {
+              if (!(dob_plausible && !r.date_of_birth.empty()) && !names_agree(fv, false)) return;
+            } else if (!dob_plausible && !names_agree(fv, true)) {
+              return;
+            }
             ChildView light;
             light.record.id = p.id;
             light.record.gender = fv.gender();
@@ -359,10 +425,21 @@ Status Matcher::Block(const ChildRecord& r, std::vector<ChildId>* ids) const {
               }
             }
             ranked.emplace_back(Compare(r, no_hidden, light).total, p.id);
-          },
-          &complete);
+  };
+  for (const auto& code : codes) {
+    for (uint16_t year : years) {
+      bool complete = false;
+      Status s = scanner.ScanName(TermKind::kPhonetic, code, year, std::nullopt, kPostingLimit,
+                                  [&](const Posting& p) { visit(p, false); }, &complete);
       if (!s.ok()) return s;
     }
+  }
+  // Children at the record's postcode (never a shielded child: they have no place posting,
+  // and are found by name above).
+  if (!hidden.postcode.empty()) {
+    bool complete = false;
+    Status s = scanner.ScanPlace(hidden.postcode, kPostingLimit, [&](const Posting& p) { visit(p, true); }, &complete);
+    if (!s.ok()) return s;
   }
   std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {
     return a.first != b.first ? a.first > b.first : a.second < b.second;
@@ -402,9 +479,11 @@ MatchOutcome Matcher::Decide(std::vector<ScoredCandidate> scored) const {
                       : "best candidate between the thresholds");
   }
   if (cands.size() > 1 && cands[1].total >= w.upper) return review("more than one candidate above the upper threshold");
-  if (best.names_disagree && !best.identifier_agrees) return review("a name disagrees and no identifier agrees");
-  if (best.dob_disagrees && !best.identifier_agrees) {
-    return review("the dates of birth disagree and no identifier agrees");
+  if (!best.identifier_agrees) {
+    const bool strong = best.total >= w.upper + w.strong_margin;
+    if (best.given_disagrees) return review("the given names disagree and no identifier agrees");
+    if (best.names_disagree && !strong) return review("the family names disagree and no identifier agrees");
+    if (best.dob_disagrees && !strong) return review("the dates of birth disagree and no identifier agrees");
   }
   if (out.shielded && !best.shielded) return review("a shielded child is also a plausible match");
   out.decision = MatchDecision::kLink;
@@ -418,7 +497,7 @@ Result<MatchOutcome> Matcher::Match(const SourceRecord& in) const {
   Status s = store_->GetDecisions(in.ref, &decisions);
   if (!s.ok()) return s;
   std::vector<ChildId> ids;
-  s = Block(in.record, &ids);
+  s = Block(in.record, in.hidden, &ids);
   if (!s.ok()) return s;
   for (const auto& d : decisions) {
     if (d.same && std::find(ids.begin(), ids.end(), d.child) == ids.end()) ids.push_back(d.child);

@@ -2,9 +2,10 @@
 //
 // Blocking: candidates come from the identifier index (an NHS or pupil number the record
 // carries) and from the name index — the Double Metaphone codes of every name part of the
-// record, in its birth year and every year one digit away. A posting is a candidate when
-// its date of birth plausibly is the record's (exact, swapped, one digit) or when both
-// names agree phonetically whatever the date; candidates are pre-ranked by comparing what
+// record, in its birth year and every year one digit away — and from the place index (the
+// record's postcode). A name posting is a candidate when its date of birth plausibly is the
+// record's (exact, swapped, one digit) or when both names agree phonetically whatever the
+// date; a place posting when its date plausibly is the record's or a name agrees; candidates are pre-ranked by comparing what
 // their postings carry (names, date, gender). The best kMaxCandidates are read in full,
 // hidden fields included, under matching clearance: matching sees shielded children whole.
 //
@@ -18,7 +19,8 @@
 // Decision (MatchOutcome): a total at or above `upper` links, unless a second candidate is
 // also above it (review) or, with no identifier agreeing, a name or the date of birth
 // disagrees outright (review: twins share everything but a given name, and a child born on
-// another day is another child unless a person decides otherwise); below `lower` for every candidate a new child is
+// another day is another child unless a person decides otherwise) — a total `strong_margin`
+// above `upper` overrides a disagreeing family name or date, never a given name; below `lower` for every candidate a new child is
 // made; anything in between goes to review. The shielding rule comes on top: a record that
 // scores at or above `lower` against a shielded child, or shares an identifier with one,
 // never becomes a separate child — it links to that child or waits in review, shielded.
@@ -41,6 +43,10 @@ namespace cp {
 struct MatchWeights {
   double upper = 15;  // at or above: link
   double lower = 7;   // below for every candidate: a new child
+  // Evidence this far above `upper` links despite a family name or a date of birth that
+  // disagrees outright (an adoptive surname, a mistyped date) — never despite a given name
+  // that disagrees: that is what twins look like.
+  double strong_margin = 6;
 
   double family_exact_m = 0.90;      // u = the surname's frequency (floor below)
   double family_rare_floor = 1e-5;   // u for a surname not in the table
@@ -66,11 +72,18 @@ struct MatchWeights {
   double postcode_exact = 10;
   double postcode_district = 4;      // same outward code: a move within the area
   double postcode_disagree = -2;     // families move: weak evidence against
+  double address_exact = 5;          // the same address, folded (on top of the postcode)
+  double address_close = 3;          // Jaro-Winkler >= 0.9: a typo in the address
   double nhs_agree = 15;
   double nhs_disagree = -12;
   double upn_agree = 14;
   double upn_disagree = -10;
 };
+
+// Lines "name = number" ('#' starts a comment), names as the members above ("upper",
+// "family_typo", ...); each replaces that default. InvalidArgument naming the line for an
+// unknown name, a value that is not a number, or lower above upper.
+Result<MatchWeights> ParseMatchWeights(std::string_view text);
 
 struct FieldComparison {
   std::string field;  // "family_name", "given_name", "date_of_birth", ...
@@ -84,6 +97,7 @@ struct ScoredCandidate {
   double total = 0;
   bool identifier_agrees = false;  // an NHS or pupil number agrees
   bool names_disagree = false;     // given or family name agree at no level
+  bool given_disagrees = false;    // the given name agrees at no level
   bool dob_disagrees = false;      // the dates of birth agree at no level
   std::vector<FieldComparison> fields;
 };
@@ -117,7 +131,7 @@ class Matcher {
   const MatchWeights& weights() const { return weights_; }
 
  private:
-  Status Block(const ChildRecord& record, std::vector<ChildId>* ids) const;
+  Status Block(const ChildRecord& record, const HiddenFields& hidden, std::vector<ChildId>* ids) const;
   MatchOutcome Decide(std::vector<ScoredCandidate> scored) const;
 
   const ChildStore* store_;

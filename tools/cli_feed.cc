@@ -30,15 +30,30 @@ std::string CountsText(const FeedCounts& c) {
   return buf;
 }
 
-Result<FeedOptions> LoadFeedOptions(const std::string& rules_file) {
+Result<std::string> ReadText(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::IOError("cannot read " + path);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+// Rules and weights must be the same on every call that writes a database: pass the same
+// files each time (docs/matching.md).
+Result<FeedOptions> LoadFeedOptions(const std::string& rules_file, const std::string& weights_file) {
   FeedOptions options;
-  if (rules_file.empty()) return options;
-  std::ifstream in(rules_file, std::ios::binary);
-  if (!in) return Status::IOError("cannot read rules file " + rules_file);
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  auto rules = BestViewRules::Parse(text);
-  if (!rules.ok()) return rules.status();
-  options.rules = std::move(*rules);
+  if (!rules_file.empty()) {
+    auto text = ReadText(rules_file);
+    if (!text.ok()) return text.status();
+    auto rules = BestViewRules::Parse(*text);
+    if (!rules.ok()) return rules.status();
+    options.rules = std::move(*rules);
+  }
+  if (!weights_file.empty()) {
+    auto text = ReadText(weights_file);
+    if (!text.ok()) return text.status();
+    auto weights = ParseMatchWeights(*text);
+    if (!weights.ok()) return weights.status();
+    options.weights = *weights;
+  }
   return options;
 }
 
@@ -64,17 +79,18 @@ void AddFeed(CLI::App& app, std::function<int()>* run) {
   feed->require_subcommand(1);
 
   static DbFlags flags;
-  static std::string source, file, rules_file;
+  static std::string source, file, rules_file, weights_file;
   static uint64_t batch = 0;
   auto* apply = feed->add_subcommand("apply", "apply batch N of a source: match, link, create or queue for review");
   AddDbFlags(apply, &flags);
   apply->add_option("--source", source, "source name, e.g. births, health, la_leeds")->required();
   apply->add_option("--batch", batch, "batch number: 1, 2, ... in order")->required();
   apply->add_option("--rules", rules_file, "best-view rules file (field = source, ...)");
+  apply->add_option("--weights", weights_file, "matching weights and thresholds file (name = number)");
   apply->add_option("file", file, "feed CSV: the import columns plus action, date_of_death")->required();
   apply->callback([run] {
     *run = [] {
-      auto options = LoadFeedOptions(rules_file);
+      auto options = LoadFeedOptions(rules_file, weights_file);
       if (!options.ok()) return Fail(options.status());
       if (const char* kill = std::getenv("CP_FEED_KILL_AFTER_WRITES")) {
         options->kill_after_writes = std::strtoull(kill, nullptr, 10);

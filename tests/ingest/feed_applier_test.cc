@@ -132,8 +132,9 @@ TEST_F(FeedTest, AdoptedNameLinksAndKeepsTheBirthNameSearchable) {
 
 TEST_F(FeedTest, BetweenTheThresholdsWaitsInReviewAndReviewerDecides) {
   ASSERT_TRUE(Apply("births", 1, {kOlivia}).ok());
-  // Same names and postcode, a date of birth that is wrong beyond a swap or one digit.
-  RowSpec doubtful{"s1", "Olivia", "Smith", "2014-11-25", "F", "1 High St", "LS1 4AB"};
+  // Same names and postcode, another address, a date of birth that is wrong beyond a swap
+  // or one digit.
+  RowSpec doubtful{"s1", "Olivia", "Smith", "2014-11-25", "F", "8 Mill Rd", "LS1 4AB"};
   FeedBatchResult r;
   ASSERT_TRUE(Apply("school_census", 1, {doubtful}, &r).ok());
   EXPECT_EQ(r.counts.review, 1u);
@@ -161,7 +162,7 @@ TEST_F(FeedTest, BetweenTheThresholdsWaitsInReviewAndReviewerDecides) {
 
 TEST_F(FeedTest, ReviewerLinkIsRememberedAndUpdatesFollow) {
   ASSERT_TRUE(Apply("births", 1, {kOlivia}).ok());
-  RowSpec doubtful{"s1", "Olivia", "Smith", "2014-11-25", "F", "1 High St", "LS1 4AB"};
+  RowSpec doubtful{"s1", "Olivia", "Smith", "2014-11-25", "F", "8 Mill Rd", "LS1 4AB"};
   ASSERT_TRUE(Apply("school_census", 1, {doubtful}).ok());
   std::vector<ReviewItem> items;
   ASSERT_TRUE(store_->ListReview(&items).ok());
@@ -181,7 +182,7 @@ TEST_F(FeedTest, ReviewerLinkIsRememberedAndUpdatesFollow) {
 
 TEST_F(FeedTest, RecordResentWhileInReviewReplacesItsItem) {
   ASSERT_TRUE(Apply("births", 1, {kOlivia}).ok());
-  RowSpec doubtful{"s1", "Olivia", "Smith", "2014-11-25", "F", "1 High St", "LS1 4AB"};
+  RowSpec doubtful{"s1", "Olivia", "Smith", "2014-11-25", "F", "8 Mill Rd", "LS1 4AB"};
   ASSERT_TRUE(Apply("school_census", 1, {doubtful}).ok());
   doubtful.school = "Hillside Primary";
   ASSERT_TRUE(Apply("school_census", 2, {doubtful}).ok());

@@ -154,7 +154,7 @@ TEST_F(FeedShieldTest, FeedAddressOfAShieldedChildNeverReachesAFileInClear) {
   ShieldedAva();
   const std::string marker = "Marker-7f3a9c Refuge Road";
   RowSpec refuge{"la9", "Ava", "Whitfield", "2016-03-02", "F", marker, "BD7 1AA"};
-  RowSpec waiting{"la10", "Ava", "Whitfield", "2012-10-11", "F", marker + " Flat 2", "BD7 1AA"};
+  RowSpec waiting{"la10", "Ava", "Whitfield", "2012-10-11", "F", marker + " Flat 2", "BD8 2BB"};
   ASSERT_TRUE(Apply("la_bradford", 1, {refuge, waiting}).ok());
   std::vector<ReviewItem> items;
   ASSERT_TRUE(store_->ListReview(&items).ok());
@@ -169,6 +169,7 @@ TEST_F(FeedShieldTest, FeedAddressOfAShieldedChildNeverReachesAFileInClear) {
     EXPECT_EQ(bytes.find("Marker-7f3a9c"), std::string::npos) << entry.path();
     EXPECT_EQ(bytes.find("BD7 1AA"), std::string::npos) << entry.path();
     EXPECT_EQ(bytes.find("BD71AA"), std::string::npos) << entry.path();
+    EXPECT_EQ(bytes.find("BD8 2BB"), std::string::npos) << entry.path();
   }
   EXPECT_GT(files, 3u);
 }

@@ -115,7 +115,7 @@ TEST_F(FeedCliTest, ReviewAndExplainShowWeightsButNoLocation) {
   ASSERT_EQ(Apply(Db(), "health", 1,
                   Write("h.csv", kFeedHeader +
                                      "h1,Olivia,Smith,2016-02-03,F,9 Refuge Rd,BD7 1AA,,,\n"
-                                     "h2,Olivia,Smith,2013-11-25,F,9 Refuge Rd,BD7 1AA,,,\n"))
+                                     "h2,Olivia,Smith,2013-11-25,F,4 Refuge Rd,BD7 1AA,,,\n"))
                 .code,
             kExitOk);
   CliResult r = Run({"explain", "--db", Db(), "--source", "health", "--key", "h1"});
