@@ -41,9 +41,29 @@ run "family name + date of birth + gender + postcode" search --db "$db" --family
 run "too broad: refused before any index is touched" search --db "$db" --family "$family"
 run "a common name over two years, cap set to 5: too many matches, refine (no records)" search --db "$db" --given J --family Smith --dob-from 2015-01-01 --dob-to 2016-12-31 --limit 5
 
+# Feeds: health sends the same child with a typo, a swapped date and a new address, and one
+# child the index does not hold yet.
+feed_dob=$dob
+if [ "${dob:8:2}" -le 12 ]; then feed_dob=$swapped_dob; fi
+health="$demo/health_batch1.csv"
+printf 'source_key,given_name,family_name,date_of_birth,gender,address,postcode,gp_practice\n%s\n%s\n' \
+  "h-1,$given,$typo_family,$feed_dob,$gender,\"9 Demo Road, Leeds\",LS9 9ZZ,Demo Surgery" \
+  "h-2,Ada,Lovelace,2015-12-10,F,\"1 Analytical Way, London\",N1 9GU,Demo Surgery" > "$health"
+run "a second source: health's batch 1 (matched, linked, one new child)" feed apply --db "$db" --source health --batch 1 "$health"
+run "the same batch again changes nothing" feed apply --db "$db" --source health --batch 1 "$health"
+run "a gap in the sequence is refused" feed apply --db "$db" --source health --batch 3 "$health"
+run "why did health's record link? (weights per field, no location shown)" explain --db "$db" --source health --key h-1
+run "the best view: births for the date of birth, health for the GP and the newest address" get --db "$db" 1
+
 run "shield the child" shield --db "$db" 1 --by la_demo --reason "demo: fleeing violence"
 run "found by name, location hidden" search --db "$db" --given "$given" --family "$family" --dob "$dob"
 run "never found by postcode" search --db "$db" --family "$family" --dob "$dob" --gender "$gender" --postcode "$postcode"
+refuge="$demo/la_demo_batch1.csv"
+printf 'source_key,given_name,family_name,date_of_birth,gender,address,postcode\n%s\n' \
+  "la-1,$given,$family,$dob,$gender,\"Refuge House, Bradford\",BD7 1AA" > "$refuge"
+run "a local authority feeds the shielded child's refuge address: it links to the shielded child, no duplicate" feed apply --db "$db" --source la_demo --batch 1 "$refuge"
+run "still shielded, the refuge address shown nowhere" get --db "$db" 1
+run "every source's feed" feed status --db "$db"
 run "lift the shield again" unshield --db "$db" 1 --by la_demo --reason "demo over"
 run "Double Metaphone codes" phonetic Smith Schmidt Siobhan Catherine Kathryn
 echo

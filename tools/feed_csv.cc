@@ -85,10 +85,15 @@ Status FeedRowParser::Parse(const std::vector<std::string>& fields, FeedRow* row
     if (!d.ok()) return Status::InvalidArgument("date_of_death: not a date in the form YYYY-MM-DD");
     row->record.record.date_of_death = *d;
   }
-  // The fingerprint input lists every feed column in one order, whatever the file's.
+  // The fingerprint input lists every import column in one order, whatever the file's —
+  // the same line an import stores, so a record imported and then fed again unchanged is
+  // unchanged — then action and date of death only when given.
   std::vector<std::string> canonical;
   canonical.reserve(FeedColumns().size());
   for (int i : canonical_) canonical.push_back(i < 0 ? std::string() : Trim(fields[i]));
+  if (canonical[kImportColumns.size() + kAction].empty() && canonical[kImportColumns.size() + kDateOfDeath].empty()) {
+    canonical.resize(kImportColumns.size());
+  }
   row->raw = CsvLine(canonical);
   return Status::OK();
 }

@@ -118,7 +118,11 @@ Result<NewChild> ImportRowParser::Parse(const std::vector<std::string>& fields) 
   for (size_t col = kGiven; col < kColumnCount; ++col) {
     if (!get(static_cast<int>(col)).empty()) r.provenance.push_back({kImportColumns[col], source_});
   }
-  c.source_payload = CsvLine(fields);
+  // The payload lists the columns in one order, whatever the file's, so that a feed sending
+  // the same record again finds its fingerprint unchanged (tools/feed_csv.cc does the same).
+  std::vector<std::string> canonical(kColumnCount);
+  for (size_t col = 0; col < kColumnCount; ++col) canonical[col] = get(static_cast<int>(col));
+  c.source_payload = CsvLine(canonical);
   return c;
 }
 

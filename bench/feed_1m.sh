@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Feed apply throughput into a database that already holds N children (default 1,000,000):
+# unchanged, updated and new records measured separately, each as its own batch.
+#
+#   bench/feed_1m.sh [N] [DIR]       # needs `make build`; about 3 GB of disk at 1M
+#
+# The N children are generated (seed 1) and bulk-imported as source `births`. Then:
+#   unchanged  the first 100,000 of them sent again by `births` (batch 1)
+#   updated    the next 20,000 with a new address (batch 2)
+#   new        20,000 children of another seed from `health` (batch 1): matched, mostly new
+set -euo pipefail
+N=${1:-1000000}
+DIR=${2:-/tmp/cp-feed-bench}
+BIN=${BIN:-build/release/tools/contactpoint}
+[ -x "$BIN" ] || { echo "build first: make build" >&2; exit 1; }
+rm -rf "$DIR" && mkdir -p "$DIR"
+DB="$DIR/db"
+
+now() { date +%s.%N; }
+rate() { awk -v n="$1" -v a="$2" -v b="$3" 'BEGIN { printf "%d records in %.2f s: %.0f records/s", n, b - a, n / (b - a) }'; }
+
+"$BIN" gen --children "$N" --seed 1 --as-of 2026-11-01 --out "$DIR/children.csv"
+"$BIN" init --db "$DB" > /dev/null
+"$BIN" import --db "$DB" --source births --compact "$DIR/children.csv" 2>&1 | tail -2
+
+head -n 100001 "$DIR/children.csv" > "$DIR/unchanged.csv"
+# Updated: rows 100,001..120,000 with a new address (the first quoted field; gen quotes
+# every address, and no other field of its holds a quote).
+{ head -n 1 "$DIR/children.csv"; sed -n '100002,120001p' "$DIR/children.csv" |
+    sed -E 's/"[^"]*"/"99 Moved Road, Leeds"/'; } > "$DIR/updated.csv"
+"$BIN" gen --children 20000 --seed 99 --as-of 2026-11-01 --out "$DIR/new.csv"
+sed -i 's/^gen-/new-/' "$DIR/new.csv"
+
+t0=$(now); "$BIN" feed apply --db "$DB" --source births --batch 1 "$DIR/unchanged.csv"; t1=$(now)
+echo "unchanged: $(rate 100000 "$t0" "$t1")"
+t0=$(now); "$BIN" feed apply --db "$DB" --source births --batch 2 "$DIR/updated.csv"; t1=$(now)
+echo "updated:   $(rate 20000 "$t0" "$t1")"
+t0=$(now); "$BIN" feed apply --db "$DB" --source health --batch 1 "$DIR/new.csv"; t1=$(now)
+echo "new:       $(rate 20000 "$t0" "$t1")"
