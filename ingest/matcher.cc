@@ -157,81 +157,22 @@ class SurnameTable {
   std::unordered_map<std::string, double> freq_;
 };
 
-}  // namespace
-
-double SurnameFrequency(std::string_view folded) {
-  static const SurnameTable table;
-  return table.Get(folded);
-}
-
-Result<MatchWeights> ParseMatchWeights(std::string_view text) {
-  static const std::pair<const char*, double MatchWeights::*> kNames[] = {
-      {"upper", &MatchWeights::upper}, {"lower", &MatchWeights::lower},
-      {"strong_margin", &MatchWeights::strong_margin},
-      {"family_exact_m", &MatchWeights::family_exact_m}, {"family_rare_floor", &MatchWeights::family_rare_floor},
-      {"family_exact_cap", &MatchWeights::family_exact_cap}, {"family_part", &MatchWeights::family_part},
-      {"family_typo", &MatchWeights::family_typo}, {"family_phonetic", &MatchWeights::family_phonetic},
-      {"family_disagree", &MatchWeights::family_disagree}, {"given_exact", &MatchWeights::given_exact},
-      {"given_nickname", &MatchWeights::given_nickname}, {"given_typo", &MatchWeights::given_typo},
-      {"given_phonetic", &MatchWeights::given_phonetic}, {"given_initial", &MatchWeights::given_initial},
-      {"given_middle", &MatchWeights::given_middle}, {"given_disagree", &MatchWeights::given_disagree},
-      {"swapped_penalty", &MatchWeights::swapped_penalty}, {"dob_exact", &MatchWeights::dob_exact},
-      {"dob_swapped", &MatchWeights::dob_swapped}, {"dob_one_digit", &MatchWeights::dob_one_digit},
-      {"dob_disagree", &MatchWeights::dob_disagree}, {"gender_agree", &MatchWeights::gender_agree},
-      {"gender_disagree", &MatchWeights::gender_disagree}, {"postcode_exact", &MatchWeights::postcode_exact},
-      {"postcode_district", &MatchWeights::postcode_district},
-      {"postcode_disagree", &MatchWeights::postcode_disagree}, {"address_exact", &MatchWeights::address_exact},
-      {"address_close", &MatchWeights::address_close}, {"nhs_agree", &MatchWeights::nhs_agree},
-      {"nhs_disagree", &MatchWeights::nhs_disagree}, {"upn_agree", &MatchWeights::upn_agree},
-      {"upn_disagree", &MatchWeights::upn_disagree},
-  };
-  MatchWeights w;
-  size_t line_no = 0;
-  while (!text.empty()) {
-    ++line_no;
-    size_t eol = text.find('\n');
-    std::string line(text.substr(0, eol));
-    text = eol == std::string_view::npos ? std::string_view() : text.substr(eol + 1);
-    if (size_t hash = line.find('#'); hash != std::string::npos) line.resize(hash);
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    const std::string where = "weights line " + std::to_string(line_no) + ": ";
-    size_t eq = line.find('=');
-    if (eq == std::string::npos) return Status::InvalidArgument(where + "expected 'name = number'");
-    std::string name = line.substr(0, eq);
-    name.erase(0, name.find_first_not_of(" \t"));
-    name.erase(name.find_last_not_of(" \t") + 1);
-    double MatchWeights::*member = nullptr;
-    for (const auto& [n, m] : kNames) {
-      if (name == n) member = m;
-    }
-    if (member == nullptr) return Status::InvalidArgument(where + "unknown weight '" + name + "'");
-    std::string value = line.substr(eq + 1);
-    char* end = nullptr;
-    double v = std::strtod(value.c_str(), &end);
-    while (end != nullptr && (*end == ' ' || *end == '\t' || *end == '\r')) ++end;
-    if (end == value.c_str() || end == nullptr || *end != '\0' || !std::isfinite(v)) {
-      return Status::InvalidArgument(where + "'" + name + "' needs a number");
-    }
-    w.*member = v;
+// The record's side of every comparison, prepared once per match.
+struct PreparedRecord {
+  explicit PreparedRecord(const ChildRecord& r, const MatchWeights& w)
+      : given(Prepare(r.given_name)), family(Prepare(r.family_name)) {
+    for (const auto& f : r.former_family_names) former.push_back(Prepare(f));
+    double u = SurnameFrequency(family.canonical);
+    if (u <= 0) u = w.family_rare_floor;
+    family_exact = std::min(w.family_exact_cap, std::log2(w.family_exact_m / u));
   }
-  if (w.lower > w.upper) return Status::InvalidArgument("weights: lower is above upper");
-  return w;
-}
+  Name given, family;
+  std::vector<Name> former;
+  double family_exact = 0;  // the weight of agreeing exactly on this family name
+};
 
-const char* MatchDecisionName(MatchDecision d) {
-  switch (d) {
-    case MatchDecision::kLink: return "link";
-    case MatchDecision::kNew: return "new";
-    case MatchDecision::kReview: return "review";
-  }
-  return "?";
-}
-
-Matcher::Matcher(const ChildStore* store, MatchWeights weights) : store_(store), weights_(weights) {}
-
-ScoredCandidate Matcher::Compare(const ChildRecord& r, const HiddenFields& h,
-                                 const ChildView& candidate) const {
-  const MatchWeights& w = weights_;
+ScoredCandidate CompareWith(const MatchWeights& w, const PreparedRecord& p, const ChildRecord& r,
+                            const HiddenFields& h, const ChildView& candidate) {
   const ChildRecord& c = candidate.record;
   ScoredCandidate out;
   out.child = c.id;
@@ -242,14 +183,13 @@ ScoredCandidate Matcher::Compare(const ChildRecord& r, const HiddenFields& h,
   };
 
   // Names, read both ways round (given and family swapped); the better reading counts.
-  Name rg = Prepare(r.given_name), rf = Prepare(r.family_name);
+  const Name& rg = p.given;
+  const Name& rf = p.family;
+  const std::vector<Name>& r_former = p.former;
+  const double family_exact = p.family_exact;
   Name cg = Prepare(c.given_name), cf = Prepare(c.family_name), cm = Prepare(c.middle_names);
-  std::vector<Name> r_former, c_former;
-  for (const auto& f : r.former_family_names) r_former.push_back(Prepare(f));
+  std::vector<Name> c_former;
   for (const auto& f : c.former_family_names) c_former.push_back(Prepare(f));
-  double u = SurnameFrequency(rf.canonical);
-  if (u <= 0) u = w.family_rare_floor;
-  const double family_exact = std::min(w.family_exact_cap, std::log2(w.family_exact_m / u));
 
   auto family_level = [&](const Name& a, const Name& b) -> Level {
     if (a.empty() || b.empty()) return {"missing", 0};
@@ -322,9 +262,86 @@ ScoredCandidate Matcher::Compare(const ChildRecord& r, const HiddenFields& h,
   return out;
 }
 
-// Candidate ids: children sharing an identifier, then children whose name postings share a
-// Double Metaphone code with the record in a plausible birth year and whose date of birth
-// (from the posting's features) is plausibly the record's.
+}  // namespace
+
+double SurnameFrequency(std::string_view folded) {
+  static const SurnameTable table;
+  return table.Get(folded);
+}
+
+Result<MatchWeights> ParseMatchWeights(std::string_view text) {
+  static const std::pair<const char*, double MatchWeights::*> kNames[] = {
+      {"upper", &MatchWeights::upper}, {"lower", &MatchWeights::lower},
+      {"strong_margin", &MatchWeights::strong_margin},
+      {"family_exact_m", &MatchWeights::family_exact_m}, {"family_rare_floor", &MatchWeights::family_rare_floor},
+      {"family_exact_cap", &MatchWeights::family_exact_cap}, {"family_part", &MatchWeights::family_part},
+      {"family_typo", &MatchWeights::family_typo}, {"family_phonetic", &MatchWeights::family_phonetic},
+      {"family_disagree", &MatchWeights::family_disagree}, {"given_exact", &MatchWeights::given_exact},
+      {"given_nickname", &MatchWeights::given_nickname}, {"given_typo", &MatchWeights::given_typo},
+      {"given_phonetic", &MatchWeights::given_phonetic}, {"given_initial", &MatchWeights::given_initial},
+      {"given_middle", &MatchWeights::given_middle}, {"given_disagree", &MatchWeights::given_disagree},
+      {"swapped_penalty", &MatchWeights::swapped_penalty}, {"dob_exact", &MatchWeights::dob_exact},
+      {"dob_swapped", &MatchWeights::dob_swapped}, {"dob_one_digit", &MatchWeights::dob_one_digit},
+      {"dob_disagree", &MatchWeights::dob_disagree}, {"gender_agree", &MatchWeights::gender_agree},
+      {"gender_disagree", &MatchWeights::gender_disagree}, {"postcode_exact", &MatchWeights::postcode_exact},
+      {"postcode_district", &MatchWeights::postcode_district},
+      {"postcode_disagree", &MatchWeights::postcode_disagree}, {"address_exact", &MatchWeights::address_exact},
+      {"address_close", &MatchWeights::address_close}, {"nhs_agree", &MatchWeights::nhs_agree},
+      {"nhs_disagree", &MatchWeights::nhs_disagree}, {"upn_agree", &MatchWeights::upn_agree},
+      {"upn_disagree", &MatchWeights::upn_disagree},
+  };
+  MatchWeights w;
+  size_t line_no = 0;
+  while (!text.empty()) {
+    ++line_no;
+    size_t eol = text.find('\n');
+    std::string line(text.substr(0, eol));
+    text = eol == std::string_view::npos ? std::string_view() : text.substr(eol + 1);
+    if (size_t hash = line.find('#'); hash != std::string::npos) line.resize(hash);
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    const std::string where = "weights line " + std::to_string(line_no) + ": ";
+    size_t eq = line.find('=');
+    if (eq == std::string::npos) return Status::InvalidArgument(where + "expected 'name = number'");
+    std::string name = line.substr(0, eq);
+    name.erase(0, name.find_first_not_of(" \t"));
+    name.erase(name.find_last_not_of(" \t") + 1);
+    double MatchWeights::*member = nullptr;
+    for (const auto& [n, m] : kNames) {
+      if (name == n) member = m;
+    }
+    if (member == nullptr) return Status::InvalidArgument(where + "unknown weight '" + name + "'");
+    std::string value = line.substr(eq + 1);
+    char* end = nullptr;
+    double v = std::strtod(value.c_str(), &end);
+    while (end != nullptr && (*end == ' ' || *end == '\t' || *end == '\r')) ++end;
+    if (end == value.c_str() || end == nullptr || *end != '\0' || !std::isfinite(v)) {
+      return Status::InvalidArgument(where + "'" + name + "' needs a number");
+    }
+    w.*member = v;
+  }
+  if (w.lower > w.upper) return Status::InvalidArgument("weights: lower is above upper");
+  return w;
+}
+
+const char* MatchDecisionName(MatchDecision d) {
+  switch (d) {
+    case MatchDecision::kLink: return "link";
+    case MatchDecision::kNew: return "new";
+    case MatchDecision::kReview: return "review";
+  }
+  return "?";
+}
+
+Matcher::Matcher(const ChildStore* store, MatchWeights weights) : store_(store), weights_(weights) {}
+
+ScoredCandidate Matcher::Compare(const ChildRecord& record, const HiddenFields& hidden,
+                                 const ChildView& candidate) const {
+  return CompareWith(weights_, PreparedRecord(record, weights_), record, hidden, candidate);
+}
+
+// Candidate ids: children sharing an identifier, every shielded child sharing a Double
+// Metaphone code, then the best-ranked children whose name postings share a code with the
+// record in a plausible birth year, or who live at its postcode.
 Status Matcher::Block(const ChildRecord& r, const HiddenFields& hidden, std::vector<ChildId>* ids) const {
   std::set<ChildId> seen;
   auto add_id = [&](ChildId id) {
@@ -341,11 +358,12 @@ Status Matcher::Block(const ChildRecord& r, const HiddenFields& hidden, std::vec
   }
   for (ChildId id : by_id) add_id(id);
 
+  const PreparedRecord prepared(r, weights_);
   std::set<std::string> codes, given_codes, family_codes;
-  for (const auto& c : Prepare(r.given_name).codes) given_codes.insert(c);
-  for (const auto& c : Prepare(r.family_name).codes) family_codes.insert(c);
-  for (const auto& f : r.former_family_names) {
-    for (const auto& c : Prepare(f).codes) family_codes.insert(c);
+  for (const auto& c : prepared.given.codes) given_codes.insert(c);
+  for (const auto& c : prepared.family.codes) family_codes.insert(c);
+  for (const auto& f : prepared.former) {
+    for (const auto& c : f.codes) family_codes.insert(c);
   }
   for (const auto& c : Prepare(r.middle_names).codes) codes.insert(c);
   codes.insert(given_codes.begin(), given_codes.end());
@@ -424,15 +442,31 @@ Status Matcher::Block(const ChildRecord& r, const HiddenFields& hidden, std::vec
                 case NameRole::kFormerFamily: light.record.former_family_names.push_back(name); break;
               }
             }
-            ranked.emplace_back(Compare(r, no_hidden, light).total, p.id);
+            ranked.emplace_back(CompareWith(weights_, prepared, r, no_hidden, light).total, p.id);
   };
+  // The record's birth year is scanned whole (a wrong month or day, or a wrong date with
+  // agreeing names); a year one digit away only in the record's month, since the year
+  // digit was the one wrong.
+  const bool dated = !r.date_of_birth.empty();
   for (const auto& code : codes) {
     for (uint16_t year : years) {
+      const bool own_year = !dated || year == r.date_of_birth.year || year == 0;
       bool complete = false;
-      Status s = scanner.ScanName(TermKind::kPhonetic, code, year, std::nullopt, kPostingLimit,
-                                  [&](const Posting& p) { visit(p, false); }, &complete);
+      Status s = scanner.ScanName(TermKind::kPhonetic, code, year,
+                                  own_year ? std::nullopt : std::optional<uint8_t>(r.date_of_birth.month),
+                                  kPostingLimit, [&](const Posting& p) { visit(p, false); }, &complete);
       if (!s.ok()) return s;
     }
+  }
+  // Every shielded child sharing a code with the record, whatever its date of birth (their
+  // year-free postings): each is compared in full, however it ranks. Missing an unshielded
+  // match makes a duplicate; missing a shielded one would make an unshielded duplicate.
+  std::vector<ChildId> shielded;
+  for (const auto& code : codes) {
+    bool complete = false;
+    Status s = scanner.ScanName(TermKind::kShieldedPhonetic, code, 0, 0, kPostingLimit,
+                                [&](const Posting& p) { shielded.push_back(p.id); }, &complete);
+    if (!s.ok()) return s;
   }
   // Children at the record's postcode (never a shielded child: they have no place posting,
   // and are found by name above).
@@ -444,8 +478,10 @@ Status Matcher::Block(const ChildRecord& r, const HiddenFields& hidden, std::vec
   std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {
     return a.first != b.first ? a.first > b.first : a.second < b.second;
   });
+  for (ChildId id : shielded) add_id(id);
+  const size_t cap = ids->size() + kMaxCandidates;
   for (const auto& [score, id] : ranked) {
-    if (ids->size() >= kMaxCandidates + by_id.size()) break;
+    if (ids->size() >= cap) break;
     add_id(id);
   }
   return Status::OK();
@@ -504,6 +540,7 @@ Result<MatchOutcome> Matcher::Match(const SourceRecord& in) const {
   }
   auto clearance = Clearance::Elevated(Clearance::Level::kMatching, "matcher", "feed matching");
   auto views = store_->MultiGet(ids, clearance);
+  const PreparedRecord prepared(in.record, weights_);
   std::vector<ScoredCandidate> scored;
   for (size_t i = 0; i < ids.size(); ++i) {
     if (!views[i].ok()) {
@@ -512,7 +549,7 @@ Result<MatchOutcome> Matcher::Match(const SourceRecord& in) const {
     }
     bool excluded = false;
     for (const auto& d : decisions) excluded |= (!d.same && d.child == ids[i]);
-    if (!excluded) scored.push_back(Compare(in.record, in.hidden, *views[i]));
+    if (!excluded) scored.push_back(CompareWith(weights_, prepared, in.record, in.hidden, *views[i]));
   }
   for (const auto& d : decisions) {
     if (!d.same) continue;

@@ -6,7 +6,9 @@
 // record's postcode). A name posting is a candidate when its date of birth plausibly is the
 // record's (exact, swapped, one digit) or when both names agree phonetically whatever the
 // date; a place posting when its date plausibly is the record's or a name agrees; candidates are pre-ranked by comparing what
-// their postings carry (names, date, gender). The best kMaxCandidates are read in full,
+// their postings carry (names, date, gender). Every shielded child that shares a code with
+// the record is a candidate whatever its date of birth (storage files shielded children's
+// codes once more, year-free). These and the best kMaxCandidates others are read in full,
 // hidden fields included, under matching clearance: matching sees shielded children whole.
 //
 // Pairwise score: each field compared gives an agreement level and a weight in bits,

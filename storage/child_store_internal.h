@@ -54,7 +54,9 @@ IndexImage MakeIndexImage(const IndexPolicy& policy, const ChildRecord& record);
 std::string SourceFingerprint(const Crypto& crypto, std::string_view payload);
 
 // Puts every index entry of a child. A shielded child gets no place posting: that is
-// the rule that keeps a postcode search from confirming where a shielded child lives.
+// the rule that keeps a postcode search from confirming where a shielded child lives. It
+// gets its phonetic codes again under kShieldedPhonetic, year 0: feed matching scans those
+// whatever a record's date of birth.
 // `Sink` has Put(cf, key, value): a rocksdb::WriteBatch or an entry list.
 template <typename Sink>
 void PutIndexEntries(ChildStore::Handles* h, const Crypto& crypto, const IndexImage& image,
@@ -64,6 +66,10 @@ void PutIndexEntries(ChildStore::Handles* h, const Crypto& crypto, const IndexIm
     const std::string& value = CarriesFeatures(term.kind) ? image.posting_value : image.flags_only;
     b->Put(h->name_index, keys::NamePostingKey(term.kind, term.token, year, r.date_of_birth.month, r.id),
            value);
+    if (r.shield.shielded && term.kind == TermKind::kPhonetic) {
+      b->Put(h->name_index, keys::NamePostingKey(TermKind::kShieldedPhonetic, term.token, 0, 0, r.id),
+             image.posting_value);
+    }
   }
   if (!r.nhs_number.empty()) b->Put(h->id_index, keys::IdKey(keys::IdKind::kNhsNumber, r.nhs_number, r.id), "");
   if (!r.pupil_number.empty()) {

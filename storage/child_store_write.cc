@@ -129,6 +129,15 @@ Status ChildStore::SetShield(ChildId id, bool shielded, std::string_view by,
   rocksdb::WriteBatch batch;
   batch.Put(h_->children, keys::ChildKey(id), EncodeChildRecord(r));
   PutIndexEntries(h_.get(), *crypto_, MakeIndexImage(*options_.policy, r), r, hidden, &batch);
+  if (!shielded) {
+    // Lifting a shield drops the year-free postings only a shielded child has.
+    std::vector<IndexTerm> terms;
+    options_.policy->NameTerms(r, &terms);
+    for (const auto& t : terms) {
+      if (t.kind != TermKind::kPhonetic) continue;
+      batch.Delete(h_->name_index, keys::NamePostingKey(TermKind::kShieldedPhonetic, t.token, 0, 0, id));
+    }
+  }
   std::string place_key;
   if (shielded && !hidden.postcode.empty()) {
     place_key = keys::PlaceKey(crypto_->KeyedHash(hidden.postcode), id);

@@ -19,6 +19,10 @@ enum class TermKind : uint8_t {
   kPhonetic = 'P',  // Double Metaphone code of a name part; posting carries features
   kNickname = 'N',  // nickname group of a given name; posting carries features
   kTrigram = 'T',   // character trigram of a name part; posting carries only flags
+  // A shielded child's phonetic codes again, filed under birth year 0 so that one scan
+  // covers every year: feed matching must find every shielded child a record could
+  // plausibly be, whatever its date of birth says. Written by storage, never by a policy.
+  kShieldedPhonetic = 'S',
 };
 
 inline bool CarriesFeatures(TermKind kind) { return kind != TermKind::kTrigram; }

@@ -144,6 +144,29 @@ TEST_F(FeedShieldTest, StorageRefusesAChangeThatWouldLiftAShield) {
   EXPECT_TRUE(PlaceHits("LS1 4AB").empty());
 }
 
+TEST_F(FeedShieldTest, ShieldedChildIsFiledYearFreeForMatchingOnlyWhileShielded) {
+  auto year_free = [&](ChildId id) {
+    std::vector<ChildId> ids;
+    bool complete = false;
+    // "Whitfield": Double Metaphone AFTL... the primary code the index policy files.
+    std::vector<IndexTerm> terms;
+    NameIndexPolicy::Instance().NameTerms(Full(id).record, &terms);
+    for (const auto& t : terms) {
+      if (t.kind != TermKind::kPhonetic) continue;
+      EXPECT_TRUE(store_->ScanName(TermKind::kShieldedPhonetic, t.token, 0, 0, 100,
+                                   [&](const Posting& p) { ids.push_back(p.id); }, &complete).ok());
+    }
+    return ids;
+  };
+  ASSERT_TRUE(Apply("births", 1, {kAva}).ok());
+  const ChildId ava = LinkedChild("births", "b1");
+  EXPECT_TRUE(year_free(ava).empty());
+  ASSERT_TRUE(store_->SetShield(ava, true, "la_leeds", "fleeing violence").ok());
+  EXPECT_FALSE(year_free(ava).empty());
+  ASSERT_TRUE(store_->SetShield(ava, false, "la_leeds", "risk over").ok());
+  EXPECT_TRUE(year_free(ava).empty()) << "lifting the shield drops them";
+}
+
 TEST_F(FeedShieldTest, SourceRecordsNeedElevatedClearance) {
   ShieldedAva();
   auto r = store_->GetSourceRecord({"births", "b1"}, Clearance::Ordinary());
