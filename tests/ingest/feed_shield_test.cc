@@ -148,7 +148,6 @@ TEST_F(FeedShieldTest, ShieldedChildIsFiledYearFreeForMatchingOnlyWhileShielded)
   auto year_free = [&](ChildId id) {
     std::vector<ChildId> ids;
     bool complete = false;
-    // "Whitfield": Double Metaphone AFTL... the primary code the index policy files.
     std::vector<IndexTerm> terms;
     NameIndexPolicy::Instance().NameTerms(Full(id).record, &terms);
     for (const auto& t : terms) {
