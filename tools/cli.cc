@@ -97,6 +97,7 @@ void AddGetAndDump(CLI::App& app, std::function<int()>* run);
 void AddShield(CLI::App& app, std::function<int()>* run);
 void AddCompact(CLI::App& app, std::function<int()>* run);
 void AddPhoneticAndGen(CLI::App& app, std::function<int()>* run);
+void AddClientCommands(CLI::App& app, std::function<int()>* run);  // tools/cli_client.cc
 
 int RunCli(int argc, char** argv) {
   CLI::App app{"contactpoint: the child index engine's ops and development tool"};
@@ -109,6 +110,7 @@ int RunCli(int argc, char** argv) {
   AddShield(app, &run);
   AddCompact(app, &run);
   AddPhoneticAndGen(app, &run);
+  AddClientCommands(app, &run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
