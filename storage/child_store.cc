@@ -20,6 +20,9 @@ constexpr const char* kSources = "sources";
 constexpr const char* kNameIndex = "name_index";
 constexpr const char* kIdIndex = "id_index";
 constexpr const char* kPlaceIndex = "place_index";
+constexpr const char* kAccounts = "accounts";
+constexpr const char* kAudit = "audit";
+constexpr const char* kAuditIndex = "audit_index";
 
 // One posting list is (kind, token, birth year): the bloom filter answers "is there any
 // child under this token in this year" without reading a data block.
@@ -65,6 +68,9 @@ std::vector<rocksdb::ColumnFamilyDescriptor> Descriptors(
   auto place = FamilyOptions(cache, true);
   place.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(keys::kPlaceHashBytes));
   d.emplace_back(kPlaceIndex, place);
+  for (const char* name : {kAccounts, kAudit, kAuditIndex}) {
+    d.emplace_back(name, FamilyOptions(cache, false));
+  }
   // Families written by a newer build are opened too, so that the schema check below can
   // refuse the database with a clear message instead of RocksDB's.
   for (const auto& name_on_disk : existing) {
@@ -134,7 +140,8 @@ Result<std::unique_ptr<ChildStore>> ChildStore::Open(const Options& options) {
 // is read through a read-only open, which creates nothing.
 Status ChildStore::CheckFamiliesPresent(const std::vector<std::string>& existing) {
   std::string missing;
-  for (const char* name : {kMeta, kChildren, kHidden, kSources, kNameIndex, kIdIndex, kPlaceIndex}) {
+  for (const char* name : {kMeta, kChildren, kHidden, kSources, kNameIndex, kIdIndex, kPlaceIndex,
+                           kAccounts, kAudit, kAuditIndex}) {
     if (std::find(existing.begin(), existing.end(), name) == existing.end()) missing = name;
   }
   if (missing.empty()) return Status::OK();
@@ -199,6 +206,12 @@ Status ChildStore::OpenDb() {
   h_->name_index = h_->all[5];
   h_->id_index = h_->all[6];
   h_->place_index = h_->all[7];
+  // Looked up by name: families added later need no fixed position.
+  for (auto* cf : h_->all) {
+    if (cf->GetName() == kAccounts) h_->accounts = cf;
+    if (cf->GetName() == kAudit) h_->audit = cf;
+    if (cf->GetName() == kAuditIndex) h_->audit_index = cf;
+  }
   return Status::OK();
 }
 

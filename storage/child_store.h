@@ -9,6 +9,9 @@
 //   id_index     (identifier kind, value, child id) -> empty
 //   place_index  (keyed hash of postcode, child id) -> flags + features; never for a
 //                shielded child
+//   accounts     organisations and users (storage/accounts.h)
+//   audit        sequence number -> hash-chained audit entry (storage/audit_log.h)
+//   audit_index  (child id | user, time, sequence number) -> empty
 //
 // Shielding is enforced here. Hidden fields are sealed for every child, shielded or not,
 // so no address, postcode, parent contact or service ever reaches the write-ahead log or
@@ -50,6 +53,9 @@ class Cache;
 
 namespace cp {
 
+class Accounts;
+class AuditLog;
+class AuditReader;
 class BulkLoader;
 class PostingScanner;
 
@@ -166,6 +172,9 @@ class ChildStore {
   struct Handles;
 
  private:
+  friend class Accounts;  // the accounts family, and the Crypto for TOTP secrets
+  friend class AuditLog;  // the audit families, and the Crypto for reasons and criteria
+  friend class AuditReader;
   friend class BulkLoader;
   friend class PostingScanner;
   explicit ChildStore(const Options& options);

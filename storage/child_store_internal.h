@@ -22,6 +22,9 @@ struct ChildStore::Handles {
   rocksdb::ColumnFamilyHandle* name_index = nullptr;
   rocksdb::ColumnFamilyHandle* id_index = nullptr;
   rocksdb::ColumnFamilyHandle* place_index = nullptr;
+  rocksdb::ColumnFamilyHandle* accounts = nullptr;
+  rocksdb::ColumnFamilyHandle* audit = nullptr;
+  rocksdb::ColumnFamilyHandle* audit_index = nullptr;
   std::shared_ptr<rocksdb::Cache> cache;
 
   ~Handles();

@@ -11,6 +11,7 @@
 #include "index/normalize.h"
 #include "query/searcher.h"
 #include "tools/batch_search.h"
+#include "tools/cli_accounts.h"
 #include "tools/gen.h"
 #include "tools/import.h"
 #include "tools/json_output.h"
@@ -110,6 +111,7 @@ int RunCli(int argc, char** argv) {
   AddShield(app, &run);
   AddCompact(app, &run);
   AddPhoneticAndGen(app, &run);
+  AddAccountCommands(app, &run);
   AddClientCommands(app, &run);
   try {
     app.parse(argc, argv);
