@@ -167,21 +167,21 @@ std::string RequestHandler::Login(const Call& call) {
     return ErrorFrame(call.id, code, message);
   };
   if (user.empty()) return ErrorFrame(call.id, ErrorCode::BadCredentials, "unknown user or wrong password");
-  // The address is checked before any credential: an unregistered network learns nothing
-  // about a password.
-  auto registered = deps_.accounts->AddressRegistered(user, call.address);
-  if (!registered.ok() && registered.status().IsNotFound()) {
-    return refuse(ErrorCode::BadCredentials, "unknown user or wrong password");
-  }
-  if (!registered.ok()) return ErrorFrame(call.id, ErrorCode::Internal, "the accounts store failed");
-  if (!*registered) {
-    return refuse(ErrorCode::UnregisteredAddress,
-                  "this address is not registered for the user's organisation");
-  }
-  auto check = deps_.accounts->CheckPassword(user, Str(login->password()));
+  // The accounts store checks the address before any credential: an unregistered network
+  // learns nothing about a password.
+  auto check = deps_.accounts->CheckPassword(user, Str(login->password()), call.address);
   if (!check.ok()) return ErrorFrame(call.id, ErrorCode::Internal, "the accounts store failed");
-  if (*check == CredentialCheck::kLocked) return refuse(ErrorCode::Locked, "the account is locked");
-  if (*check == CredentialCheck::kBad) return refuse(ErrorCode::BadCredentials, "unknown user or wrong password");
+  switch (*check) {
+    case CredentialCheck::kOk:
+      break;
+    case CredentialCheck::kUnregisteredAddress:
+      return refuse(ErrorCode::UnregisteredAddress,
+                    "this address is not registered for the user's organisation");
+    case CredentialCheck::kLocked:
+      return refuse(ErrorCode::Locked, "the account is locked");
+    case CredentialCheck::kBad:
+      return refuse(ErrorCode::BadCredentials, "unknown user or wrong password");
+  }
   std::string ticket = sessions_.IssueTicket(user, call.address, call.now_ms);
   flatbuffers::FlatBufferBuilder fbb(256);
   auto result = fb::CreateLoginChallengeDirect(fbb, ticket.c_str(), config_.login_ticket_s);
@@ -204,6 +204,7 @@ std::string RequestHandler::SecondFactor(const Call& call) {
   e.organisation = profile->organisation;
   if (*check != CredentialCheck::kOk) {
     const ErrorCode code = *check == CredentialCheck::kLocked ? ErrorCode::Locked : ErrorCode::BadCode;
+    // (kUnregisteredAddress cannot come from a code check.)
     if (code == ErrorCode::Locked) sessions_.RedeemTicket(ticket);
     e.outcome = ErrorCodeName(code);
     if (!Audit(call, nullptr, e).ok()) {
@@ -239,15 +240,16 @@ std::string RequestHandler::Admit(const Call& call, Operation op, const std::str
     return Refuse(call, &*s, action, ErrorCode::MissingReason, "a stated reason is required");
   }
   uint32_t retry_ms = 0;
-  switch (limiter_.Admit(s->profile.user, counts_towards_quota, s->profile.daily_quota, call.now_ms,
-                         &retry_ms)) {
-    case RateLimiter::Verdict::kOk:
-      break;
-    case RateLimiter::Verdict::kRateLimited:
-      return Refuse(call, &*s, action, ErrorCode::RateLimited, "too many requests; slow down", retry_ms);
-    case RateLimiter::Verdict::kQuotaExceeded:
+  if (!limiter_.Admit(s->profile.user, call.now_ms, &retry_ms)) {
+    return Refuse(call, &*s, action, ErrorCode::RateLimited, "too many requests; slow down", retry_ms);
+  }
+  if (counts_towards_quota) {
+    auto charged = deps_.accounts->ChargeSearch(s->profile.user, call.now_ms / 1000);
+    if (!charged.ok()) return ErrorFrame(call.id, ErrorCode::Internal, "the accounts store failed");
+    if (!*charged) {
       return Refuse(call, &*s, action, ErrorCode::QuotaExceeded,
                     "the daily search quota of the role '" + s->profile.role + "' is used up");
+    }
   }
   *session = std::move(*s);
   return {};

@@ -15,15 +15,18 @@
 
 namespace cp::server {
 
-// Operations a role may be permitted; a role's permissions are a set of these.
+// Operations a role may be permitted: the same bits as cp::Operation in
+// storage/roles.h, restated because that header cannot be included beside
+// query/criteria.h (both define kMaxResultCap); server/accounts_adapter.cc checks that the
+// two agree.
 enum class Operation : uint32_t {
   kSearch = 1u << 0,
   kGetRecord = 1u << 1,
-  kShield = 1u << 2,      // shield and unshield (local-authority shielding managers)
-  kBreakGlass = 1u << 3,  // child-protection override
-  kFeed = 1u << 4,
+  kShield = 1u << 2,  // shield and unshield
+  kBreakGlass = 1u << 3,
+  kFeedBatch = 1u << 4,
   kReview = 1u << 5,
-  kAdmin = 1u << 6,
+  kAccountAdmin = 1u << 6,
 };
 
 struct UserProfile {
@@ -32,32 +35,36 @@ struct UserProfile {
   std::string role;
   uint32_t operations = 0;  // a set of Operation bits
   size_t result_cap = 20;   // 1..50
-  uint32_t daily_quota = 0; // searches per UTC day; 0 = none allowed
 
   bool May(Operation op) const { return (operations & static_cast<uint32_t>(op)) != 0; }
 };
 
 enum class CredentialCheck {
   kOk,
-  kBad,     // unknown user, wrong password, wrong or reused code
-  kLocked,  // the account is locked (now, or by this failure)
+  kUnregisteredAddress,  // the address is outside every range of the user's organisation
+  kBad,                  // unknown user, wrong password, wrong or reused code
+  kLocked,               // the account is locked (now, or by this failure)
 };
 
 class AccountsPort {
  public:
   virtual ~AccountsPort() = default;
-  // Whether `address` (an IPv4 or IPv6 literal) lies in a registered range of the user's
-  // organisation. NotFound for an unknown user.
-  virtual Result<bool> AddressRegistered(const std::string& user, const std::string& address) = 0;
-  // Verifies the password (a failure counts towards lockout). Errors are storage failures.
+  // Login step 1, checked in this order: `address` (an IPv4 or IPv6 literal) lies in a
+  // registered range of the user's organisation — before any credential is looked at —,
+  // the account is not locked, the password verifies (a failure counts towards lockout).
+  // Errors are storage failures.
   virtual Result<CredentialCheck> CheckPassword(const std::string& user,
-                                                const std::string& password) = 0;
+                                                const std::string& password,
+                                                const std::string& address) = 0;
   // Verifies a TOTP code at `unix_seconds` (a failure counts towards lockout).
   virtual Result<CredentialCheck> CheckSecondFactor(const std::string& user,
                                                     const std::string& code,
                                                     int64_t unix_seconds) = 0;
   // The user's organisation and role. NotFound for an unknown user.
   virtual Result<UserProfile> Profile(const std::string& user) = 0;
+  // Counts one search against the user's daily quota (UTC day of `unix_seconds`); false
+  // when the quota is used up (and nothing was counted).
+  virtual Result<bool> ChargeSearch(const std::string& user, int64_t unix_seconds) = 0;
 };
 
 // One entry of the audit trail as the server states it.

@@ -2,13 +2,18 @@
 
 #include <cstdlib>
 
+#include "tests/server/test_accounts.h"
+#include "util/totp.h"
+
 namespace cp::server::testing {
 
 ChildId ServerTest::olivia_ = 0, ServerTest::lily_ = 0;
 std::string ServerTest::dir_, ServerTest::cert_, ServerTest::key_;
 ChildStore* ServerTest::store_ = nullptr;
-FakeAccounts* ServerTest::accounts_ = nullptr;
-FakeAudit* ServerTest::audit_ = nullptr;
+AccountServices* ServerTest::services_ = nullptr;
+RecordingAudit* ServerTest::audit_ = nullptr;
+std::map<std::string, std::string>* ServerTest::secrets_ = nullptr;
+std::atomic<int64_t> ServerTest::clock_offset_ms_{0};
 ServerTest::Running* ServerTest::main_ = nullptr;
 
 namespace {
@@ -65,22 +70,34 @@ void ServerTest::SetUpTestSuite() {
   batch.push_back(Child("Olivia", "Smith", "2016-03-02", "olivia"));
   batch.push_back(Child("Lily", "Evans", "2015-05-05", "lily"));
   for (int i = 0; i < 3; ++i) batch.push_back(Child("Amelia", "Jones", "2014-01-01", "amelia" + std::to_string(i)));
+  // Eleven: more than a cap of 10, fewer than one of 20.
+  for (int i = 0; i < 11; ++i) batch.push_back(Child("Isla", "Brown", "2013-07-07", "isla" + std::to_string(i)));
   auto ids = store_->InsertChildren(batch);
   ASSERT_TRUE(ids.ok()) << ids.status().ToString();
   olivia_ = (*ids)[0];
   lily_ = (*ids)[1];
   ASSERT_TRUE(store_->SetShield(lily_, true, "LA Leeds", "test").ok());
 
-  accounts_ = new FakeAccounts;
-  audit_ = new FakeAudit;
+  AccountServices::Options account_options;
+  account_options.argon2_memory_kib = 64;  // tests need no brute-force resistance
+  account_options.argon2_passes = 1;
+  account_options.lockout_after = 3;
+  auto services = AccountServices::Open(store_, account_options);
+  ASSERT_TRUE(services.ok()) << services.status().ToString();
+  services_ = services->release();
+  Status orgs = AddTestOrganisations(services_);
+  ASSERT_TRUE(orgs.ok()) << orgs.ToString();
+  audit_ = new RecordingAudit(services_->audit_port());
+  secrets_ = new std::map<std::string, std::string>;
   main_ = StartServer(BaseConfig()).release();
 }
 
 void ServerTest::TearDownTestSuite() {
   delete main_;
   main_ = nullptr;
-  delete accounts_;
   delete audit_;
+  delete secrets_;
+  delete services_;
   delete store_;
   store_ = nullptr;
   std::filesystem::remove_all(dir_);
@@ -97,8 +114,8 @@ ServerConfig ServerTest::BaseConfig() {
   c.workers = 2;
   c.read_timeout_ms = 500;  // a truncated frame is dropped quickly
   c.idle_timeout_ms = 5000;
-  c.rate_per_second = 0.01;  // a burst of 20, then effectively nothing
-  c.rate_burst = 20;
+  c.rate_per_second = 0.01;  // a burst of 40, then effectively nothing
+  c.rate_burst = 40;
   return c;
 }
 
@@ -106,8 +123,9 @@ std::unique_ptr<ServerTest::Running> ServerTest::StartServer(ServerConfig config
   auto r = std::make_unique<Running>();
   RequestHandler::Deps deps;
   deps.store = store_;
-  deps.accounts = accounts_;
+  deps.accounts = services_->accounts_port();
   deps.audit = audit_;
+  deps.clock = [] { return SystemNowMs() + clock_offset_ms_.load(); };
   r->handler = std::make_unique<RequestHandler>(config, deps);
   auto server = Server::Start(config, r->handler.get());
   EXPECT_TRUE(server.ok()) << server.status().ToString();
@@ -125,20 +143,18 @@ ServerTest::Running::~Running() {
   }
 }
 
-void ServerTest::AddUser(const std::string& name, uint32_t operations, uint32_t quota,
-                         bool registered, size_t cap) {
-  FakeAccounts::User u;
-  u.password = "pw-" + name;
-  u.code = "123456";
-  u.addresses = {registered ? "127.0.0.1" : "10.9.9.9"};
-  u.profile.organisation = "LA Leeds";
-  u.profile.role = operations & static_cast<uint32_t>(Operation::kBreakGlass)   ? "child_protection"
-                   : operations & static_cast<uint32_t>(Operation::kShield) ? "shielding_manager"
-                                                                            : "social_care";
-  u.profile.operations = operations;
-  u.profile.daily_quota = quota;
-  u.profile.result_cap = cap;
-  accounts_->Add(name, u);
+void ServerTest::AddUser(const std::string& name, const std::string& role, bool registered) {
+  auto secret = AddTestUser(services_, name, registered ? "la_leeds" : "la_elsewhere", role, Password(name));
+  ASSERT_TRUE(secret.ok()) << secret.status().ToString();
+  (*secrets_)[name] = *secret;
+}
+
+std::string ServerTest::Code(const std::string& name) {
+  const int64_t now_s = (SystemNowMs() + clock_offset_ms_.fetch_add(kTotpStepSeconds * 1000) +
+                         kTotpStepSeconds * 1000) / 1000;
+  auto key = Base32Decode(secrets_->at(name));
+  EXPECT_TRUE(key.ok());
+  return TotpCodeAt(*key, TotpStep(now_s));
 }
 
 std::unique_ptr<Client> ServerTest::Connect(uint16_t port, bool plain) {
@@ -156,7 +172,7 @@ std::unique_ptr<Client> ServerTest::Connect(uint16_t port, bool plain) {
 std::unique_ptr<Client> ServerTest::LoggedIn(const std::string& name) {
   auto c = Connect();
   if (!c) return nullptr;
-  auto r = c->LogIn(name, "pw-" + name, "123456");
+  auto r = c->LogIn(name, Password(name), Code(name));
   EXPECT_EQ(CodeOf(r), protocol::ErrorCode::None);
   EXPECT_FALSE(c->session().empty());
   return c;

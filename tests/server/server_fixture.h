@@ -1,100 +1,41 @@
-// A contactpointd in the test process: a small database, TLS with a certificate made by
-// the `openssl` command, accounts and audit trail held in memory (FakeAccounts,
-// FakeAudit), listening on an ephemeral loopback port.
+// A contactpointd in the test process: a small database with the real accounts store and
+// audit log (storage/accounts.h, storage/audit_log.h, through server/accounts_adapter.h),
+// TLS with a certificate made by the `openssl` command, listening on an ephemeral
+// loopback port. The server's clock is the system's plus an offset that each login moves
+// on by one TOTP step, so that every login has a fresh code.
 #pragma once
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <atomic>
 #include <filesystem>
 #include <map>
 #include <memory>
 #include <mutex>
-#include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "index/index_policy.h"
+#include "server/accounts_adapter.h"
 #include "server/client.h"
 #include "server/handler.h"
 #include "server/server.h"
 
 namespace cp::server::testing {
 
-inline constexpr uint32_t kAllRecordOps =
-    static_cast<uint32_t>(Operation::kSearch) | static_cast<uint32_t>(Operation::kGetRecord);
-
-// Users, passwords, a fixed TOTP code per user, registered addresses per user, and a
-// lockout after three failures. Counts password checks so tests can show the address is
-// checked first.
-class FakeAccounts : public AccountsPort {
+// The real audit log, plus a copy of every event for the tests to read, and a switch that
+// makes appends fail.
+class RecordingAudit : public AuditPort {
  public:
-  struct User {
-    std::string password;
-    std::string code;
-    std::set<std::string> addresses;
-    UserProfile profile;
-    int failures = 0;
-  };
-  void Add(const std::string& name, User u) {
-    std::lock_guard lock(mu_);
-    u.profile.user = name;
-    users_[name] = std::move(u);
-  }
-  int password_checks(const std::string& name) {
-    std::lock_guard lock(mu_);
-    return checks_[name];
-  }
-
-  Result<bool> AddressRegistered(const std::string& user, const std::string& address) override {
-    std::lock_guard lock(mu_);
-    auto it = users_.find(user);
-    if (it == users_.end()) return Status::NotFound("no user");
-    return it->second.addresses.count(address) > 0;
-  }
-  Result<CredentialCheck> CheckPassword(const std::string& user, const std::string& password) override {
-    std::lock_guard lock(mu_);
-    ++checks_[user];
-    return Check(user, [&](const User& u) { return u.password == password; });
-  }
-  Result<CredentialCheck> CheckSecondFactor(const std::string& user, const std::string& code,
-                                            int64_t) override {
-    std::lock_guard lock(mu_);
-    return Check(user, [&](const User& u) { return u.code == code; });
-  }
-  Result<UserProfile> Profile(const std::string& user) override {
-    std::lock_guard lock(mu_);
-    auto it = users_.find(user);
-    if (it == users_.end()) return Status::NotFound("no user");
-    return it->second.profile;
-  }
-
- private:
-  template <typename F>
-  CredentialCheck Check(const std::string& user, F right) {
-    auto it = users_.find(user);
-    if (it == users_.end()) return CredentialCheck::kBad;
-    User& u = it->second;
-    if (u.failures >= 3) return CredentialCheck::kLocked;
-    if (right(u)) {
-      u.failures = 0;
-      return CredentialCheck::kOk;
-    }
-    return ++u.failures >= 3 ? CredentialCheck::kLocked : CredentialCheck::kBad;
-  }
-  std::mutex mu_;
-  std::map<std::string, User> users_;
-  std::map<std::string, int> checks_;
-};
-
-class FakeAudit : public AuditPort {
- public:
+  explicit RecordingAudit(AuditPort* real) : real_(real) {}
   Status Append(const AuditEvent& e) override {
     std::lock_guard lock(mu_);
     if (fail_) return Status::IOError("audit disk full");
-    events_.push_back(e);
-    return Status::OK();
+    Status s = real_->Append(e);
+    if (s.ok()) events_.push_back(e);
+    return s;
   }
   void set_fail(bool fail) {
     std::lock_guard lock(mu_);
@@ -110,6 +51,7 @@ class FakeAudit : public AuditPort {
   }
 
  private:
+  AuditPort* real_;
   std::mutex mu_;
   bool fail_ = false;
   std::vector<AuditEvent> events_;
@@ -122,7 +64,7 @@ class ServerTest : public ::testing::Test {
   static void SetUpTestSuite();
   static void TearDownTestSuite();
 
-  // A running server over the shared store, handler and fakes.
+  // A running server over the shared store, handler and accounts.
   struct Running {
     std::unique_ptr<RequestHandler> handler;
     std::unique_ptr<Server> server;
@@ -133,9 +75,13 @@ class ServerTest : public ::testing::Test {
   static std::unique_ptr<Running> StartServer(ServerConfig config);
   static ServerConfig BaseConfig();
 
-  // A user of `role` allowed from 127.0.0.1, password "pw-<name>", code "123456".
-  static void AddUser(const std::string& name, uint32_t operations, uint32_t quota = 1000,
-                      bool registered = true, size_t cap = 20);
+  // A user of `role` in organisation "la_leeds" (registered: 127.0.0.0/8), or with
+  // registered = false in "la_elsewhere" (10.9.0.0/16 only).
+  // `role` is a storage/roles.h name: "la_social_care", "voluntary", ...
+  static void AddUser(const std::string& name, const std::string& role, bool registered = true);
+  static std::string Password(const std::string& name) { return "correct horse " + name; }
+  // Moves the server's clock on by one TOTP step and returns the user's code for it.
+  static std::string Code(const std::string& name);
   static std::unique_ptr<Client> Connect(uint16_t port = 0, bool plain = false);
   // A client logged in as `name` (AddUser first).
   static std::unique_ptr<Client> LoggedIn(const std::string& name);
@@ -143,8 +89,10 @@ class ServerTest : public ::testing::Test {
   static ChildId olivia_, lily_;  // lily is shielded
   static std::string dir_, cert_, key_;
   static ChildStore* store_;
-  static FakeAccounts* accounts_;
-  static FakeAudit* audit_;
+  static AccountServices* services_;
+  static RecordingAudit* audit_;
+  static std::map<std::string, std::string>* secrets_;
+  static std::atomic<int64_t> clock_offset_ms_;
   static Running* main_;
 };
 

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include "server/records.h"
+#include "storage/audit_log.h"
+#include "tests/server/test_accounts.h"
 #include "tests/server/server_fixture.h"
 
 namespace cp::server::testing {
@@ -11,9 +13,7 @@ namespace {
 namespace fb = protocol;
 using fb::ErrorCode;
 
-constexpr uint32_t kSearchOnly = static_cast<uint32_t>(Operation::kSearch);
-constexpr uint32_t kShieldOps = kAllRecordOps | static_cast<uint32_t>(Operation::kShield);
-constexpr uint32_t kChildProtection = kAllRecordOps | static_cast<uint32_t>(Operation::kBreakGlass);
+constexpr char kSocialCare[] = "la_social_care";
 
 SearchRequest OliviaQuery() {
   SearchRequest q;
@@ -89,19 +89,20 @@ TEST_F(ServerTest, RecordOperationsWithoutASessionAreNotAuthenticated) {
 // ---- Login ------------------------------------------------------------------------------
 
 TEST_F(ServerTest, PasswordThenCodeGivesASession) {
-  AddUser("login-ok", kAllRecordOps, 1000, true, 30);
+  AddUser("login-ok", "voluntary");
   auto c = Connect();
-  auto r = c->LogIn("login-ok", "pw-login-ok", "123456");
+  auto r = c->LogIn("login-ok", Password("login-ok"), Code("login-ok"));
   ASSERT_EQ(CodeOf(r), ErrorCode::None);
   const auto* s = r->envelope().body_as_SessionResult();
   EXPECT_EQ(s->token()->size(), 64u);
-  EXPECT_EQ(s->result_cap(), 30);
+  EXPECT_EQ(s->result_cap(), 10);
+  EXPECT_EQ(s->role()->str(), "voluntary");
   EXPECT_GT(s->idle_timeout_s(), 0u);
   EXPECT_EQ(CodeOf(c->Search(OliviaQuery(), "enquiry")), ErrorCode::None);
 }
 
 TEST_F(ServerTest, WrongPasswordAndUnknownUserLookTheSame) {
-  AddUser("login-bad-pw", kAllRecordOps);
+  AddUser("login-bad-pw", kSocialCare);
   auto c = Connect();
   auto wrong = c->Login("login-bad-pw", "nope");
   auto unknown = c->Login("nobody-at-all", "nope");
@@ -111,27 +112,35 @@ TEST_F(ServerTest, WrongPasswordAndUnknownUserLookTheSame) {
 }
 
 TEST_F(ServerTest, WrongCodeIsBadCode) {
-  AddUser("login-bad-code", kAllRecordOps);
+  AddUser("login-bad-code", kSocialCare);
   auto c = Connect();
-  EXPECT_EQ(CodeOf(c->LogIn("login-bad-code", "pw-login-bad-code", "000000")), ErrorCode::BadCode);
+  std::string wrong = Code("login-bad-code");
+  wrong[0] = wrong[0] == '9' ? '0' : static_cast<char>(wrong[0] + 1);
+  EXPECT_EQ(CodeOf(c->LogIn("login-bad-code", Password("login-bad-code"), wrong)), ErrorCode::BadCode);
   EXPECT_TRUE(c->session().empty());
 }
 
 TEST_F(ServerTest, RepeatedFailuresLockTheAccount) {
-  AddUser("login-locked", kAllRecordOps);
+  AddUser("login-locked", kSocialCare);
   auto c = Connect();
-  EXPECT_EQ(CodeOf(c->Login("login-locked", "x")), ErrorCode::BadCredentials);
-  EXPECT_EQ(CodeOf(c->Login("login-locked", "x")), ErrorCode::BadCredentials);
-  EXPECT_EQ(CodeOf(c->Login("login-locked", "x")), ErrorCode::Locked);
-  EXPECT_EQ(CodeOf(c->Login("login-locked", "pw-login-locked")), ErrorCode::Locked);
+  EXPECT_EQ(CodeOf(c->Login("login-locked", "wrong password")), ErrorCode::BadCredentials);
+  EXPECT_EQ(CodeOf(c->Login("login-locked", "wrong password")), ErrorCode::BadCredentials);
+  const ErrorCode third = CodeOf(c->Login("login-locked", "wrong password"));
+  EXPECT_TRUE(third == ErrorCode::BadCredentials || third == ErrorCode::Locked) << static_cast<int>(third);
+  EXPECT_EQ(CodeOf(c->Login("login-locked", Password("login-locked"))), ErrorCode::Locked);
+  EXPECT_TRUE(IsLocked(services_, "login-locked"));
 }
 
 TEST_F(ServerTest, UnregisteredAddressIsRefusedBeforeThePasswordIsChecked) {
-  AddUser("login-elsewhere", kAllRecordOps, 1000, /*registered=*/false);
+  AddUser("login-elsewhere", kSocialCare, /*registered=*/false);
   auto c = Connect();
-  EXPECT_EQ(CodeOf(c->Login("login-elsewhere", "pw-login-elsewhere")), ErrorCode::UnregisteredAddress);
-  EXPECT_EQ(CodeOf(c->Login("login-elsewhere", "wrong")), ErrorCode::UnregisteredAddress);
-  EXPECT_EQ(accounts_->password_checks("login-elsewhere"), 0);
+  EXPECT_EQ(CodeOf(c->Login("login-elsewhere", Password("login-elsewhere"))), ErrorCode::UnregisteredAddress);
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_EQ(CodeOf(c->Login("login-elsewhere", "wrong password")), ErrorCode::UnregisteredAddress);
+  }
+  // No credential was checked: no failure counted, no lockout.
+  EXPECT_EQ(FailedAttempts(services_, "login-elsewhere"), 0u);
+  EXPECT_FALSE(IsLocked(services_, "login-elsewhere"));
   auto events = audit_->For("login-elsewhere");
   ASSERT_FALSE(events.empty());
   EXPECT_EQ(events.back().outcome, "unregistered_address");
@@ -143,7 +152,7 @@ TEST_F(ServerTest, StaleTicketIsNotAuthenticated) {
 }
 
 TEST_F(ServerTest, LogoutEndsTheSession) {
-  AddUser("logout", kAllRecordOps);
+  AddUser("logout", kSocialCare);
   auto c = LoggedIn("logout");
   const std::string token = c->session();
   ASSERT_EQ(CodeOf(c->Logout()), ErrorCode::None);
@@ -152,7 +161,7 @@ TEST_F(ServerTest, LogoutEndsTheSession) {
 }
 
 TEST_F(ServerTest, ASessionWorksOnANewConnection) {
-  AddUser("two-connections", kAllRecordOps);
+  AddUser("two-connections", kSocialCare);
   auto first = LoggedIn("two-connections");
   auto second = Connect();
   second->set_session(first->session());
@@ -162,7 +171,7 @@ TEST_F(ServerTest, ASessionWorksOnANewConnection) {
 // ---- Search and records -----------------------------------------------------------------
 
 TEST_F(ServerTest, SearchFindsTheChildAndTheAuditEntryIsWrittenFirst) {
-  AddUser("search-ok", kAllRecordOps);
+  AddUser("search-ok", kSocialCare);
   auto c = LoggedIn("search-ok");
   auto r = c->Search(OliviaQuery(), "school place enquiry");
   ASSERT_EQ(CodeOf(r), ErrorCode::None);
@@ -178,13 +187,13 @@ TEST_F(ServerTest, SearchFindsTheChildAndTheAuditEntryIsWrittenFirst) {
   EXPECT_EQ(e.outcome, "ok");
   EXPECT_EQ(e.reason, "school place enquiry");
   EXPECT_EQ(e.address, "127.0.0.1");
-  EXPECT_EQ(e.organisation, "LA Leeds");
+  EXPECT_EQ(e.organisation, "la_leeds");
   EXPECT_EQ(e.children, std::vector<ChildId>{olivia_});
   EXPECT_NE(e.criteria.find("family=Smith"), std::string::npos);
 }
 
 TEST_F(ServerTest, ShieldedChildHasNoHiddenFieldsForAnOrdinaryUser) {
-  AddUser("search-shielded", kAllRecordOps);
+  AddUser("search-shielded", kSocialCare);
   auto c = LoggedIn("search-shielded");
   auto r = c->Search(LilyQuery(), "enquiry");
   auto children = Children(r);
@@ -199,7 +208,7 @@ TEST_F(ServerTest, ShieldedChildHasNoHiddenFieldsForAnOrdinaryUser) {
 }
 
 TEST_F(ServerTest, MissingReasonIsRefusedAndAudited) {
-  AddUser("no-reason", kAllRecordOps);
+  AddUser("no-reason", kSocialCare);
   auto c = LoggedIn("no-reason");
   EXPECT_EQ(CodeOf(c->Search(OliviaQuery(), "")), ErrorCode::MissingReason);
   EXPECT_EQ(CodeOf(c->Search(OliviaQuery(), "  \t ")), ErrorCode::MissingReason);
@@ -210,7 +219,7 @@ TEST_F(ServerTest, MissingReasonIsRefusedAndAudited) {
 }
 
 TEST_F(ServerTest, InvalidCriteriaAndTooManyMatches) {
-  AddUser("criteria", kAllRecordOps);
+  AddUser("criteria", kSocialCare);
   auto c = LoggedIn("criteria");
   SearchRequest surname_only;
   surname_only.family_name = "Jones";
@@ -232,18 +241,19 @@ TEST_F(ServerTest, InvalidCriteriaAndTooManyMatches) {
 }
 
 TEST_F(ServerTest, TheRolesCapBoundsTheLimit) {
-  AddUser("small-cap", kAllRecordOps, 1000, true, /*cap=*/2);
-  auto c = LoggedIn("small-cap");
-  SearchRequest amelia;
-  amelia.given_name = "Amelia";
-  amelia.family_name = "Jones";
-  amelia.date_of_birth = "2014-01-01";
-  amelia.limit = 50;  // asks for more than the role allows
-  EXPECT_EQ(CodeOf(c->Search(amelia, "enquiry")), ErrorCode::TooManyMatches);
+  AddUser("small-cap", "voluntary");  // cap 10
+  AddUser("large-cap", kSocialCare);                   // cap 20
+  SearchRequest isla;
+  isla.given_name = "Isla";
+  isla.family_name = "Brown";
+  isla.date_of_birth = "2013-07-07";
+  isla.limit = 50;  // asks for more than either role allows
+  EXPECT_EQ(CodeOf(LoggedIn("small-cap")->Search(isla, "enquiry")), ErrorCode::TooManyMatches);
+  EXPECT_EQ(Children(LoggedIn("large-cap")->Search(isla, "enquiry")).size(), 11u);
 }
 
 TEST_F(ServerTest, GetRecordOfAnUnknownChildIsNotFound) {
-  AddUser("get-missing", kAllRecordOps);
+  AddUser("get-missing", kSocialCare);
   auto c = LoggedIn("get-missing");
   EXPECT_EQ(CodeOf(c->GetRecord(999999, "enquiry")), ErrorCode::NotFound);
   auto ok = c->GetRecord(olivia_, "enquiry");
@@ -253,35 +263,39 @@ TEST_F(ServerTest, GetRecordOfAnUnknownChildIsNotFound) {
 }
 
 TEST_F(ServerTest, ARoleWithoutThePermissionIsNotAuthorised) {
-  AddUser("search-only", kSearchOnly);
-  auto c = LoggedIn("search-only");
-  EXPECT_EQ(CodeOf(c->GetRecord(olivia_, "enquiry")), ErrorCode::NotAuthorised);
+  AddUser("look-up-only", kSocialCare);
+  auto c = LoggedIn("look-up-only");
   EXPECT_EQ(CodeOf(c->SetShield(olivia_, true, "risk")), ErrorCode::NotAuthorised);
+  EXPECT_EQ(CodeOf(c->SetShield(olivia_, false, "risk")), ErrorCode::NotAuthorised);
   EXPECT_EQ(CodeOf(c->BreakGlass("emergency")), ErrorCode::NotAuthorised);
-  EXPECT_EQ(audit_->For("search-only").back().outcome, "not_authorised");
+  EXPECT_EQ(audit_->For("look-up-only").back().outcome, "not_authorised");
+  AddUser("feed-account", "feed_supplier");
+  auto feed = LoggedIn("feed-account");
+  EXPECT_EQ(CodeOf(feed->Search(OliviaQuery(), "enquiry")), ErrorCode::NotAuthorised);
+  EXPECT_EQ(CodeOf(feed->GetRecord(olivia_, "enquiry")), ErrorCode::NotAuthorised);
 }
 
 TEST_F(ServerTest, OverTheDailyQuota) {
-  AddUser("quota", kAllRecordOps, /*quota=*/2);
+  AddUser("quota", "voluntary");  // 30 searches a day
   auto c = LoggedIn("quota");
-  EXPECT_EQ(CodeOf(c->Search(OliviaQuery(), "enquiry")), ErrorCode::None);
-  EXPECT_EQ(CodeOf(c->Search(OliviaQuery(), "enquiry")), ErrorCode::None);
+  for (int i = 0; i < 30; ++i) ASSERT_EQ(CodeOf(c->Search(OliviaQuery(), "enquiry")), ErrorCode::None) << i;
   EXPECT_EQ(CodeOf(c->Search(OliviaQuery(), "enquiry")), ErrorCode::QuotaExceeded);
   EXPECT_EQ(audit_->For("quota").back().outcome, "quota_exceeded");
+  EXPECT_EQ(CodeOf(c->GetRecord(olivia_, "enquiry")), ErrorCode::None);  // views are not searches
 }
 
 TEST_F(ServerTest, RateLimitedWithARetryTime) {
-  AddUser("rate", kAllRecordOps);
+  AddUser("rate", kSocialCare);
   auto c = LoggedIn("rate");
   Result<Response> last = Status::NotFound("none");
-  for (int i = 0; i < 21; ++i) last = c->GetRecord(olivia_, "enquiry");
+  for (int i = 0; i < 41; ++i) last = c->GetRecord(olivia_, "enquiry");
   ASSERT_EQ(CodeOf(last), ErrorCode::RateLimited);
   EXPECT_GT(last->error()->retry_after_ms(), 0u);
   EXPECT_EQ(audit_->For("rate").back().outcome, "rate_limited");
 }
 
 TEST_F(ServerTest, AFailedAuditAppendMeansAnErrorAndNoData) {
-  AddUser("audit-down", kAllRecordOps);
+  AddUser("audit-down", kSocialCare);
   auto c = LoggedIn("audit-down");
   audit_->set_fail(true);
   auto r = c->Search(OliviaQuery(), "enquiry");
@@ -291,11 +305,36 @@ TEST_F(ServerTest, AFailedAuditAppendMeansAnErrorAndNoData) {
   EXPECT_EQ(CodeOf(g), ErrorCode::Internal);
 }
 
+TEST_F(ServerTest, TheAuditTrailHoldsTheEntriesAndVerifies) {
+  AddUser("audited", kSocialCare);
+  auto c = LoggedIn("audited");
+  ASSERT_EQ(CodeOf(c->Search(OliviaQuery(), "looked for Olivia")), ErrorCode::None);
+  ASSERT_EQ(CodeOf(c->GetRecord(olivia_, "opened her record")), ErrorCode::None);
+  std::vector<AuditEntry> entries;
+  bool complete = false;
+  AuditReader reader(store_);
+  ASSERT_TRUE(reader.QueryUser("audited", AuditTimeRange{}, 100, &entries, &complete).ok());
+  ASSERT_GE(entries.size(), 3u);  // login, search, view
+  const AuditEntry& search = entries[entries.size() - 2];
+  const AuditEntry& view = entries.back();
+  EXPECT_EQ(search.action, AuditAction::kSearch);
+  EXPECT_EQ(search.outcome, AuditOutcome::kOk);
+  EXPECT_EQ(search.reason, "looked for Olivia");
+  EXPECT_EQ(search.source_address, "127.0.0.1");
+  EXPECT_EQ(search.organisation, "la_leeds");
+  EXPECT_EQ(search.children, std::vector<ChildId>{olivia_});
+  EXPECT_EQ(view.action, AuditAction::kView);
+  EXPECT_EQ(view.reason, "opened her record");
+  auto verified = reader.Verify();
+  ASSERT_TRUE(verified.ok());
+  EXPECT_TRUE(verified->intact) << verified->problem;
+}
+
 // ---- Shielding and break-glass ----------------------------------------------------------
 
 TEST_F(ServerTest, ShieldingManagerShieldsAndUnshields) {
-  AddUser("shielder", kShieldOps);
-  AddUser("shield-viewer", kAllRecordOps);
+  AddUser("shielder", "shielding_manager");
+  AddUser("shield-viewer", kSocialCare);
   auto m = LoggedIn("shielder");
   EXPECT_EQ(CodeOf(m->SetShield(olivia_, true, "")), ErrorCode::MissingReason);
   auto s = m->SetShield(olivia_, true, "fleeing violence");
@@ -314,7 +353,7 @@ TEST_F(ServerTest, ShieldingManagerShieldsAndUnshields) {
 }
 
 TEST_F(ServerTest, BreakGlassShowsHiddenFieldsForThatSessionOnly) {
-  AddUser("child-protection", kChildProtection);
+  AddUser("child-protection", "child_protection");
   auto c = LoggedIn("child-protection");
   EXPECT_EQ(CodeOf(c->BreakGlass(" ")), ErrorCode::MissingReason);
   auto before = c->GetRecord(lily_, "s47 enquiry");
@@ -341,7 +380,7 @@ TEST_F(ServerTest, BreakGlassShowsHiddenFieldsForThatSessionOnly) {
 // ---- Messages not served yet, unknown messages, malformed frames ------------------------
 
 TEST_F(ServerTest, UnimplementedMessagesSayNotImplemented) {
-  AddUser("feeder", kAllRecordOps);
+  AddUser("feeder", kSocialCare);
   auto c = LoggedIn("feeder");
   flatbuffers::FlatBufferBuilder fbb;
   auto body = fb::CreateFeedBatchDirect(fbb, "births", 1, nullptr);
