@@ -372,6 +372,13 @@ std::string RequestHandler::BreakGlass(const Call& call) {
 }
 
 std::string RequestHandler::Logout(const Call& call) {
+  if (auto s = sessions_.Use(call.token, call.address, call.now_ms); s.ok()) {
+    AuditEvent e;
+    e.action = "logout";
+    e.outcome = "ok";
+    // A failed append does not keep a session open that its user wants closed.
+    Audit(call, &*s, std::move(e)).PermitUnchecked();
+  }
   sessions_.Close(call.token);
   flatbuffers::FlatBufferBuilder fbb(64);
   auto result = fb::CreateLogoutResult(fbb);

@@ -156,6 +156,7 @@ TEST_F(ServerTest, LogoutEndsTheSession) {
   auto c = LoggedIn("logout");
   const std::string token = c->session();
   ASSERT_EQ(CodeOf(c->Logout()), ErrorCode::None);
+  EXPECT_EQ(audit_->For("logout").back().action, "logout");
   c->set_session(token);
   EXPECT_EQ(CodeOf(c->Search(OliviaQuery(), "enquiry")), ErrorCode::NotAuthenticated);
 }
