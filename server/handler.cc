@@ -55,6 +55,18 @@ std::string CriteriaText(const fb::Criteria* c) {
   return out;
 }
 
+// The stated reason of any request that carries one; empty otherwise.
+std::string StatedReason(const fb::Envelope& req) {
+  switch (req.body_type()) {
+    case Body::Search: return Str(req.body_as_Search()->reason());
+    case Body::GetRecord: return Str(req.body_as_GetRecord()->reason());
+    case Body::Shield: return Str(req.body_as_Shield()->reason());
+    case Body::Unshield: return Str(req.body_as_Unshield()->reason());
+    case Body::BreakGlass: return Str(req.body_as_BreakGlass()->reason());
+    default: return "";
+  }
+}
+
 Clearance SessionClearance(const Session& s) {
   if (!s.break_glass) return Clearance::Ordinary();
   return Clearance::Elevated(Clearance::Level::kBreakGlass, s.profile.user, s.break_glass_reason);
@@ -147,7 +159,9 @@ std::string RequestHandler::Refuse(const Call& call, const Session* session, con
   AuditEvent e;
   e.action = action;
   e.outcome = ErrorCodeName(code);
+  e.reason = StatedReason(call.req);
   if (const auto* s = call.req.body_as_Search()) e.criteria = CriteriaText(s->criteria());
+  if (const auto* g = call.req.body_as_GetRecord()) e.children.push_back(g->child_id());
   Status s = Audit(call, session, std::move(e));
   if (!s.ok()) return ErrorFrame(call.id, ErrorCode::Internal, "the audit trail is unavailable");
   return ErrorFrame(call.id, code, message, retry_after_ms);

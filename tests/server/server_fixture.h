@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -31,12 +32,16 @@ class RecordingAudit : public AuditPort {
  public:
   explicit RecordingAudit(AuditPort* real) : real_(real) {}
   Status Append(const AuditEvent& e) override {
+    if (hook_) hook_(e);
     std::lock_guard lock(mu_);
     if (fail_) return Status::IOError("audit disk full");
     Status s = real_->Append(e);
     if (s.ok()) events_.push_back(e);
     return s;
   }
+  // Called before each append, outside the lock (a test may block in it). Set it only
+  // while no request is in flight.
+  void set_hook(std::function<void(const AuditEvent&)> hook) { hook_ = std::move(hook); }
   void set_fail(bool fail) {
     std::lock_guard lock(mu_);
     fail_ = fail;
@@ -52,6 +57,7 @@ class RecordingAudit : public AuditPort {
 
  private:
   AuditPort* real_;
+  std::function<void(const AuditEvent&)> hook_;
   std::mutex mu_;
   bool fail_ = false;
   std::vector<AuditEvent> events_;

@@ -2,6 +2,8 @@
 // and every refusal path, driven through the client library.
 #include <gtest/gtest.h>
 
+#include <future>
+
 #include "server/records.h"
 #include "storage/audit_log.h"
 #include "tests/server/test_accounts.h"
@@ -485,6 +487,44 @@ TEST_F(ServerTest, DrainClosesIdleConnectionsAndStops) {
   o.port = port;
   o.ca_file = cert_;
   EXPECT_FALSE(Client::Connect(o).ok());  // and nothing listens any more
+}
+
+TEST_F(ServerTest, DrainLetsAnInFlightRequestFinishAndItsAnswerLeave) {
+  AddUser("in-flight", kSocialCare);
+  auto s = StartServer(BaseConfig());
+  ASSERT_NE(s, nullptr);
+  auto c = Connect(s->server->port());
+  ASSERT_EQ(CodeOf(c->LogIn("in-flight", Password("in-flight"), Code("in-flight"))), ErrorCode::None);
+  std::promise<void> entered, release;
+  std::shared_future<void> released = release.get_future().share();
+  audit_->set_hook([&entered, released](const AuditEvent& e) {
+    if (e.action == "search") {
+      entered.set_value();
+      released.wait();
+    }
+  });
+  auto answer = std::async(std::launch::async, [&c] { return c->Search(OliviaQuery(), "enquiry"); });
+  entered.get_future().wait();  // the search is on a worker, inside its audit append
+  s->server->Drain();
+  release.set_value();
+  Result<Response> r = answer.get();
+  audit_->set_hook(nullptr);
+  ASSERT_EQ(CodeOf(r), ErrorCode::None);
+  EXPECT_EQ(Children(r).size(), 1u);
+  s->thread.join();
+  EXPECT_TRUE(s->result.ok()) << s->result.ToString();
+  EXPECT_FALSE(c->Health().ok());  // closed once its answer had left
+}
+
+TEST_F(ServerTest, AnIdleClientIsDropped) {
+  ServerConfig config = BaseConfig();
+  config.idle_timeout_ms = 100;
+  auto s = StartServer(config);
+  ASSERT_NE(s, nullptr);
+  auto c = Connect(s->server->port());
+  ASSERT_EQ(CodeOf(c->Health()), ErrorCode::None);
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  EXPECT_FALSE(c->Health().ok());
 }
 
 }  // namespace
