@@ -13,33 +13,44 @@ constexpr bool SameBit(A a, B b) {
   return static_cast<uint32_t>(a) == static_cast<uint32_t>(b);
 }
 static_assert(SameBit(cp::Operation::kSearch, Operation::kSearch) &&
-              SameBit(cp::Operation::kGetRecord, Operation::kGetRecord) &&
-              SameBit(cp::Operation::kShield, Operation::kShield) &&
-              SameBit(cp::Operation::kBreakGlass, Operation::kBreakGlass) &&
-              SameBit(cp::Operation::kFeedBatch, Operation::kFeedBatch) &&
-              SameBit(cp::Operation::kReview, Operation::kReview) &&
-              SameBit(cp::Operation::kAccountAdmin, Operation::kAccountAdmin),
+                  SameBit(cp::Operation::kGetRecord, Operation::kGetRecord) &&
+                  SameBit(cp::Operation::kShield, Operation::kShield) &&
+                  SameBit(cp::Operation::kBreakGlass, Operation::kBreakGlass) &&
+                  SameBit(cp::Operation::kFeedBatch, Operation::kFeedBatch) &&
+                  SameBit(cp::Operation::kReview, Operation::kReview) &&
+                  SameBit(cp::Operation::kAccountAdmin, Operation::kAccountAdmin),
               "server/ports.h Operation must mirror storage/roles.h");
 
 Result<CredentialCheck> FromDecision(const AuthDecision& d) {
   switch (d.error) {
-    case AuthError::kNone: return CredentialCheck::kOk;
-    case AuthError::kUnregisteredAddress: return CredentialCheck::kUnregisteredAddress;
-    case AuthError::kBadCredentials: return CredentialCheck::kBad;
-    case AuthError::kBadCode: return CredentialCheck::kBad;
-    case AuthError::kLocked: return CredentialCheck::kLocked;
-    case AuthError::kStorage: break;
+    case AuthError::kNone:
+      return CredentialCheck::kOk;
+    case AuthError::kUnregisteredAddress:
+      return CredentialCheck::kUnregisteredAddress;
+    case AuthError::kBadCredentials:
+      return CredentialCheck::kBad;
+    case AuthError::kBadCode:
+      return CredentialCheck::kBad;
+    case AuthError::kLocked:
+      return CredentialCheck::kLocked;
+    case AuthError::kStorage:
+      break;
   }
   return d.status.ok() ? Status::IOError("the accounts store failed") : d.status;
 }
 
 AuditAction ActionOf(const std::string& action) {
   static const std::map<std::string, AuditAction> kActions = {
-      {"login", AuditAction::kLogin},       {"logout", AuditAction::kLogout},
-      {"search", AuditAction::kSearch},     {"get", AuditAction::kView},
-      {"shield", AuditAction::kShield},     {"unshield", AuditAction::kUnshield},
-      {"break_glass", AuditAction::kBreakGlass}, {"feed", AuditAction::kFeedBatch},
-      {"review", AuditAction::kReview},     {"admin", AuditAction::kAdmin},
+      {"login", AuditAction::kLogin},
+      {"logout", AuditAction::kLogout},
+      {"search", AuditAction::kSearch},
+      {"get", AuditAction::kView},
+      {"shield", AuditAction::kShield},
+      {"unshield", AuditAction::kUnshield},
+      {"break_glass", AuditAction::kBreakGlass},
+      {"feed", AuditAction::kFeedBatch},
+      {"review", AuditAction::kReview},
+      {"admin", AuditAction::kAdmin},
   };
   auto it = kActions.find(action);
   return it == kActions.end() ? AuditAction::kAdmin : it->second;

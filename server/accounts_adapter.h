@@ -13,10 +13,10 @@
 // objects must outlive the adapters.
 #pragma once
 
+#include <memory>
+
 #include "server/ports.h"
 #include "storage/audit_log.h"
-
-#include <memory>
 
 namespace cp {
 class Accounts;  // storage/accounts.h, not included: see the note on Operation in ports.h

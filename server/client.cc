@@ -44,15 +44,19 @@ struct Client::Impl {
   template <typename Buffers>
   error_code Write(const Buffers& b) {
     return Run([&](auto done) {
-      if (options.plain) asio::async_write(stream->next_layer(), b, done);
-      else asio::async_write(*stream, b, done);
+      if (options.plain)
+        asio::async_write(stream->next_layer(), b, done);
+      else
+        asio::async_write(*stream, b, done);
     });
   }
   template <typename Buffers>
   error_code Read(const Buffers& b) {
     return Run([&](auto done) {
-      if (options.plain) asio::async_read(stream->next_layer(), b, done);
-      else asio::async_read(*stream, b, done);
+      if (options.plain)
+        asio::async_read(stream->next_layer(), b, done);
+      else
+        asio::async_read(*stream, b, done);
     });
   }
 };
@@ -68,8 +72,10 @@ Result<std::unique_ptr<Client>> Client::Connect(const ClientOptions& options) {
     if (!options.plain) {
       SSL_CTX_set_min_proto_version(impl->tls.native_handle(), TLS1_3_VERSION);
       impl->tls.set_verify_mode(asio::ssl::verify_peer);
-      if (options.ca_file.empty()) impl->tls.set_default_verify_paths();
-      else impl->tls.load_verify_file(options.ca_file);
+      if (options.ca_file.empty())
+        impl->tls.set_default_verify_paths();
+      else
+        impl->tls.load_verify_file(options.ca_file);
     }
   } catch (const boost::system::system_error& e) {
     return Status::InvalidArgument("CA file " + options.ca_file + ": " + e.code().message());
@@ -79,14 +85,16 @@ Result<std::unique_ptr<Client>> Client::Connect(const ClientOptions& options) {
   error_code ec;
   auto endpoints = resolver.resolve(options.host, std::to_string(options.port), ec);
   if (ec) return Status::IOError("cannot resolve " + where + ": " + ec.message());
-  ec = impl->Run([&](auto done) { asio::async_connect(impl->stream->lowest_layer(), endpoints, done); });
+  ec = impl->Run(
+      [&](auto done) { asio::async_connect(impl->stream->lowest_layer(), endpoints, done); });
   if (ec) return Status::IOError("cannot connect to " + where + ": " + ec.message());
   error_code ignored;
   impl->stream->lowest_layer().set_option(tcp::no_delay(true), ignored);
   if (!options.plain) {
     impl->stream->set_verify_callback(asio::ssl::host_name_verification(options.host));
     SSL_set_tlsext_host_name(impl->stream->native_handle(), options.host.c_str());
-    ec = impl->Run([&](auto done) { impl->stream->async_handshake(asio::ssl::stream_base::client, done); });
+    ec = impl->Run(
+        [&](auto done) { impl->stream->async_handshake(asio::ssl::stream_base::client, done); });
     if (ec) return Status::IOError("TLS handshake with " + where + " failed: " + ec.message());
   }
   return std::unique_ptr<Client>(new Client(std::move(impl)));
@@ -157,7 +165,8 @@ Result<Response> Client::LogIn(const std::string& user, const std::string& passw
   auto challenge = Login(user, password);
   if (!challenge.ok() || challenge->error()) return challenge;
   const auto* c = challenge->envelope().body_as_LoginChallenge();
-  if (c == nullptr || c->ticket() == nullptr) return Status::IOError("the server sent no login ticket");
+  if (c == nullptr || c->ticket() == nullptr)
+    return Status::IOError("the server sent no login ticket");
   auto session = SecondFactor(c->ticket()->str(), code);
   if (!session.ok() || session->error()) return session;
   const auto* s = session->envelope().body_as_SessionResult();
@@ -168,10 +177,10 @@ Result<Response> Client::LogIn(const std::string& user, const std::string& passw
 
 Result<Response> Client::Search(const SearchRequest& q, const std::string& reason) {
   flatbuffers::FlatBufferBuilder fbb;
-  auto criteria = fb::CreateCriteriaDirect(
-      fbb, q.given_name.c_str(), q.family_name.c_str(), q.date_of_birth.c_str(), q.dob_from.c_str(),
-      q.dob_to.c_str(), q.gender.c_str(), q.postcode.c_str(), q.nhs_number.c_str(),
-      q.pupil_number.c_str(), q.limit);
+  auto criteria = fb::CreateCriteriaDirect(fbb, q.given_name.c_str(), q.family_name.c_str(),
+                                           q.date_of_birth.c_str(), q.dob_from.c_str(),
+                                           q.dob_to.c_str(), q.gender.c_str(), q.postcode.c_str(),
+                                           q.nhs_number.c_str(), q.pupil_number.c_str(), q.limit);
   auto body = fb::CreateSearchDirect(fbb, criteria, reason.c_str());
   return Call(fbb, fb::Body::Search, body.Union());
 }

@@ -23,9 +23,9 @@ namespace cp::server {
 struct ClientOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 7443;
-  bool plain = false;       // plain TCP (the server must allow it, on loopback only)
-  std::string ca_file;      // PEM; empty: the system's trust store
-  int timeout_ms = 30000;   // per call: connect, send and receive
+  bool plain = false;      // plain TCP (the server must allow it, on loopback only)
+  std::string ca_file;     // PEM; empty: the system's trust store
+  int timeout_ms = 30000;  // per call: connect, send and receive
 };
 
 // A verified response envelope and the bytes it lives in.

@@ -1,10 +1,10 @@
 #include "server/config.h"
 
 #include <arpa/inet.h>
+#include <toml++/toml.h>
 
 #include <fstream>
 #include <sstream>
-#include <toml++/toml.h>
 
 namespace cp::server {
 
@@ -59,7 +59,8 @@ Status ReadAll(const toml::table& t, ServerConfig* c) {
   if (port < 0 || port > 65535) return Status::InvalidArgument("server.port must be 0..65535");
   if (io < 0 || io > 256) return Status::InvalidArgument("server.io_threads must be 0..256");
   if (workers < 0 || workers > 256) return Status::InvalidArgument("server.workers must be 0..256");
-  if (cache < 1 || cache > (int64_t{1} << 20)) return Status::InvalidArgument("database.cache_mb must be positive");
+  if (cache < 1 || cache > (int64_t{1} << 20))
+    return Status::InvalidArgument("database.cache_mb must be positive");
   if (c->max_frame_bytes > kMaxResponseBytes) {
     return Status::InvalidArgument("server.max_frame_bytes must be at most " +
                                    std::to_string(kMaxResponseBytes));
@@ -85,7 +86,8 @@ Status CheckSafe(ServerConfig* c) {
   if (c->plain_tcp && !IsLoopbackAddress(c->listen_address)) {
     return Status::InvalidArgument(
         "server.plain_tcp is allowed only on a loopback listen_address (development); "
-        "use TLS on " + c->listen_address);
+        "use TLS on " +
+        c->listen_address);
   }
   if (!c->plain_tcp && (c->certificate_file.empty() || c->private_key_file.empty())) {
     return Status::InvalidArgument("tls.certificate and tls.private_key are required (TLS 1.3)");

@@ -4,8 +4,8 @@
 // Exit codes: 0 stopped cleanly after a drain (SIGTERM, SIGINT); 2 usage or configuration
 // error; 3 the database, accounts store or audit log could not be opened; 4 cannot
 // listen or load the TLS certificate; 5 the drain timed out with requests in flight.
-#include <csignal>
 #include <CLI/CLI.hpp>
+#include <csignal>
 #include <iostream>
 
 #include "index/index_policy.h"
@@ -33,8 +33,10 @@ int Serve(const cp::server::ServerConfig& config) {
   }
   auto services = AccountServices::Open(store->get(), AccountServices::Options());
   if (!services.ok()) {
-    LogError("cannot open the accounts store and audit log (`contactpoint audit verify` "
-             "checks the log): " + services.status().ToString());
+    LogError(
+        "cannot open the accounts store and audit log (`contactpoint audit verify` "
+        "checks the log): " +
+        services.status().ToString());
     return kExitStore;
   }
   RequestHandler::Deps deps;

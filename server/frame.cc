@@ -46,7 +46,8 @@ std::string FinishFrame(flatbuffers::FlatBufferBuilder& fbb, uint64_t id, Body t
   fbb.Finish(env.Finish(), protocol::EnvelopeIdentifier());
   const uint32_t n = fbb.GetSize();
   std::string frame(kFrameHeaderBytes + n, '\0');
-  for (size_t i = 0; i < kFrameHeaderBytes; ++i) frame[i] = static_cast<char>((n >> (8 * i)) & 0xff);
+  for (size_t i = 0; i < kFrameHeaderBytes; ++i)
+    frame[i] = static_cast<char>((n >> (8 * i)) & 0xff);
   std::memcpy(frame.data() + kFrameHeaderBytes, fbb.GetBufferPointer(), n);
   return frame;
 }
@@ -61,37 +62,70 @@ std::string ErrorFrame(uint64_t id, ErrorCode code, std::string_view message,
 
 const char* ErrorCodeName(ErrorCode code) {
   switch (code) {
-    case ErrorCode::None: return "none";
-    case ErrorCode::InvalidCriteria: return "invalid_criteria";
-    case ErrorCode::TooManyMatches: return "too_many_matches";
-    case ErrorCode::NotAuthenticated: return "not_authenticated";
-    case ErrorCode::NotAuthorised: return "not_authorised";
-    case ErrorCode::UnregisteredAddress: return "unregistered_address";
-    case ErrorCode::BadCredentials: return "bad_credentials";
-    case ErrorCode::Locked: return "locked";
-    case ErrorCode::BadCode: return "bad_code";
-    case ErrorCode::MissingReason: return "missing_reason";
-    case ErrorCode::RateLimited: return "rate_limited";
-    case ErrorCode::QuotaExceeded: return "quota_exceeded";
-    case ErrorCode::FrameTooLarge: return "frame_too_large";
-    case ErrorCode::MalformedFrame: return "malformed_frame";
-    case ErrorCode::Internal: return "internal";
-    case ErrorCode::Unavailable: return "unavailable";
-    case ErrorCode::NotImplemented: return "not_implemented";
-    case ErrorCode::UnknownMessage: return "unknown_message";
-    case ErrorCode::NotFound: return "not_found";
-    case ErrorCode::UnsupportedVersion: return "unsupported_version";
+    case ErrorCode::None:
+      return "none";
+    case ErrorCode::InvalidCriteria:
+      return "invalid_criteria";
+    case ErrorCode::TooManyMatches:
+      return "too_many_matches";
+    case ErrorCode::NotAuthenticated:
+      return "not_authenticated";
+    case ErrorCode::NotAuthorised:
+      return "not_authorised";
+    case ErrorCode::UnregisteredAddress:
+      return "unregistered_address";
+    case ErrorCode::BadCredentials:
+      return "bad_credentials";
+    case ErrorCode::Locked:
+      return "locked";
+    case ErrorCode::BadCode:
+      return "bad_code";
+    case ErrorCode::MissingReason:
+      return "missing_reason";
+    case ErrorCode::RateLimited:
+      return "rate_limited";
+    case ErrorCode::QuotaExceeded:
+      return "quota_exceeded";
+    case ErrorCode::FrameTooLarge:
+      return "frame_too_large";
+    case ErrorCode::MalformedFrame:
+      return "malformed_frame";
+    case ErrorCode::Internal:
+      return "internal";
+    case ErrorCode::Unavailable:
+      return "unavailable";
+    case ErrorCode::NotImplemented:
+      return "not_implemented";
+    case ErrorCode::UnknownMessage:
+      return "unknown_message";
+    case ErrorCode::NotFound:
+      return "not_found";
+    case ErrorCode::UnsupportedVersion:
+      return "unsupported_version";
   }
   return "unknown_error";
 }
 
 bool IsRequest(Body type) {
   switch (type) {
-    case Body::Hello: case Body::Login: case Body::SecondFactor: case Body::Search:
-    case Body::GetRecord: case Body::Shield: case Body::Unshield: case Body::BreakGlass:
-    case Body::FeedBatch: case Body::ReviewList: case Body::ReviewResolve:
-    case Body::CreateOrganisation: case Body::AddAddressRange: case Body::CreateUser:
-    case Body::SetUserRole: case Body::UnlockUser: case Body::Logout: case Body::Health:
+    case Body::Hello:
+    case Body::Login:
+    case Body::SecondFactor:
+    case Body::Search:
+    case Body::GetRecord:
+    case Body::Shield:
+    case Body::Unshield:
+    case Body::BreakGlass:
+    case Body::FeedBatch:
+    case Body::ReviewList:
+    case Body::ReviewResolve:
+    case Body::CreateOrganisation:
+    case Body::AddAddressRange:
+    case Body::CreateUser:
+    case Body::SetUserRole:
+    case Body::UnlockUser:
+    case Body::Logout:
+    case Body::Health:
       return true;
     default:
       return false;

@@ -17,7 +17,9 @@ namespace {
 
 namespace fb = cp::protocol;
 
-size_t Touch(const flatbuffers::String* s) { return s ? s->size() + (s->size() ? s->c_str()[0] : 0) : 0; }
+size_t Touch(const flatbuffers::String* s) {
+  return s ? s->size() + (s->size() ? s->c_str()[0] : 0) : 0;
+}
 
 size_t TouchCriteria(const fb::Criteria* c) {
   if (!c) return 0;
@@ -87,8 +89,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   // The body as the server holds it: its own heap buffer, exactly the bytes that came.
   const size_t available = size - cp::server::kFrameHeaderBytes;
-  std::vector<uint8_t> body(data + cp::server::kFrameHeaderBytes,
-                            data + cp::server::kFrameHeaderBytes + std::min<size_t>(length, available));
+  std::vector<uint8_t> body(
+      data + cp::server::kFrameHeaderBytes,
+      data + cp::server::kFrameHeaderBytes + std::min<size_t>(length, available));
   if (body.size() != length) return 0;  // a truncated frame never reaches the verifier
   if (const fb::Envelope* env = cp::server::VerifyEnvelope(body)) {
     volatile size_t sink = TouchEnvelope(*env);

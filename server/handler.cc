@@ -51,19 +51,26 @@ std::string CriteriaText(const fb::Criteria* c) {
   add("postcode", c->postcode());
   add("nhs_number", c->nhs_number());
   add("pupil_number", c->pupil_number());
-  if (c->limit() != 0) out += (out.empty() ? "" : "; ") + std::string("limit=") + std::to_string(c->limit());
+  if (c->limit() != 0)
+    out += (out.empty() ? "" : "; ") + std::string("limit=") + std::to_string(c->limit());
   return out;
 }
 
 // The stated reason of any request that carries one; empty otherwise.
 std::string StatedReason(const fb::Envelope& req) {
   switch (req.body_type()) {
-    case Body::Search: return Str(req.body_as_Search()->reason());
-    case Body::GetRecord: return Str(req.body_as_GetRecord()->reason());
-    case Body::Shield: return Str(req.body_as_Shield()->reason());
-    case Body::Unshield: return Str(req.body_as_Unshield()->reason());
-    case Body::BreakGlass: return Str(req.body_as_BreakGlass()->reason());
-    default: return "";
+    case Body::Search:
+      return Str(req.body_as_Search()->reason());
+    case Body::GetRecord:
+      return Str(req.body_as_GetRecord()->reason());
+    case Body::Shield:
+      return Str(req.body_as_Shield()->reason());
+    case Body::Unshield:
+      return Str(req.body_as_Unshield()->reason());
+    case Body::BreakGlass:
+      return Str(req.body_as_BreakGlass()->reason());
+    default:
+      return "";
   }
 }
 
@@ -74,15 +81,24 @@ Clearance SessionClearance(const Session& s) {
 
 const char* NotImplementedWhat(Body type) {
   switch (type) {
-    case Body::FeedBatch: return "FeedBatch";
-    case Body::ReviewList: return "ReviewList";
-    case Body::ReviewResolve: return "ReviewResolve";
-    case Body::CreateOrganisation: return "CreateOrganisation";
-    case Body::AddAddressRange: return "AddAddressRange";
-    case Body::CreateUser: return "CreateUser";
-    case Body::SetUserRole: return "SetUserRole";
-    case Body::UnlockUser: return "UnlockUser";
-    default: return nullptr;
+    case Body::FeedBatch:
+      return "FeedBatch";
+    case Body::ReviewList:
+      return "ReviewList";
+    case Body::ReviewResolve:
+      return "ReviewResolve";
+    case Body::CreateOrganisation:
+      return "CreateOrganisation";
+    case Body::AddAddressRange:
+      return "AddAddressRange";
+    case Body::CreateUser:
+      return "CreateUser";
+    case Body::SetUserRole:
+      return "SetUserRole";
+    case Body::UnlockUser:
+      return "UnlockUser";
+    default:
+      return nullptr;
   }
 }
 
@@ -106,22 +122,32 @@ std::string RequestHandler::Handle(const fb::Envelope& req, const std::string& a
   }
   if (type == Body::Health) return Health(call);
   if (draining()) {
-    return ErrorFrame(call.id, ErrorCode::Unavailable, "the server is shutting down; reconnect later");
+    return ErrorFrame(call.id, ErrorCode::Unavailable,
+                      "the server is shutting down; reconnect later");
   }
   if (const char* what = NotImplementedWhat(type)) {
     return ErrorFrame(call.id, ErrorCode::NotImplemented,
                       std::string(what) + " is not implemented by this server yet");
   }
   switch (type) {
-    case Body::Hello: return Hello(call);
-    case Body::Login: return Login(call);
-    case Body::SecondFactor: return SecondFactor(call);
-    case Body::Search: return Search(call);
-    case Body::GetRecord: return GetRecord(call);
-    case Body::Shield: return SetShield(call, true);
-    case Body::Unshield: return SetShield(call, false);
-    case Body::BreakGlass: return BreakGlass(call);
-    case Body::Logout: return Logout(call);
+    case Body::Hello:
+      return Hello(call);
+    case Body::Login:
+      return Login(call);
+    case Body::SecondFactor:
+      return SecondFactor(call);
+    case Body::Search:
+      return Search(call);
+    case Body::GetRecord:
+      return GetRecord(call);
+    case Body::Shield:
+      return SetShield(call, true);
+    case Body::Unshield:
+      return SetShield(call, false);
+    case Body::BreakGlass:
+      return BreakGlass(call);
+    case Body::Logout:
+      return Logout(call);
     default:
       return ErrorFrame(call.id, ErrorCode::UnknownMessage,
                         "message type " + std::to_string(static_cast<int>(type)) +
@@ -154,8 +180,9 @@ Status RequestHandler::Audit(const Call& call, const Session* session, AuditEven
   return deps_.audit->Append(event);
 }
 
-std::string RequestHandler::Refuse(const Call& call, const Session* session, const std::string& action,
-                                   ErrorCode code, const std::string& message, uint32_t retry_after_ms) {
+std::string RequestHandler::Refuse(const Call& call, const Session* session,
+                                   const std::string& action, ErrorCode code,
+                                   const std::string& message, uint32_t retry_after_ms) {
   AuditEvent e;
   e.action = action;
   e.outcome = ErrorCodeName(code);
@@ -180,7 +207,8 @@ std::string RequestHandler::Login(const Call& call) {
     }
     return ErrorFrame(call.id, code, message);
   };
-  if (user.empty()) return ErrorFrame(call.id, ErrorCode::BadCredentials, "unknown user or wrong password");
+  if (user.empty())
+    return ErrorFrame(call.id, ErrorCode::BadCredentials, "unknown user or wrong password");
   // The accounts store checks the address before any credential: an unregistered network
   // learns nothing about a password.
   auto check = deps_.accounts->CheckPassword(user, Str(login->password()), call.address);
@@ -217,7 +245,8 @@ std::string RequestHandler::SecondFactor(const Call& call) {
   }
   e.organisation = profile->organisation;
   if (*check != CredentialCheck::kOk) {
-    const ErrorCode code = *check == CredentialCheck::kLocked ? ErrorCode::Locked : ErrorCode::BadCode;
+    const ErrorCode code =
+        *check == CredentialCheck::kLocked ? ErrorCode::Locked : ErrorCode::BadCode;
     // (kUnregisteredAddress cannot come from a code check.)
     if (code == ErrorCode::Locked) sessions_.RedeemTicket(ticket);
     e.outcome = ErrorCodeName(code);
@@ -255,7 +284,8 @@ std::string RequestHandler::Admit(const Call& call, Operation op, const std::str
   }
   uint32_t retry_ms = 0;
   if (!limiter_.Admit(s->profile.user, call.now_ms, &retry_ms)) {
-    return Refuse(call, &*s, action, ErrorCode::RateLimited, "too many requests; slow down", retry_ms);
+    return Refuse(call, &*s, action, ErrorCode::RateLimited, "too many requests; slow down",
+                  retry_ms);
   }
   if (counts_towards_quota) {
     auto charged = deps_.accounts->ChargeSearch(s->profile.user, call.now_ms / 1000);
@@ -272,7 +302,8 @@ std::string RequestHandler::Admit(const Call& call, Operation op, const std::str
 std::string RequestHandler::Search(const Call& call) {
   const auto* req = call.req.body_as_Search();
   Session session;
-  std::string refusal = Admit(call, Operation::kSearch, "search", Str(req->reason()), true, &session);
+  std::string refusal =
+      Admit(call, Operation::kSearch, "search", Str(req->reason()), true, &session);
   if (!refusal.empty()) return refusal;
   auto criteria = CriteriaFromFb(req->criteria(), session.profile.result_cap);
   Result<SearchResponse> r = criteria.ok() ? searcher_.Search(*criteria, SessionClearance(session))
@@ -291,8 +322,9 @@ std::string RequestHandler::Search(const Call& call) {
     if (!Audit(call, &session, std::move(e)).ok()) {
       return ErrorFrame(call.id, ErrorCode::Internal, "the audit trail is unavailable");
     }
-    return ErrorFrame(call.id, ErrorCode::TooManyMatches,
-                      "too many matches (" + std::to_string(r->matches) + " or more) — refine the search");
+    return ErrorFrame(
+        call.id, ErrorCode::TooManyMatches,
+        "too many matches (" + std::to_string(r->matches) + " or more) — refine the search");
   }
   e.outcome = "ok";
   for (const auto& hit : r->hits) e.children.push_back(hit.id);
@@ -309,7 +341,8 @@ std::string RequestHandler::Search(const Call& call) {
 std::string RequestHandler::GetRecord(const Call& call) {
   const auto* req = call.req.body_as_GetRecord();
   Session session;
-  std::string refusal = Admit(call, Operation::kGetRecord, "get", Str(req->reason()), false, &session);
+  std::string refusal =
+      Admit(call, Operation::kGetRecord, "get", Str(req->reason()), false, &session);
   if (!refusal.empty()) return refusal;
   const ChildId id = req->child_id();
   auto view = id == 0 ? Result<ChildView>(Status::NotFound("no child 0"))
@@ -334,7 +367,8 @@ std::string RequestHandler::GetRecord(const Call& call) {
 }
 
 std::string RequestHandler::SetShield(const Call& call, bool shield) {
-  const ChildId id = shield ? call.req.body_as_Shield()->child_id() : call.req.body_as_Unshield()->child_id();
+  const ChildId id =
+      shield ? call.req.body_as_Shield()->child_id() : call.req.body_as_Unshield()->child_id();
   const std::string reason =
       Str(shield ? call.req.body_as_Shield()->reason() : call.req.body_as_Unshield()->reason());
   const std::string action = shield ? "shield" : "unshield";
@@ -368,7 +402,9 @@ std::string RequestHandler::BreakGlass(const Call& call) {
     return Refuse(call, &*s, "break_glass", ErrorCode::NotAuthorised,
                   "the role '" + s->profile.role + "' may not break glass");
   }
-  if (Blank(reason)) return Refuse(call, &*s, "break_glass", ErrorCode::MissingReason, "a stated reason is required");
+  if (Blank(reason))
+    return Refuse(call, &*s, "break_glass", ErrorCode::MissingReason,
+                  "a stated reason is required");
   AuditEvent e;
   e.action = "break_glass";
   e.outcome = "ok";
@@ -401,8 +437,8 @@ std::string RequestHandler::Logout(const Call& call) {
 
 std::string RequestHandler::Health(const Call& call) {
   flatbuffers::FlatBufferBuilder fbb(128);
-  auto result = fb::CreateHealthResultDirect(fbb, draining() ? "draining" : "serving", kProtocolVersion,
-                                             connections_ ? connections_() : 0);
+  auto result = fb::CreateHealthResultDirect(fbb, draining() ? "draining" : "serving",
+                                             kProtocolVersion, connections_ ? connections_() : 0);
   return FinishFrame(fbb, call.id, Body::HealthResult, result.Union());
 }
 

@@ -35,7 +35,7 @@ int64_t SystemNowMs();
 class RequestHandler {
  public:
   struct Deps {
-    ChildStore* store = nullptr;  // required
+    ChildStore* store = nullptr;       // required
     AccountsPort* accounts = nullptr;  // required
     AuditPort* audit = nullptr;        // required
     Clock clock = SystemNowMs;
@@ -53,7 +53,9 @@ class RequestHandler {
   void SetDraining() { draining_.store(true); }
   bool draining() const { return draining_.load(); }
   // Reported by Health.
-  void SetConnectionCounter(std::function<uint32_t()> counter) { connections_ = std::move(counter); }
+  void SetConnectionCounter(std::function<uint32_t()> counter) {
+    connections_ = std::move(counter);
+  }
 
  private:
   struct Call;

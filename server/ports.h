@@ -70,13 +70,13 @@ class AccountsPort {
 // One entry of the audit trail as the server states it.
 struct AuditEvent {
   int64_t unix_ms = 0;
-  std::string user;          // empty before login succeeded
+  std::string user;  // empty before login succeeded
   std::string organisation;
-  std::string address;       // the client's IP address
-  std::string action;        // "search", "get", "shield", "unshield", "break_glass", "login", ...
-  std::string outcome;       // "ok", "too_many_matches", "rate_limited", "not_authorised", ...
-  std::string reason;        // the stated reason
-  std::string criteria;      // canonical text of the criteria (searches only)
+  std::string address;   // the client's IP address
+  std::string action;    // "search", "get", "shield", "unshield", "break_glass", "login", ...
+  std::string outcome;   // "ok", "too_many_matches", "rate_limited", "not_authorised", ...
+  std::string reason;    // the stated reason
+  std::string criteria;  // canonical text of the criteria (searches only)
   std::vector<ChildId> children;  // returned or touched
   bool investigation = false;     // break-glass: flagged for review
 };

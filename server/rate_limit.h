@@ -14,7 +14,6 @@ namespace cp::server {
 
 class RateLimiter {
  public:
-
   // `per_second` > 0 tokens refill a bucket of `burst` >= 1 tokens.
   RateLimiter(double per_second, double burst) : per_second_(per_second), burst_(burst) {}
   RateLimiter(const RateLimiter&) = delete;

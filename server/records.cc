@@ -72,7 +72,8 @@ ChildView ChildFromFb(const fb::Child& c, double* score) {
   r.nhs_number = Str(c.nhs_number());
   r.pupil_number = Str(c.pupil_number());
   if (c.provenance()) {
-    for (const auto* p : *c.provenance()) r.provenance.push_back({Str(p->field()), Str(p->source())});
+    for (const auto* p : *c.provenance())
+      r.provenance.push_back({Str(p->field()), Str(p->source())});
   }
   if (c.sources()) {
     for (const auto* s : *c.sources()) r.sources.push_back({Str(s->source()), Str(s->key())});
@@ -85,7 +86,8 @@ ChildView ChildFromFb(const fb::Child& c, double* score) {
     hidden.parent_phone = Str(h->parent_phone());
     if (h->services()) {
       for (const auto* s : *h->services()) {
-        hidden.services.push_back({ParseServiceKind(Str(s->kind())), Str(s->name()), Str(s->contact_point())});
+        hidden.services.push_back(
+            {ParseServiceKind(Str(s->kind())), Str(s->name()), Str(s->contact_point())});
       }
     }
     view.hidden = std::move(hidden);
@@ -95,14 +97,16 @@ ChildView ChildFromFb(const fb::Child& c, double* score) {
 
 Result<SearchCriteria> CriteriaFromFb(const fb::Criteria* in, size_t cap) {
   SearchCriteria c;
-  if (in == nullptr) return Status::InvalidArgument(std::string("no criteria; ") + kAcceptedCriteria);
+  if (in == nullptr)
+    return Status::InvalidArgument(std::string("no criteria; ") + kAcceptedCriteria);
   c.given_name = Str(in->given_name());
   c.family_name = Str(in->family_name());
   c.postcode = Str(in->postcode());
   c.nhs_number = Str(in->nhs_number());
   c.pupil_number = Str(in->pupil_number());
-  for (auto [text, slot] : {std::pair{in->date_of_birth(), &c.date_of_birth},
-                            std::pair{in->dob_from(), &c.dob_from}, std::pair{in->dob_to(), &c.dob_to}}) {
+  for (auto [text, slot] :
+       {std::pair{in->date_of_birth(), &c.date_of_birth}, std::pair{in->dob_from(), &c.dob_from},
+        std::pair{in->dob_to(), &c.dob_to}}) {
     if (text == nullptr || text->size() == 0) continue;
     auto d = ParseDate(text->str());
     if (!d.ok()) return d.status();

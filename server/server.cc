@@ -41,7 +41,8 @@ auto OnWorker(asio::thread_pool& pool, std::shared_ptr<WorkerJob> job) {
         auto ex = asio::get_associated_executor(handler);
         auto shared = std::make_shared<decltype(handler)>(std::move(handler));
         asio::post(pool, [job, shared, ex]() {
-          job->response = job->handler->Handle(*protocol::GetEnvelope(job->body.data()), job->address);
+          job->response =
+              job->handler->Handle(*protocol::GetEnvelope(job->body.data()), job->address);
           asio::post(ex, [shared]() { (*shared)(); });
         });
       },
@@ -131,7 +132,8 @@ template <typename Stream>
 awaitable<error_code> WriteFrame(Connection<Stream>& c, const std::string& frame, int timeout_ms) {
   c.SetDeadline(timeout_ms);
   error_code ec;
-  co_await asio::async_write(c.stream, asio::buffer(frame), asio::redirect_error(use_awaitable, ec));
+  co_await asio::async_write(c.stream, asio::buffer(frame),
+                             asio::redirect_error(use_awaitable, ec));
   co_return ec;
 }
 
@@ -152,7 +154,8 @@ awaitable<void> Server::Impl::Serve(Stream stream, std::string address, Shard* s
   while (!ec && !c->closed) {
     c->SetDeadline(config.idle_timeout_ms);
     uint8_t header[kFrameHeaderBytes];
-    co_await asio::async_read(c->stream, asio::buffer(header), asio::redirect_error(use_awaitable, ec));
+    co_await asio::async_read(c->stream, asio::buffer(header),
+                              asio::redirect_error(use_awaitable, ec));
     if (ec) break;
     const uint32_t length = DecodeFrameLength(std::span<const uint8_t, kFrameHeaderBytes>(header));
     const FrameLength check = CheckFrameLength(length, config.max_frame_bytes);
@@ -162,16 +165,18 @@ awaitable<void> Server::Impl::Serve(Stream stream, std::string address, Shard* s
       // co_await expression twice.)
       const bool too_large = check == FrameLength::kTooLarge;
       const std::string refusal =
-          too_large ? ErrorFrame(0, protocol::ErrorCode::FrameTooLarge,
-                                 "frame of " + std::to_string(length) + " bytes exceeds the maximum of " +
-                                     std::to_string(config.max_frame_bytes))
-                    : ErrorFrame(0, protocol::ErrorCode::MalformedFrame, "empty frame");
+          too_large
+              ? ErrorFrame(0, protocol::ErrorCode::FrameTooLarge,
+                           "frame of " + std::to_string(length) + " bytes exceeds the maximum of " +
+                               std::to_string(config.max_frame_bytes))
+              : ErrorFrame(0, protocol::ErrorCode::MalformedFrame, "empty frame");
       co_await WriteFrame(*c, refusal, config.write_timeout_ms);
       break;
     }
     c->SetDeadline(config.read_timeout_ms);
     std::vector<uint8_t> body(length);
-    co_await asio::async_read(c->stream, asio::buffer(body), asio::redirect_error(use_awaitable, ec));
+    co_await asio::async_read(c->stream, asio::buffer(body),
+                              asio::redirect_error(use_awaitable, ec));
     if (ec) break;
     const protocol::Envelope* env = VerifyEnvelope(body);
     if (env == nullptr) {
@@ -236,9 +241,10 @@ awaitable<void> Server::Impl::Accept() {
     socket.set_option(tcp::no_delay(true), ec);
     Shard* shard = shards[i].get();
     if (tls) {
-      asio::co_spawn(*ios[i],
-                     Serve(asio::ssl::stream<tcp::socket>(std::move(socket), *tls), std::move(address), shard),
-                     asio::detached);
+      asio::co_spawn(
+          *ios[i],
+          Serve(asio::ssl::stream<tcp::socket>(std::move(socket), *tls), std::move(address), shard),
+          asio::detached);
     } else {
       asio::co_spawn(*ios[i], Serve(std::move(socket), std::move(address), shard), asio::detached);
     }
@@ -280,7 +286,8 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config, Reques
     if (!config.plain_tcp) {
       impl->tls = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
       SSL_CTX_set_min_proto_version(impl->tls->native_handle(), TLS1_3_VERSION);
-      impl->tls->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::single_dh_use);
+      impl->tls->set_options(asio::ssl::context::default_workarounds |
+                             asio::ssl::context::single_dh_use);
       impl->tls->use_certificate_chain_file(config.certificate_file);
       impl->tls->use_private_key_file(config.private_key_file, asio::ssl::context::pem);
     }
@@ -290,7 +297,8 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config, Reques
   }
   error_code ec;
   auto address = asio::ip::make_address(config.listen_address, ec);
-  if (ec) return Status::InvalidArgument("listen address " + config.listen_address + ": " + ec.message());
+  if (ec)
+    return Status::InvalidArgument("listen address " + config.listen_address + ": " + ec.message());
   tcp::endpoint endpoint(address, config.listen_port);
   impl->acceptor = std::make_unique<tcp::acceptor>(*impl->ios[0]);
   impl->acceptor->open(endpoint.protocol(), ec);
@@ -308,9 +316,7 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config, Reques
 
 Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-Server::~Server() {
-  impl_->handler->SetConnectionCounter(nullptr);
-}
+Server::~Server() { impl_->handler->SetConnectionCounter(nullptr); }
 
 uint16_t Server::port() const {
   error_code ec;

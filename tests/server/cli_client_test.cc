@@ -1,8 +1,7 @@
 // `contactpoint client ...` (the binary, as a subprocess) against the in-process server:
 // the same options and --json shapes as the local commands, and exit codes.
-#include <sys/stat.h>
-
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <nlohmann/json.hpp>
 
@@ -19,9 +18,11 @@ constexpr int kExitOk = 0, kExitUsage = 2, kExitRefused = 4;
 class CliClientTest : public ServerTest {
  protected:
   Output Client(std::vector<std::string> args) {
-    std::vector<std::string> argv = {CP_CONTACTPOINT_BIN, "client", "--server",
-                                     "127.0.0.1:" + std::to_string(main_->server->port()),
-                                     "--tls-ca", cert_, "--session-file", dir_ + "/cli-session"};
+    std::vector<std::string> argv = {
+        CP_CONTACTPOINT_BIN, "client",
+        "--server",          "127.0.0.1:" + std::to_string(main_->server->port()),
+        "--tls-ca",          cert_,
+        "--session-file",    dir_ + "/cli-session"};
     argv.insert(argv.end(), args.begin(), args.end());
     return RunProgram(argv, dir_);
   }
@@ -63,7 +64,8 @@ TEST_F(CliClientTest, SearchAndGetPrintTheLocalJsonShapes) {
   json s = json::parse(shielded.out);
   ASSERT_EQ(s["results"].size(), 1u);
   EXPECT_TRUE(s["results"][0]["shielded"]);
-  for (const char* key : {"address", "postcode", "parent_name", "parent_phone", "school", "gp_practice", "services"}) {
+  for (const char* key : {"address", "postcode", "parent_name", "parent_phone", "school",
+                          "gp_practice", "services"}) {
     EXPECT_FALSE(s["results"][0]["record"].contains(key)) << key;
   }
   Output get = Client({"get", std::to_string(olivia_), "--reason", "cli test", "--json"});

@@ -22,7 +22,8 @@ dir = "/srv/db/"
 }
 
 TEST(ConfigTest, PlainTcpOffLoopbackIsRefused) {
-  auto c = ParseConfig("[server]\nlisten_address = \"0.0.0.0\"\nplain_tcp = true\n[database]\ndir = \"d\"\n");
+  auto c = ParseConfig(
+      "[server]\nlisten_address = \"0.0.0.0\"\nplain_tcp = true\n[database]\ndir = \"d\"\n");
   ASSERT_FALSE(c.ok());
   EXPECT_NE(c.status().message().find("loopback"), std::string::npos);
 }
@@ -34,7 +35,8 @@ TEST(ConfigTest, TlsNeedsCertificateAndKey) {
 }
 
 TEST(ConfigTest, BadValuesNameTheKey) {
-  auto c = ParseConfig("[server]\nmax_connections = -1\nplain_tcp = true\n[database]\ndir = \"d\"\n");
+  auto c =
+      ParseConfig("[server]\nmax_connections = -1\nplain_tcp = true\n[database]\ndir = \"d\"\n");
   ASSERT_FALSE(c.ok());
   EXPECT_NE(c.status().message().find("server.max_connections"), std::string::npos);
   auto t = ParseConfig("[server]\nport = \"x\"\n");

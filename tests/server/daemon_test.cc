@@ -7,9 +7,9 @@
 #include <regex>
 #include <thread>
 
+#include "index/index_policy.h"
 #include "server/client.h"
 #include "storage/child_store.h"
-#include "index/index_policy.h"
 #include "tests/server/subprocess.h"
 
 namespace cp::server::testing {
@@ -36,14 +36,16 @@ class DaemonTest : public ::testing::Test {
 };
 
 TEST_F(DaemonTest, AnUnsafeConfigurationIsAUsageError) {
-  Output o = Daemon(WriteConfig("[server]\nlisten_address = \"0.0.0.0\"\nplain_tcp = true\n[database]\ndir = \"x\"\n"));
+  Output o = Daemon(WriteConfig(
+      "[server]\nlisten_address = \"0.0.0.0\"\nplain_tcp = true\n[database]\ndir = \"x\"\n"));
   EXPECT_EQ(o.code, 2);
   EXPECT_NE(o.err.find("loopback"), std::string::npos);
   EXPECT_EQ(Daemon(dir_ + "/missing.toml").code, 2);
 }
 
 TEST_F(DaemonTest, AMissingDatabaseIsExitCodeThree) {
-  Output o = Daemon(WriteConfig("[server]\nplain_tcp = true\nport = 0\n[database]\ndir = \"" + dir_ + "/nodb\"\n"));
+  Output o = Daemon(WriteConfig("[server]\nplain_tcp = true\nport = 0\n[database]\ndir = \"" +
+                                dir_ + "/nodb\"\n"));
   EXPECT_EQ(o.code, 3) << o.err;
 }
 
@@ -57,8 +59,8 @@ TEST_F(DaemonTest, ServesThenDrainsOnSigterm) {
     auto store = ChildStore::Open(options);
     ASSERT_TRUE(store.ok()) << store.status().ToString();
   }
-  const std::string config = WriteConfig("[server]\nplain_tcp = true\nport = 0\n[database]\ndir = \"" +
-                                         dir_ + "/db\"\n");
+  const std::string config =
+      WriteConfig("[server]\nplain_tcp = true\nport = 0\n[database]\ndir = \"" + dir_ + "/db\"\n");
   const std::string err_path = dir_ + "/daemon.err";
   pid_t pid = Spawn({CP_CONTACTPOINTD_BIN, "--config", config}, dir_ + "/daemon.out", err_path);
   ASSERT_GT(pid, 0);

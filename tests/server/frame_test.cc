@@ -88,7 +88,10 @@ TEST(FrameTest, AStringPointingOutsideTheBufferIsRefused) {
   // without reading out of bounds (ASan checks the latter).
   for (size_t i = 0; i + 4 <= body.size(); i += 4) {
     auto bad = body;
-    bad[i] = 0xff; bad[i + 1] = 0xff; bad[i + 2] = 0xff; bad[i + 3] = 0x7f;
+    bad[i] = 0xff;
+    bad[i + 1] = 0xff;
+    bad[i + 2] = 0xff;
+    bad[i + 3] = 0x7f;
     const fb::Envelope* env = VerifyEnvelope(bad);
     if (env && env->body_as_Error() && env->body_as_Error()->message()) {
       EXPECT_LE(env->body_as_Error()->message()->size(), bad.size());

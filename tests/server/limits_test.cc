@@ -44,7 +44,7 @@ TEST(SessionTableTest, SessionEndsWhenIdleOrExpiredOrClosed) {
   const std::string token = t.Open(p, "10.0.0.1", 0);
   EXPECT_FALSE(t.Use(token, "10.0.0.9", 1).ok());
   EXPECT_TRUE(t.Use(token, "10.0.0.1", 4000).ok());
-  EXPECT_TRUE(t.Use(token, "10.0.0.1", 8000).ok());  // idle is measured from the last use
+  EXPECT_TRUE(t.Use(token, "10.0.0.1", 8000).ok());    // idle is measured from the last use
   EXPECT_FALSE(t.Use(token, "10.0.0.1", 10000).ok());  // absolute expiry
   const std::string idle = t.Open(p, "10.0.0.1", 0);
   EXPECT_FALSE(t.Use(idle, "10.0.0.1", 5000).ok());

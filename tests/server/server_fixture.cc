@@ -69,9 +69,11 @@ void ServerTest::SetUpTestSuite() {
   std::vector<NewChild> batch;
   batch.push_back(Child("Olivia", "Smith", "2016-03-02", "olivia"));
   batch.push_back(Child("Lily", "Evans", "2015-05-05", "lily"));
-  for (int i = 0; i < 3; ++i) batch.push_back(Child("Amelia", "Jones", "2014-01-01", "amelia" + std::to_string(i)));
+  for (int i = 0; i < 3; ++i)
+    batch.push_back(Child("Amelia", "Jones", "2014-01-01", "amelia" + std::to_string(i)));
   // Eleven: more than a cap of 10, fewer than one of 20.
-  for (int i = 0; i < 11; ++i) batch.push_back(Child("Isla", "Brown", "2013-07-07", "isla" + std::to_string(i)));
+  for (int i = 0; i < 11; ++i)
+    batch.push_back(Child("Isla", "Brown", "2013-07-07", "isla" + std::to_string(i)));
   auto ids = store_->InsertChildren(batch);
   ASSERT_TRUE(ids.ok()) << ids.status().ToString();
   olivia_ = (*ids)[0];
@@ -144,14 +146,16 @@ ServerTest::Running::~Running() {
 }
 
 void ServerTest::AddUser(const std::string& name, const std::string& role, bool registered) {
-  auto secret = AddTestUser(services_, name, registered ? "la_leeds" : "la_elsewhere", role, Password(name));
+  auto secret =
+      AddTestUser(services_, name, registered ? "la_leeds" : "la_elsewhere", role, Password(name));
   ASSERT_TRUE(secret.ok()) << secret.status().ToString();
   (*secrets_)[name] = *secret;
 }
 
 std::string ServerTest::Code(const std::string& name) {
   const int64_t now_s = (SystemNowMs() + clock_offset_ms_.fetch_add(kTotpStepSeconds * 1000) +
-                         kTotpStepSeconds * 1000) / 1000;
+                         kTotpStepSeconds * 1000) /
+                        1000;
   auto key = Base32Decode(secrets_->at(name));
   EXPECT_TRUE(key.ok());
   return TotpCodeAt(*key, TotpStep(now_s));

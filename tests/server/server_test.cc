@@ -6,8 +6,8 @@
 
 #include "server/records.h"
 #include "storage/audit_log.h"
-#include "tests/server/test_accounts.h"
 #include "tests/server/server_fixture.h"
+#include "tests/server/test_accounts.h"
 
 namespace cp::server::testing {
 namespace {
@@ -118,7 +118,8 @@ TEST_F(ServerTest, WrongCodeIsBadCode) {
   auto c = Connect();
   std::string wrong = Code("login-bad-code");
   wrong[0] = wrong[0] == '9' ? '0' : static_cast<char>(wrong[0] + 1);
-  EXPECT_EQ(CodeOf(c->LogIn("login-bad-code", Password("login-bad-code"), wrong)), ErrorCode::BadCode);
+  EXPECT_EQ(CodeOf(c->LogIn("login-bad-code", Password("login-bad-code"), wrong)),
+            ErrorCode::BadCode);
   EXPECT_TRUE(c->session().empty());
 }
 
@@ -128,7 +129,8 @@ TEST_F(ServerTest, RepeatedFailuresLockTheAccount) {
   EXPECT_EQ(CodeOf(c->Login("login-locked", "wrong password")), ErrorCode::BadCredentials);
   EXPECT_EQ(CodeOf(c->Login("login-locked", "wrong password")), ErrorCode::BadCredentials);
   const ErrorCode third = CodeOf(c->Login("login-locked", "wrong password"));
-  EXPECT_TRUE(third == ErrorCode::BadCredentials || third == ErrorCode::Locked) << static_cast<int>(third);
+  EXPECT_TRUE(third == ErrorCode::BadCredentials || third == ErrorCode::Locked)
+      << static_cast<int>(third);
   EXPECT_EQ(CodeOf(c->Login("login-locked", Password("login-locked"))), ErrorCode::Locked);
   EXPECT_TRUE(IsLocked(services_, "login-locked"));
 }
@@ -136,9 +138,11 @@ TEST_F(ServerTest, RepeatedFailuresLockTheAccount) {
 TEST_F(ServerTest, UnregisteredAddressIsRefusedBeforeThePasswordIsChecked) {
   AddUser("login-elsewhere", kSocialCare, /*registered=*/false);
   auto c = Connect();
-  EXPECT_EQ(CodeOf(c->Login("login-elsewhere", Password("login-elsewhere"))), ErrorCode::UnregisteredAddress);
+  EXPECT_EQ(CodeOf(c->Login("login-elsewhere", Password("login-elsewhere"))),
+            ErrorCode::UnregisteredAddress);
   for (int i = 0; i < 4; ++i) {
-    EXPECT_EQ(CodeOf(c->Login("login-elsewhere", "wrong password")), ErrorCode::UnregisteredAddress);
+    EXPECT_EQ(CodeOf(c->Login("login-elsewhere", "wrong password")),
+              ErrorCode::UnregisteredAddress);
   }
   // No credential was checked: no failure counted, no lockout.
   EXPECT_EQ(FailedAttempts(services_, "login-elsewhere"), 0u);
@@ -245,7 +249,7 @@ TEST_F(ServerTest, InvalidCriteriaAndTooManyMatches) {
 
 TEST_F(ServerTest, TheRolesCapBoundsTheLimit) {
   AddUser("small-cap", "voluntary");  // cap 10
-  AddUser("large-cap", kSocialCare);                   // cap 20
+  AddUser("large-cap", kSocialCare);  // cap 20
   SearchRequest isla;
   isla.given_name = "Isla";
   isla.family_name = "Brown";
@@ -281,7 +285,8 @@ TEST_F(ServerTest, ARoleWithoutThePermissionIsNotAuthorised) {
 TEST_F(ServerTest, OverTheDailyQuota) {
   AddUser("quota", "voluntary");  // 30 searches a day
   auto c = LoggedIn("quota");
-  for (int i = 0; i < 30; ++i) ASSERT_EQ(CodeOf(c->Search(OliviaQuery(), "enquiry")), ErrorCode::None) << i;
+  for (int i = 0; i < 30; ++i)
+    ASSERT_EQ(CodeOf(c->Search(OliviaQuery(), "enquiry")), ErrorCode::None) << i;
   EXPECT_EQ(CodeOf(c->Search(OliviaQuery(), "enquiry")), ErrorCode::QuotaExceeded);
   EXPECT_EQ(audit_->For("quota").back().outcome, "quota_exceeded");
   EXPECT_EQ(CodeOf(c->GetRecord(olivia_, "enquiry")), ErrorCode::None);  // views are not searches
@@ -372,7 +377,8 @@ TEST_F(ServerTest, BreakGlassShowsHiddenFieldsForThatSessionOnly) {
   auto after = c->GetRecord(lily_, "s47 enquiry");
   ASSERT_EQ(CodeOf(after), ErrorCode::None);
   ASSERT_NE(after->envelope().body_as_RecordResult()->child()->hidden(), nullptr);
-  EXPECT_EQ(after->envelope().body_as_RecordResult()->child()->hidden()->postcode()->str(), "LS1 1AA");
+  EXPECT_EQ(after->envelope().body_as_RecordResult()->child()->hidden()->postcode()->str(),
+            "LS1 1AA");
   EXPECT_TRUE(audit_->For("child-protection").back().investigation);
   auto other = LoggedIn("child-protection");  // a second session of the same user
   auto plain = other->GetRecord(lily_, "s47 enquiry");
@@ -494,7 +500,8 @@ TEST_F(ServerTest, DrainLetsAnInFlightRequestFinishAndItsAnswerLeave) {
   auto s = StartServer(BaseConfig());
   ASSERT_NE(s, nullptr);
   auto c = Connect(s->server->port());
-  ASSERT_EQ(CodeOf(c->LogIn("in-flight", Password("in-flight"), Code("in-flight"))), ErrorCode::None);
+  ASSERT_EQ(CodeOf(c->LogIn("in-flight", Password("in-flight"), Code("in-flight"))),
+            ErrorCode::None);
   std::promise<void> entered, release;
   std::shared_future<void> released = release.get_future().share();
   audit_->set_hook([&entered, released](const AuditEvent& e) {
@@ -503,7 +510,8 @@ TEST_F(ServerTest, DrainLetsAnInFlightRequestFinishAndItsAnswerLeave) {
       released.wait();
     }
   });
-  auto answer = std::async(std::launch::async, [&c] { return c->Search(OliviaQuery(), "enquiry"); });
+  auto answer =
+      std::async(std::launch::async, [&c] { return c->Search(OliviaQuery(), "enquiry"); });
   entered.get_future().wait();  // the search is on a worker, inside its audit append
   s->server->Drain();
   release.set_value();

@@ -12,8 +12,8 @@ namespace cp::server::testing {
 Status AddTestOrganisations(AccountServices* services);
 // A user with role `role_name` (storage/roles.h spelling); returns the TOTP secret.
 Result<std::string> AddTestUser(AccountServices* services, const std::string& name,
-                                 const std::string& organisation, const std::string& role_name,
-                                 const std::string& password);
+                                const std::string& organisation, const std::string& role_name,
+                                const std::string& password);
 bool IsLocked(AccountServices* services, const std::string& name);
 uint32_t FailedAttempts(AccountServices* services, const std::string& name);
 
