@@ -3,7 +3,7 @@ JOBS ?= 2
 RELEASE_DIR := build/release
 ASAN_DIR := build/asan
 
-.PHONY: all deps build build-asan run test test-release test-asan bench clean format
+.PHONY: all deps build build-asan run test test-release test-asan bench clean format fuzz
 
 all: build
 
@@ -34,6 +34,15 @@ test-release: build
 test-asan: build-asan
 	cd $(ASAN_DIR) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --output-on-failure -j$(JOBS)
+
+# The frame-decoding fuzz target (clang + libFuzzer); run it on server/fuzz_corpus.
+FUZZ_DIR := build/fuzz
+fuzz: deps
+	cmake -S . -B $(FUZZ_DIR) -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
+	  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCP_BUILD_FUZZERS=ON -DCP_BUILD_TESTS=OFF -DCP_BUILD_BENCH=OFF
+	cmake --build $(FUZZ_DIR) -j$(JOBS) --target frame_fuzzer
+	mkdir -p $(FUZZ_DIR)/corpus
+	@echo "run: $(FUZZ_DIR)/server/frame_fuzzer -max_total_time=60 $(FUZZ_DIR)/corpus server/fuzz_corpus"
 
 bench: build
 	@echo "benchmarks are in $(RELEASE_DIR)/bench; see bench/README.md"

@@ -25,6 +25,9 @@ constexpr const char* kPlaceIndex = "place_index";
 constexpr const char* kFeeds = "feeds";
 constexpr const char* kReview = "review";
 constexpr const char* kMerged = "merged";
+constexpr const char* kAccounts = "accounts";
+constexpr const char* kAudit = "audit";
+constexpr const char* kAuditIndex = "audit_index";
 
 // One posting list is (kind, token, birth year): the bloom filter answers "is there any
 // child under this token in this year" without reading a data block.
@@ -73,6 +76,9 @@ std::vector<rocksdb::ColumnFamilyDescriptor> Descriptors(
   d.emplace_back(kFeeds, FamilyOptions(cache, false));
   d.emplace_back(kReview, FamilyOptions(cache, false));
   d.emplace_back(kMerged, FamilyOptions(cache, false));
+  for (const char* name : {kAccounts, kAudit, kAuditIndex}) {
+    d.emplace_back(name, FamilyOptions(cache, false));
+  }
   // Families written by a newer build are opened too, so that the schema check below can
   // refuse the database with a clear message instead of RocksDB's.
   for (const auto& name_on_disk : existing) {
@@ -143,7 +149,8 @@ Result<std::unique_ptr<ChildStore>> ChildStore::Open(const Options& options) {
 // is read through a read-only open, which creates nothing.
 Status ChildStore::CheckFamiliesPresent(const std::vector<std::string>& existing) {
   std::string missing;
-  for (const char* name : {kMeta, kChildren, kHidden, kSources, kNameIndex, kIdIndex, kPlaceIndex}) {
+  for (const char* name : {kMeta, kChildren, kHidden, kSources, kNameIndex, kIdIndex, kPlaceIndex,
+                           kAccounts, kAudit, kAuditIndex}) {
     if (std::find(existing.begin(), existing.end(), name) == existing.end()) missing = name;
   }
   if (missing.empty()) return Status::OK();
@@ -213,6 +220,9 @@ Status ChildStore::OpenDb() {
     if (name == kFeeds) h_->feeds = cf;
     if (name == kReview) h_->review = cf;
     if (name == kMerged) h_->merged = cf;
+    if (name == kAccounts) h_->accounts = cf;
+    if (name == kAudit) h_->audit = cf;
+    if (name == kAuditIndex) h_->audit_index = cf;
   }
   return Status::OK();
 }

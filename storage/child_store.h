@@ -12,6 +12,9 @@
 //   feeds        source -> feed state (last batch, progress of an open batch, counts)
 //   review       the review queue (sealed feed records) and reviewers' decisions
 //   merged       child id merged away -> the child id it was merged into
+//   accounts     organisations and users (storage/accounts.h)
+//   audit        sequence number -> hash-chained audit entry (storage/audit_log.h)
+//   audit_index  (child id | user, time, sequence number) -> empty
 //
 // Shielding is enforced here. Hidden fields are sealed for every child, shielded or not,
 // so no address, postcode, parent contact or service ever reaches the write-ahead log or
@@ -54,6 +57,9 @@ class Cache;
 
 namespace cp {
 
+class Accounts;
+class AuditLog;
+class AuditReader;
 class BulkLoader;
 class PostingScanner;
 
@@ -213,6 +219,9 @@ class ChildStore {
   struct Handles;
 
  private:
+  friend class Accounts;  // the accounts family, and the Crypto for TOTP secrets
+  friend class AuditLog;  // the audit families, and the Crypto for reasons and criteria
+  friend class AuditReader;
   friend class BulkLoader;
   friend class PostingScanner;
   explicit ChildStore(const Options& options);

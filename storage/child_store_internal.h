@@ -28,6 +28,9 @@ struct ChildStore::Handles {
   rocksdb::ColumnFamilyHandle* feeds = nullptr;   // feed state per source
   rocksdb::ColumnFamilyHandle* review = nullptr;  // review queue and reviewers' decisions
   rocksdb::ColumnFamilyHandle* merged = nullptr;  // merged child id -> the id it lives on as
+  rocksdb::ColumnFamilyHandle* accounts = nullptr;
+  rocksdb::ColumnFamilyHandle* audit = nullptr;
+  rocksdb::ColumnFamilyHandle* audit_index = nullptr;
   std::shared_ptr<rocksdb::Cache> cache;
 
   ~Handles();

@@ -12,6 +12,7 @@
 #include "index/normalize.h"
 #include "query/searcher.h"
 #include "tools/batch_search.h"
+#include "tools/cli_accounts.h"
 #include "tools/gen.h"
 #include "tools/import.h"
 #include "tools/json_output.h"
@@ -54,6 +55,7 @@ void AddGetAndDump(CLI::App& app, std::function<int()>* run);
 void AddShield(CLI::App& app, std::function<int()>* run);
 void AddCompact(CLI::App& app, std::function<int()>* run);
 void AddPhoneticAndGen(CLI::App& app, std::function<int()>* run);
+void AddClientCommands(CLI::App& app, std::function<int()>* run);  // tools/cli_client.cc
 
 int RunCli(int argc, char** argv) {
   CLI::App app{"contactpoint: the child index engine's ops and development tool"};
@@ -67,6 +69,8 @@ int RunCli(int argc, char** argv) {
   AddCompact(app, &run);
   AddPhoneticAndGen(app, &run);
   AddFeedCommands(app, &run);
+  AddAccountCommands(app, &run);
+  AddClientCommands(app, &run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

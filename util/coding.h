@@ -29,11 +29,61 @@ inline uint64_t DecodeBigEndian64(const char* src) {
   return v;
 }
 
+inline void PutBigEndian32(std::string* dst, uint32_t v) {
+  for (int shift = 24; shift >= 0; shift -= 8) dst->push_back(static_cast<char>(v >> shift));
+}
+
+inline uint32_t DecodeBigEndian32(const char* src) {
+  const auto* p = reinterpret_cast<const unsigned char*>(src);
+  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
+}
+
 inline std::string BigEndian64(uint64_t v) {
   std::string s;
   s.reserve(8);
   PutBigEndian64(&s, v);
   return s;
 }
+
+// Decodes stored bytes front to back. Every read checks the remaining length and returns
+// false, consuming nothing, when it is too short, so a decoder chains reads with && and
+// reports one Corruption at the end.
+class ByteReader {
+ public:
+  explicit ByteReader(std::string_view in) : in_(in) {}
+  bool Byte(uint8_t* v) {
+    if (in_.empty()) return false;
+    *v = static_cast<uint8_t>(in_[0]);
+    in_.remove_prefix(1);
+    return true;
+  }
+  bool U16(uint16_t* v) { return Fixed(2, [&] { *v = DecodeBigEndian16(in_.data()); }); }
+  bool U32(uint32_t* v) { return Fixed(4, [&] { *v = DecodeBigEndian32(in_.data()); }); }
+  bool U64(uint64_t* v) { return Fixed(8, [&] { *v = DecodeBigEndian64(in_.data()); }); }
+  bool Bytes(size_t n, std::string* out) {
+    if (in_.size() < n) return false;
+    out->assign(in_.substr(0, n));
+    in_.remove_prefix(n);
+    return true;
+  }
+  bool View(size_t n, std::string_view* out) {
+    if (in_.size() < n) return false;
+    *out = in_.substr(0, n);
+    in_.remove_prefix(n);
+    return true;
+  }
+  bool empty() const { return in_.empty(); }
+  size_t remaining() const { return in_.size(); }
+
+ private:
+  template <typename F>
+  bool Fixed(size_t n, F decode) {
+    if (in_.size() < n) return false;
+    decode();
+    in_.remove_prefix(n);
+    return true;
+  }
+  std::string_view in_;
+};
 
 }  // namespace cp

@@ -1,0 +1,164 @@
+#include "server/accounts_adapter.h"
+
+#include <map>
+
+#include "storage/accounts.h"
+
+namespace cp::server {
+
+namespace {
+
+template <typename A, typename B>
+constexpr bool SameBit(A a, B b) {
+  return static_cast<uint32_t>(a) == static_cast<uint32_t>(b);
+}
+static_assert(SameBit(cp::Operation::kSearch, Operation::kSearch) &&
+                  SameBit(cp::Operation::kGetRecord, Operation::kGetRecord) &&
+                  SameBit(cp::Operation::kShield, Operation::kShield) &&
+                  SameBit(cp::Operation::kBreakGlass, Operation::kBreakGlass) &&
+                  SameBit(cp::Operation::kFeedBatch, Operation::kFeedBatch) &&
+                  SameBit(cp::Operation::kReview, Operation::kReview) &&
+                  SameBit(cp::Operation::kAccountAdmin, Operation::kAccountAdmin),
+              "server/ports.h Operation must mirror storage/roles.h");
+
+Result<CredentialCheck> FromDecision(const AuthDecision& d) {
+  switch (d.error) {
+    case AuthError::kNone:
+      return CredentialCheck::kOk;
+    case AuthError::kUnregisteredAddress:
+      return CredentialCheck::kUnregisteredAddress;
+    case AuthError::kBadCredentials:
+      return CredentialCheck::kBad;
+    case AuthError::kBadCode:
+      return CredentialCheck::kBad;
+    case AuthError::kLocked:
+      return CredentialCheck::kLocked;
+    case AuthError::kStorage:
+      break;
+  }
+  return d.status.ok() ? Status::IOError("the accounts store failed") : d.status;
+}
+
+AuditAction ActionOf(const std::string& action) {
+  static const std::map<std::string, AuditAction> kActions = {
+      {"login", AuditAction::kLogin},
+      {"logout", AuditAction::kLogout},
+      {"search", AuditAction::kSearch},
+      {"get", AuditAction::kView},
+      {"shield", AuditAction::kShield},
+      {"unshield", AuditAction::kUnshield},
+      {"break_glass", AuditAction::kBreakGlass},
+      {"feed", AuditAction::kFeedBatch},
+      {"review", AuditAction::kReview},
+      {"admin", AuditAction::kAdmin},
+  };
+  auto it = kActions.find(action);
+  return it == kActions.end() ? AuditAction::kAdmin : it->second;
+}
+
+AuditRefusal RefusalOf(const std::string& outcome) {
+  static const std::map<std::string, AuditRefusal> kRefusals = {
+      {"unregistered_address", AuditRefusal::kUnregisteredAddress},
+      {"bad_credentials", AuditRefusal::kBadCredentials},
+      {"locked", AuditRefusal::kLocked},
+      {"bad_code", AuditRefusal::kBadCode},
+      {"not_authorised", AuditRefusal::kNotPermitted},
+      {"quota_exceeded", AuditRefusal::kQuotaExceeded},
+      {"rate_limited", AuditRefusal::kRateLimited},
+      {"missing_reason", AuditRefusal::kMissingReason},
+      {"invalid_criteria", AuditRefusal::kInvalidCriteria},
+      {"not_found", AuditRefusal::kNotFound},
+      {"not_authenticated", AuditRefusal::kSessionExpired},
+  };
+  auto it = kRefusals.find(outcome);
+  return it == kRefusals.end() ? AuditRefusal::kOther : it->second;
+}
+
+}  // namespace
+
+Result<CredentialCheck> StoreAccounts::CheckPassword(const std::string& user,
+                                                     const std::string& password,
+                                                     const std::string& address) {
+  auto ip = ParseIpAddress(address);
+  // A peer address Asio printed always parses; if not, no range can contain it.
+  if (!ip.ok()) return CredentialCheck::kUnregisteredAddress;
+  return FromDecision(accounts_->CheckPassword(user, password, *ip));
+}
+
+Result<CredentialCheck> StoreAccounts::CheckSecondFactor(const std::string& user,
+                                                         const std::string& code,
+                                                         int64_t unix_seconds) {
+  return FromDecision(accounts_->CheckCode(user, code, unix_seconds));
+}
+
+Result<UserProfile> StoreAccounts::Profile(const std::string& user) {
+  auto account = accounts_->GetUser(user);
+  if (!account.ok()) return account.status();
+  const RolePolicy& policy = PolicyFor(account->role);
+  UserProfile p;
+  p.user = account->user;
+  p.organisation = account->organisation;
+  p.role = std::string(policy.name);
+  p.operations = policy.operations;
+  p.result_cap = policy.result_cap;
+  return p;
+}
+
+Result<bool> StoreAccounts::ChargeSearch(const std::string& user, int64_t unix_seconds) {
+  auto charge = accounts_->ChargeSearch(user, unix_seconds);
+  if (!charge.ok()) return charge.status();
+  return charge->allowed;
+}
+
+AuditEntry ToAuditEntry(const AuditEvent& e) {
+  AuditEntry entry;
+  entry.time_micros = e.unix_ms * 1000;
+  entry.user = e.user;
+  entry.organisation = e.organisation;
+  entry.source_address = e.address;
+  entry.action = ActionOf(e.action);
+  if (e.outcome == "ok") {
+    entry.outcome = AuditOutcome::kOk;
+  } else if (e.outcome == "too_many_matches") {
+    entry.outcome = AuditOutcome::kTooManyMatches;
+  } else if (e.outcome == "internal") {
+    entry.outcome = AuditOutcome::kError;
+  } else {
+    entry.outcome = AuditOutcome::kRefused;
+    entry.refusal = RefusalOf(e.outcome);
+  }
+  if (entry.outcome != AuditOutcome::kTooManyMatches) entry.children = e.children;
+  entry.reason = e.reason;
+  entry.criteria = e.criteria;
+  if (e.investigation && e.action != "break_glass") {
+    entry.criteria = "[break-glass session] " + entry.criteria;
+  }
+  return entry;
+}
+
+Status StoreAudit::Append(const AuditEvent& event) {
+  auto seq = log_->Append(ToAuditEntry(event));
+  return seq.ok() ? Status::OK() : seq.status();
+}
+
+AccountServices::~AccountServices() = default;
+
+Result<std::unique_ptr<AccountServices>> AccountServices::Open(ChildStore* store,
+                                                               const Options& options) {
+  Accounts::Options account_options;
+  if (options.argon2_memory_kib) account_options.argon2_memory_kib = options.argon2_memory_kib;
+  if (options.argon2_passes) account_options.argon2_passes = options.argon2_passes;
+  if (options.lockout_after) account_options.lockout_after = options.lockout_after;
+  auto accounts = Accounts::Open(store, account_options);
+  if (!accounts.ok()) return accounts.status();
+  auto audit = AuditLog::Open(store);
+  if (!audit.ok()) return audit.status();
+  std::unique_ptr<AccountServices> s(new AccountServices);
+  s->accounts_ = std::move(*accounts);
+  s->audit_log_ = std::move(*audit);
+  s->accounts_port_ = std::make_unique<StoreAccounts>(s->accounts_.get());
+  s->audit_port_ = std::make_unique<StoreAudit>(s->audit_log_.get());
+  return s;
+}
+
+}  // namespace cp::server

@@ -1,0 +1,85 @@
+// The server's ports (server/ports.h) over the storage layer's accounts store
+// (storage/accounts.h) and audit log (storage/audit_log.h).
+//
+// Mapping notes:
+// - AuditEvent.action and .outcome are the protocol's names ("search", "get",
+//   "not_authorised", ...); they map onto AuditAction, AuditOutcome and AuditRefusal.
+// - AuditEntry has no investigation flag: the break-glass itself is its own entry
+//   (AuditAction::kBreakGlass); searches and views made in a break-glass session carry
+//   "[break-glass session] " at the front of their criteria so that an investigator
+//   querying a child or a user sees them marked.
+//
+// Thread safety: as the wrapped objects (both may be shared by many threads). The wrapped
+// objects must outlive the adapters.
+#pragma once
+
+#include <memory>
+
+#include "server/ports.h"
+#include "storage/audit_log.h"
+
+namespace cp {
+class Accounts;  // storage/accounts.h, not included: see the note on Operation in ports.h
+class ChildStore;
+}  // namespace cp
+
+namespace cp::server {
+
+class StoreAccounts : public AccountsPort {
+ public:
+  explicit StoreAccounts(Accounts* accounts) : accounts_(accounts) {}
+  Result<CredentialCheck> CheckPassword(const std::string& user, const std::string& password,
+                                        const std::string& address) override;
+  Result<CredentialCheck> CheckSecondFactor(const std::string& user, const std::string& code,
+                                            int64_t unix_seconds) override;
+  Result<UserProfile> Profile(const std::string& user) override;
+  Result<bool> ChargeSearch(const std::string& user, int64_t unix_seconds) override;
+
+ private:
+  Accounts* accounts_;
+};
+
+class StoreAudit : public AuditPort {
+ public:
+  explicit StoreAudit(AuditLog* log) : log_(log) {}
+  Status Append(const AuditEvent& event) override;
+
+ private:
+  AuditLog* log_;
+};
+
+// The accounts store and audit log of an open ChildStore, and the ports over them.
+//
+// Thread safety: the ports may be used from many threads. The store must outlive this.
+class AccountServices {
+ public:
+  struct Options {
+    // 0: storage/accounts.h's defaults. Tests lower the Argon2 cost.
+    uint32_t argon2_memory_kib = 0;
+    uint32_t argon2_passes = 0;
+    uint32_t lockout_after = 0;
+  };
+  // Opens both (Accounts::Open, AuditLog::Open); their errors pass through, e.g.
+  // Corruption when the audit log's head and last entry disagree.
+  static Result<std::unique_ptr<AccountServices>> Open(ChildStore* store, const Options& options);
+  ~AccountServices();
+  AccountServices(const AccountServices&) = delete;
+  AccountServices& operator=(const AccountServices&) = delete;
+
+  AccountsPort* accounts_port() { return accounts_port_.get(); }
+  AuditPort* audit_port() { return audit_port_.get(); }
+  Accounts* accounts() { return accounts_.get(); }
+  AuditLog* audit_log() { return audit_log_.get(); }
+
+ private:
+  AccountServices() = default;
+  std::unique_ptr<Accounts> accounts_;
+  std::unique_ptr<AuditLog> audit_log_;
+  std::unique_ptr<StoreAccounts> accounts_port_;
+  std::unique_ptr<StoreAudit> audit_port_;
+};
+
+// The entry an event is recorded as (exposed for tests).
+AuditEntry ToAuditEntry(const AuditEvent& event);
+
+}  // namespace cp::server

@@ -1,0 +1,136 @@
+#include "server/config.h"
+
+#include <arpa/inet.h>
+#include <toml++/toml.h>
+
+#include <fstream>
+#include <sstream>
+
+namespace cp::server {
+
+namespace {
+
+template <typename T>
+Status Read(const toml::table& t, const char* section, const char* key, T* out) {
+  const toml::node* node = t.at_path(std::string(section) + "." + key).node();
+  if (node == nullptr) return Status::OK();
+  auto v = node->value<T>();
+  if (!v) return Status::InvalidArgument(std::string(section) + "." + key + " has the wrong type");
+  *out = *v;
+  return Status::OK();
+}
+
+template <typename T>
+Status ReadPositive(const toml::table& t, const char* section, const char* key, T* out) {
+  int64_t v = static_cast<int64_t>(*out);
+  Status s = Read(t, section, key, &v);
+  if (s.ok() && (v <= 0 || v > int64_t{1} << 31)) {
+    s = Status::InvalidArgument(std::string(section) + "." + key + " must be a positive number");
+  }
+  if (s.ok()) *out = static_cast<T>(v);
+  return s;
+}
+
+Status ReadAll(const toml::table& t, ServerConfig* c) {
+  Status s;
+  int64_t port = c->listen_port, io = c->io_threads, workers = c->workers, cache = c->cache_mb;
+  if (s.ok()) s = Read(t, "server", "listen_address", &c->listen_address);
+  if (s.ok()) s = Read(t, "server", "port", &port);
+  if (s.ok()) s = Read(t, "server", "plain_tcp", &c->plain_tcp);
+  if (s.ok()) s = Read(t, "server", "io_threads", &io);
+  if (s.ok()) s = Read(t, "server", "workers", &workers);
+  if (s.ok()) s = ReadPositive(t, "server", "max_connections", &c->max_connections);
+  if (s.ok()) s = ReadPositive(t, "server", "max_frame_bytes", &c->max_frame_bytes);
+  if (s.ok()) s = ReadPositive(t, "server", "idle_timeout_ms", &c->idle_timeout_ms);
+  if (s.ok()) s = ReadPositive(t, "server", "read_timeout_ms", &c->read_timeout_ms);
+  if (s.ok()) s = ReadPositive(t, "server", "write_timeout_ms", &c->write_timeout_ms);
+  if (s.ok()) s = ReadPositive(t, "server", "drain_timeout_ms", &c->drain_timeout_ms);
+  if (s.ok()) s = Read(t, "tls", "certificate", &c->certificate_file);
+  if (s.ok()) s = Read(t, "tls", "private_key", &c->private_key_file);
+  if (s.ok()) s = Read(t, "database", "dir", &c->db_dir);
+  if (s.ok()) s = Read(t, "database", "key_file", &c->key_file);
+  if (s.ok()) s = Read(t, "database", "cache_mb", &cache);
+  if (s.ok()) s = ReadPositive(t, "sessions", "lifetime_s", &c->session_lifetime_s);
+  if (s.ok()) s = ReadPositive(t, "sessions", "idle_timeout_s", &c->session_idle_s);
+  if (s.ok()) s = ReadPositive(t, "sessions", "login_ticket_s", &c->login_ticket_s);
+  if (s.ok()) s = Read(t, "limits", "rate_per_second", &c->rate_per_second);
+  if (s.ok()) s = Read(t, "limits", "rate_burst", &c->rate_burst);
+  if (!s.ok()) return s;
+  if (port < 0 || port > 65535) return Status::InvalidArgument("server.port must be 0..65535");
+  if (io < 0 || io > 256) return Status::InvalidArgument("server.io_threads must be 0..256");
+  if (workers < 0 || workers > 256) return Status::InvalidArgument("server.workers must be 0..256");
+  if (cache < 1 || cache > (int64_t{1} << 20))
+    return Status::InvalidArgument("database.cache_mb must be positive");
+  if (c->max_frame_bytes > kMaxResponseBytes) {
+    return Status::InvalidArgument("server.max_frame_bytes must be at most " +
+                                   std::to_string(kMaxResponseBytes));
+  }
+  if (!(c->rate_per_second > 0) || !(c->rate_burst >= 1)) {
+    return Status::InvalidArgument("limits.rate_per_second must be > 0 and limits.rate_burst >= 1");
+  }
+  c->listen_port = static_cast<uint16_t>(port);
+  c->io_threads = static_cast<int>(io);
+  c->workers = static_cast<int>(workers);
+  c->cache_mb = static_cast<size_t>(cache);
+  return Status::OK();
+}
+
+Status CheckSafe(ServerConfig* c) {
+  in6_addr v6;
+  in_addr v4;
+  if (inet_pton(AF_INET, c->listen_address.c_str(), &v4) != 1 &&
+      inet_pton(AF_INET6, c->listen_address.c_str(), &v6) != 1) {
+    return Status::InvalidArgument("server.listen_address '" + c->listen_address +
+                                   "' is not an IP address");
+  }
+  if (c->plain_tcp && !IsLoopbackAddress(c->listen_address)) {
+    return Status::InvalidArgument(
+        "server.plain_tcp is allowed only on a loopback listen_address (development); "
+        "use TLS on " +
+        c->listen_address);
+  }
+  if (!c->plain_tcp && (c->certificate_file.empty() || c->private_key_file.empty())) {
+    return Status::InvalidArgument("tls.certificate and tls.private_key are required (TLS 1.3)");
+  }
+  if (c->db_dir.empty()) return Status::InvalidArgument("database.dir is required");
+  while (c->db_dir.size() > 1 && c->db_dir.back() == '/') c->db_dir.pop_back();
+  if (c->key_file.empty()) c->key_file = c->db_dir + ".key";
+  return Status::OK();
+}
+
+}  // namespace
+
+bool IsLoopbackAddress(const std::string& address) {
+  in_addr v4;
+  if (inet_pton(AF_INET, address.c_str(), &v4) == 1) {
+    return (ntohl(v4.s_addr) >> 24) == 127;
+  }
+  in6_addr v6;
+  if (inet_pton(AF_INET6, address.c_str(), &v6) == 1) return IN6_IS_ADDR_LOOPBACK(&v6);
+  return false;
+}
+
+Result<ServerConfig> ParseConfig(std::string_view text) {
+  ServerConfig c;
+  try {
+    toml::table t = toml::parse(text);
+    Status s = ReadAll(t, &c);
+    if (s.ok()) s = CheckSafe(&c);
+    if (!s.ok()) return s;
+  } catch (const toml::parse_error& e) {
+    std::ostringstream msg;
+    msg << "config line " << e.source().begin.line << ": " << e.description();
+    return Status::InvalidArgument(msg.str());
+  }
+  return c;
+}
+
+Result<ServerConfig> LoadConfig(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::IOError("cannot read config file " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ParseConfig(ss.str());
+}
+
+}  // namespace cp::server

@@ -1,0 +1,55 @@
+// contactpointd's configuration: a TOML file (every key is documented in
+// docs/contactpointd.toml.example).
+//
+// Loading is the edge where toml++'s exceptions are caught: LoadConfig returns a Status
+// naming the key and what is wrong with it, and refuses a configuration that would be
+// unsafe to run (plain TCP on a non-loopback address, TLS without a certificate).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "server/frame.h"
+#include "util/status.h"
+
+namespace cp::server {
+
+struct ServerConfig {
+  // [server]
+  std::string listen_address = "127.0.0.1";
+  uint16_t listen_port = 7443;  // 0: an ephemeral port (tests)
+  bool plain_tcp = false;       // only with a loopback listen address
+  int io_threads = 0;           // 0: one per core
+  int workers = 0;              // search/storage threads; 0: one per core
+  int max_connections = 256;
+  uint32_t max_frame_bytes = kDefaultMaxRequestBytes;
+  int idle_timeout_ms = 60000;   // waiting for the next request's first byte
+  int read_timeout_ms = 10000;   // from a frame's first byte to its last
+  int write_timeout_ms = 10000;  // writing one response
+  int drain_timeout_ms = 30000;  // SIGTERM: how long in-flight requests may take
+  // [tls]
+  std::string certificate_file;  // PEM chain
+  std::string private_key_file;  // PEM
+  // [database]
+  std::string db_dir;
+  std::string key_file;  // default: <db_dir>.key
+  size_t cache_mb = 256;
+  // [sessions]
+  int session_lifetime_s = 8 * 3600;
+  int session_idle_s = 15 * 60;
+  int login_ticket_s = 120;
+  // [limits]
+  double rate_per_second = 5;  // token bucket refill, per user
+  double rate_burst = 20;      // token bucket size
+};
+
+// Reads and checks the file. InvalidArgument with the key's name for a bad value;
+// IOError when the file cannot be read.
+Result<ServerConfig> LoadConfig(const std::string& path);
+// The same from TOML text (tests).
+Result<ServerConfig> ParseConfig(std::string_view toml_text);
+
+// Whether `address` is an IPv4 or IPv6 loopback address.
+bool IsLoopbackAddress(const std::string& address);
+
+}  // namespace cp::server

@@ -1,0 +1,84 @@
+// contactpointd: the query server. `contactpointd --config FILE` (keys documented in
+// docs/contactpointd.toml.example).
+//
+// Exit codes: 0 stopped cleanly after a drain (SIGTERM, SIGINT); 2 usage or configuration
+// error; 3 the database, accounts store or audit log could not be opened; 4 cannot
+// listen or load the TLS certificate; 5 the drain timed out with requests in flight.
+#include <CLI/CLI.hpp>
+#include <csignal>
+#include <iostream>
+
+#include "index/index_policy.h"
+#include "server/accounts_adapter.h"
+#include "server/config.h"
+#include "server/log.h"
+#include "server/server.h"
+
+namespace {
+
+constexpr int kExitOk = 0, kExitUsage = 2, kExitStore = 3, kExitListen = 4, kExitDrain = 5;
+
+int Serve(const cp::server::ServerConfig& config) {
+  using namespace cp;
+  using namespace cp::server;
+  ChildStore::Options options;
+  options.db_dir = config.db_dir;
+  options.key_file = config.key_file;
+  options.policy = &NameIndexPolicy::Instance();
+  options.block_cache_bytes = config.cache_mb << 20;
+  auto store = ChildStore::Open(options);
+  if (!store.ok()) {
+    LogError("cannot open the database: " + store.status().ToString());
+    return kExitStore;
+  }
+  auto services = AccountServices::Open(store->get(), AccountServices::Options());
+  if (!services.ok()) {
+    LogError(
+        "cannot open the accounts store and audit log (`contactpoint audit verify` "
+        "checks the log): " +
+        services.status().ToString());
+    return kExitStore;
+  }
+  RequestHandler::Deps deps;
+  deps.store = store->get();
+  deps.accounts = (*services)->accounts_port();
+  deps.audit = (*services)->audit_port();
+  RequestHandler handler(config, deps);
+  auto server = Server::Start(config, &handler);
+  if (!server.ok()) {
+    LogError(server.status().ToString());
+    return kExitListen;
+  }
+  Status s = (*server)->Run(/*handle_signals=*/true);
+  if (!s.ok()) {
+    LogError(s.ToString());
+    return kExitDrain;
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"contactpointd: the ContactPoint query server"};
+  std::string config_path;
+  bool check_only = false;
+  app.add_option("--config", config_path, "TOML configuration file")->required();
+  app.add_flag("--check-config", check_only, "check the configuration and exit");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? kExitOk : kExitUsage;
+  }
+  auto config = cp::server::LoadConfig(config_path);
+  if (!config.ok()) {
+    cp::server::LogError("configuration: " + config.status().message());
+    return kExitUsage;
+  }
+  if (check_only) {
+    std::cout << "configuration OK\n";
+    return kExitOk;
+  }
+  std::signal(SIGPIPE, SIG_IGN);
+  return Serve(*config);
+}

@@ -1,0 +1,90 @@
+// Request handling: one verified request envelope in, one response frame out.
+//
+// This is the server's policy, kept apart from sockets so that tests can drive it
+// directly. The order of checks for an operation on a record is fixed and matters:
+// session (address-bound, live) -> role permits the operation -> a stated reason ->
+// rate limit and daily quota -> the operation -> audit append -> response. Every refusal
+// after the session check is audited too; if an audit append fails, the client gets
+// Internal and no data.
+//
+// Clearance: every search and record view runs under ordinary clearance, except in a
+// session that has broken glass (BreakGlass), which sees hidden fields until it ends.
+//
+// Thread safety: Handle may be called from many threads at once; the handler's state
+// (sessions, rate limits) is internally synchronised. The dependencies must outlive it.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "query/searcher.h"
+#include "server/config.h"
+#include "server/ports.h"
+#include "server/protocol_generated.h"
+#include "server/rate_limit.h"
+#include "server/sessions.h"
+
+namespace cp::server {
+
+// Milliseconds since the Unix epoch; tests pass a clock they can move.
+using Clock = std::function<int64_t()>;
+int64_t SystemNowMs();
+
+class RequestHandler {
+ public:
+  struct Deps {
+    ChildStore* store = nullptr;       // required
+    AccountsPort* accounts = nullptr;  // required
+    AuditPort* audit = nullptr;        // required
+    Clock clock = SystemNowMs;
+  };
+
+  RequestHandler(const ServerConfig& config, Deps deps);
+  RequestHandler(const RequestHandler&) = delete;
+  RequestHandler& operator=(const RequestHandler&) = delete;
+
+  // The response frame (length prefix included) to `request`, which passed
+  // VerifyEnvelope, from a client at `address` (an IP literal).
+  std::string Handle(const protocol::Envelope& request, const std::string& address);
+
+  // While draining, every request is answered Unavailable.
+  void SetDraining() { draining_.store(true); }
+  bool draining() const { return draining_.load(); }
+  // Reported by Health.
+  void SetConnectionCounter(std::function<uint32_t()> counter) {
+    connections_ = std::move(counter);
+  }
+
+ private:
+  struct Call;
+  std::string Hello(const Call& call);
+  std::string Login(const Call& call);
+  std::string SecondFactor(const Call& call);
+  std::string Search(const Call& call);
+  std::string GetRecord(const Call& call);
+  std::string SetShield(const Call& call, bool shield);
+  std::string BreakGlass(const Call& call);
+  std::string Logout(const Call& call);
+  std::string Health(const Call& call);
+
+  // Session, permission, reason, rate and quota checks for a record operation. On refusal
+  // returns the error frame (already audited) and leaves *session untouched.
+  std::string Admit(const Call& call, Operation op, const std::string& action,
+                    const std::string& reason, bool counts_towards_quota, Session* session);
+  std::string Refuse(const Call& call, const Session* session, const std::string& action,
+                     protocol::ErrorCode code, const std::string& message,
+                     uint32_t retry_after_ms = 0);
+  Status Audit(const Call& call, const Session* session, AuditEvent event);
+
+  const ServerConfig config_;
+  Deps deps_;
+  Searcher searcher_;
+  SessionTable sessions_;
+  RateLimiter limiter_;
+  std::atomic<bool> draining_{false};
+  std::function<uint32_t()> connections_;
+};
+
+}  // namespace cp::server

@@ -1,0 +1,91 @@
+// What the server needs from the accounts store and the audit trail, stated as two small
+// interfaces so that request handling does not depend on how accounts are stored.
+// server/accounts_adapter.h implements them over storage/accounts.h and
+// storage/audit_log.h; tests may implement them in memory.
+//
+// Thread safety: implementations must be safe to call from many threads at once.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "storage/record.h"
+#include "util/status.h"
+
+namespace cp::server {
+
+// Operations a role may be permitted: the same bits as cp::Operation in
+// storage/roles.h, restated because that header cannot be included beside
+// query/criteria.h (both define kMaxResultCap); server/accounts_adapter.cc checks that the
+// two agree.
+enum class Operation : uint32_t {
+  kSearch = 1u << 0,
+  kGetRecord = 1u << 1,
+  kShield = 1u << 2,  // shield and unshield
+  kBreakGlass = 1u << 3,
+  kFeedBatch = 1u << 4,
+  kReview = 1u << 5,
+  kAccountAdmin = 1u << 6,
+};
+
+struct UserProfile {
+  std::string user;
+  std::string organisation;
+  std::string role;
+  uint32_t operations = 0;  // a set of Operation bits
+  size_t result_cap = 20;   // 1..50
+
+  bool May(Operation op) const { return (operations & static_cast<uint32_t>(op)) != 0; }
+};
+
+enum class CredentialCheck {
+  kOk,
+  kUnregisteredAddress,  // the address is outside every range of the user's organisation
+  kBad,                  // unknown user, wrong password, wrong or reused code
+  kLocked,               // the account is locked (now, or by this failure)
+};
+
+class AccountsPort {
+ public:
+  virtual ~AccountsPort() = default;
+  // Login step 1, checked in this order: `address` (an IPv4 or IPv6 literal) lies in a
+  // registered range of the user's organisation — before any credential is looked at —,
+  // the account is not locked, the password verifies (a failure counts towards lockout).
+  // Errors are storage failures.
+  virtual Result<CredentialCheck> CheckPassword(const std::string& user,
+                                                const std::string& password,
+                                                const std::string& address) = 0;
+  // Verifies a TOTP code at `unix_seconds` (a failure counts towards lockout).
+  virtual Result<CredentialCheck> CheckSecondFactor(const std::string& user,
+                                                    const std::string& code,
+                                                    int64_t unix_seconds) = 0;
+  // The user's organisation and role. NotFound for an unknown user.
+  virtual Result<UserProfile> Profile(const std::string& user) = 0;
+  // Counts one search against the user's daily quota (UTC day of `unix_seconds`); false
+  // when the quota is used up (and nothing was counted).
+  virtual Result<bool> ChargeSearch(const std::string& user, int64_t unix_seconds) = 0;
+};
+
+// One entry of the audit trail as the server states it.
+struct AuditEvent {
+  int64_t unix_ms = 0;
+  std::string user;  // empty before login succeeded
+  std::string organisation;
+  std::string address;   // the client's IP address
+  std::string action;    // "search", "get", "shield", "unshield", "break_glass", "login", ...
+  std::string outcome;   // "ok", "too_many_matches", "rate_limited", "not_authorised", ...
+  std::string reason;    // the stated reason
+  std::string criteria;  // canonical text of the criteria (searches only)
+  std::vector<ChildId> children;  // returned or touched
+  bool investigation = false;     // break-glass: flagged for review
+};
+
+class AuditPort {
+ public:
+  virtual ~AuditPort() = default;
+  // Appends durably. The server sends no data for the event unless this returned OK.
+  virtual Status Append(const AuditEvent& event) = 0;
+};
+
+}  // namespace cp::server

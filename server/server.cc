@@ -1,0 +1,370 @@
+#include "server/server.h"
+
+#include <openssl/ssl.h>
+
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+#include <chrono>
+#include <thread>
+#include <unordered_set>
+#include <vector>
+
+#include "server/frame.h"
+#include "server/log.h"
+
+namespace cp::server {
+
+namespace asio = boost::asio;
+using asio::awaitable;
+using asio::use_awaitable;
+using asio::ip::tcp;
+using boost::system::error_code;
+using std::chrono::milliseconds;
+using std::chrono::steady_clock;
+
+namespace {
+
+// One request's work for a worker thread.
+struct WorkerJob {
+  RequestHandler* handler;
+  std::vector<uint8_t> body;  // verified
+  std::string address;
+  std::string response;
+};
+
+// Runs the job on the worker pool and resumes the calling coroutine on its own executor,
+// so that no search or storage call runs on an I/O thread. Not itself a coroutine, and
+// the job travels by shared_ptr: GCC 12 mishandles lambdas moved into coroutine frames.
+auto OnWorker(asio::thread_pool& pool, std::shared_ptr<WorkerJob> job) {
+  return asio::async_initiate<const asio::use_awaitable_t<>&, void()>(
+      [&pool, job](auto handler) {
+        auto ex = asio::get_associated_executor(handler);
+        auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+        asio::post(pool, [job, shared, ex]() {
+          job->response =
+              job->handler->Handle(*protocol::GetEnvelope(job->body.data()), job->address);
+          asio::post(ex, [shared]() { (*shared)(); });
+        });
+      },
+      use_awaitable);
+}
+
+// A connection as the drain sees it. Lives on one io_context and is touched only there.
+struct ConnectionBase {
+  virtual ~ConnectionBase() = default;
+  virtual void CloseIfIdle() = 0;
+};
+
+// The live connections of one io_context.
+struct Shard {
+  std::unordered_set<ConnectionBase*> connections;
+};
+
+}  // namespace
+
+struct Server::Impl {
+  ServerConfig config;
+  RequestHandler* handler;
+  std::vector<std::unique_ptr<asio::io_context>> ios;
+  std::vector<std::unique_ptr<Shard>> shards;
+  std::unique_ptr<asio::thread_pool> workers;
+  std::unique_ptr<tcp::acceptor> acceptor;
+  std::unique_ptr<asio::ssl::context> tls;
+  std::atomic<uint32_t> connections{0};
+  std::atomic<bool> draining{false};
+  std::mutex mu;
+  std::condition_variable drain_cv;
+  uint64_t accepted = 0;  // accept loop only
+
+  awaitable<void> Accept();
+  template <typename Stream>
+  awaitable<void> Serve(Stream stream, std::string address, Shard* shard);
+  void StartDrain();
+};
+
+namespace {
+
+template <typename Stream>
+struct Connection : ConnectionBase {
+  Connection(Stream s, asio::any_io_executor ex) : stream(std::move(s)), timer(ex) {}
+  Stream stream;
+  asio::steady_timer timer;
+  steady_clock::time_point deadline = steady_clock::time_point::max();
+  bool closed = false;
+  bool busy = false;  // a request has been read and its response not yet written
+
+  void SetDeadline(int ms) {
+    deadline = steady_clock::now() + milliseconds(ms);
+    timer.cancel();  // the watchdog re-arms for the new deadline
+  }
+  void ClearDeadline() {
+    deadline = steady_clock::time_point::max();
+    timer.cancel();
+  }
+  void Close() {
+    if (closed) return;
+    closed = true;
+    error_code ec;
+    stream.lowest_layer().shutdown(tcp::socket::shutdown_both, ec);
+    stream.lowest_layer().close(ec);
+    timer.cancel();
+  }
+  void CloseIfIdle() override {
+    if (!busy) Close();
+  }
+};
+
+// Closes the connection when its deadline passes; ends when the connection is closed.
+template <typename Conn>
+awaitable<void> Watchdog(std::shared_ptr<Conn> c) {
+  while (!c->closed) {
+    if (c->deadline <= steady_clock::now()) {
+      c->Close();
+      co_return;
+    }
+    c->timer.expires_at(c->deadline);
+    error_code ec;
+    co_await c->timer.async_wait(asio::redirect_error(use_awaitable, ec));
+  }
+}
+
+template <typename Stream>
+awaitable<error_code> WriteFrame(Connection<Stream>& c, const std::string& frame, int timeout_ms) {
+  c.SetDeadline(timeout_ms);
+  error_code ec;
+  co_await asio::async_write(c.stream, asio::buffer(frame),
+                             asio::redirect_error(use_awaitable, ec));
+  co_return ec;
+}
+
+}  // namespace
+
+template <typename Stream>
+awaitable<void> Server::Impl::Serve(Stream stream, std::string address, Shard* shard) {
+  auto ex = co_await asio::this_coro::executor;
+  auto c = std::make_shared<Connection<Stream>>(std::move(stream), ex);
+  shard->connections.insert(c.get());
+  asio::co_spawn(ex, Watchdog(c), asio::detached);
+  error_code ec;
+  if constexpr (!std::is_same_v<Stream, tcp::socket>) {
+    c->SetDeadline(config.read_timeout_ms);
+    co_await c->stream.async_handshake(asio::ssl::stream_base::server,
+                                       asio::redirect_error(use_awaitable, ec));
+  }
+  while (!ec && !c->closed) {
+    c->SetDeadline(config.idle_timeout_ms);
+    uint8_t header[kFrameHeaderBytes];
+    co_await asio::async_read(c->stream, asio::buffer(header),
+                              asio::redirect_error(use_awaitable, ec));
+    if (ec) break;
+    const uint32_t length = DecodeFrameLength(std::span<const uint8_t, kFrameHeaderBytes>(header));
+    const FrameLength check = CheckFrameLength(length, config.max_frame_bytes);
+    if (check != FrameLength::kOk) {
+      // Nothing of the body is read: the stream cannot be resynchronised, so it closes.
+      // (Frames are built into named strings: GCC 12 destroys some temporaries inside a
+      // co_await expression twice.)
+      const bool too_large = check == FrameLength::kTooLarge;
+      const std::string refusal =
+          too_large
+              ? ErrorFrame(0, protocol::ErrorCode::FrameTooLarge,
+                           "frame of " + std::to_string(length) + " bytes exceeds the maximum of " +
+                               std::to_string(config.max_frame_bytes))
+              : ErrorFrame(0, protocol::ErrorCode::MalformedFrame, "empty frame");
+      co_await WriteFrame(*c, refusal, config.write_timeout_ms);
+      break;
+    }
+    c->SetDeadline(config.read_timeout_ms);
+    std::vector<uint8_t> body(length);
+    co_await asio::async_read(c->stream, asio::buffer(body),
+                              asio::redirect_error(use_awaitable, ec));
+    if (ec) break;
+    const protocol::Envelope* env = VerifyEnvelope(body);
+    if (env == nullptr) {
+      const std::string refusal = ErrorFrame(0, protocol::ErrorCode::MalformedFrame,
+                                             "the frame is not a verifiable CPD1 envelope");
+      co_await WriteFrame(*c, refusal, config.write_timeout_ms);
+      break;
+    }
+    c->busy = true;
+    c->ClearDeadline();  // the worker's time is the server's, not the client's
+    std::string response;
+    if (draining.load()) {
+      response = ErrorFrame(env->id(), protocol::ErrorCode::Unavailable,
+                            "the server is shutting down; reconnect later");
+    } else {
+      auto job = std::make_shared<WorkerJob>();
+      job->handler = handler;
+      job->body = std::move(body);
+      job->address = address;
+      co_await OnWorker(*workers, job);
+      response = std::move(job->response);
+    }
+    ec = co_await WriteFrame(*c, response, config.write_timeout_ms);
+    c->busy = false;
+    if (draining.load()) break;
+  }
+  c->Close();
+  shard->connections.erase(c.get());
+  if (connections.fetch_sub(1) == 1 && draining.load()) {
+    std::lock_guard lock(mu);
+    drain_cv.notify_all();
+  }
+}
+
+awaitable<void> Server::Impl::Accept() {
+  for (;;) {
+    const size_t i = accepted++ % ios.size();
+    tcp::socket socket(*ios[i]);
+    error_code ec;
+    co_await acceptor->async_accept(socket, asio::redirect_error(use_awaitable, ec));
+    if (draining.load() || ec == asio::error::operation_aborted) co_return;
+    if (ec) {
+      LogError("accept failed: " + ec.message());
+      asio::steady_timer pause(*ios[0], milliseconds(100));
+      co_await pause.async_wait(asio::redirect_error(use_awaitable, ec));
+      continue;
+    }
+    if (connections.load() >= static_cast<uint32_t>(config.max_connections)) {
+      LogError("connection refused: the limit of " + std::to_string(config.max_connections) +
+               " connections is reached");
+      socket.close(ec);
+      continue;
+    }
+    connections.fetch_add(1);
+    error_code addr_ec;
+    std::string address = socket.remote_endpoint(addr_ec).address().to_string();
+    if (addr_ec) {
+      connections.fetch_sub(1);
+      socket.close(ec);
+      continue;
+    }
+    socket.set_option(tcp::no_delay(true), ec);
+    Shard* shard = shards[i].get();
+    if (tls) {
+      asio::co_spawn(
+          *ios[i],
+          Serve(asio::ssl::stream<tcp::socket>(std::move(socket), *tls), std::move(address), shard),
+          asio::detached);
+    } else {
+      asio::co_spawn(*ios[i], Serve(std::move(socket), std::move(address), shard), asio::detached);
+    }
+  }
+}
+
+void Server::Impl::StartDrain() {
+  if (draining.exchange(true)) return;
+  LogInfo("draining: no new connections or requests; in-flight requests finish");
+  handler->SetDraining();
+  asio::post(*ios[0], [this] {
+    error_code ec;
+    acceptor->close(ec);
+  });
+  for (size_t i = 0; i < ios.size(); ++i) {
+    asio::post(*ios[i], [shard = shards[i].get()] {
+      // Copy: closing a connection ends its coroutine, which erases it from the set.
+      std::vector<ConnectionBase*> open(shard->connections.begin(), shard->connections.end());
+      for (ConnectionBase* c : open) c->CloseIfIdle();
+    });
+  }
+  std::lock_guard lock(mu);
+  drain_cv.notify_all();
+}
+
+Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config, RequestHandler* handler) {
+  auto impl = std::make_unique<Impl>();
+  impl->config = config;
+  impl->handler = handler;
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  const int n_io = config.io_threads > 0 ? config.io_threads : static_cast<int>(cores);
+  const int n_workers = config.workers > 0 ? config.workers : static_cast<int>(cores);
+  for (int i = 0; i < n_io; ++i) {
+    impl->ios.push_back(std::make_unique<asio::io_context>(1));
+    impl->shards.push_back(std::make_unique<Shard>());
+  }
+  impl->workers = std::make_unique<asio::thread_pool>(n_workers);
+  try {
+    if (!config.plain_tcp) {
+      impl->tls = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+      SSL_CTX_set_min_proto_version(impl->tls->native_handle(), TLS1_3_VERSION);
+      impl->tls->set_options(asio::ssl::context::default_workarounds |
+                             asio::ssl::context::single_dh_use);
+      impl->tls->use_certificate_chain_file(config.certificate_file);
+      impl->tls->use_private_key_file(config.private_key_file, asio::ssl::context::pem);
+    }
+  } catch (const boost::system::system_error& e) {
+    return Status::InvalidArgument("TLS certificate or key (" + config.certificate_file + ", " +
+                                   config.private_key_file + "): " + e.code().message());
+  }
+  error_code ec;
+  auto address = asio::ip::make_address(config.listen_address, ec);
+  if (ec)
+    return Status::InvalidArgument("listen address " + config.listen_address + ": " + ec.message());
+  tcp::endpoint endpoint(address, config.listen_port);
+  impl->acceptor = std::make_unique<tcp::acceptor>(*impl->ios[0]);
+  impl->acceptor->open(endpoint.protocol(), ec);
+  if (!ec) impl->acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) impl->acceptor->bind(endpoint, ec);
+  if (!ec) impl->acceptor->listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return Status::IOError("cannot listen on " + config.listen_address + ":" +
+                           std::to_string(config.listen_port) + ": " + ec.message());
+  }
+  Impl* raw = impl.get();
+  handler->SetConnectionCounter([raw] { return raw->connections.load(); });
+  return std::unique_ptr<Server>(new Server(std::move(impl)));
+}
+
+Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Server::~Server() { impl_->handler->SetConnectionCounter(nullptr); }
+
+uint16_t Server::port() const {
+  error_code ec;
+  return impl_->acceptor->local_endpoint(ec).port();
+}
+
+uint32_t Server::connections() const { return impl_->connections.load(); }
+
+void Server::Drain() { impl_->StartDrain(); }
+
+Status Server::Run(bool handle_signals) {
+  Impl& s = *impl_;
+  std::unique_ptr<asio::signal_set> signals;
+  if (handle_signals) {
+    signals = std::make_unique<asio::signal_set>(*s.ios[0], SIGTERM, SIGINT);
+    signals->async_wait([&s](const error_code& ec, int) {
+      if (!ec) s.StartDrain();
+    });
+  }
+  asio::co_spawn(*s.ios[0], s.Accept(), asio::detached);
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
+  std::vector<std::thread> threads;
+  for (auto& io : s.ios) {
+    guards.push_back(asio::make_work_guard(*io));
+    threads.emplace_back([&io] { io->run(); });
+  }
+  LogInfo(std::string("serving on ") + s.config.listen_address + ":" + std::to_string(port()) +
+          (s.tls ? " (TLS 1.3)" : " (plain TCP, loopback only)"));
+  bool clean = true;
+  {
+    std::unique_lock lock(s.mu);
+    s.drain_cv.wait(lock, [&s] { return s.draining.load(); });
+    clean = s.drain_cv.wait_for(lock, milliseconds(s.config.drain_timeout_ms),
+                                [&s] { return s.connections.load() == 0; });
+  }
+  if (signals) {
+    asio::post(*s.ios[0], [&signals] {
+      error_code ec;
+      signals->cancel(ec);
+    });
+  }
+  for (auto& g : guards) g.reset();
+  for (auto& io : s.ios) io->stop();
+  for (auto& t : threads) t.join();
+  s.workers->join();
+  if (!clean) return Status::FailedPrecondition("the drain timed out with connections still open");
+  LogInfo("drained and stopped");
+  return Status::OK();
+}
+
+}  // namespace cp::server

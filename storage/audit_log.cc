@@ -1,0 +1,202 @@
+// AuditLog: appending with group commit. Reading is audit_reader.cc.
+//
+// Group commit: an appender queues its entry and waits. Whoever finds no commit running
+// becomes the leader: it takes every queued entry, numbers and chains them, and writes
+// them with one synced WriteBatch; then it wakes the appenders it wrote for, and hands
+// the role on (the next waiter to wake with entries still queued takes it). The chain
+// state (last number, last hash) is touched only by the leader, and the mutex hand-over
+// orders one leader's updates before the next one's reads.
+#include "storage/audit_log.h"
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <set>
+
+#include "storage/audit_internal.h"
+#include "storage/child_store_internal.h"
+#include "util/coding.h"
+
+namespace cp {
+namespace {
+
+// One batch holds at most this many entries, so that a long queue cannot build an
+// unbounded WriteBatch; the rest go in the next.
+constexpr size_t kMaxBatch = 4096;
+
+std::mutex open_mu;
+std::set<const ChildStore*>& OpenStores() {
+  static std::set<const ChildStore*> stores;
+  return stores;
+}
+
+int64_t NowMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+struct Writer {
+  explicit Writer(const AuditEntry* e) : entry(e) {}
+  const AuditEntry* entry;
+  uint64_t sequence = 0;
+  Status status;
+  bool done = false;
+};
+
+}  // namespace
+
+class AuditLog::Impl {
+ public:
+  Impl(ChildStore* store, const Options& options)
+      : store_(store), h_(store->h_.get()), crypto_(store->crypto_.get()), options_(options) {}
+  ~Impl() {
+    std::lock_guard<std::mutex> lock(open_mu);
+    OpenStores().erase(store_);
+  }
+
+  Status LoadHead();
+  Result<uint64_t> Append(const AuditEntry& entry);
+  // Numbers, chains and writes `batch` with one synced write; advances the chain only
+  // when the write succeeded. Called by one committer at a time.
+  Status Commit(const std::vector<Writer*>& batch);
+
+  ChildStore* store_;
+  ChildStore::Handles* h_;
+  const Crypto* crypto_;
+  Options options_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Writer*> queue_;
+  bool committing_ = false;
+  std::mutex serial_mu_;  // without group commit: one append at a time
+
+  uint64_t last_sequence_ = 0;                     // leader only
+  std::string last_hash_ = std::string(audit::kHashBytes, '\0');  // leader only
+  std::atomic<uint64_t> durable_{0};
+};
+
+Status AuditLog::Impl::LoadHead() {
+  std::string head;
+  auto s = h_->db->Get(rocksdb::ReadOptions(), h_->meta, std::string(audit::kMetaHead), &head);
+  if (!s.ok() && !s.IsNotFound()) return FromRocks(s, "reading the audit head");
+  std::unique_ptr<rocksdb::Iterator> it(h_->db->NewIterator(rocksdb::ReadOptions(), h_->audit));
+  it->SeekToLast();
+  if (!it->status().ok()) return FromRocks(it->status(), "reading the last audit entry");
+  const char* fix = "; run `contactpoint audit verify` to find where";
+  if (s.IsNotFound()) {
+    if (it->Valid()) return Status::Corruption(std::string("the audit log has entries but no head") + fix);
+    return Status::OK();
+  }
+  if (head.size() != 8 + audit::kHashBytes) return Status::Corruption("the audit head is malformed");
+  uint64_t seq = DecodeBigEndian64(head.data());
+  std::string hash = head.substr(8);
+  bool agree = it->Valid() && it->key().ToString() == audit::EntryKey(seq) &&
+               it->value().size() >= audit::kHashBytes &&
+               it->value().ToString().substr(it->value().size() - audit::kHashBytes) == hash;
+  if (!agree) {
+    return Status::Corruption("the audit head names entry " + std::to_string(seq) +
+                              ", which is not the last entry or does not match it" + fix);
+  }
+  last_sequence_ = seq;
+  last_hash_ = hash;
+  durable_ = seq;
+  return Status::OK();
+}
+
+Status AuditLog::Impl::Commit(const std::vector<Writer*>& batch) {
+  uint64_t seq = last_sequence_;
+  std::string hash = last_hash_;
+  rocksdb::WriteBatch wb;
+  Status s;
+  for (Writer* w : batch) {
+    const AuditEntry& e = *w->entry;
+    w->sequence = ++seq;
+    std::string key = audit::EntryKey(seq);
+    std::string body = audit::EncodeBody(e, seq, *crypto_);
+    hash = audit::ChainHash(hash, key, body);
+    body.append(hash);
+    auto rs = wb.Put(h_->audit, key, body);
+    for (ChildId c : e.children) {
+      if (rs.ok()) rs = wb.Put(h_->audit_index, audit::IndexKey(audit::ChildIndexPrefix(c), e.time_micros, seq), "");
+    }
+    if (rs.ok()) rs = wb.Put(h_->audit_index, audit::IndexKey(audit::UserIndexPrefix(e.user), e.time_micros, seq), "");
+    if (!rs.ok()) return FromRocks(rs, "building an audit batch");
+  }
+  auto rs = wb.Put(h_->meta, std::string(audit::kMetaHead), audit::EntryKey(seq) + hash);
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  if (rs.ok()) rs = h_->db->Write(wo, &wb);
+  if (!rs.ok()) return FromRocks(rs, "writing the audit log");
+  last_sequence_ = seq;
+  last_hash_ = hash;
+  durable_.store(seq, std::memory_order_release);
+  return Status::OK();
+}
+
+Result<uint64_t> AuditLog::Impl::Append(const AuditEntry& entry) {
+  Status s = audit::ValidateEntry(entry);
+  if (!s.ok()) return s;
+  AuditEntry stamped;
+  const AuditEntry* e = &entry;
+  if (entry.time_micros == 0) {
+    stamped = entry;
+    stamped.time_micros = NowMicros();
+    e = &stamped;
+  }
+  Writer w(e);
+  if (!options_.group_commit) {
+    std::lock_guard<std::mutex> lock(serial_mu_);
+    s = Commit({&w});
+    if (!s.ok()) return s;
+    return w.sequence;
+  }
+  std::unique_lock<std::mutex> lock(mu_);
+  queue_.push_back(&w);
+  cv_.wait(lock, [&] { return w.done || !committing_; });
+  if (!w.done) {
+    // Leader: `w` is still queued (only a leader removes entries, and marks them done
+    // before it gives up the role), so this batch includes it.
+    committing_ = true;
+    size_t n = std::min(queue_.size(), kMaxBatch);
+    std::vector<Writer*> batch(queue_.begin(), queue_.begin() + n);
+    queue_.erase(queue_.begin(), queue_.begin() + n);
+    lock.unlock();
+    Status commit = Commit(batch);
+    lock.lock();
+    for (Writer* b : batch) {
+      b->status = commit;
+      b->done = true;
+    }
+    committing_ = false;
+    cv_.notify_all();
+  }
+  if (!w.status.ok()) return w.status;
+  return w.sequence;
+}
+
+Result<std::unique_ptr<AuditLog>> AuditLog::Open(ChildStore* store, const Options& options) {
+  if (store == nullptr) return Status::InvalidArgument("AuditLog needs an open store");
+  {
+    std::lock_guard<std::mutex> lock(open_mu);
+    if (!OpenStores().insert(store).second) {
+      return Status::FailedPrecondition("an AuditLog is already open on " + store->db_dir());
+    }
+  }
+  auto impl = std::make_unique<Impl>(store, options);
+  Status s = impl->LoadHead();
+  if (!s.ok()) return s;
+  return std::unique_ptr<AuditLog>(new AuditLog(std::move(impl)));
+}
+
+AuditLog::AuditLog(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+AuditLog::~AuditLog() = default;
+
+Result<uint64_t> AuditLog::Append(const AuditEntry& entry) { return impl_->Append(entry); }
+
+uint64_t AuditLog::LastSequence() const { return impl_->durable_.load(std::memory_order_acquire); }
+
+}  // namespace cp

@@ -1,0 +1,20 @@
+// The accounts-store calls the server tests need, in a translation unit of their own:
+// storage/accounts.h cannot be included beside query/criteria.h (see server/ports.h).
+#pragma once
+
+#include <string>
+
+#include "server/accounts_adapter.h"
+
+namespace cp::server::testing {
+
+// Organisations "la_leeds" (127.0.0.0/8) and "la_elsewhere" (10.9.0.0/16).
+Status AddTestOrganisations(AccountServices* services);
+// A user with role `role_name` (storage/roles.h spelling); returns the TOTP secret.
+Result<std::string> AddTestUser(AccountServices* services, const std::string& name,
+                                const std::string& organisation, const std::string& role_name,
+                                const std::string& password);
+bool IsLocked(AccountServices* services, const std::string& name);
+uint32_t FailedAttempts(AccountServices* services, const std::string& name);
+
+}  // namespace cp::server::testing
