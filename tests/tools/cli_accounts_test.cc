@@ -13,7 +13,6 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <regex>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -113,9 +112,12 @@ class CliAccountsTest : public ::testing::Test {
     r = RunDb("account", "user-add", {"--user", "alice", "--org", "la_leeds", "--role", "police"},
               std::string(kPassword) + "\n");
     ASSERT_EQ(r.code, kExitOk) << r;
-    std::smatch m;
-    ASSERT_TRUE(std::regex_search(r.out, m, std::regex("secret=([A-Z2-7]{32})&"))) << r;
-    secret_ = m[1];
+    // Not std::regex: GCC 12 warns falsely inside it under the sanitizer build.
+    size_t at = r.out.find("secret=");
+    ASSERT_NE(at, std::string::npos) << r;
+    secret_ = r.out.substr(at + 7, r.out.find('&', at) - at - 7);
+    ASSERT_EQ(secret_.size(), 32u) << r;
+    EXPECT_EQ(secret_.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"), std::string::npos);
     EXPECT_THAT(r.out, HasSubstr("otpauth://totp/ContactPoint:alice?secret=" + secret_ +
                                  "&issuer=ContactPoint&algorithm=SHA1&digits=6&period=30"));
     EXPECT_THAT(r.out, Not(HasSubstr(kPassword)));
