@@ -95,7 +95,8 @@ void AddQuery(CLI::App* audit, std::function<int()>* run) {
   by_child->excludes(by_user);
   cmd->add_option("--from", from, "first day, YYYY-MM-DD (UTC)");
   cmd->add_option("--to", to, "last day, YYYY-MM-DD (UTC), inclusive");
-  cmd->add_option("--limit", limit, "at most this many entries (default 1000)")->check(CLI::Range(size_t{1}, size_t{1000000}));
+  cmd->add_option("--limit", limit, "at most this many entries (default 1000)")
+      ->check(CLI::Range(size_t{1}, size_t{1000000}));
   cmd->add_flag("--json", json, "print one JSON object");
   cmd->callback([run, by_child, by_user] {
     *run = [by_child, by_user] {
@@ -141,7 +142,8 @@ void AddQuery(CLI::App* audit, std::function<int()>* run) {
 }  // namespace
 
 void AddAuditCommands(CLI::App& app, std::function<int()>* run) {
-  auto* audit = app.add_subcommand("audit", "the audit trail: verify the chain, query by child or user");
+  auto* audit =
+      app.add_subcommand("audit", "the audit trail: verify the chain, query by child or user");
   audit->require_subcommand(1);
   AddVerify(audit, run);
   AddQuery(audit, run);
