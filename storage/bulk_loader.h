@@ -105,6 +105,13 @@ class BulkLoader {
   // Add returns its error (chunks of this call ingested before it stay ingested).
   Result<std::vector<ChildId>> Add(std::span<NewChild> children);
 
+  // As Add, but moves the children into the stage instead of copying them: a bulk import
+  // copied each child twice on the thread that reads and parses rows, and that thread
+  // sets the pace. A call refused with AlreadyExists or InvalidArgument moves nothing (the
+  // records are untouched and may be added again one by one); after OK or any other error
+  // the records are valid but unspecified.
+  Result<std::vector<ChildId>> AddMoving(std::span<NewChild> children);
+
   // Ingests whatever is staged. After it returns OK every added child is readable and
   // searchable exactly as if inserted by InsertChildren. OK when nothing is staged. The
   // loader may be used again afterwards.
@@ -116,6 +123,7 @@ class BulkLoader {
   struct Pipeline;
 
   // Builds, writes and ingests every staged child as one chunk. On failure the load ends.
+  Result<std::vector<ChildId>> AddImpl(std::span<NewChild> children, bool move);
   Status IngestStaged();
   Status IngestChunk();
   // After a failure or in the destructor: drops the stage and gives back its ids if no
