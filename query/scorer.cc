@@ -179,4 +179,27 @@ double PreparedQuery::Score(const FeatureView& c, bool postcode_agrees) const {
   return std::max(straight, swapped);
 }
 
+double PreparedQuery::ScoreAtLeast(const FeatureView& c, bool postcode_agrees,
+                                   double floor) const {
+  const double dob = DateAgreement(c.date_of_birth());
+  const double gender = GenderAgreement(c.gender());
+  const double place = postcode_agrees ? 1.0 : 0.0;
+  // Combine is monotone in each agreement (positive weights; rounding is monotone), and a
+  // name agrees at most 1: a reading whose bound with the one name compared so far is
+  // below `floor` scores below it, and that bound is what is returned for it.
+  const double given_max = given_.empty() ? 0.0 : 1.0;
+  const double family_max = family_.empty() ? 0.0 : 1.0;
+  const double family = FamilyAgreement(family_, c);
+  double straight = Combine(given_max, family, dob, gender, place);
+  if (straight >= floor) straight = Combine(GivenAgreement(given_, c), family, dob, gender, place);
+  if (straight >= 0.999 || given_.empty() || family_.empty()) return straight;
+  const double swapped_family = FamilyAgreement(given_, c);
+  double swapped = kSwapFactor * Combine(family_max, swapped_family, dob, gender, place);
+  if (swapped >= floor) {
+    swapped = kSwapFactor *
+              Combine(GivenAgreement(family_, c), swapped_family, dob, gender, place);
+  }
+  return std::max(straight, swapped);
+}
+
 }  // namespace cp
