@@ -5,18 +5,21 @@
 #include <rocksdb/options.h>
 #include <rocksdb/sst_file_writer.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 
 #include <algorithm>
 #include <array>
 #include <atomic>
 #include <cerrno>
 #include <condition_variable>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <filesystem>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <new>
 #include <thread>
 #include <unordered_map>
 #include <utility>
@@ -56,8 +59,7 @@ class Arena {
   char* Allocate(size_t n) {
     while (n > left_) {
       if (used_ == blocks_.size()) {
-        const size_t size = std::max(n, kBlockBytes);
-        blocks_.push_back(Block{std::make_unique_for_overwrite<char[]>(size), size});
+        blocks_.push_back(NewBlock(n));
       }
       Block& block = blocks_[used_++];
       next_ = block.bytes.get();
@@ -76,10 +78,26 @@ class Arena {
 
  private:
   static constexpr size_t kBlockBytes = size_t{4} << 20;
+  static constexpr size_t kHugePage = size_t{2} << 20;
+  struct Free {
+    void operator()(char* p) const { std::free(p); }
+  };
   struct Block {
-    std::unique_ptr<char[]> bytes;
+    std::unique_ptr<char[], Free> bytes;
     size_t size;
   };
+
+  // Blocks are on huge pages where the kernel grants them (transparent huge pages in
+  // "madvise" mode): the writers read entries in key order, each from anywhere in the
+  // arena, and with 4 KB pages nearly every entry was a TLB miss as well as a cache miss:
+  // perf put 12% of a 1M import's samples on one load in the merge loop.
+  static Block NewBlock(size_t n) {
+    const size_t size = (std::max(n, kBlockBytes) + kHugePage - 1) / kHugePage * kHugePage;
+    char* p = static_cast<char*>(std::aligned_alloc(kHugePage, size));
+    if (p == nullptr) throw std::bad_alloc();
+    ::madvise(p, size, MADV_HUGEPAGE);  // advice only: without it, 4 KB pages
+    return Block{std::unique_ptr<char[], Free>(p), size};
+  }
   std::vector<Block> blocks_;
   size_t used_ = 0;  // blocks_[0, used_) hold this chunk's bytes
   char* next_ = nullptr;
