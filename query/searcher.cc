@@ -23,47 +23,60 @@ class ScoreTable {
  public:
   // The score slot of `id`, added with score 0 when absent; `*added` says which.
   double* FindOrAdd(ChildId id, bool* added) {
+    if (id == kFree) {
+      *added = !has_free_id_;
+      has_free_id_ = true;
+      return &free_id_score_;
+    }
     if (2 * (size_ + 1) > slots_.size()) Grow();
     Slot* slot = Probe(id);
-    *added = !slot->used;
-    if (!slot->used) {
-      *slot = Slot{id, 0.0, true};
+    *added = slot->id == kFree;
+    if (*added) {
+      *slot = Slot{id, 0.0};
       ++size_;
     }
     return &slot->score;
   }
-  bool Contains(ChildId id) const { return !slots_.empty() && Probe(id)->used; }
+  bool Contains(ChildId id) const {
+    if (id == kFree) return has_free_id_;
+    return !slots_.empty() && Probe(id)->id == id;
+  }
   template <typename Fn>
   void ForEach(const Fn& fn) const {
     for (const Slot& slot : slots_) {
-      if (slot.used) fn(slot.id, slot.score);
+      if (slot.id != kFree) fn(slot.id, slot.score);
     }
+    if (has_free_id_) fn(kFree, free_id_score_);
   }
 
  private:
+  // Marks a free slot; a child with this id (there is none in practice) is kept aside.
+  static constexpr ChildId kFree = ~ChildId{0};
+  // 16 bytes: the first table (32 slots) is small enough for malloc's per-thread cache.
   struct Slot {
-    ChildId id = 0;
+    ChildId id = kFree;
     double score = 0;
-    bool used = false;
   };
 
-  // The slot holding `id`, or the empty slot where it belongs. Requires a free slot.
+  // The slot holding `id`, or the free slot where it belongs. Requires a free slot.
   Slot* Probe(ChildId id) const {
     const size_t mask = slots_.size() - 1;
     size_t i = static_cast<size_t>((id * 0x9E3779B97F4A7C15ull) >> 32) & mask;
-    while (slots_[i].used && slots_[i].id != id) i = (i + 1) & mask;
+    while (slots_[i].id != kFree && slots_[i].id != id) i = (i + 1) & mask;
     return const_cast<Slot*>(&slots_[i]);
   }
   void Grow() {
     std::vector<Slot> old = std::move(slots_);
-    slots_.assign(old.empty() ? 64 : 2 * old.size(), Slot{});
+    slots_.assign(old.empty() ? 32 : 2 * old.size(), Slot{});
     for (const Slot& slot : old) {
-      if (slot.used) *Probe(slot.id) = slot;
+      if (slot.id != kFree) *Probe(slot.id) = slot;
     }
   }
 
   std::vector<Slot> slots_;  // a power of two in size, at most half used
   size_t size_ = 0;
+  bool has_free_id_ = false;
+  double free_id_score_ = 0;
 };
 
 // Collects scored candidates, each child scored once. Scores below kMatchThreshold are
