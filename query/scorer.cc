@@ -79,8 +79,11 @@ double FieldAgreement(const PreparedQuery::Name& q, const FeatureView::NameField
   }
   if (best < 0.9 && CodesAgree(q, f.codes)) best = std::max(best, 0.9);
   if (given && best < 0.9 && !q.groups.empty()) {
-    for (const auto& part : q.parts) {
-      if (NameVariants::Default().AreVariants(part, f.name)) {
+    // Some query part and the candidate's name share a group (AreVariants) exactly when
+    // one of the candidate's groups is among the query parts' groups: one table lookup
+    // per candidate name instead of two per query part.
+    for (const auto& group : NameVariants::Default().Groups(f.name)) {
+      if (std::find(q.groups.begin(), q.groups.end(), group) != q.groups.end()) {
         best = std::max(best, 0.9);
         break;
       }
@@ -176,6 +179,29 @@ double PreparedQuery::Score(const FeatureView& c, bool postcode_agrees) const {
   // Given and family names swapped: the query's family name read as a given name.
   double swapped = kSwapFactor * Combine(GivenAgreement(family_, c), FamilyAgreement(given_, c), dob,
                                          gender, place);
+  return std::max(straight, swapped);
+}
+
+double PreparedQuery::ScoreAtLeast(const FeatureView& c, bool postcode_agrees,
+                                   double floor) const {
+  const double dob = DateAgreement(c.date_of_birth());
+  const double gender = GenderAgreement(c.gender());
+  const double place = postcode_agrees ? 1.0 : 0.0;
+  // Combine is monotone in each agreement (positive weights; rounding is monotone), and a
+  // name agrees at most 1: a reading whose bound with the one name compared so far is
+  // below `floor` scores below it, and that bound is what is returned for it.
+  const double given_max = given_.empty() ? 0.0 : 1.0;
+  const double family_max = family_.empty() ? 0.0 : 1.0;
+  const double family = FamilyAgreement(family_, c);
+  double straight = Combine(given_max, family, dob, gender, place);
+  if (straight >= floor) straight = Combine(GivenAgreement(given_, c), family, dob, gender, place);
+  if (straight >= 0.999 || given_.empty() || family_.empty()) return straight;
+  const double swapped_family = FamilyAgreement(given_, c);
+  double swapped = kSwapFactor * Combine(family_max, swapped_family, dob, gender, place);
+  if (swapped >= floor) {
+    swapped = kSwapFactor *
+              Combine(GivenAgreement(family_, c), swapped_family, dob, gender, place);
+  }
   return std::max(straight, swapped);
 }
 

@@ -38,6 +38,13 @@ class PreparedQuery {
   // posting list of the query's postcode.
   double Score(const FeatureView& candidate, bool postcode_agrees) const;
 
+  // Score(candidate, postcode_agrees) when that is at least `floor`; otherwise some value
+  // below `floor`, not the score. A search needs exact scores only at or above the match
+  // threshold, and most candidates of a posting list fall short of it: this skips each
+  // name comparison whose best outcome could not lift the score to `floor` (the swapped
+  // reading's, mostly). Exactly the value Score computes, when at or above `floor`.
+  double ScoreAtLeast(const FeatureView& candidate, bool postcode_agrees, double floor) const;
+
   // An upper bound on Score from the date of birth alone; lets the searcher skip name
   // comparisons for candidates that cannot reach the threshold.
   double DateBound(const Date& candidate_dob) const;

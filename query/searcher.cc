@@ -16,7 +16,72 @@ constexpr double kStrongMatch = 0.9;
 // Names agreeing and the date's day and month swapped score 0.95.
 constexpr double kSwapTierMatch = 0.95;
 
-// Collects scored candidates, each child scored once.
+// Child id -> best score so far, by open addressing. A search meets from a few dozen to
+// a few thousand candidates; a node-based map allocated and freed one node per candidate,
+// which cost more than scoring most of them.
+class ScoreTable {
+ public:
+  // The score slot of `id`, added with score 0 when absent; `*added` says which.
+  double* FindOrAdd(ChildId id, bool* added) {
+    if (id == kFree) {
+      *added = !has_free_id_;
+      has_free_id_ = true;
+      return &free_id_score_;
+    }
+    if (2 * (size_ + 1) > slots_.size()) Grow();
+    Slot* slot = Probe(id);
+    *added = slot->id == kFree;
+    if (*added) {
+      *slot = Slot{id, 0.0};
+      ++size_;
+    }
+    return &slot->score;
+  }
+  bool Contains(ChildId id) const {
+    if (id == kFree) return has_free_id_;
+    return !slots_.empty() && Probe(id)->id == id;
+  }
+  template <typename Fn>
+  void ForEach(const Fn& fn) const {
+    for (const Slot& slot : slots_) {
+      if (slot.id != kFree) fn(slot.id, slot.score);
+    }
+    if (has_free_id_) fn(kFree, free_id_score_);
+  }
+
+ private:
+  // Marks a free slot; a child with this id (there is none in practice) is kept aside.
+  static constexpr ChildId kFree = ~ChildId{0};
+  // 16 bytes: the first table (32 slots) is small enough for malloc's per-thread cache.
+  struct Slot {
+    ChildId id = kFree;
+    double score = 0;
+  };
+
+  // The slot holding `id`, or the free slot where it belongs. Requires a free slot.
+  Slot* Probe(ChildId id) const {
+    const size_t mask = slots_.size() - 1;
+    size_t i = static_cast<size_t>((id * 0x9E3779B97F4A7C15ull) >> 32) & mask;
+    while (slots_[i].id != kFree && slots_[i].id != id) i = (i + 1) & mask;
+    return const_cast<Slot*>(&slots_[i]);
+  }
+  void Grow() {
+    std::vector<Slot> old = std::move(slots_);
+    slots_.assign(old.empty() ? 32 : 2 * old.size(), Slot{});
+    for (const Slot& slot : old) {
+      if (slot.id != kFree) *Probe(slot.id) = slot;
+    }
+  }
+
+  std::vector<Slot> slots_;  // a power of two in size, at most half used
+  size_t size_ = 0;
+  bool has_free_id_ = false;
+  double free_id_score_ = 0;
+};
+
+// Collects scored candidates, each child scored once. Scores below kMatchThreshold are
+// only known to be below it (PreparedQuery::ScoreAtLeast): nothing reads them but as
+// "below the threshold".
 class CandidateSet {
  public:
   CandidateSet(const PreparedQuery& query, bool uses_hidden_field)
@@ -25,8 +90,9 @@ class CandidateSet {
   void Offer(const Posting& p, bool postcode_agrees) {
     ++scanned_;
     if (uses_hidden_field_ && p.shielded) return;
-    auto [it, inserted] = scores_.try_emplace(p.id, 0.0);
-    if (!inserted && !postcode_agrees) return;
+    bool added = false;
+    double* score = scores_.FindOrAdd(p.id, &added);
+    if (!added && !postcode_agrees) return;
     FeatureView features;
     if (!features.Parse(p.features)) {
       malformed_ = true;
@@ -34,9 +100,10 @@ class CandidateSet {
     }
     // Cheap bound first: most postings of a list disagree on the date of birth.
     if (query_.DateBound(features.date_of_birth()) < kMatchThreshold) return;
-    const double before = it->second;
-    it->second = std::max(it->second, query_.Score(features, postcode_agrees));
-    if (before < kMatchThreshold && it->second >= kMatchThreshold) ++matches_;
+    const double before = *score;
+    *score = std::max(*score, query_.ScoreAtLeast(features, postcode_agrees, kMatchThreshold));
+    if (before < kMatchThreshold && *score >= kMatchThreshold) ++matches_;
+    best_ = std::max(best_, *score);
   }
 
   // Candidates at or above the threshold so far.
@@ -47,17 +114,14 @@ class CandidateSet {
     Offer(p, false);
   }
 
-  double BestScore() const {
-    double best = 0;
-    for (const auto& [id, score] : scores_) best = std::max(best, score);
-    return best;
-  }
-  bool Seen(ChildId id) const { return scores_.count(id) != 0; }
+  // The best score so far when at or above kMatchThreshold; below it, only that.
+  double BestScore() const { return best_; }
+  bool Seen(ChildId id) const { return scores_.Contains(id); }
   std::vector<std::pair<double, ChildId>> Matches() const {
     std::vector<std::pair<double, ChildId>> out;
-    for (const auto& [id, score] : scores_) {
+    scores_.ForEach([&out](ChildId id, double score) {
       if (score >= kMatchThreshold) out.emplace_back(score, id);
-    }
+    });
     std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
       return a.first != b.first ? a.first > b.first : a.second < b.second;
     });
@@ -69,7 +133,8 @@ class CandidateSet {
  private:
   const PreparedQuery& query_;
   bool uses_hidden_field_;
-  std::unordered_map<ChildId, double> scores_;
+  ScoreTable scores_;
+  double best_ = 0;
   size_t scanned_ = 0;
   size_t matches_ = 0;
   bool malformed_ = false;

@@ -46,6 +46,12 @@
 //   Options::temp_dir, in a directory of their own per chunk, and moved (hard-linked) into
 //   the database by the ingest; the loader removes them in every case, and removes
 //   temp_dir itself if it created it.
+// - From its first Add until Finish (or its destruction), a loader raises the L0
+//   compaction triggers of the families it writes (16 files to compact, 32 to slow writes,
+//   48 to stop them), so that chunks ingested into L0 are not merged into the bottommost
+//   level while the load runs; the last loader of a database to finish restores the
+//   family's own values. The loaded files then wait in L0 for ChildStore::CompactAll (or
+//   RocksDB's next compaction): run it after an import.
 //
 // Memory: the loader remembers every source key it has staged or ingested (an
 // std::unordered_set; about 100 bytes per child, for the loader's lifetime). A chunk
@@ -105,6 +111,13 @@ class BulkLoader {
   // Add returns its error (chunks of this call ingested before it stay ingested).
   Result<std::vector<ChildId>> Add(std::span<NewChild> children);
 
+  // As Add, but moves the children into the stage instead of copying them: a bulk import
+  // copied each child twice on the thread that reads and parses rows, and that thread
+  // sets the pace. A call refused with AlreadyExists or InvalidArgument moves nothing (the
+  // records are untouched and may be added again one by one); after OK or any other error
+  // the records are valid but unspecified.
+  Result<std::vector<ChildId>> AddMoving(std::span<NewChild> children);
+
   // Ingests whatever is staged. After it returns OK every added child is readable and
   // searchable exactly as if inserted by InsertChildren. OK when nothing is staged. The
   // loader may be used again afterwards.
@@ -116,6 +129,7 @@ class BulkLoader {
   struct Pipeline;
 
   // Builds, writes and ingests every staged child as one chunk. On failure the load ends.
+  Result<std::vector<ChildId>> AddImpl(std::span<NewChild> children, bool move);
   Status IngestStaged();
   Status IngestChunk();
   // After a failure or in the destructor: drops the stage and gives back its ids if no

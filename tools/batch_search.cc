@@ -105,9 +105,11 @@ Status RunBatch(const Searcher& searcher, const std::vector<QueryRow>& queries, 
           outcome[i] = 3;
         }
       }
-      nlohmann::json line = {{"query_id", queries[i].query_id}};
-      line.update(j);
-      lines[i] = line.dump();
+      // The id goes into the answer itself: merging the answer into a new object copied
+      // it whole, which cost a fifth of a batch's instructions (callgrind). Objects are
+      // ordered maps, so the line is the same either way.
+      j["query_id"] = queries[i].query_id;
+      lines[i] = j.dump();
       micros[i] = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count();
     }
   };

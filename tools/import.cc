@@ -22,12 +22,14 @@ enum Column {
   kUpn, kParentName, kParentPhone, kSchool, kGp, kColumnCount
 };
 
-std::string Trim(std::string_view s) {
+std::string_view TrimView(std::string_view s) {
   size_t b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string_view::npos) return "";
+  if (b == std::string_view::npos) return {};
   size_t e = s.find_last_not_of(" \t\r\n");
-  return std::string(s.substr(b, e - b + 1));
+  return s.substr(b, e - b + 1);
 }
+
+std::string Trim(std::string_view s) { return std::string(TrimView(s)); }
 
 std::string JoinedColumns() {
   std::string out;
@@ -115,8 +117,11 @@ Result<NewChild> ImportRowParser::Parse(const std::vector<std::string>& fields) 
   h.parent_phone = get(kParentPhone);
   if (std::string school = get(kSchool); !school.empty()) h.services.push_back({ServiceKind::kSchool, school, ""});
   if (std::string gp = get(kGp); !gp.empty()) h.services.push_back({ServiceKind::kGpPractice, gp, ""});
+  r.provenance.reserve(kColumnCount - kGiven);
   for (size_t col = kGiven; col < kColumnCount; ++col) {
-    if (!get(static_cast<int>(col)).empty()) r.provenance.push_back({kImportColumns[col], source_});
+    // Row parsing paces an import: test for a value without copying it.
+    const int at = column_[col];
+    if (at >= 0 && !TrimView(fields[at]).empty()) r.provenance.push_back({kImportColumns[col], source_});
   }
   // The payload lists the columns in one order, whatever the file's, so that a feed sending
   // the same record again finds its fingerprint unchanged (tools/feed_csv.cc does the same).
@@ -128,33 +133,38 @@ Result<NewChild> ImportRowParser::Parse(const std::vector<std::string>& fields) 
 
 namespace {
 
-struct PendingRow {
-  size_t line;
-  NewChild child;
+// Rows parsed and not yet staged, with the line each began on.
+struct PendingRows {
+  std::vector<NewChild> children;
+  std::vector<size_t> lines;
+  void clear() {
+    children.clear();
+    lines.clear();
+  }
 };
 
-// Stages a group of rows in the loader; when the group is refused because a source key
-// is already linked, falls back to one row at a time so that only those rows are rejected.
-Status Flush(BulkLoader* loader, std::vector<PendingRow>* rows, ImportSummary* summary,
+// Stages a group of rows in the loader, moving them rather than copying; when the group
+// is refused because a source key is already linked (nothing is moved then), falls back to
+// one row at a time so that only those rows are rejected.
+Status Flush(BulkLoader* loader, PendingRows* rows, ImportSummary* summary,
              const std::function<void(const std::string&)>& report) {
-  if (rows->empty()) return Status::OK();
-  std::vector<NewChild> batch;
-  batch.reserve(rows->size());
-  for (auto& r : *rows) batch.push_back(r.child);
-  auto ids = loader->Add(batch);
+  if (rows->children.empty()) return Status::OK();
+  auto ids = loader->AddMoving(rows->children);
   if (ids.ok()) {
-    summary->imported += rows->size();
+    summary->imported += rows->children.size();
     rows->clear();
     return Status::OK();
   }
   if (ids.status().code() != Status::Code::kAlreadyExists) return ids.status();
-  for (auto& r : *rows) {
-    auto one = loader->Add(std::span<NewChild>(&r.child, 1));
+  for (size_t i = 0; i < rows->children.size(); ++i) {
+    NewChild& child = rows->children[i];
+    const std::string key = child.source.key;
+    auto one = loader->AddMoving(std::span<NewChild>(&child, 1));
     if (one.ok()) {
       ++summary->imported;
     } else if (one.status().code() == Status::Code::kAlreadyExists) {
       ++summary->rejected;
-      report("line " + std::to_string(r.line) + ": source_key '" + r.child.source.key +
+      report("line " + std::to_string(rows->lines[i]) + ": source_key '" + key +
              "' repeats an earlier row or an earlier import: " + one.status().message());
     } else {
       return one.status();
@@ -188,7 +198,7 @@ Status ImportCsv(ChildStore* store, const std::string& source, std::istream& in,
     return s;
   };
 
-  std::vector<PendingRow> pending;
+  PendingRows pending;
   std::unordered_map<std::string, size_t> pending_keys;  // source key -> line, this batch
   while (true) {
     error.clear();
@@ -213,8 +223,9 @@ Status ImportCsv(ChildStore* store, const std::string& source, std::istream& in,
              "' repeats line " + std::to_string(earlier->second));
       continue;
     }
-    pending.push_back({line, std::move(*child)});
-    if (pending.size() == kBatchRows) {
+    pending.children.push_back(std::move(*child));
+    pending.lines.push_back(line);
+    if (pending.children.size() == kBatchRows) {
       Status s = Flush(&loader, &pending, summary, report);
       if (!s.ok()) return finish(s);
       pending_keys.clear();

@@ -1,6 +1,7 @@
 #include "tools/json_output.h"
 
 #include <cmath>
+#include <utility>
 
 namespace cp {
 
@@ -32,11 +33,11 @@ json RecordJson(const ChildView& view) {
       if (s.kind == ServiceKind::kGpPractice && j["gp_practice"] == "") j["gp_practice"] = s.name;
       services.push_back({{"kind", ServiceKindName(s.kind)}, {"name", s.name}, {"contact_point", s.contact_point}});
     }
-    j["services"] = services;
+    j["services"] = std::move(services);
   }
   json provenance = json::object();
   for (const auto& p : r.provenance) provenance[p.field] = p.source;
-  j["provenance"] = provenance;
+  j["provenance"] = std::move(provenance);
   return j;
 }
 
@@ -48,7 +49,7 @@ json ChildJson(const ChildView& view, double score) {
   j["record"] = RecordJson(view);
   json sources = json::array();
   for (const auto& s : view.record.sources) sources.push_back({{"source", s.source}, {"key", s.key}});
-  j["sources"] = sources;
+  j["sources"] = std::move(sources);
   return j;
 }
 
@@ -63,7 +64,7 @@ json SearchJson(const SearchResponse& response) {
     j["status"] = "ok";
     for (const auto& hit : response.hits) results.push_back(ChildJson(hit.view, hit.score));
   }
-  j["results"] = results;
+  j["results"] = std::move(results);
   return j;
 }
 

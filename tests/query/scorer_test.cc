@@ -152,6 +152,60 @@ TEST(ScorerTest, ScoreIsAlwaysWithinZeroAndOne) {
   EXPECT_GT(checked, 1000);
 }
 
+// The searcher scores candidates with ScoreAtLeast: at or above the floor it must be the
+// score to the last bit, below it only ever below the floor.
+TEST(ScorerTest, ScoreAtLeastIsTheScoreAtOrAboveTheFloorAndBelowItOtherwise) {
+  const std::vector<std::string> givens = {"Oliver", "O", "Olivr", "Ollie", "Smith", "Amelia",
+                                           "James", "Bill", "Oliver James", ""};
+  const std::vector<std::string> families = {"Smith", "Smyth", "Oliver", "Taylor-Brown",
+                                             "Jones", "Smith Jones", "Thompson"};
+  const std::vector<Date> dobs = {kDob, {2015, 14, 3}, {2015, 3, 15}, {2016, 3, 14}, {2009, 11, 20}};
+  std::vector<ChildRecord> candidates = {kOliver,
+                                         Child("Amelia", "Smith", kDob, Gender::kFemale),
+                                         Child("Smith", "Oliver", kDob),
+                                         Child("Olivia", "Smyth", {2015, 3, 15}),
+                                         Child("William", "Jones", {2014, 5, 9}),
+                                         Child("Charlotte", "Taylor-Brown", {2015, 3, 14}),
+                                         Child("Jack", "Thompson", Date{}, Gender::kUnknown)};
+  candidates.back().former_family_names = {"Smith", "Walker"};
+  int above = 0, below = 0;
+  for (const auto& g : givens) {
+    for (const auto& f : families) {
+      for (const Date& d : dobs) {
+        for (bool place : {false, true}) {
+          SearchCriteria c = Names(g, f, d);
+          c.gender = Gender::kMale;
+          if (place) c.postcode = "LS1 4AP";
+          if (!ValidateCriteria(&c).ok()) continue;
+          PreparedQuery q(c);
+          for (const auto& cand : candidates) {
+            std::string bytes;
+            EncodeCandidateFeatures(cand, &bytes);
+            FeatureView v;
+            ASSERT_TRUE(v.Parse(bytes));
+            for (double floor : {kMatchThreshold, 0.9, 0.95}) {
+              for (bool agrees : {false, true}) {
+                const double score = q.Score(v, agrees && place);
+                const double at_least = q.ScoreAtLeast(v, agrees && place, floor);
+                if (score >= floor) {
+                  ASSERT_EQ(at_least, score) << g << "/" << f << " " << d.ToString();
+                  ++above;
+                } else {
+                  ASSERT_LT(at_least, floor) << g << "/" << f << " " << d.ToString();
+                  ++below;
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  // The sweep reaches both sides of every floor.
+  EXPECT_GT(above, 100);
+  EXPECT_GT(below, 1000);
+}
+
 TEST(ScorerTest, DateBoundIsAnUpperBoundOnScore) {
   const std::vector<Date> dobs = {kDob, {2015, 3, 15}, {2015, 2, 3}, {2012, 7, 2}, Date{}};
   for (const char* given : {"Oliver", "O", "Olivr", "Amelia"}) {

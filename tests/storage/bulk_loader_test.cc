@@ -221,6 +221,30 @@ std::set<std::string> Compressions(const std::string& dir, const std::string& fa
   return names;
 }
 
+// A family's level0_file_num_compaction_trigger as the database's newest OPTIONS file
+// records it (RocksDB writes one at each SetOptions); -1 when not found.
+int L0Trigger(const std::string& dir, const std::string& family) {
+  std::string newest;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    const std::string name = entry.path().filename().string();
+    // OPTIONS-<number>, numbers growing; compare by length first.
+    if (name.starts_with("OPTIONS-") && !name.ends_with(".dbtmp") &&
+        (name.size() > newest.size() || (name.size() == newest.size() && name > newest))) {
+      newest = name;
+    }
+  }
+  std::ifstream in(dir + "/" + newest);
+  std::string line;
+  bool in_family = false;
+  while (std::getline(in, line)) {
+    if (line.starts_with("[")) in_family = line == "[CFOptions \"" + family + "\"]";
+    const std::string key = "level0_file_num_compaction_trigger=";
+    const size_t at = line.find(key);
+    if (in_family && at != std::string::npos) return std::stoi(line.substr(at + key.size()));
+  }
+  return -1;
+}
+
 int CountFiles(const std::string& dir) {
   int n = 0;
   std::error_code ec;
@@ -495,6 +519,81 @@ TEST_F(BulkLoaderTest, CompactAllRecompressesLoadedFilesAndKeepsEveryChild) {
   EXPECT_THAT(Compressions(db_dir_, "name_index"), ElementsAre("ZSTD"));
   EXPECT_THAT(Compressions(db_dir_, "children"), ElementsAre("ZSTD"));
   ExpectSameAsReference(Kids(0, 35));
+}
+
+// AddMoving stages the same children as Add; only the caller's copies differ.
+TEST_F(BulkLoaderTest, AddMovingLoadsLikeInsertChildren) {
+  CreateTwinStores();
+  constexpr int kChildren = 45;
+  auto loader = Loader(/*chunk_children=*/10);
+  for (int first = 0; first < kChildren; first += 15) {
+    std::vector<NewChild> call = Kids(first, 15);
+    auto ids = loader->AddMoving(call);
+    ASSERT_TRUE(ids.ok()) << ids.status().ToString();
+    EXPECT_EQ(*ids, Range(first + 1, first + 15));
+  }
+  ASSERT_TRUE(loader->Finish().ok());
+  EXPECT_EQ(Insert(ref_.get(), Kids(0, kChildren)), Range(1, kChildren));
+  ExpectSameAsReference(Kids(0, kChildren));
+}
+
+TEST_F(BulkLoaderTest, ARefusedAddMovingMovesNothing) {
+  CreateStore();
+  auto loader = Loader(100);
+  EXPECT_EQ(Add(loader.get(), Kids(0, 2)), Range(1, 2));
+  std::vector<NewChild> call = Kids(2, 3);
+  call.push_back(Kid(1));
+  const std::vector<NewChild> before = call;
+  auto ids = loader->AddMoving(call);
+  ASSERT_EQ(ids.status().code(), Status::Code::kAlreadyExists) << ids.status().ToString();
+  for (size_t i = 0; i < call.size(); ++i) {
+    EXPECT_EQ(call[i].record, before[i].record) << i;
+    EXPECT_EQ(call[i].hidden, before[i].hidden) << i;
+    EXPECT_EQ(call[i].source_payload, before[i].source_payload) << i;
+  }
+  // The refused call's children can still be added, one by one.
+  for (int i = 0; i < 3; ++i) {
+    auto one = loader->AddMoving(std::span<NewChild>(&call[i], 1));
+    ASSERT_TRUE(one.ok()) << one.status().ToString();
+  }
+  ASSERT_TRUE(loader->Finish().ok());
+  EXPECT_EQ(Count(*store_), 5u);
+}
+
+// ---- Compaction while loading -----------------------------------------------------------
+
+TEST_F(BulkLoaderTest, L0CompactionTriggerIsRaisedWhileLoadingAndRestoredAfter) {
+  CreateStore();
+  const int normal = L0Trigger(db_dir_, "name_index");
+  ASSERT_GT(normal, 0);
+  {
+    auto loader = Loader(/*chunk_children=*/5);
+    Add(loader.get(), Kids(0, 12));
+    EXPECT_GT(L0Trigger(db_dir_, "name_index"), normal);
+    EXPECT_GT(L0Trigger(db_dir_, "sources"), normal);
+    ASSERT_TRUE(loader->Finish().ok());
+    EXPECT_EQ(L0Trigger(db_dir_, "name_index"), normal);
+    EXPECT_EQ(L0Trigger(db_dir_, "sources"), normal);
+    // Used again after Finish, the loader raises it again; its destructor restores it.
+    Add(loader.get(), Kids(12, 3));
+    EXPECT_GT(L0Trigger(db_dir_, "name_index"), normal);
+  }
+  EXPECT_EQ(L0Trigger(db_dir_, "name_index"), normal);
+  EXPECT_EQ(Count(*store_), 12u);  // the last 3 were staged and dropped, never ingested
+}
+
+TEST_F(BulkLoaderTest, TheLastOfTwoLoadersRestoresTheL0Trigger) {
+  CreateStore();
+  const int normal = L0Trigger(db_dir_, "name_index");
+  auto first = Loader(/*chunk_children=*/5);
+  auto second = Loader(/*chunk_children=*/5);
+  Add(first.get(), Kids(0, 6));
+  Add(second.get(), Kids(6, 6));
+  ASSERT_TRUE(first->Finish().ok());
+  EXPECT_GT(L0Trigger(db_dir_, "name_index"), normal) << "the second loader still runs";
+  ASSERT_TRUE(second->Finish().ok());
+  EXPECT_EQ(L0Trigger(db_dir_, "name_index"), normal);
+  EXPECT_EQ(Count(*store_), 12u);
 }
 
 // ---- Visibility -------------------------------------------------------------------------
