@@ -45,7 +45,8 @@ bool SetUp(bool group_commit, std::string* error) {
     return false;
   }
   fixture->store = std::move(*store);
-  auto log = cp::AuditLog::Open(fixture->store.get(), cp::AuditLog::Options{.group_commit = group_commit});
+  auto log =
+      cp::AuditLog::Open(fixture->store.get(), cp::AuditLog::Options{.group_commit = group_commit});
   if (!log.ok()) {
     *error = log.status().ToString();
     return false;
@@ -97,7 +98,11 @@ void BM_Append(benchmark::State& state, bool group_commit) {
   if (state.thread_index() == 0) TearDown();
 }
 
-BENCHMARK_CAPTURE(BM_Append, group_commit, true)->Threads(1)->Threads(4)->Threads(16)->UseRealTime();
+BENCHMARK_CAPTURE(BM_Append, group_commit, true)
+    ->Threads(1)
+    ->Threads(4)
+    ->Threads(16)
+    ->UseRealTime();
 BENCHMARK_CAPTURE(BM_Append, sync_each, false)->Threads(1)->Threads(4)->Threads(16)->UseRealTime();
 
 }  // namespace

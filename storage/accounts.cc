@@ -36,8 +36,8 @@ bool ValidOrgId(std::string_view id) {
 bool ValidUserName(std::string_view user) {
   if (user.empty() || user.size() > 64) return false;
   for (char c : user) {
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-          c == '.' || c == '_' || c == '@' || c == '-')) {
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+          c == '_' || c == '@' || c == '-')) {
       return false;
     }
   }
@@ -61,12 +61,18 @@ Status BadUserName() {
 
 const char* AuthErrorName(AuthError error) {
   switch (error) {
-    case AuthError::kNone: return "accepted";
-    case AuthError::kUnregisteredAddress: return "unregistered address";
-    case AuthError::kBadCredentials: return "bad credentials";
-    case AuthError::kLocked: return "account locked";
-    case AuthError::kBadCode: return "bad code";
-    case AuthError::kStorage: return "storage error";
+    case AuthError::kNone:
+      return "accepted";
+    case AuthError::kUnregisteredAddress:
+      return "unregistered address";
+    case AuthError::kBadCredentials:
+      return "bad credentials";
+    case AuthError::kLocked:
+      return "account locked";
+    case AuthError::kBadCode:
+      return "bad code";
+    case AuthError::kStorage:
+      return "storage error";
   }
   return "unknown";
 }

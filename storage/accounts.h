@@ -68,12 +68,12 @@ struct Account {
 };
 
 enum class AuthError : uint8_t {
-  kNone = 0,              // accepted
-  kUnregisteredAddress,   // the address is outside every range of the user's organisation
-  kBadCredentials,        // wrong password, or no such user (indistinguishable)
-  kLocked,                // too many failures; an administrator must unlock
-  kBadCode,               // wrong, expired, malformed or already used TOTP code
-  kStorage,               // the store failed; `status` says how
+  kNone = 0,             // accepted
+  kUnregisteredAddress,  // the address is outside every range of the user's organisation
+  kBadCredentials,       // wrong password, or no such user (indistinguishable)
+  kLocked,               // too many failures; an administrator must unlock
+  kBadCode,              // wrong, expired, malformed or already used TOTP code
+  kStorage,              // the store failed; `status` says how
 };
 const char* AuthErrorName(AuthError error);
 
@@ -87,9 +87,10 @@ struct [[nodiscard]] AuthDecision {
 
 // A search charged against the user's daily quota.
 struct [[nodiscard]] QuotaCharge {
-  bool allowed = false;  // false: over quota (the search was not counted) or the role may not search
-  uint32_t used = 0;     // searches counted today, including this one when allowed
-  uint32_t limit = 0;    // the role's daily quota
+  bool allowed =
+      false;           // false: over quota (the search was not counted) or the role may not search
+  uint32_t used = 0;   // searches counted today, including this one when allowed
+  uint32_t limit = 0;  // the role's daily quota
 };
 
 class Accounts {
@@ -107,7 +108,9 @@ class Accounts {
   // Binds to an open store. FailedPrecondition when another Accounts object is open on
   // the same store; InvalidArgument for unusable options.
   static Result<std::unique_ptr<Accounts>> Open(ChildStore* store, const Options& options);
-  static Result<std::unique_ptr<Accounts>> Open(ChildStore* store) { return Open(store, Options()); }
+  static Result<std::unique_ptr<Accounts>> Open(ChildStore* store) {
+    return Open(store, Options());
+  }
 
   Accounts(const Accounts&) = delete;
   Accounts& operator=(const Accounts&) = delete;

@@ -78,7 +78,8 @@ Status ValidateEntry(const AuditEntry& e) {
   if (e.children.size() > kMaxChildren) {
     return Status::InvalidArgument("audit entry names over 100,000 children");
   }
-  if (!KnownAction(static_cast<uint8_t>(e.action)) || !KnownOutcome(static_cast<uint8_t>(e.outcome))) {
+  if (!KnownAction(static_cast<uint8_t>(e.action)) ||
+      !KnownOutcome(static_cast<uint8_t>(e.outcome))) {
     return Status::InvalidArgument("audit entry has an unknown action or outcome");
   }
   const bool refused = e.outcome == AuditOutcome::kRefused;
@@ -137,8 +138,8 @@ std::string ChainHash(std::string_view previous, std::string_view key, std::stri
   return out;
 }
 
-Status DecodeValue(std::string_view value, uint64_t sequence, const Crypto* crypto,
-                   AuditEntry* e, std::string_view* body, std::string_view* hash) {
+Status DecodeValue(std::string_view value, uint64_t sequence, const Crypto* crypto, AuditEntry* e,
+                   std::string_view* body, std::string_view* hash) {
   const std::string where = "audit entry " + std::to_string(sequence);
   if (value.size() < kHashBytes) return Status::Corruption(where + " is truncated");
   *body = value.substr(0, value.size() - kHashBytes);
@@ -151,9 +152,8 @@ Status DecodeValue(std::string_view value, uint64_t sequence, const Crypto* cryp
   bool ok = in.Byte(&version) && version == kVersion && in.U64(&time) && in.Byte(&action) &&
             KnownAction(action) && in.Byte(&outcome) && KnownOutcome(outcome) &&
             in.Byte(&refusal) && in.Byte(&len) && in.Bytes(len, &e->user) && in.Byte(&len) &&
-            in.Bytes(len, &e->organisation) && in.Byte(&len) &&
-            in.Bytes(len, &e->source_address) && in.U32(&count) && count <= kMaxChildren &&
-            in.remaining() >= size_t{8} * count;
+            in.Bytes(len, &e->organisation) && in.Byte(&len) && in.Bytes(len, &e->source_address) &&
+            in.U32(&count) && count <= kMaxChildren && in.remaining() >= size_t{8} * count;
   e->children.clear();
   for (uint32_t i = 0; ok && i < count; ++i) {
     uint64_t c = 0;
@@ -173,7 +173,9 @@ Status DecodeValue(std::string_view value, uint64_t sequence, const Crypto* cryp
   auto plain = crypto->Open(sealed, SealedAssociatedData(sequence));
   if (!plain.ok()) return Status::Corruption(where + ": sealed reason does not open");
   uint32_t reason_len = plain->size() >= 4 ? DecodeBigEndian32(plain->data()) : UINT32_MAX;
-  if (reason_len > plain->size() - 4) return Status::Corruption(where + ": sealed reason is malformed");
+  if (reason_len > plain->size() - 4) {
+    return Status::Corruption(where + ": sealed reason is malformed");
+  }
   e->reason = plain->substr(4, reason_len);
   e->criteria = plain->substr(4 + reason_len);
   return Status::OK();
@@ -185,45 +187,72 @@ namespace cp {
 
 const char* AuditActionName(AuditAction action) {
   switch (action) {
-    case AuditAction::kLogin: return "login";
-    case AuditAction::kLogout: return "logout";
-    case AuditAction::kSearch: return "search";
-    case AuditAction::kView: return "view";
-    case AuditAction::kShield: return "shield";
-    case AuditAction::kUnshield: return "unshield";
-    case AuditAction::kBreakGlass: return "break-glass";
-    case AuditAction::kFeedBatch: return "feed-batch";
-    case AuditAction::kReview: return "review";
-    case AuditAction::kAdmin: return "admin";
+    case AuditAction::kLogin:
+      return "login";
+    case AuditAction::kLogout:
+      return "logout";
+    case AuditAction::kSearch:
+      return "search";
+    case AuditAction::kView:
+      return "view";
+    case AuditAction::kShield:
+      return "shield";
+    case AuditAction::kUnshield:
+      return "unshield";
+    case AuditAction::kBreakGlass:
+      return "break-glass";
+    case AuditAction::kFeedBatch:
+      return "feed-batch";
+    case AuditAction::kReview:
+      return "review";
+    case AuditAction::kAdmin:
+      return "admin";
   }
   return "unknown";
 }
 
 const char* AuditOutcomeName(AuditOutcome outcome) {
   switch (outcome) {
-    case AuditOutcome::kOk: return "ok";
-    case AuditOutcome::kTooManyMatches: return "too-many-matches";
-    case AuditOutcome::kRefused: return "refused";
-    case AuditOutcome::kError: return "error";
+    case AuditOutcome::kOk:
+      return "ok";
+    case AuditOutcome::kTooManyMatches:
+      return "too-many-matches";
+    case AuditOutcome::kRefused:
+      return "refused";
+    case AuditOutcome::kError:
+      return "error";
   }
   return "unknown";
 }
 
 const char* AuditRefusalName(AuditRefusal refusal) {
   switch (refusal) {
-    case AuditRefusal::kNone: return "none";
-    case AuditRefusal::kUnregisteredAddress: return "unregistered-address";
-    case AuditRefusal::kBadCredentials: return "bad-credentials";
-    case AuditRefusal::kLocked: return "locked";
-    case AuditRefusal::kBadCode: return "bad-code";
-    case AuditRefusal::kNotPermitted: return "not-permitted";
-    case AuditRefusal::kQuotaExceeded: return "quota-exceeded";
-    case AuditRefusal::kRateLimited: return "rate-limited";
-    case AuditRefusal::kMissingReason: return "missing-reason";
-    case AuditRefusal::kInvalidCriteria: return "invalid-criteria";
-    case AuditRefusal::kNotFound: return "not-found";
-    case AuditRefusal::kSessionExpired: return "session-expired";
-    case AuditRefusal::kOther: return "other";
+    case AuditRefusal::kNone:
+      return "none";
+    case AuditRefusal::kUnregisteredAddress:
+      return "unregistered-address";
+    case AuditRefusal::kBadCredentials:
+      return "bad-credentials";
+    case AuditRefusal::kLocked:
+      return "locked";
+    case AuditRefusal::kBadCode:
+      return "bad-code";
+    case AuditRefusal::kNotPermitted:
+      return "not-permitted";
+    case AuditRefusal::kQuotaExceeded:
+      return "quota-exceeded";
+    case AuditRefusal::kRateLimited:
+      return "rate-limited";
+    case AuditRefusal::kMissingReason:
+      return "missing-reason";
+    case AuditRefusal::kInvalidCriteria:
+      return "invalid-criteria";
+    case AuditRefusal::kNotFound:
+      return "not-found";
+    case AuditRefusal::kSessionExpired:
+      return "session-expired";
+    case AuditRefusal::kOther:
+      return "other";
   }
   return "unknown";
 }

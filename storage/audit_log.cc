@@ -74,7 +74,7 @@ class AuditLog::Impl {
   bool committing_ = false;
   std::mutex serial_mu_;  // without group commit: one append at a time
 
-  uint64_t last_sequence_ = 0;                     // leader only
+  uint64_t last_sequence_ = 0;                                    // leader only
   std::string last_hash_ = std::string(audit::kHashBytes, '\0');  // leader only
   std::atomic<uint64_t> durable_{0};
 };
@@ -88,10 +88,12 @@ Status AuditLog::Impl::LoadHead() {
   if (!it->status().ok()) return FromRocks(it->status(), "reading the last audit entry");
   const char* fix = "; run `contactpoint audit verify` to find where";
   if (s.IsNotFound()) {
-    if (it->Valid()) return Status::Corruption(std::string("the audit log has entries but no head") + fix);
+    if (it->Valid())
+      return Status::Corruption(std::string("the audit log has entries but no head") + fix);
     return Status::OK();
   }
-  if (head.size() != 8 + audit::kHashBytes) return Status::Corruption("the audit head is malformed");
+  if (head.size() != 8 + audit::kHashBytes)
+    return Status::Corruption("the audit head is malformed");
   uint64_t seq = DecodeBigEndian64(head.data());
   std::string hash = head.substr(8);
   bool agree = it->Valid() && it->key().ToString() == audit::EntryKey(seq) &&
@@ -121,9 +123,13 @@ Status AuditLog::Impl::Commit(const std::vector<Writer*>& batch) {
     body.append(hash);
     auto rs = wb.Put(h_->audit, key, body);
     for (ChildId c : e.children) {
-      if (rs.ok()) rs = wb.Put(h_->audit_index, audit::IndexKey(audit::ChildIndexPrefix(c), e.time_micros, seq), "");
+      if (rs.ok())
+        rs = wb.Put(h_->audit_index,
+                    audit::IndexKey(audit::ChildIndexPrefix(c), e.time_micros, seq), "");
     }
-    if (rs.ok()) rs = wb.Put(h_->audit_index, audit::IndexKey(audit::UserIndexPrefix(e.user), e.time_micros, seq), "");
+    if (rs.ok())
+      rs = wb.Put(h_->audit_index,
+                  audit::IndexKey(audit::UserIndexPrefix(e.user), e.time_micros, seq), "");
     if (!rs.ok()) return FromRocks(rs, "building an audit batch");
   }
   auto rs = wb.Put(h_->meta, std::string(audit::kMetaHead), audit::EntryKey(seq) + hash);

@@ -44,16 +44,16 @@ class ChildStore;
 
 // Stored as one byte: never renumber.
 enum class AuditAction : uint8_t {
-  kLogin = 1,         // password step or code step; refusals carry the AuthError reason
+  kLogin = 1,  // password step or code step; refusals carry the AuthError reason
   kLogout = 2,
-  kSearch = 3,        // reason and criteria required unless refused
-  kView = 4,          // a record view; reason required unless refused
-  kShield = 5,        // reason required unless refused
-  kUnshield = 6,      // reason required unless refused
-  kBreakGlass = 7,    // reason required unless refused
+  kSearch = 3,      // reason and criteria required unless refused
+  kView = 4,        // a record view; reason required unless refused
+  kShield = 5,      // reason required unless refused
+  kUnshield = 6,    // reason required unless refused
+  kBreakGlass = 7,  // reason required unless refused
   kFeedBatch = 8,
   kReview = 9,
-  kAdmin = 10,        // accounts administration; criteria holds what was changed
+  kAdmin = 10,  // accounts administration; criteria holds what was changed
 };
 const char* AuditActionName(AuditAction action);
 
@@ -72,7 +72,7 @@ enum class AuditRefusal : uint8_t {
   kBadCredentials = 2,
   kLocked = 3,
   kBadCode = 4,
-  kNotPermitted = 5,    // the role does not allow the operation
+  kNotPermitted = 5,  // the role does not allow the operation
   kQuotaExceeded = 6,
   kRateLimited = 7,
   kMissingReason = 8,
@@ -84,18 +84,18 @@ enum class AuditRefusal : uint8_t {
 const char* AuditRefusalName(AuditRefusal refusal);
 
 struct AuditEntry {
-  uint64_t sequence = 0;          // assigned by Append; ignored on input
-  int64_t time_micros = 0;        // Unix time in microseconds, >= 0; 0: Append stamps now
-  std::string user;               // at most 255 bytes; may be empty (a refused unknown user
-                                  // is recorded under the name given, truncated)
-  std::string organisation;       // at most 255 bytes
-  std::string source_address;     // the client's IP address as text; at most 255 bytes
+  uint64_t sequence = 0;       // assigned by Append; ignored on input
+  int64_t time_micros = 0;     // Unix time in microseconds, >= 0; 0: Append stamps now
+  std::string user;            // at most 255 bytes (a caller recording a refused login
+                               // truncates the name given); may be empty
+  std::string organisation;    // at most 255 bytes
+  std::string source_address;  // the client's IP address as text; at most 255 bytes
   AuditAction action = AuditAction::kSearch;
   AuditOutcome outcome = AuditOutcome::kOk;
   AuditRefusal refusal = AuditRefusal::kNone;  // kNone unless outcome is kRefused
-  std::vector<ChildId> children;  // the child ids returned, viewed, shielded, ...
-  std::string reason;             // the stated reason: sealed at rest
-  std::string criteria;           // search criteria or admin detail: sealed at rest
+  std::vector<ChildId> children;               // the child ids returned, viewed, shielded, ...
+  std::string reason;                          // the stated reason: sealed at rest
+  std::string criteria;                        // search criteria or admin detail: sealed at rest
 };
 
 // An inclusive range of Unix times in microseconds.
@@ -105,12 +105,12 @@ struct AuditTimeRange {
 };
 
 struct AuditVerification {
-  uint64_t entries = 0;      // entries read
+  uint64_t entries = 0;  // entries read
   bool intact = true;
-  uint64_t first_bad = 0;    // when not intact: the first sequence number at fault
-  std::string problem;       // when not intact: what is wrong there (no personal data)
-  std::string head_hash_hex; // when intact: the last entry's hash (64 hex digits; empty
-                             // for an empty log), to anchor outside the database
+  uint64_t first_bad = 0;     // when not intact: the first sequence number at fault
+  std::string problem;        // when not intact: what is wrong there (no personal data)
+  std::string head_hash_hex;  // when intact: the last entry's hash (64 hex digits; empty
+                              // for an empty log), to anchor outside the database
 };
 
 class AuditLog {
@@ -126,7 +126,9 @@ class AuditLog {
   // head removed): appending after them would bury the damage. Run AuditReader::Verify
   // (`contactpoint audit verify`) to see where.
   static Result<std::unique_ptr<AuditLog>> Open(ChildStore* store, const Options& options);
-  static Result<std::unique_ptr<AuditLog>> Open(ChildStore* store) { return Open(store, Options()); }
+  static Result<std::unique_ptr<AuditLog>> Open(ChildStore* store) {
+    return Open(store, Options());
+  }
 
   AuditLog(const AuditLog&) = delete;
   AuditLog& operator=(const AuditLog&) = delete;

@@ -26,7 +26,8 @@ using O = Operation;
 constexpr uint32_t kLookUp = Ops({O::kSearch, O::kGetRecord});
 
 constexpr RolePolicy kRoles[] = {
-    {Role::kLocalAuthoritySocialCare, "la_social_care", "local-authority social care", kLookUp, 20, 300},
+    {Role::kLocalAuthoritySocialCare, "la_social_care", "local-authority social care", kLookUp, 20,
+     300},
     {Role::kLocalAuthorityEducation, "la_education", "local-authority education", kLookUp, 20, 200},
     {Role::kHealthProfessional, "health", "health professional", kLookUp, 20, 200},
     {Role::kPolice, "police", "police", kLookUp, 20, 200},
@@ -39,7 +40,8 @@ constexpr RolePolicy kRoles[] = {
      Ops({O::kSearch, O::kGetRecord, O::kShield, O::kReview}), 20, 200},
     {Role::kChildProtection, "child_protection", "child protection (may break glass)",
      Ops({O::kSearch, O::kGetRecord, O::kBreakGlass}), 20, 200},
-    {Role::kFeedSupplier, "feed_supplier", "feed supplier (system account)", Ops({O::kFeedBatch}), 0, 0},
+    {Role::kFeedSupplier, "feed_supplier", "feed supplier (system account)", Ops({O::kFeedBatch}),
+     0, 0},
     {Role::kSystemAdministrator, "system_admin", "system administrator",
      Ops({O::kAccountAdmin, O::kReview}), 0, 0},
 };

@@ -108,7 +108,8 @@ void AddOrgCommands(CLI::App* account, std::function<int()>* run) {
   add->add_option("--name", name, "display name (e.g. \"Leeds City Council\")")->required();
   add->callback([run] {
     *run = [] {
-      int rc = AdminChange(flags, "org-add " + org, [](Accounts* a) { return a->AddOrganisation(org, name); });
+      int rc = AdminChange(flags, "org-add " + org,
+                           [](Accounts* a) { return a->AddOrganisation(org, name); });
       if (rc == kExitOk) std::cout << "organisation " << org << " added\n";
       return rc;
     };
@@ -128,9 +129,12 @@ void AddOrgCommands(CLI::App* account, std::function<int()>* run) {
       *run = [i, adding] {
         std::string verb = adding ? "range-add " : "range-remove ";
         int rc = AdminChange(range_flags[i], verb + range_org[i] + " " + cidr[i], [&](Accounts* a) {
-          return adding ? a->AddRange(range_org[i], cidr[i]) : a->RemoveRange(range_org[i], cidr[i]);
+          return adding ? a->AddRange(range_org[i], cidr[i])
+                        : a->RemoveRange(range_org[i], cidr[i]);
         });
-        if (rc == kExitOk) std::cout << cidr[i] << (adding ? " registered for " : " removed from ") << range_org[i] << "\n";
+        if (rc == kExitOk)
+          std::cout << cidr[i] << (adding ? " registered for " : " removed from ") << range_org[i]
+                    << "\n";
         return rc;
       };
     });
@@ -141,25 +145,30 @@ void AddUserCommands(CLI::App* account, std::function<int()>* run) {
   static DbFlags flags;
   static std::string user, org, role_name, password_file;
   auto* add = account->add_subcommand(
-      "user-add", "create a user; prints the TOTP secret once (password from --password-file or stdin)");
+      "user-add",
+      "create a user; prints the TOTP secret once (password from --password-file or stdin)");
   cli::AddDbFlags(add, &flags);
   add->add_option("--user", user, "user name: A-Z, a-z, 0-9, '.', '_', '@', '-'")->required();
   add->add_option("--org", org, "organisation id")->required();
   add->add_option("--role", role_name, "role (see `contactpoint account roles`)")->required();
-  add->add_option("--password-file", password_file, "file whose first line is the password (default: stdin)");
+  add->add_option("--password-file", password_file,
+                  "file whose first line is the password (default: stdin)");
   add->callback([run] {
     *run = [] {
       auto role = ParseRole(role_name);
-      if (!role) return Fail(Status::InvalidArgument("unknown role '" + role_name + "' (see `contactpoint account roles`)"));
+      if (!role)
+        return Fail(Status::InvalidArgument("unknown role '" + role_name +
+                                            "' (see `contactpoint account roles`)"));
       auto password = ReadPassword(password_file);
       if (!password.ok()) return Fail(password.status());
       std::string secret;
-      int rc = AdminChange(flags, "user-add " + user + " org " + org + " role " + role_name, [&](Accounts* a) {
-        auto s = a->AddUser(user, org, *role, *password);
-        if (!s.ok()) return s.status();
-        secret = std::move(*s);
-        return Status::OK();
-      });
+      int rc = AdminChange(flags, "user-add " + user + " org " + org + " role " + role_name,
+                           [&](Accounts* a) {
+                             auto s = a->AddUser(user, org, *role, *password);
+                             if (!s.ok()) return s.status();
+                             secret = std::move(*s);
+                             return Status::OK();
+                           });
       if (rc != kExitOk) return rc;
       std::cout << "user " << user << " added to " << org << " as " << role_name << "\n";
       PrintSecret(user, secret);
@@ -169,10 +178,12 @@ void AddUserCommands(CLI::App* account, std::function<int()>* run) {
 
   static DbFlags pw_flags;
   static std::string pw_user, pw_file;
-  auto* pw = account->add_subcommand("set-password", "replace a user's password (from --password-file or stdin)");
+  auto* pw = account->add_subcommand("set-password",
+                                     "replace a user's password (from --password-file or stdin)");
   cli::AddDbFlags(pw, &pw_flags);
   pw->add_option("--user", pw_user, "user name")->required();
-  pw->add_option("--password-file", pw_file, "file whose first line is the password (default: stdin)");
+  pw->add_option("--password-file", pw_file,
+                 "file whose first line is the password (default: stdin)");
   pw->callback([run] {
     *run = [] {
       auto password = ReadPassword(pw_file);
@@ -186,7 +197,8 @@ void AddUserCommands(CLI::App* account, std::function<int()>* run) {
 
   static DbFlags code_flags;
   static std::string code_user;
-  auto* code = account->add_subcommand("reset-code", "give a user a new TOTP secret (printed once)");
+  auto* code =
+      account->add_subcommand("reset-code", "give a user a new TOTP secret (printed once)");
   cli::AddDbFlags(code, &code_flags);
   code->add_option("--user", code_user, "user name")->required();
   code->callback([run] {
@@ -214,8 +226,9 @@ void AddUserCommands(CLI::App* account, std::function<int()>* run) {
     cmd->add_option("--user", lock_user[i], "user name")->required();
     cmd->callback([run, i, unlock] {
       *run = [i, unlock] {
-        int rc = AdminChange(lock_flags[i], std::string(unlock ? "unlock " : "lock ") + lock_user[i],
-                             [&](Accounts* a) { return unlock ? a->Unlock(lock_user[i]) : a->Lock(lock_user[i]); });
+        int rc = AdminChange(
+            lock_flags[i], std::string(unlock ? "unlock " : "lock ") + lock_user[i],
+            [&](Accounts* a) { return unlock ? a->Unlock(lock_user[i]) : a->Lock(lock_user[i]); });
         if (rc == kExitOk) std::cout << lock_user[i] << (unlock ? " unlocked\n" : " locked\n");
         return rc;
       };
@@ -226,7 +239,8 @@ void AddUserCommands(CLI::App* account, std::function<int()>* run) {
 void AddListCommands(CLI::App* account, std::function<int()>* run) {
   static DbFlags flags;
   static bool json = false;
-  auto* list = account->add_subcommand("list", "organisations, their ranges and users (never a hash or secret)");
+  auto* list = account->add_subcommand(
+      "list", "organisations, their ranges and users (never a hash or secret)");
   cli::AddDbFlags(list, &flags);
   list->add_flag("--json", json, "print one JSON object");
   list->callback([run] {
@@ -240,11 +254,13 @@ void AddListCommands(CLI::App* account, std::function<int()>* run) {
       Status s = (*accounts)->ListOrganisations(&orgs);
       if (s.ok()) s = (*accounts)->ListUsers(&users);
       if (!s.ok()) return Fail(s);
-      nlohmann::json out = {{"organisations", nlohmann::json::array()}, {"users", nlohmann::json::array()}};
+      nlohmann::json out = {{"organisations", nlohmann::json::array()},
+                            {"users", nlohmann::json::array()}};
       for (const auto& o : orgs) {
         nlohmann::json ranges = nlohmann::json::array();
         for (const auto& r : o.ranges) ranges.push_back(r.ToString());
-        out["organisations"].push_back({{"id", o.id}, {"name", o.display_name}, {"ranges", ranges}});
+        out["organisations"].push_back(
+            {{"id", o.id}, {"name", o.display_name}, {"ranges", ranges}});
         if (!json) {
           std::cout << "organisation " << o.id << "  \"" << o.display_name << "\"  ranges:";
           for (const auto& r : o.ranges) std::cout << " " << r.ToString();
@@ -253,11 +269,15 @@ void AddListCommands(CLI::App* account, std::function<int()>* run) {
       }
       for (const auto& u : users) {
         const char* role = PolicyFor(u.role).name.data();
-        out["users"].push_back({{"user", u.user}, {"organisation", u.organisation}, {"role", role},
-                                {"locked", u.locked}, {"failed_attempts", u.failed_attempts}});
+        out["users"].push_back({{"user", u.user},
+                                {"organisation", u.organisation},
+                                {"role", role},
+                                {"locked", u.locked},
+                                {"failed_attempts", u.failed_attempts}});
         if (!json) {
           std::cout << "user " << u.user << "  org " << u.organisation << "  role " << role
-                    << (u.locked ? "  LOCKED" : "") << "  failed attempts " << u.failed_attempts << "\n";
+                    << (u.locked ? "  LOCKED" : "") << "  failed attempts " << u.failed_attempts
+                    << "\n";
         }
       }
       if (json) std::cout << out.dump(2) << "\n";
@@ -265,13 +285,17 @@ void AddListCommands(CLI::App* account, std::function<int()>* run) {
     };
   });
 
-  auto* roles = account->add_subcommand("roles", "the roles, their permitted operations, result caps and daily quotas");
+  auto* roles = account->add_subcommand(
+      "roles", "the roles, their permitted operations, result caps and daily quotas");
   roles->callback([run] {
     *run = [] {
       static const std::pair<Operation, const char*> kOps[] = {
-          {Operation::kSearch, "search"},        {Operation::kGetRecord, "get"},
-          {Operation::kShield, "shield"},        {Operation::kBreakGlass, "break-glass"},
-          {Operation::kFeedBatch, "feed-batch"}, {Operation::kReview, "review"},
+          {Operation::kSearch, "search"},
+          {Operation::kGetRecord, "get"},
+          {Operation::kShield, "shield"},
+          {Operation::kBreakGlass, "break-glass"},
+          {Operation::kFeedBatch, "feed-batch"},
+          {Operation::kReview, "review"},
           {Operation::kAccountAdmin, "account-admin"}};
       for (const auto& p : AllRolePolicies()) {
         std::string ops;
@@ -279,7 +303,8 @@ void AddListCommands(CLI::App* account, std::function<int()>* run) {
           if (Permits(p.role, op)) ops += (ops.empty() ? "" : ",") + std::string(name);
         }
         std::printf("%-18s %-40s cap %2u  quota %4u/day  %s\n", std::string(p.name).c_str(),
-                    std::string(p.description).c_str(), p.result_cap, p.daily_searches, ops.c_str());
+                    std::string(p.description).c_str(), p.result_cap, p.daily_searches,
+                    ops.c_str());
       }
       return kExitOk;
     };

@@ -65,7 +65,8 @@ void PrintEntry(const AuditEntry& e) {
 void AddVerify(CLI::App* audit, std::function<int()>* run) {
   static DbFlags flags;
   auto* cmd = audit->add_subcommand(
-      "verify", "walk the hash chain; exit 0 if intact, 1 with the first altered, removed or moved entry");
+      "verify",
+      "walk the hash chain; exit 0 if intact, 1 with the first altered, removed or moved entry");
   cli::AddDbFlags(cmd, &flags);
   cmd->callback([run] {
     *run = [] {
@@ -92,14 +93,16 @@ void AddQuery(CLI::App* audit, std::function<int()>* run) {
   static std::string user, from, to;
   static size_t limit = 1000;
   static bool json = false;
-  auto* cmd = audit->add_subcommand("query", "who looked at a child (--child), or what a user did (--user)");
+  auto* cmd = audit->add_subcommand("query",
+                                    "who looked at a child (--child), or what a user did (--user)");
   cli::AddDbFlags(cmd, &flags);
   auto* by_child = cmd->add_option("--child", child, "child id")->check(CLI::PositiveNumber);
   auto* by_user = cmd->add_option("--user", user, "user name");
   by_child->excludes(by_user);
   cmd->add_option("--from", from, "first day, YYYY-MM-DD (UTC)");
   cmd->add_option("--to", to, "last day, YYYY-MM-DD (UTC), inclusive");
-  cmd->add_option("--limit", limit, "at most this many entries (default 1000)")->check(CLI::Range(size_t{1}, size_t{1000000}));
+  cmd->add_option("--limit", limit, "at most this many entries (default 1000)")
+      ->check(CLI::Range(size_t{1}, size_t{1000000}));
   cmd->add_flag("--json", json, "print one JSON object");
   cmd->callback([run, by_child, by_user] {
     *run = [by_child, by_user] {
@@ -145,7 +148,8 @@ void AddQuery(CLI::App* audit, std::function<int()>* run) {
 }  // namespace
 
 void AddAuditCommands(CLI::App& app, std::function<int()>* run) {
-  auto* audit = app.add_subcommand("audit", "the audit trail: verify the chain, query by child or user");
+  auto* audit =
+      app.add_subcommand("audit", "the audit trail: verify the chain, query by child or user");
   audit->require_subcommand(1);
   AddVerify(audit, run);
   AddQuery(audit, run);

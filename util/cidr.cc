@@ -41,7 +41,8 @@ std::string IpAddress::ToString() const {
 Result<IpAddress> ParseIpAddress(std::string_view text) {
   // inet_pton needs a NUL-terminated string; a bound keeps garbage out of the buffer.
   if (text.empty() || text.size() >= INET6_ADDRSTRLEN) {
-    return Status::InvalidArgument("'" + std::string(text.substr(0, 64)) + "' is not an IP address");
+    return Status::InvalidArgument("'" + std::string(text.substr(0, 64)) +
+                                   "' is not an IP address");
   }
   std::string s(text);
   IpAddress a;
@@ -78,8 +79,9 @@ std::string Cidr::ToString() const { return base.ToString() + "/" + std::to_stri
 Result<Cidr> ParseCidr(std::string_view text) {
   size_t slash = text.find('/');
   if (slash == std::string_view::npos) {
-    return Status::InvalidArgument("'" + std::string(text.substr(0, 64)) +
-                                   "' is not a CIDR range (ADDRESS/PREFIX; /32 or /128 for one host)");
+    return Status::InvalidArgument(
+        "'" + std::string(text.substr(0, 64)) +
+        "' is not a CIDR range (ADDRESS/PREFIX; /32 or /128 for one host)");
   }
   auto addr = ParseIpAddress(text.substr(0, slash));
   if (!addr.ok()) return addr.status();

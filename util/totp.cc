@@ -84,8 +84,8 @@ uint32_t HotpValue(std::string_view key, uint64_t counter, int digits) {
   }
   unsigned char mac[EVP_MAX_MD_SIZE];
   unsigned int mac_len = 0;
-  if (HMAC(EVP_sha1(), key.data(), static_cast<int>(key.size()), msg, sizeof(msg), mac,
-           &mac_len) == nullptr ||
+  if (HMAC(EVP_sha1(), key.data(), static_cast<int>(key.size()), msg, sizeof(msg), mac, &mac_len) ==
+          nullptr ||
       mac_len != 20) {
     // Only a broken OpenSSL fails here; a wrong code would lock users out silently.
     std::fprintf(stderr, "contactpoint: fatal: HMAC-SHA1 failed\n");

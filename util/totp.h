@@ -22,8 +22,8 @@ inline constexpr int64_t kTotpStepSeconds = 30;
 std::string Base32Encode(std::string_view bytes, bool pad = true);
 // Accepts upper or lower case, with or without the padding '=' (but padding, if present,
 // must be complete and last). Spaces, other characters, a trailing group that cannot
-// come from whole bytes, or non-zero bits after the last byte are InvalidArgument. The message never echoes the input: it may
-// be a secret.
+// come from whole bytes, or non-zero bits after the last byte are InvalidArgument. The message
+// never echoes the input: it may be a secret.
 Result<std::string> Base32Decode(std::string_view text);
 
 // RFC 4226 HOTP: HMAC-SHA1(key, counter as 8 big-endian bytes), dynamic truncation,

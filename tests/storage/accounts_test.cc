@@ -167,11 +167,13 @@ TEST_F(AccountsTest, RangeRefusals) {
 
 TEST_F(AccountsTest, UserRefusals) {
   AddAlice();
-  EXPECT_EQ(accounts_->AddUser("alice", "la_leeds", Role::kHealthProfessional, kPassword).status().code(),
-            Status::Code::kAlreadyExists);
+  EXPECT_EQ(
+      accounts_->AddUser("alice", "la_leeds", Role::kHealthProfessional, kPassword).status().code(),
+      Status::Code::kAlreadyExists);
   EXPECT_TRUE(accounts_->AddUser("bob", "nowhere", Role::kPolice, kPassword).status().IsNotFound());
   for (const char* bad : {"", "bob smith", "bob/1", "bob\n"}) {
-    EXPECT_TRUE(accounts_->AddUser(bad, "la_leeds", Role::kPolice, kPassword).status().IsInvalidArgument())
+    EXPECT_TRUE(
+        accounts_->AddUser(bad, "la_leeds", Role::kPolice, kPassword).status().IsInvalidArgument())
         << bad;
   }
   auto short_pw = accounts_->AddUser("bob", "la_leeds", Role::kPolice, "hunter2");
@@ -179,8 +181,11 @@ TEST_F(AccountsTest, UserRefusals) {
   EXPECT_TRUE(short_pw.status().IsInvalidArgument());
   EXPECT_THAT(short_pw.status().message(), Not(HasSubstr("hunter2")));
   EXPECT_TRUE(accounts_->AddUser("bob", "la_leeds", Role::kPolice, std::string(1025, 'x'))
-                  .status().IsInvalidArgument());
-  EXPECT_TRUE(accounts_->AddUser("bob", "la_leeds", static_cast<Role>(99), kPassword).status().IsInvalidArgument());
+                  .status()
+                  .IsInvalidArgument());
+  EXPECT_TRUE(accounts_->AddUser("bob", "la_leeds", static_cast<Role>(99), kPassword)
+                  .status()
+                  .IsInvalidArgument());
   EXPECT_TRUE(accounts_->GetUser("bob").status().IsNotFound());
   EXPECT_TRUE(accounts_->SetPassword("nobody", kPassword).IsNotFound());
   EXPECT_TRUE(accounts_->Unlock("nobody").IsNotFound());
@@ -297,7 +302,7 @@ TEST_F(AccountsTest, CurrentCodeIsAcceptedAndResetsFailures) {
 
 TEST_F(AccountsTest, OneStepOfClockSkewEitherWay) {
   AddAlice();
-  EXPECT_EQ(Code(CodeAt(kNow - 30)), AuthError::kNone);  // the phone is slow
+  EXPECT_EQ(Code(CodeAt(kNow - 30)), AuthError::kNone);            // the phone is slow
   EXPECT_EQ(Code(CodeAt(kNow + 30), kNow + 1), AuthError::kNone);  // the phone is fast
 }
 

@@ -287,7 +287,8 @@ TEST_F(AuditLogTest, AlteredEntryWithRecomputedHashIsFoundAtItsSuccessor) {
     std::string v = Get(db, audit, BigEndian64(3));
     std::string body = v.substr(0, v.size() - 32);
     body.replace(body.find("alice"), 5, "eve__");
-    std::string forged = body + audit::ChainHash(prev.substr(prev.size() - 32), BigEndian64(3), body);
+    std::string forged =
+        body + audit::ChainHash(prev.substr(prev.size() - 32), BigEndian64(3), body);
     ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), audit, BigEndian64(3), forged).ok());
   });
   auto v = Verify();
@@ -394,6 +395,20 @@ TEST_F(AuditLogTest, QueryLimitSaysWhetherComplete) {
   EXPECT_FALSE(complete);
   EXPECT_THAT(Sequences(ByChild(7, {}, 3, &complete)), ElementsAre(1, 2, 4));
   EXPECT_TRUE(complete);
+}
+
+TEST_F(AuditLogTest, QueryNamingARemovedEntryIsCorruption) {
+  AppendFive();
+  Tamper([](rocksdb::DB* db, auto* audit, auto*) {
+    ASSERT_TRUE(db->Delete(rocksdb::WriteOptions(), audit, BigEndian64(3)).ok());
+  });
+  std::vector<AuditEntry> out;
+  bool complete = false;
+  Status s = AuditReader(store_.get()).QueryChild(8, {}, 100, &out, &complete);
+  EXPECT_EQ(s.code(), Status::Code::kCorruption) << s.ToString();
+  EXPECT_THAT(s.message(), HasSubstr("entry 3"));
+  // Entries that are still there are still found.
+  EXPECT_THAT(Sequences(ByChild(7)), ElementsAre(1, 2, 4));
 }
 
 // ---- Group commit --------------------------------------------------------------------------

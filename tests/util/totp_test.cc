@@ -44,8 +44,8 @@ TEST(Base32Test, TwentyByteSecretIs32CharactersWithoutPadding) {
 }
 
 TEST(Base32Test, RefusesBadInputWithoutEchoingIt) {
-  for (const char* bad : {"MZXW6YTB1", "MZ XW", "M", "MZX", "MZXW6Y", "MY=", "MY=====", "MZXW6YQ=A",
-                          "MZ======"}) {
+  for (const char* bad :
+       {"MZXW6YTB1", "MZ XW", "M", "MZX", "MZXW6Y", "MY=", "MY=====", "MZXW6YQ=A", "MZ======"}) {
     auto d = Base32Decode(bad);
     ASSERT_FALSE(d.ok()) << bad;
     EXPECT_TRUE(d.status().IsInvalidArgument());
