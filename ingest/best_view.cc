@@ -4,6 +4,7 @@
 #include <functional>
 
 #include "index/normalize.h"
+#include "index/similarity.h"
 
 namespace cp {
 namespace {
@@ -97,7 +98,9 @@ const std::vector<std::string> kBestViewFields = [] {
 
 BestViewRules BestViewRules::Defaults() {
   BestViewRules r;
-  for (const char* f : {"date_of_birth", "given_name", "middle_names", "gender"}) r.preferred_[f] = {"births"};
+  for (const char* f : {"date_of_birth", "given_name", "middle_names", "family_name", "gender"}) {
+    r.preferred_[f] = {"births"};
+  }
   r.preferred_["nhs_number"] = {"health", "births"};
   r.preferred_["gp_practice"] = {"health"};
   r.preferred_["pupil_number"] = {"school_census"};
@@ -161,6 +164,16 @@ void BuildBestView(const BestViewRules& rules, const std::vector<SourceRecord>& 
         best_rank = rank;
       }
     }
+    // A record that names earlier family names says its own is the current one (an
+    // adoptive surname, the birth surname kept): it outranks the rules for family_name.
+    if (std::string_view(field.name) == "family_name") {
+      for (const auto& s : sources) {
+        if (!s.record.former_family_names.empty() && !s.record.family_name.empty() &&
+            (best == nullptr || best->record.former_family_names.empty() || s.seq > best->seq)) {
+          best = &s;
+        }
+      }
+    }
     if (best == nullptr) continue;
     field.copy(*best, &r, &h);
     r.provenance.push_back({field.name, best->ref.source});
@@ -178,7 +191,12 @@ void BuildBestView(const BestViewRules& rules, const std::vector<SourceRecord>& 
   for (const auto& s : sources) {
     for (const auto& f : s.record.former_family_names) add_former(f);
   }
-  for (const auto& s : sources) add_former(s.record.family_name);
+  // Another source's family name is kept as a former one only when it is another name,
+  // not a slip of this one ("Dlaton" for "Dalton" would show as a name the child had).
+  for (const auto& s : sources) {
+    const std::string other = CanonicalName(s.record.family_name);
+    if (!other.empty() && EditDistance(other, current, 2) > 2) add_former(s.record.family_name);
+  }
   *record = std::move(r);
   *hidden = std::move(h);
 }

@@ -6,11 +6,13 @@
 // never overwrites a supplied one. Each field's supplier is recorded in the record's
 // provenance.
 //
-// Defaults: the births register for date of birth, given and middle names and gender (and
-// its family name, the birth name, is kept as a former family name when later sources
-// give another); health for the NHS number and the GP practice; the school census for
-// the pupil number and the school; the most recent record for everything else (family
-// name, address and postcode together, parent contact, date of death).
+// Defaults: the births register for the birth name (given, middle and family names), date
+// of birth and gender; health for the NHS number and the GP practice; the school census for
+// the pupil number and the school; the most recent record for everything else (address and
+// postcode together, parent contact, date of death). A record that lists former family
+// names (an adoptive surname with the birth surname kept) supplies the current family name
+// whatever the rules. Former family names are every source's, plus any family name a
+// source gives that is another name (not a slip of the current one).
 #pragma once
 
 #include <map>

@@ -331,3 +331,20 @@ TEST_F(FeedTest, DiscrepanciesNameTheSupplyingSourceAndNeverAShieldedLocation) {
 
 }  // namespace
 }  // namespace cp::feed_test
+
+namespace cp::feed_test {
+namespace {
+
+TEST_F(FeedTest, ALaterSourcesSlipInTheSurnameNeitherReplacesTheBirthNameNorBecomesAFormerName) {
+  ASSERT_TRUE(Apply("births", 1, {RowSpec{"b1", "Betsy", "Dalton", "2024-01-31", "F", "1 High St", "LS1 4AB"}}).ok());
+  FeedBatchResult r;
+  ASSERT_TRUE(Apply("health", 1, {RowSpec{"h1", "Betsy", "Dlaton", "2024-01-31", "F", "9 New St", "LS9 9ZZ"}}, &r).ok());
+  ASSERT_EQ(r.counts.linked, 1u);
+  ChildView v = Full(LinkedChild("births", "b1"));
+  EXPECT_EQ(v.record.family_name, "Dalton");
+  EXPECT_TRUE(v.record.former_family_names.empty());
+  EXPECT_EQ(v.hidden->postcode, "LS9 9ZZ") << "the address is still the most recent";
+}
+
+}  // namespace
+}  // namespace cp::feed_test
