@@ -17,11 +17,10 @@
 #include <string>
 #include <vector>
 
+#include "cli_runner.h"
 #include "index/index_policy.h"
 #include "storage/accounts.h"
 #include "storage/child_store.h"
-
-extern char** environ;
 
 namespace cp {
 namespace {
@@ -32,23 +31,6 @@ using ::testing::Not;
 
 constexpr int kExitOk = 0, kExitFailure = 1, kExitUsage = 2;
 constexpr char kPassword[] = "Tr0ub4dor&3 horse staple";
-
-struct CliResult {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::ostream& operator<<(std::ostream& os, const CliResult& r) {
-  return os << "exit " << r.code << "\n--- stdout ---\n" << r.out << "--- stderr ---\n" << r.err;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 class CliAccountsTest : public ::testing::Test {
  protected:
@@ -65,33 +47,7 @@ class CliAccountsTest : public ::testing::Test {
 
   // Runs the binary with `args` and `input` on stdin.
   CliResult Run(const std::vector<std::string>& args, const std::string& input = "") {
-    const std::string in_path = dir_ + "/.stdin", out_path = dir_ + "/.stdout",
-                      err_path = dir_ + "/.stderr";
-    std::ofstream(in_path, std::ios::binary | std::ios::trunc) << input;
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 0, in_path.c_str(), O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                     0600);
-    posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                     0600);
-    std::vector<std::string> all = {CP_CONTACTPOINT_BIN};
-    all.insert(all.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : all) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    pid_t pid = 0;
-    CliResult r;
-    int rc = posix_spawn(&pid, CP_CONTACTPOINT_BIN, &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    EXPECT_EQ(rc, 0);
-    if (rc != 0) return r;
-    int status = 0;
-    EXPECT_EQ(::waitpid(pid, &status, 0), pid);
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    r.out = ReadFile(out_path);
-    r.err = ReadFile(err_path);
-    return r;
+    return RunContactpoint(dir_, args, {}, &input);
   }
 
   // `contactpoint <group> <command> --db <db_> args...`

@@ -41,14 +41,17 @@ inline std::vector<std::string> Lines(const std::string& text) {
 }
 
 // Runs CP_CONTACTPOINT_BIN with `args` and `extra_env` (NAME=VALUE) added to the
-// environment; stdout and stderr go to files in `dir`, stdin is /dev/null. A process
-// killed by a signal reports 128 + the signal number.
+// environment; stdout and stderr go to files in `dir`. Stdin is `*input` (through a file in
+// `dir`), or /dev/null when `input` is null. A process killed by a signal reports 128 + the
+// signal number.
 inline CliResult RunContactpoint(const std::string& dir, const std::vector<std::string>& args,
-                                 const std::vector<std::string>& extra_env = {}) {
-  const std::string out_path = dir + "/.stdout", err_path = dir + "/.stderr";
+                                 const std::vector<std::string>& extra_env = {},
+                                 const std::string* input = nullptr) {
+  const std::string in_path = dir + "/.stdin", out_path = dir + "/.stdout", err_path = dir + "/.stderr";
+  if (input != nullptr) std::ofstream(in_path, std::ios::binary | std::ios::trunc) << *input;
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 0, input != nullptr ? in_path.c_str() : "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
   posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
   std::vector<std::string> all = {CP_CONTACTPOINT_BIN};
