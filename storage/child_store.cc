@@ -277,11 +277,18 @@ Status ChildStore::CompactAll() {
 
 uint64_t ChildStore::LiveDataBytes() const {
   uint64_t total = 0;
+  for (const auto& [name, bytes] : LiveDataBytesByFamily()) total += bytes;
+  return total;
+}
+
+std::vector<std::pair<std::string, uint64_t>> ChildStore::LiveDataBytesByFamily() const {
+  std::vector<std::pair<std::string, uint64_t>> sizes;
   for (auto* cf : h_->all) {
     uint64_t bytes = 0;
-    if (h_->db->GetIntProperty(cf, "rocksdb.total-sst-files-size", &bytes)) total += bytes;
+    if (!h_->db->GetIntProperty(cf, "rocksdb.total-sst-files-size", &bytes)) bytes = 0;
+    sizes.emplace_back(cf->GetName(), bytes);
   }
-  return total;
+  return sizes;
 }
 
 }  // namespace cp

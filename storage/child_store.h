@@ -72,8 +72,9 @@ struct NewChild {
   HiddenFields hidden;
   SourceRef source;
   std::string source_payload;  // the source's raw row: its keyed fingerprint is stored, to
-                               // tell an unchanged record cheaply; the parsed record is
-                               // stored sealed
+                               // tell an unchanged record cheaply. The parsed record is the
+                               // child as created, sealed beside the link only once a change
+                               // to the child would lose it (GetSourceRecord reads either)
 };
 
 // One name posting as a scan yields it. `features` points into the scan's buffer and is
@@ -212,6 +213,8 @@ class ChildStore {
   Status CompactAll();
   // Bytes of live SST files, summed over column families.
   uint64_t LiveDataBytes() const;
+  // The same, per column family (name, bytes), in the order the families were opened.
+  std::vector<std::pair<std::string, uint64_t>> LiveDataBytesByFamily() const;
 
   const std::string& db_dir() const { return options_.db_dir; }
 
@@ -234,6 +237,7 @@ class ChildStore {
   Status LoadFeedCounters();
   Status AppendChildWrite(const FeedChange::ChildWrite& w, bool is_new, void* batch);
   void DeletePostings(const ChildRecord& record, const HiddenFields& hidden, void* batch);
+  Status MaterializeDerivedLinks(const ChildRecord& record, const HiddenFields& hidden, void* batch);
 
   Options options_;
   std::unique_ptr<Crypto> crypto_;

@@ -159,6 +159,30 @@ void ChildStore::DeletePostings(const ChildRecord& o, const HiddenFields& hidden
   }
 }
 
+// A derived source link (child id and fingerprint only, written by an import) stands for
+// the child's record as it was created. Before a change rewrites or removes that child,
+// this writes each such link of `record` out in full, sealed, from the record as it still
+// is, so that what the source said survives the change. Links the same change puts or
+// deletes explicitly come later in the batch and win.
+Status ChildStore::MaterializeDerivedLinks(const ChildRecord& record, const HiddenFields& hidden,
+                                           void* batch_ptr) {
+  auto* batch = static_cast<rocksdb::WriteBatch*>(batch_ptr);
+  std::string sealed_plain;
+  for (const auto& ref : record.sources) {
+    std::string key = keys::SourceKey(ref.source, ref.key);
+    std::string value;
+    auto s = h_->db->Get(rocksdb::ReadOptions(), h_->sources, key, &value);
+    if (s.IsNotFound()) continue;
+    if (!s.ok()) return FromRocks(s, "reading a source link");
+    if (value.size() < 16) return Status::Corruption("source link is malformed");
+    if (value.size() > 16 || DecodeBigEndian64(value.data()) != record.id) continue;
+    if (sealed_plain.empty()) sealed_plain = EncodeSourceRecord(record, hidden, 0);
+    value += crypto_->Seal(sealed_plain, key);
+    batch->Put(h_->sources, key, value);
+  }
+  return Status::OK();
+}
+
 // Adds one child's record, hidden fields and postings to `batch_ptr` (a WriteBatch). For
 // an existing child, first deletes the postings its stored record has: names, date of
 // birth, identifiers or postcode may all have changed.
@@ -175,6 +199,8 @@ Status ChildStore::AppendChildWrite(const FeedChange::ChildWrite& w, bool is_new
                                         " is shielded; a feed change cannot lift a shield");
     }
     DeletePostings(o, *old->hidden, batch);
+    Status m = MaterializeDerivedLinks(o, *old->hidden, batch);
+    if (!m.ok()) return m;
   }
   IndexImage image = MakeIndexImage(*options_.policy, r);
   for (const auto& t : image.terms) {
@@ -220,6 +246,8 @@ Result<std::vector<ChildId>> ChildStore::ApplyChange(FeedChange change) {
       return Status::InvalidArgument("a child is merged into another child");
     }
     DeletePostings(old->record, *old->hidden, &batch);
+    s = MaterializeDerivedLinks(old->record, *old->hidden, &batch);
+    if (!s.ok()) return s;
     batch.Delete(h_->children, keys::ChildKey(removal.child));
     batch.Delete(h_->hidden, keys::ChildKey(removal.child));
     batch.Put(h_->merged, keys::ChildKey(removal.child), BigEndian64(removal.merged_into));
@@ -336,10 +364,24 @@ Result<SourceRecord> ChildStore::GetSourceRecord(const SourceRef& ref, const Cle
   if (s.IsNotFound()) return Status::NotFound("source record not linked");
   if (!s.ok()) return FromRocks(s, "reading a source record");
   if (value.size() < 16) return Status::Corruption("source link is malformed");
-  auto plain = crypto_->Open(View(value).substr(16), key);
-  if (!plain.ok()) return plain.status();
   SourceRecord out;
   out.ref = ref;
+  if (value.size() == 16) {
+    // Derived: the source said what the child, unchanged since its import, holds.
+    const ChildId id = DecodeBigEndian64(value.data());
+    auto child = Get(id, Clearance::Elevated(Clearance::Level::kMatching, "storage", "source record"));
+    if (!child.ok()) return child.status();
+    if (child->record.id != id || !child->hidden) {
+      return Status::Corruption("source link " + ref.source + " names child " + std::to_string(id) +
+                                ", which no longer holds its record");
+    }
+    out.record = std::move(child->record);
+    out.hidden = std::move(*child->hidden);
+    out.seq = 0;
+    return out;
+  }
+  auto plain = crypto_->Open(View(value).substr(16), key);
+  if (!plain.ok()) return plain.status();
   Status d = DecodeSourceRecord(*plain, &out.record, &out.hidden, &out.seq);
   if (!d.ok()) return d;
   return out;

@@ -54,9 +54,11 @@ Status AppendNewChildEntries(ChildStore::Handles* h, const Crypto& crypto,
            crypto.Seal(EncodeHiddenFields(c.hidden), HiddenAssociatedData(r.id)));
   PutIndexEntries(h, crypto, image, r, c.hidden, &sink);
   std::string source_key = keys::SourceKey(c.source.source, c.source.key);
+  // No sealed copy of the record: what this source said is the child as created, and
+  // stays readable from the child until a change to the child writes the copy out
+  // (ChildStore::MaterializeDerivedLinks). A copy would double the database.
   std::string link = BigEndian64(r.id);
   link += SourceFingerprint(crypto, c.source_payload);
-  link += crypto.Seal(EncodeSourceRecord(c.record, c.hidden, 0), source_key);
   sink.Put(h->sources, std::move(source_key), std::move(link));
   return Status::OK();
 }

@@ -267,6 +267,10 @@ void AddCompact(CLI::App& app, std::function<int()>* run) {
       std::fprintf(stderr, "compacted in %.2f s; live data %llu bytes\n",
                    std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
                    static_cast<unsigned long long>((*store)->LiveDataBytes()));
+      for (const auto& [name, bytes] : (*store)->LiveDataBytesByFamily()) {
+        if (bytes > 0) std::fprintf(stderr, "  %-14s %llu bytes\n", name.c_str(),
+                                    static_cast<unsigned long long>(bytes));
+      }
       return kExitOk;
     };
   });

@@ -214,6 +214,52 @@ TEST_F(FeedTest, WithdrawnRecordLeavesTheOtherSourcesView) {
   EXPECT_TRUE(PlaceHits(store_.get(), "LS9 9ZZ").empty());
 }
 
+// An import stores no copy of the record beside the child (the child is that copy) until
+// a change to the child: the copy must be written out first, or what the source said is
+// lost to every later best view.
+TEST_F(FeedTest, ImportedRecordIsWhatItsSourceSaidThroughLaterChanges) {
+  std::vector<NewChild> imported(2);
+  for (size_t i = 0; i < 2; ++i) {
+    FeedRow row = MakeRow(i == 0 ? kWilliam : kAmelia);
+    imported[i].record = row.record.record;
+    imported[i].hidden = row.record.hidden;
+    imported[i].source = {"births", row.record.ref.key};
+    imported[i].source_payload = row.raw;
+  }
+  auto ids = store_->InsertChildren(imported);
+  ASSERT_TRUE(ids.ok()) << ids.status().ToString();
+  const ChildId william = (*ids)[0], amelia = (*ids)[1];
+  const Clearance matching = Clearance::Elevated(Clearance::Level::kMatching, "test", "test");
+  auto said = [&](const std::string& key) {
+    auto r = store_->GetSourceRecord({"births", key}, matching);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? r->hidden.postcode : std::string("(unreadable)");
+  };
+  EXPECT_EQ(said("b2"), "LS2 7EF");
+  EXPECT_EQ(store_->GetSourceRecord({"births", "b2"}, Clearance::Ordinary()).status().code(), Status::Code::kPermissionDenied);
+
+  // A later source moves William: the child changes, what births said does not.
+  RowSpec bill{"h2", "Bill", "Jones", "2015-07-09", "M", "9 New St", "LS9 9ZZ"};
+  ASSERT_TRUE(Apply("health", 1, {bill}).ok());
+  ASSERT_EQ(LinkedChild("health", "h2"), william);
+  ASSERT_EQ(Full(william).hidden->postcode, "LS9 9ZZ");
+  EXPECT_EQ(said("b2"), "LS2 7EF");
+  bill.withdraw = true;
+  ASSERT_TRUE(Apply("health", 2, {bill}).ok());
+  EXPECT_EQ(Full(william).hidden->postcode, "LS2 7EF") << "the view falls back to what births said";
+
+  // Merged away, Amelia's record still says what births said, and unmerges back whole.
+  FeedApplier applier(store_.get(), {});
+  ASSERT_TRUE(applier.Merge(william, amelia).ok());
+  EXPECT_EQ(said("b3"), "LS3 1AA");
+  auto back = applier.Unmerge(william, {"births", "b3"});
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  ChildView v = Full(*back);
+  EXPECT_EQ(v.record.given_name, "Amelia");
+  EXPECT_EQ(v.hidden->postcode, "LS3 1AA");
+  EXPECT_EQ(Full(william).hidden->postcode, "LS2 7EF");
+}
+
 TEST_F(FeedTest, TwinsDoNotLink) {
   RowSpec twin1{"b1", "Olivia", "Smith", "2016-03-02", "F", "1 High St", "LS1 4AB"};
   RowSpec twin2{"b2", "Sophie", "Smith", "2016-03-02", "F", "1 High St", "LS1 4AB"};
