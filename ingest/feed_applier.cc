@@ -4,6 +4,9 @@
 #include <csignal>
 #include <ctime>
 #include <algorithm>
+#include <atomic>
+#include <thread>
+#include <unordered_set>
 
 #include "util/coding.h"
 
@@ -170,26 +173,57 @@ Status FeedApplier::RebuildWithout(ChildId child, const SourceRef& removed, Feed
   return Status::OK();
 }
 
-Status FeedApplier::ProcessRow(const FeedRow& row, FeedChange* change, FeedCounts* counts,
-                               const std::function<void(const std::string&)>& report) {
+FeedApplier::Lookahead FeedApplier::LookAhead(const FeedRow& row) const {
+  Lookahead a;
   const SourceRef& ref = row.record.ref;
-  auto link = store_->FindSource(ref.source, ref.key);
+  a.link = store_->FindSource(ref.source, ref.key);
+  if (a.link.ok()) {
+    a.fingerprint = store_->Fingerprint(row.raw);
+    return a;
+  }
+  if (!a.link.status().IsNotFound()) {
+    a.status = a.link.status();
+    return a;
+  }
+  a.waiting = store_->FindReview(ref, Clearance::Ordinary());
+  if (!a.waiting.ok() && !a.waiting.status().IsNotFound()) {
+    a.status = a.waiting.status();
+    return a;
+  }
+  if (row.withdraw) return a;
+  auto outcome = matcher_.Match(row.record);
+  if (!outcome.ok()) {
+    a.status = outcome.status();
+    return a;
+  }
+  a.outcome = std::move(*outcome);
+  BlockingKeys(row.record.record, row.record.hidden, &a.keys);
+  return a;
+}
+
+Status FeedApplier::ProcessRow(const FeedRow& row, const Lookahead* ahead, FeedChange* change,
+                               FeedCounts* counts, const std::function<void(const std::string&)>& report) {
+  Lookahead now;
+  if (ahead == nullptr) {
+    now = LookAhead(row);
+    ahead = &now;
+  }
+  if (!ahead->status.ok()) return ahead->status;
+  const SourceRef& ref = row.record.ref;
+  const Result<SourceLink>& link = ahead->link;
   if (link.ok()) {
     if (row.withdraw) {
       ++counts->withdrawn;
       return RebuildWithout(link->child, ref, change);
     }
-    if (store_->Fingerprint(row.raw) == link->fingerprint) {
+    if (ahead->fingerprint == link->fingerprint) {
       ++counts->unchanged;
       return Status::OK();
     }
     ++counts->updated;
     return LinkTo(row, link->child, change);
   }
-  if (!link.status().IsNotFound()) return link.status();
-
-  auto waiting = store_->FindReview(ref, Clearance::Ordinary());
-  if (!waiting.ok() && !waiting.status().IsNotFound()) return waiting.status();
+  const Result<ReviewItem>& waiting = ahead->waiting;
   if (row.withdraw) {
     if (!waiting.ok()) {
       ++counts->rejected;
@@ -200,8 +234,8 @@ Status FeedApplier::ProcessRow(const FeedRow& row, FeedChange* change, FeedCount
     change->review_erase.push_back(waiting->id);
     return Status::OK();
   }
-  auto outcome = matcher_.Match(row.record);
-  if (!outcome.ok()) return outcome.status();
+  const std::optional<MatchOutcome>& outcome = ahead->outcome;
+  if (!outcome) return Status::Corruption("a row was not matched");
   Count(counts, outcome->decision);
   switch (outcome->decision) {
     case MatchDecision::kLink: {
@@ -261,32 +295,85 @@ Status FeedApplier::ApplyBatch(const std::string& source, uint64_t batch, const 
   // the last write (unchanged, rejected) are counted again as they are read again.
   FeedCounts counts = progress.open_counts;
   uint64_t row_index = 0, writes = 0;
-  FeedRow row;
-  std::string error;
-  while (true) {
-    error.clear();
-    if (!rows(&row, &error)) break;
-    const uint64_t index = row_index++;
-    if (index < progress.next_row) continue;
-    if (!error.empty()) {
-      ++counts.rejected;
-      report(error);
-      continue;
+  const size_t window_size = std::max<size_t>(1, options_.window);
+  size_t threads = options_.threads != 0 ? options_.threads : std::thread::hardware_concurrency();
+  threads = std::clamp<size_t>(threads, 1, 64);
+
+  struct Slot {
+    FeedRow row;
+    std::string error;
+    uint64_t index = 0;
+    Lookahead ahead;
+  };
+  std::vector<Slot> window(window_size);
+  bool more = true;
+  while (more) {
+    // Read the next window of rows (those an interrupted run applied are skipped).
+    size_t n = 0;
+    while (n < window_size) {
+      Slot& slot = window[n];
+      slot.error.clear();
+      if (!rows(&slot.row, &slot.error)) {
+        more = false;
+        break;
+      }
+      slot.index = row_index++;
+      if (slot.index < progress.next_row) continue;
+      slot.row.record.ref.source = source;
+      ++n;
     }
-    row.record.ref.source = source;
-    FeedChange change;
-    Status s = ProcessRow(row, &change, &counts, report);
-    if (!s.ok()) return s;
-    if (change.children.empty() && change.links.empty() && change.unlinks.empty() &&
-        !change.review_put && change.review_erase.empty()) {
-      continue;
+    // Look every row up and match it, in parallel, against the store as it is now.
+    std::atomic<size_t> next{0};
+    auto work = [&] {
+      for (size_t i = next++; i < n; i = next++) {
+        if (window[i].error.empty()) window[i].ahead = LookAhead(window[i].row);
+      }
+    };
+    std::vector<std::thread> pool;
+    const size_t helpers = std::min(threads, n) > 1 ? std::min(threads, n) - 1 : 0;
+    for (size_t t = 0; t < helpers; ++t) pool.emplace_back(work);
+    work();
+    for (auto& t : pool) t.join();
+
+    // Apply in file order. What the window has written so far: source keys, blocking keys
+    // of the children written, and the existing children rewritten.
+    std::unordered_set<std::string> touched_keys;
+    std::unordered_set<ChildId> touched_children;
+    for (size_t i = 0; i < n; ++i) {
+      Slot& slot = window[i];
+      if (!slot.error.empty()) {
+        ++counts.rejected;
+        report(slot.error);
+        continue;
+      }
+      const FeedRow& row = slot.row;
+      const std::string source_key = "s" + row.record.ref.key;
+      bool stale = touched_keys.count(source_key) > 0;
+      if (!stale && slot.ahead.outcome) {
+        for (const auto& k : slot.ahead.keys) stale = stale || touched_keys.count(k) > 0;
+        for (const auto& c : slot.ahead.outcome->candidates) stale = stale || touched_children.count(c.child) > 0;
+      }
+      FeedChange change;
+      Status s = ProcessRow(row, stale ? nullptr : &slot.ahead, &change, &counts, report);
+      if (!s.ok()) return s;
+      if (change.children.empty() && change.links.empty() && change.unlinks.empty() &&
+          !change.review_put && change.review_erase.empty()) {
+        continue;
+      }
+      touched_keys.insert(source_key);
+      std::vector<std::string> keys;
+      for (const auto& w : change.children) {
+        if (w.record.id != 0) touched_children.insert(w.record.id);
+        BlockingKeys(w.record, w.hidden, &keys);
+        touched_keys.insert(keys.begin(), keys.end());
+      }
+      progress.next_row = slot.index + 1;
+      progress.open_counts = counts;
+      change.feed_state = progress;
+      auto applied = store_->ApplyChange(std::move(change));
+      if (!applied.ok()) return applied.status();
+      if (++writes == options_.kill_after_writes) std::raise(SIGKILL);
     }
-    progress.next_row = index + 1;
-    progress.open_counts = counts;
-    change.feed_state = progress;
-    auto applied = store_->ApplyChange(std::move(change));
-    if (!applied.ok()) return applied.status();
-    if (++writes == options_.kill_after_writes) std::raise(SIGKILL);
   }
   FeedState done = progress;
   done.last_batch = batch;

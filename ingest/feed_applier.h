@@ -19,10 +19,14 @@
 // plausibly matches a shielded child links to it or waits in review marked shielded; it
 // never becomes a separate unshielded child (see ingest/matcher.h).
 //
+// Throughput: rows are looked up and matched in parallel a window at a time, and applied
+// in order (FeedOptions::threads, window).
+//
 // Thread safety: one FeedApplier per batch; batches of one store are applied one at a time.
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "ingest/best_view.h"
@@ -56,6 +60,13 @@ struct FeedOptions {
   // the process sends itself SIGKILL. 0: never. `contactpoint feed apply` sets it from the
   // environment variable CP_FEED_KILL_AFTER_WRITES.
   uint64_t kill_after_writes = 0;
+  // Rows are read `window` at a time and looked up and matched ahead on `threads` threads
+  // (0: one per core), then applied one at a time in file order. A row that a row before
+  // it in the window could have affected (the same source key, or a child written that
+  // shares a blocking key with it or was one of its candidates) is looked up and matched
+  // again at its turn, so the result is the same as one row after another (window 1).
+  size_t threads = 0;
+  size_t window = 128;
 };
 
 // The review payload: the record and the candidates it was queued against.
@@ -93,8 +104,20 @@ class FeedApplier {
   Result<ChildId> Unmerge(ChildId child, const SourceRef& ref);
 
  private:
-  // What one row changes; `change` is empty when nothing changes.
-  Status ProcessRow(const FeedRow& row, FeedChange* change, FeedCounts* counts,
+  // A row's reads, done ahead of its turn (possibly on another thread).
+  struct Lookahead {
+    Status status;                          // of the reads; not OK: the batch stops
+    Result<SourceLink> link = Status::NotFound("");
+    uint64_t fingerprint = 0;               // of the row, when it is linked
+    Result<ReviewItem> waiting = Status::NotFound("");
+    std::optional<MatchOutcome> outcome;    // an unlinked row that is not withdrawn
+    std::vector<std::string> keys;          // the row's BlockingKeys
+  };
+  Lookahead LookAhead(const FeedRow& row) const;
+
+  // What one row changes; `change` is empty when nothing changes. `ahead`: the row's reads
+  // done ahead and still valid; null: read now.
+  Status ProcessRow(const FeedRow& row, const Lookahead* ahead, FeedChange* change, FeedCounts* counts,
                     const std::function<void(const std::string&)>& report);
   Status LinkTo(const FeedRow& row, ChildId child, FeedChange* change);
   Status RebuildWithout(ChildId child, const SourceRef& removed, FeedChange* change);

@@ -2,8 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <forward_list>
+#include <memory>
+#include <mutex>
 #include <set>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "index/double_metaphone.h"
 #include "index/features.h"
@@ -36,6 +40,44 @@ Name Prepare(std::string_view raw) {
   }
   return n;
 }
+
+}  // namespace
+
+// Prepared names by spelling, shared by every match: a feed meets the same few thousand
+// names again and again, and Double Metaphone is the dearest part of preparing one.
+// Entries are never removed, so a returned pointer stays valid; past kMaxEntries a name is
+// prepared into the caller's scratch instead.
+class NameCache {
+ public:
+  static constexpr size_t kMaxEntries = 500000;
+
+  const Name* Get(std::string_view spelling, Name* scratch) {
+    const size_t hash = std::hash<std::string_view>()(spelling);
+    Shard& shard = shards_[hash % kShards];
+    std::lock_guard<std::mutex> lock(shard.mu);
+    auto it = shard.names.find(spelling);
+    if (it != shard.names.end()) return &it->second;
+    if (shard.names.size() >= kMaxEntries / kShards) {
+      *scratch = Prepare(spelling);
+      return scratch;
+    }
+    return &shard.names.emplace(std::string(spelling), Prepare(spelling)).first->second;
+  }
+
+ private:
+  static constexpr size_t kShards = 16;  // matching threads seldom wait on one another
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view v) const { return std::hash<std::string_view>()(v); }
+  };
+  struct Shard {
+    std::mutex mu;
+    std::unordered_map<std::string, Name, Hash, std::equal_to<>> names;
+  };
+  Shard shards_[kShards];
+};
+
+namespace {
 
 bool SharesCode(const Name& a, const Name& b) {
   for (const auto& x : a.codes) {
@@ -100,11 +142,20 @@ Level CompareGiven(const Name& a, const Name& b, const MatchWeights& w) {
   return best;
 }
 
+// The eight digits of YYYYMMDD.
+void DateDigits(const Date& d, char out[8]) {
+  int v = d.year * 10000 + d.month * 100 + d.day;
+  for (int i = 7; i >= 0; --i) {
+    out[i] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  }
+}
+
 // Hamming distance 1 over YYYYMMDD, or two adjacent digits transposed.
 bool OneDigitApart(const Date& a, const Date& b) {
-  char x[16], y[16];
-  std::snprintf(x, sizeof x, "%04d%02d%02d", a.year, a.month, a.day);
-  std::snprintf(y, sizeof y, "%04d%02d%02d", b.year, b.month, b.day);
+  char x[8], y[8];
+  DateDigits(a, x);
+  DateDigits(b, y);
   int diff = 0, first = -1;
   for (int i = 0; i < 8; ++i) {
     if (x[i] != y[i]) {
@@ -116,16 +167,21 @@ bool OneDigitApart(const Date& a, const Date& b) {
   return diff == 2 && first < 7 && x[first] == y[first + 1] && x[first + 1] == y[first];
 }
 
+bool DatesSwapped(const Date& a, const Date& b) {
+  return a.year == b.year && a.month == b.day && a.day == b.month;
+}
+
 Level CompareDob(const Date& a, const Date& b, const MatchWeights& w) {
   if (a.empty() || b.empty()) return {"missing", 0};
   if (a == b) return {"exact", w.dob_exact};
-  if (a.year == b.year && a.month == b.day && a.day == b.month) return {"swapped", w.dob_swapped};
+  if (DatesSwapped(a, b)) return {"swapped", w.dob_swapped};
   if (OneDigitApart(a, b)) return {"one_digit", w.dob_one_digit};
   return {"disagree", w.dob_disagree};
 }
 
+// CompareDob's level is anything but "disagree".
 bool DobPlausible(const Date& a, const Date& b) {
-  return a.empty() || b.empty() || std::string_view(CompareDob(a, b, MatchWeights{}).name) != "disagree";
+  return a.empty() || b.empty() || a == b || DatesSwapped(a, b) || OneDigitApart(a, b);
 }
 
 class SurnameTable {
@@ -171,14 +227,56 @@ struct PreparedRecord {
   double family_exact = 0;  // the weight of agreeing exactly on this family name
 };
 
+// A candidate's names, prepared (through the cache when there is one). Holds scratch
+// space the pointers may point into: neither copied nor moved.
+struct CandidateNames {
+  CandidateNames() = default;
+  CandidateNames(const CandidateNames&) = delete;
+  CandidateNames& operator=(const CandidateNames&) = delete;
+
+  const Name* given = &scratch[0];
+  const Name* middle = &scratch[1];
+  const Name* family = &scratch[2];
+  std::vector<const Name*> former;
+
+  void Set(NameCache* cache, const Name** slot, Name* space, std::string_view spelling) {
+    if (cache == nullptr) {
+      *space = Prepare(spelling);
+      *slot = space;
+    } else {
+      *slot = cache->Get(spelling, space);
+    }
+  }
+  void SetGiven(NameCache* cache, std::string_view v) { Set(cache, &given, &scratch[0], v); }
+  void SetMiddle(NameCache* cache, std::string_view v) { Set(cache, &middle, &scratch[1], v); }
+  void SetFamily(NameCache* cache, std::string_view v) { Set(cache, &family, &scratch[2], v); }
+  void AddFormer(NameCache* cache, std::string_view v) {
+    former_scratch.emplace_front();
+    former.push_back(nullptr);
+    Set(cache, &former.back(), &former_scratch.front(), v);
+  }
+  void SetAll(NameCache* cache, const ChildRecord& c) {
+    SetGiven(cache, c.given_name);
+    SetMiddle(cache, c.middle_names);
+    SetFamily(cache, c.family_name);
+    for (const auto& f : c.former_family_names) AddFormer(cache, f);
+  }
+
+  Name scratch[3];
+  std::forward_list<Name> former_scratch;  // stable addresses; allocates only when used
+};
+
+// `detail`: list each field's level and weight in the result (explain, review, the final
+// decision); without it only the total and the flags, for pre-ranking many postings.
 ScoredCandidate CompareWith(const MatchWeights& w, const PreparedRecord& p, const ChildRecord& r,
-                            const HiddenFields& h, const ChildView& candidate) {
+                            const HiddenFields& h, const ChildView& candidate,
+                            const CandidateNames& names, bool detail = true) {
   const ChildRecord& c = candidate.record;
   ScoredCandidate out;
   out.child = c.id;
   out.shielded = c.shield.shielded;
-  auto add = [&out](const char* field, Level l) {
-    out.fields.push_back({field, l.name, l.weight});
+  auto add = [&out, detail](const char* field, Level l) {
+    if (detail) out.fields.push_back({field, l.name, l.weight});
     out.total += l.weight;
   };
 
@@ -187,16 +285,16 @@ ScoredCandidate CompareWith(const MatchWeights& w, const PreparedRecord& p, cons
   const Name& rf = p.family;
   const std::vector<Name>& r_former = p.former;
   const double family_exact = p.family_exact;
-  Name cg = Prepare(c.given_name), cf = Prepare(c.family_name), cm = Prepare(c.middle_names);
-  std::vector<Name> c_former;
-  for (const auto& f : c.former_family_names) c_former.push_back(Prepare(f));
+  const Name& cg = *names.given;
+  const Name& cf = *names.family;
+  const Name& cm = *names.middle;
 
   auto family_level = [&](const Name& a, const Name& b) -> Level {
     if (a.empty() || b.empty()) return {"missing", 0};
     Level best = CompareFamily(a, b, family_exact, w);
     // A former family name of either side (a birth surname after adoption) agreeing.
-    for (const auto& f : c_former) {
-      if (f.canonical == a.canonical && w.family_part > best.weight) best = {"former", w.family_part};
+    for (const Name* f : names.former) {
+      if (f->canonical == a.canonical && w.family_part > best.weight) best = {"former", w.family_part};
     }
     for (const auto& f : r_former) {
       if (f.canonical == b.canonical && w.family_part > best.weight) best = {"former", w.family_part};
@@ -263,6 +361,22 @@ ScoredCandidate CompareWith(const MatchWeights& w, const PreparedRecord& p, cons
 }
 
 }  // namespace
+
+void BlockingKeys(const ChildRecord& r, const HiddenFields& h, std::vector<std::string>* keys) {
+  keys->clear();
+  auto names = [keys](std::string_view raw) {
+    for (const auto& code : Prepare(raw).codes) keys->push_back("c" + code);
+  };
+  names(r.given_name);
+  names(r.middle_names);
+  names(r.family_name);
+  for (const auto& f : r.former_family_names) names(f);
+  if (!r.nhs_number.empty()) keys->push_back("n" + r.nhs_number);
+  if (!r.pupil_number.empty()) keys->push_back("u" + r.pupil_number);
+  if (!h.postcode.empty()) keys->push_back("p" + h.postcode);
+  std::sort(keys->begin(), keys->end());
+  keys->erase(std::unique(keys->begin(), keys->end()), keys->end());
+}
 
 double SurnameFrequency(std::string_view folded) {
   static const SurnameTable table;
@@ -332,18 +446,21 @@ const char* MatchDecisionName(MatchDecision d) {
   return "?";
 }
 
-Matcher::Matcher(const ChildStore* store, MatchWeights weights) : store_(store), weights_(weights) {}
+Matcher::Matcher(const ChildStore* store, MatchWeights weights)
+    : store_(store), weights_(weights), names_(std::make_shared<NameCache>()) {}
 
 ScoredCandidate Matcher::Compare(const ChildRecord& record, const HiddenFields& hidden,
                                  const ChildView& candidate) const {
-  return CompareWith(weights_, PreparedRecord(record, weights_), record, hidden, candidate);
+  CandidateNames names;
+  names.SetAll(names_.get(), candidate.record);
+  return CompareWith(weights_, PreparedRecord(record, weights_), record, hidden, candidate, names);
 }
 
 // Candidate ids: children sharing an identifier, every shielded child sharing a Double
 // Metaphone code, then the best-ranked children whose name postings share a code with the
 // record in a plausible birth year, or who live at its postcode.
 Status Matcher::Block(const ChildRecord& r, const HiddenFields& hidden, std::vector<ChildId>* ids) const {
-  std::set<ChildId> seen;
+  std::unordered_set<ChildId> seen;
   auto add_id = [&](ChildId id) {
     if (seen.insert(id).second) ids->push_back(id);
   };
@@ -359,15 +476,24 @@ Status Matcher::Block(const ChildRecord& r, const HiddenFields& hidden, std::vec
   for (ChildId id : by_id) add_id(id);
 
   const PreparedRecord prepared(r, weights_);
-  std::set<std::string> codes, given_codes, family_codes;
-  for (const auto& c : prepared.given.codes) given_codes.insert(c);
-  for (const auto& c : prepared.family.codes) family_codes.insert(c);
+  std::vector<std::string> given_codes, family_codes;
+  auto add_code = [](std::vector<std::string>* v, const std::string& c) {
+    if (std::find(v->begin(), v->end(), c) == v->end()) v->push_back(c);
+  };
+  for (const auto& c : prepared.given.codes) add_code(&given_codes, c);
+  for (const auto& c : prepared.family.codes) add_code(&family_codes, c);
   for (const auto& f : prepared.former) {
-    for (const auto& c : f.codes) family_codes.insert(c);
+    for (const auto& c : f.codes) add_code(&family_codes, c);
   }
+  std::set<std::string> codes(given_codes.begin(), given_codes.end());
   for (const auto& c : Prepare(r.middle_names).codes) codes.insert(c);
-  codes.insert(given_codes.begin(), given_codes.end());
   codes.insert(family_codes.begin(), family_codes.end());
+  auto has = [](const std::vector<std::string>& v, std::string_view c) {
+    for (const auto& x : v) {
+      if (x == c) return true;
+    }
+    return false;
+  };
   // Whether a posting's names agree with the record's by a shared primary code: given and
   // family both (`both`), or either, either way round.
   auto names_agree = [&](const FeatureView& fv, bool both) {
@@ -379,8 +505,7 @@ Status Matcher::Block(const ChildRecord& r, const HiddenFields& hidden, std::vec
       size_t cpos = 0;
       std::string_view code;
       while (FeatureView::NextCode(nf.codes, &cpos, &code)) {
-        const std::string c(code);
-        const bool in_given = given_codes.count(c) > 0, in_family = family_codes.count(c) > 0;
+        const bool in_given = has(given_codes, code), in_family = has(family_codes, code);
         if (family_role) {
           g_family |= in_family;
           f_family |= in_given;
@@ -412,49 +537,56 @@ Status Matcher::Block(const ChildRecord& r, const HiddenFields& hidden, std::vec
 
   // Pre-rank by a comparison on what the postings carry (names, date, gender).
   std::vector<std::pair<double, ChildId>> ranked;
-  std::set<ChildId> visited(seen.begin(), seen.end());
+  std::unordered_set<ChildId> visited(seen.begin(), seen.end());
   PostingScanner scanner(store_);
   HiddenFields no_hidden;
+  ChildView light;  // reused: only id, gender and date of birth are set
   // `from_place`: the posting came from the record's postcode, which says nothing about the
   // names; one name or the date must then agree.
-  auto visit = [&](const Posting& p, bool from_place) {
-            if (!visited.insert(p.id).second) return;
+  // `family_code`: the posting came from one of the record's family name codes. A child
+  // whose names both agree with the record's (either way round) has a posting under one of
+  // those, so other scans need only look for a plausible date.
+  auto visit = [&](const Posting& p, bool from_place, bool family_code) {
+            // Most postings fail these filters: they run before the duplicate check.
             FeatureView fv;
             if (!fv.Parse(p.features)) return;
             const bool dob_plausible = DobPlausible(r.date_of_birth, fv.date_of_birth());
             if (from_place) {
               if (!(dob_plausible && !r.date_of_birth.empty()) && !names_agree(fv, false)) return;
-            } else if (!dob_plausible && !names_agree(fv, true)) {
+            } else if (!dob_plausible && (!family_code || !names_agree(fv, true))) {
               return;
             }
-            ChildView light;
+            if (!visited.insert(p.id).second) return;
+            // The posting's canonical names prepare as the record's own would (NameParts
+            // of a canonical name is that name's parts).
             light.record.id = p.id;
             light.record.gender = fv.gender();
             light.record.date_of_birth = fv.date_of_birth();
+            CandidateNames names;
             size_t pos = 0;
             FeatureView::NameField nf;
             while (fv.NextName(&pos, &nf)) {
-              std::string name(nf.name);
               switch (nf.role) {
-                case NameRole::kGiven: light.record.given_name = name; break;
-                case NameRole::kMiddle: light.record.middle_names = name; break;
-                case NameRole::kFamily: light.record.family_name = name; break;
-                case NameRole::kFormerFamily: light.record.former_family_names.push_back(name); break;
+                case NameRole::kGiven: names.SetGiven(names_.get(), nf.name); break;
+                case NameRole::kMiddle: names.SetMiddle(names_.get(), nf.name); break;
+                case NameRole::kFamily: names.SetFamily(names_.get(), nf.name); break;
+                case NameRole::kFormerFamily: names.AddFormer(names_.get(), nf.name); break;
               }
             }
-            ranked.emplace_back(CompareWith(weights_, prepared, r, no_hidden, light).total, p.id);
+            ranked.emplace_back(CompareWith(weights_, prepared, r, no_hidden, light, names, false).total, p.id);
   };
   // The record's birth year is scanned whole (a wrong month or day, or a wrong date with
   // agreeing names); a year one digit away only in the record's month, since the year
   // digit was the one wrong.
   const bool dated = !r.date_of_birth.empty();
   for (const auto& code : codes) {
+    const bool family_code = has(family_codes, code);
     for (uint16_t year : years) {
       const bool own_year = !dated || year == r.date_of_birth.year || year == 0;
       bool complete = false;
       Status s = scanner.ScanName(TermKind::kPhonetic, code, year,
                                   own_year ? std::nullopt : std::optional<uint8_t>(r.date_of_birth.month),
-                                  kPostingLimit, [&](const Posting& p) { visit(p, false); }, &complete);
+                                  kPostingLimit, [&](const Posting& p) { visit(p, false, family_code); }, &complete);
       if (!s.ok()) return s;
     }
   }
@@ -472,7 +604,7 @@ Status Matcher::Block(const ChildRecord& r, const HiddenFields& hidden, std::vec
   // and are found by name above).
   if (!hidden.postcode.empty()) {
     bool complete = false;
-    Status s = scanner.ScanPlace(hidden.postcode, kPostingLimit, [&](const Posting& p) { visit(p, true); }, &complete);
+    Status s = scanner.ScanPlace(hidden.postcode, kPostingLimit, [&](const Posting& p) { visit(p, true, false); }, &complete);
     if (!s.ok()) return s;
   }
   std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {
@@ -549,7 +681,10 @@ Result<MatchOutcome> Matcher::Match(const SourceRecord& in) const {
     }
     bool excluded = false;
     for (const auto& d : decisions) excluded |= (!d.same && d.child == ids[i]);
-    if (!excluded) scored.push_back(CompareWith(weights_, prepared, in.record, in.hidden, *views[i]));
+    if (excluded) continue;
+    CandidateNames names;
+    names.SetAll(names_.get(), views[i]->record);
+    scored.push_back(CompareWith(weights_, prepared, in.record, in.hidden, *views[i], names));
   }
   for (const auto& d : decisions) {
     if (!d.same) continue;

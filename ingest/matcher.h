@@ -32,6 +32,7 @@
 // Thread safety: immutable; Match may be called from many threads.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -115,6 +116,8 @@ struct MatchOutcome {
   std::vector<ScoredCandidate> candidates;  // best first
 };
 
+class NameCache;
+
 class Matcher {
  public:
   static constexpr size_t kMaxCandidates = 20;
@@ -138,7 +141,15 @@ class Matcher {
 
   const ChildStore* store_;
   MatchWeights weights_;
+  std::shared_ptr<NameCache> names_;  // prepared names by spelling; thread-safe
 };
+
+// Every key through which Matcher blocking can reach a child or a record: the Double
+// Metaphone codes of every name part ("c" + code), the NHS and pupil numbers ("n" / "u" +
+// value) and the postcode ("p" + postcode). A child written after a record was matched can
+// change that match only by sharing one of these keys with the record, or by being one of
+// the match's candidates (the feed applier matches a batch's rows in parallel on this basis).
+void BlockingKeys(const ChildRecord& r, const HiddenFields& h, std::vector<std::string>* keys);
 
 // Share of the population with this folded surname (UK surname frequencies), or 0 when
 // the name is not in the table.

@@ -54,6 +54,12 @@ rocksdb::ColumnFamilyOptions FamilyOptions(const std::shared_ptr<rocksdb::Cache>
   cf.compression = rocksdb::kLZ4Compression;
   cf.bottommost_compression = rocksdb::kZSTD;
   cf.level_compaction_dynamic_level_bytes = true;
+  // A small base level (RocksDB's default is 256 MB): after a bulk import all data sits in
+  // the bottom level, and with the default a family smaller than 256 MB (the name index at
+  // 1M children is 240 MB) has no level above it, so every memtable flush of feed updates,
+  // which touch keys all over the family, rewrote the whole family with ZSTD.
+  cf.max_bytes_for_level_base = uint64_t{16} << 20;
+  cf.target_file_size_base = uint64_t{16} << 20;
   if (prefix_scans) cf.memtable_prefix_bloom_size_ratio = 0.05;
   return cf;
 }

@@ -81,23 +81,32 @@ void AddFeed(CLI::App& app, std::function<int()>* run) {
   static DbFlags flags;
   static std::string source, file, rules_file, weights_file;
   static uint64_t batch = 0;
+  static size_t cache_mb = 1024, threads = 0, window = 128;
   auto* apply = feed->add_subcommand("apply", "apply batch N of a source: match, link, create or queue for review");
   AddDbFlags(apply, &flags);
   apply->add_option("--source", source, "source name, e.g. births, health, la_leeds")->required();
   apply->add_option("--batch", batch, "batch number: 1, 2, ... in order")->required();
   apply->add_option("--rules", rules_file, "best-view rules file (field = source, ...)");
   apply->add_option("--weights", weights_file, "matching weights and thresholds file (name = number)");
+  apply->add_option("--cache-mb", cache_mb,
+                    "block cache size in MiB (default 1024: matching reads name postings and "
+                    "candidates all over the database)");
+  apply->add_option("--threads", threads, "threads matching rows ahead (default 0: one per core)");
+  apply->add_option("--window", window, "rows matched ahead at a time (default 128; 1: one row after another)")
+      ->check(CLI::Range(1, 100000));
   apply->add_option("file", file, "feed CSV: the import columns plus action, date_of_death")->required();
   apply->callback([run] {
     *run = [] {
       auto options = LoadFeedOptions(rules_file, weights_file);
       if (!options.ok()) return Fail(options.status());
+      options->threads = threads;
+      options->window = window;
       if (const char* kill = std::getenv("CP_FEED_KILL_AFTER_WRITES")) {
         options->kill_after_writes = std::strtoull(kill, nullptr, 10);
       }
       std::ifstream in(file, std::ios::binary);
       if (!in) return Fail(Status::IOError("cannot read " + file));
-      auto store = OpenStore(flags, false);
+      auto store = OpenStore(flags, false, cache_mb);
       if (!store.ok()) return Fail(store.status());
       FeedBatchResult result;
       Status s = ApplyFeedCsv(store->get(), *options, source, batch, in,
