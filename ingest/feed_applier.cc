@@ -113,6 +113,45 @@ Result<ReviewPayload> DecodeReviewPayload(std::string_view in) {
   return p;
 }
 
+Result<FeedOptions> StoredFeedOptions(const ChildStore& store) {
+  FeedOptions options;
+  auto rules = store.GetSetting(kRulesSetting);
+  if (rules.ok()) {
+    auto parsed = BestViewRules::Parse(*rules);
+    if (!parsed.ok()) return Status::Corruption("stored best-view rules: " + parsed.status().message());
+    options.rules = std::move(*parsed);
+  } else if (!rules.status().IsNotFound()) {
+    return rules.status();
+  }
+  auto weights = store.GetSetting(kWeightsSetting);
+  if (weights.ok()) {
+    auto parsed = ParseMatchWeights(*weights);
+    if (!parsed.ok()) return Status::Corruption("stored match weights: " + parsed.status().message());
+    options.weights = *parsed;
+  } else if (!weights.status().IsNotFound()) {
+    return weights.status();
+  }
+  return options;
+}
+
+Status StoreFeedSettings(ChildStore* store, const std::optional<std::string>& rules_text,
+                         const std::optional<std::string>& weights_text) {
+  if (rules_text) {
+    auto parsed = BestViewRules::Parse(*rules_text);
+    if (!parsed.ok()) return parsed.status();
+  }
+  if (weights_text) {
+    auto parsed = ParseMatchWeights(*weights_text);
+    if (!parsed.ok()) return parsed.status();
+  }
+  if (rules_text) {
+    Status s = store->PutSetting(kRulesSetting, *rules_text);
+    if (!s.ok()) return s;
+  }
+  if (weights_text) return store->PutSetting(kWeightsSetting, *weights_text);
+  return Status::OK();
+}
+
 FeedApplier::FeedApplier(ChildStore* store, FeedOptions options)
     : store_(store),
       options_(std::move(options)),

@@ -69,6 +69,20 @@ struct FeedOptions {
   size_t window = 128;
 };
 
+// The best-view rules and match weights are kept in the database, so that every command
+// that writes it (feed apply, review, merge, unmerge, the server's FeedBatch) uses the same
+// ones. Stored as the text of their files (BestViewRules::Parse, ParseMatchWeights).
+inline constexpr std::string_view kRulesSetting = "best_view_rules";
+inline constexpr std::string_view kWeightsSetting = "match_weights";
+
+// The stored rules and weights (the defaults for whichever was never stored). Corruption
+// when a stored text no longer parses.
+Result<FeedOptions> StoredFeedOptions(const ChildStore& store);
+// Checks, then stores, new rules and/or weights (an absent one is left as it is).
+// InvalidArgument, naming the line, for a text that does not parse: nothing is stored.
+Status StoreFeedSettings(ChildStore* store, const std::optional<std::string>& rules_text,
+                         const std::optional<std::string>& weights_text);
+
 // The review payload: the record and the candidates it was queued against.
 struct ReviewPayload {
   FeedRow row;

@@ -145,6 +145,11 @@ class ChildStore {
   // Writes a state alone (pause, resume), synced.
   Status PutFeedState(const FeedState& state);
 
+  // Named settings kept with the data (the feed rules and weights every writer must share).
+  // NotFound when never set. PutSetting is synced.
+  Result<std::string> GetSetting(std::string_view name) const;
+  Status PutSetting(std::string_view name, std::string_view value);
+
   // A linked source record, parsed. It holds hidden fields, so it needs a clearance that
   // sees them (PermissionDenied otherwise). NotFound when the record is not linked.
   Result<SourceRecord> GetSourceRecord(const SourceRef& ref, const Clearance& clearance) const;

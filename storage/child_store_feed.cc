@@ -354,6 +354,22 @@ Status ChildStore::PutFeedState(const FeedState& state) {
   return FromRocks(h_->db->Put(wo, h_->feeds, state.source, EncodeFeedState(state)), "writing feed state");
 }
 
+Result<std::string> ChildStore::GetSetting(std::string_view name) const {
+  std::string v;
+  auto s = h_->db->Get(rocksdb::ReadOptions(), h_->meta, keys::SettingKey(name), &v);
+  if (s.IsNotFound()) return Status::NotFound("setting " + std::string(name) + " is not set");
+  if (!s.ok()) return FromRocks(s, "reading a setting");
+  return v;
+}
+
+Status ChildStore::PutSetting(std::string_view name, std::string_view value) {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  return FromRocks(h_->db->Put(wo, h_->meta, keys::SettingKey(name), rocksdb::Slice(value.data(), value.size())),
+                   "writing a setting");
+}
+
 Result<SourceRecord> ChildStore::GetSourceRecord(const SourceRef& ref, const Clearance& clearance) const {
   if (!clearance.SeesHiddenFields()) {
     return Status::PermissionDenied("a source record holds hidden fields: elevated clearance needed");

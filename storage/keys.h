@@ -61,6 +61,8 @@ inline constexpr std::string_view kMetaNextChildId = "next_child_id";
 inline constexpr std::string_view kMetaKeyFingerprint = "key_fingerprint";
 inline constexpr std::string_view kMetaNextSourceSeq = "next_source_seq";
 inline constexpr std::string_view kMetaNextReviewId = "next_review_id";
+// Meta key of a named setting: "setting/" + name.
+inline std::string SettingKey(std::string_view name) { return "setting/" + std::string(name); }
 
 // Posting values start with one flags byte; feature-bearing postings follow it with the
 // index policy's features.

@@ -36,25 +36,28 @@ Result<std::string> ReadText(const std::string& path) {
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
-// Rules and weights must be the same on every call that writes a database: pass the same
-// files each time (docs/matching.md).
-Result<FeedOptions> LoadFeedOptions(const std::string& rules_file, const std::string& weights_file) {
-  FeedOptions options;
+// The rules and weights every command uses are the database's (StoredFeedOptions). Files
+// given to `feed apply --rules/--weights` replace the stored ones first, for good.
+Result<FeedOptions> LoadFeedOptions(ChildStore* store, const std::string& rules_file,
+                                    const std::string& weights_file) {
+  std::optional<std::string> rules, weights;
   if (!rules_file.empty()) {
     auto text = ReadText(rules_file);
     if (!text.ok()) return text.status();
-    auto rules = BestViewRules::Parse(*text);
-    if (!rules.ok()) return rules.status();
-    options.rules = std::move(*rules);
+    rules = std::move(*text);
   }
   if (!weights_file.empty()) {
     auto text = ReadText(weights_file);
     if (!text.ok()) return text.status();
-    auto weights = ParseMatchWeights(*text);
-    if (!weights.ok()) return weights.status();
-    options.weights = *weights;
+    weights = std::move(*text);
   }
-  return options;
+  if (rules || weights) {
+    Status s = StoreFeedSettings(store, rules, weights);
+    if (!s.ok()) return s;
+    std::cerr << "stored " << (rules ? "best-view rules" : "") << (rules && weights ? " and " : "")
+              << (weights ? "match weights" : "") << " in the database: every later command uses them\n";
+  }
+  return StoredFeedOptions(*store);
 }
 
 void PrintCandidates(const std::vector<ScoredCandidate>& candidates) {
@@ -97,17 +100,17 @@ void AddFeed(CLI::App& app, std::function<int()>* run) {
   apply->add_option("file", file, "feed CSV: the import columns plus action, date_of_death")->required();
   apply->callback([run] {
     *run = [] {
-      auto options = LoadFeedOptions(rules_file, weights_file);
+      std::ifstream in(file, std::ios::binary);
+      if (!in) return Fail(Status::IOError("cannot read " + file));
+      auto store = OpenStore(flags, false, cache_mb);
+      if (!store.ok()) return Fail(store.status());
+      auto options = LoadFeedOptions(store->get(), rules_file, weights_file);
       if (!options.ok()) return Fail(options.status());
       options->threads = threads;
       options->window = window;
       if (const char* kill = std::getenv("CP_FEED_KILL_AFTER_WRITES")) {
         options->kill_after_writes = std::strtoull(kill, nullptr, 10);
       }
-      std::ifstream in(file, std::ios::binary);
-      if (!in) return Fail(Status::IOError("cannot read " + file));
-      auto store = OpenStore(flags, false, cache_mb);
-      if (!store.ok()) return Fail(store.status());
       FeedBatchResult result;
       Status s = ApplyFeedCsv(store->get(), *options, source, batch, in,
                               [](const std::string& m) { std::cerr << m << "\n"; }, &result);
@@ -250,7 +253,9 @@ void AddReview(CLI::App& app, std::function<int()>* run) {
         }
         auto store = OpenStore(rflags[i], false);
         if (!store.ok()) return Fail(store.status());
-        FeedApplier applier(store->get(), FeedOptions{});
+        auto options = StoredFeedOptions(**store);
+        if (!options.ok()) return Fail(options.status());
+        FeedApplier applier(store->get(), *options);
         FeedCounts counts;
         Status s = applier.ResolveReview(rid[i], child, &counts);
         if (!s.ok()) return Fail(s);
@@ -291,7 +296,9 @@ void AddExplain(CLI::App& app, std::function<int()>* run) {
       }
       auto record = (*store)->GetSourceRecord(ref, ReviewerClearance());
       if (!record.ok()) return Fail(record.status());
-      Matcher matcher(store->get());
+      auto options = StoredFeedOptions(**store);
+      if (!options.ok()) return Fail(options.status());
+      Matcher matcher(store->get(), options->weights);
       auto outcome = matcher.Match(*record);
       if (!outcome.ok()) return Fail(outcome.status());
       std::cout << "source " << source << " key " << key << ": linked to child " << link->child << "\n";
@@ -365,7 +372,9 @@ void AddMerge(CLI::App& app, std::function<int()>* run) {
       if (!merged.ok()) return Fail(merged.status());
       auto store = OpenStore(mflags, false);
       if (!store.ok()) return Fail(store.status());
-      FeedApplier applier(store->get(), FeedOptions{});
+      auto options = StoredFeedOptions(**store);
+      if (!options.ok()) return Fail(options.status());
+      FeedApplier applier(store->get(), *options);
       Status s = applier.Merge(*kept, *merged);
       if (!s.ok()) return Fail(s);
       std::cout << "child " << *merged << " merged into child " << *kept << "\n";
@@ -386,7 +395,9 @@ void AddMerge(CLI::App& app, std::function<int()>* run) {
       if (!child.ok()) return Fail(child.status());
       auto store = OpenStore(uflags, false);
       if (!store.ok()) return Fail(store.status());
-      FeedApplier applier(store->get(), FeedOptions{});
+      auto options = StoredFeedOptions(**store);
+      if (!options.ok()) return Fail(options.status());
+      FeedApplier applier(store->get(), *options);
       auto made = applier.Unmerge(*child, {source, key});
       if (!made.ok()) return Fail(made.status());
       std::cout << "record " << source << " " << key << " detached from child " << *child << " into child "

@@ -260,6 +260,28 @@ TEST_F(FeedTest, ImportedRecordIsWhatItsSourceSaidThroughLaterChanges) {
   EXPECT_EQ(Full(william).hidden->postcode, "LS2 7EF");
 }
 
+TEST_F(FeedTest, StoredSettingsAreAllOrNothingAndSurviveReopening) {
+  auto defaults = StoredFeedOptions(*store_);
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults->weights.upper, MatchWeights{}.upper);
+  // Good rules with bad weights: neither is stored.
+  Status s = StoreFeedSettings(store_.get(), std::string("address = health, births\n"), std::string("upper = x\n"));
+  EXPECT_EQ(s.code(), Status::Code::kInvalidArgument);
+  EXPECT_TRUE(store_->GetSetting(kRulesSetting).status().IsNotFound());
+  ASSERT_TRUE(StoreFeedSettings(store_.get(), std::string("address = health, births\n"), std::string("upper = 21\n")).ok());
+  Open(false);
+  auto stored = StoredFeedOptions(*store_);
+  ASSERT_TRUE(stored.ok()) << stored.status().ToString();
+  EXPECT_EQ(stored->weights.upper, 21);
+  EXPECT_EQ(stored->weights.lower, MatchWeights{}.lower);
+  EXPECT_EQ(stored->rules.For("address"), (std::vector<std::string>{"health", "births"}));
+  // Weights alone leave the stored rules as they were.
+  ASSERT_TRUE(StoreFeedSettings(store_.get(), std::nullopt, std::string("upper = 30\n")).ok());
+  stored = StoredFeedOptions(*store_);
+  EXPECT_EQ(stored->weights.upper, 30);
+  EXPECT_EQ(stored->rules.For("address"), (std::vector<std::string>{"health", "births"}));
+}
+
 TEST_F(FeedTest, TwinsDoNotLink) {
   RowSpec twin1{"b1", "Olivia", "Smith", "2016-03-02", "F", "1 High St", "LS1 4AB"};
   RowSpec twin2{"b2", "Sophie", "Smith", "2016-03-02", "F", "1 High St", "LS1 4AB"};

@@ -106,6 +106,33 @@ TEST_F(FeedCliTest, BadHeaderRefusesTheFileAndBadRowsAreReportedWithoutValues) {
   EXPECT_THAT(r.out, HasSubstr("rejected 3"));
 }
 
+TEST_F(FeedCliTest, WeightsAndRulesAreKeptInTheDatabaseForEveryLaterCommand) {
+  ASSERT_NO_FATAL_FAILURE(Init(Db()));
+  const std::string b = Write("b.csv", kFeedHeader + "b1,Olivia,Smith,2016-03-02,F,1 High St,LS1 4AB,,,\n");
+  CliResult r = Run({"feed", "apply", "--db", Db(), "--source", "births", "--batch", "1",
+                     "--weights", Write("bad.txt", "upper = 40\nlower = lots\n"), b});
+  EXPECT_EQ(r.code, kExitUsage) << r;
+  EXPECT_THAT(r.err, HasSubstr("weights line 2: 'lower' needs a number"));
+  r = Run({"feed", "apply", "--db", Db(), "--source", "births", "--batch", "1",
+           "--rules", Write("bad_rules.txt", "shoe_size = births\n"), b});
+  EXPECT_EQ(r.code, kExitUsage) << r;
+  EXPECT_THAT(r.err, HasSubstr("unknown field 'shoe_size'"));
+  EXPECT_THAT(Run({"feed", "status", "--db", Db()}).out, HasSubstr("no feed has applied a batch yet"));
+
+  r = Run({"feed", "apply", "--db", Db(), "--source", "births", "--batch", "1",
+           "--weights", Write("w.txt", "# stricter\nupper = 60\nlower = 55\n"), b});
+  ASSERT_EQ(r.code, kExitOk) << r;
+  EXPECT_THAT(r.err, HasSubstr("stored match weights in the database"));
+  // No --weights from here on: the stored ones apply. The same child from health scores
+  // below 55, so it is a new child, and explain says what it was judged by.
+  ASSERT_EQ(Apply(Db(), "health", 1, Write("h.csv", kFeedHeader + "h1,Olivia,Smith,2016-03-02,F,,,,,\n")).code,
+            kExitOk);
+  r = Run({"explain", "--db", Db(), "--source", "health", "--key", "h1"});
+  ASSERT_EQ(r.code, kExitOk) << r;
+  EXPECT_THAT(r.out, HasSubstr("linked to child 2"));
+  EXPECT_THAT(r.out, HasSubstr("link at 60, review from 55"));
+}
+
 TEST_F(FeedCliTest, ReviewAndExplainShowWeightsButNoLocation) {
   ASSERT_NO_FATAL_FAILURE(Init(Db()));
   ASSERT_EQ(Apply(Db(), "births", 1,
