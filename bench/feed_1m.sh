@@ -31,9 +31,16 @@ head -n 100001 "$DIR/children.csv" > "$DIR/unchanged.csv"
 "$BIN" gen --children 20000 --seed 99 --as-of 2026-11-01 --out "$DIR/new.csv"
 sed -i 's/^gen-/new-/' "$DIR/new.csv"
 
-t0=$(now); "$BIN" feed apply --db "$DB" --source births --batch 1 "$DIR/unchanged.csv"; t1=$(now)
-echo "unchanged: $(rate 100000 "$t0" "$t1")"
-t0=$(now); "$BIN" feed apply --db "$DB" --source births --batch 2 "$DIR/updated.csv"; t1=$(now)
-echo "updated:   $(rate 20000 "$t0" "$t1")"
-t0=$(now); "$BIN" feed apply --db "$DB" --source health --batch 1 "$DIR/new.csv"; t1=$(now)
-echo "new:       $(rate 20000 "$t0" "$t1")"
+# Each apply under /usr/bin/time: CPU time (user + sys) is the steadier figure on a shared
+# machine. FEED_ARGS passes options through (e.g. "--threads 1").
+apply() {
+  local label=$1 n=$2; shift 2
+  local t0 t1
+  t0=$(now)
+  /usr/bin/time -f "%U %S" -o "$DIR/time.txt" "$BIN" feed apply --db "$DB" ${FEED_ARGS:-} "$@"
+  t1=$(now)
+  echo "$label $(rate "$n" "$t0" "$t1"); CPU $(awk '{ printf "%.2f s", $1 + $2 }' "$DIR/time.txt"); load $(cut -d' ' -f1 /proc/loadavg)"
+}
+apply "unchanged:" 100000 --source births --batch 1 "$DIR/unchanged.csv"
+apply "updated:  " 20000 --source births --batch 2 "$DIR/updated.csv"
+apply "new:      " 20000 --source health --batch 1 "$DIR/new.csv"

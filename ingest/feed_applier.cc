@@ -236,7 +236,7 @@ FeedApplier::Lookahead FeedApplier::LookAhead(const FeedRow& row) const {
     return a;
   }
   a.outcome = std::move(*outcome);
-  BlockingKeys(row.record.record, row.record.hidden, &a.keys);
+  a.profile = MakeBlockingProfile(row.record.record, row.record.hidden);
   return a;
 }
 
@@ -374,9 +374,10 @@ Status FeedApplier::ApplyBatch(const std::string& source, uint64_t batch, const 
     work();
     for (auto& t : pool) t.join();
 
-    // Apply in file order. What the window has written so far: source keys, blocking keys
-    // of the children written, and the existing children rewritten.
+    // Apply in file order. What the window has written so far: source keys, the children
+    // written (as blocking sees them), and the existing children rewritten.
     std::unordered_set<std::string> touched_keys;
+    std::vector<BlockingProfile> written;
     std::unordered_set<ChildId> touched_children;
     for (size_t i = 0; i < n; ++i) {
       Slot& slot = window[i];
@@ -389,8 +390,8 @@ Status FeedApplier::ApplyBatch(const std::string& source, uint64_t batch, const 
       const std::string source_key = "s" + row.record.ref.key;
       bool stale = touched_keys.count(source_key) > 0;
       if (!stale && slot.ahead.outcome) {
-        for (const auto& k : slot.ahead.keys) stale = stale || touched_keys.count(k) > 0;
         for (const auto& c : slot.ahead.outcome->candidates) stale = stale || touched_children.count(c.child) > 0;
+        for (const auto& w : written) stale = stale || CouldBeCandidate(slot.ahead.profile, w);
       }
       FeedChange change;
       Status s = ProcessRow(row, stale ? nullptr : &slot.ahead, &change, &counts, report);
@@ -400,11 +401,9 @@ Status FeedApplier::ApplyBatch(const std::string& source, uint64_t batch, const 
         continue;
       }
       touched_keys.insert(source_key);
-      std::vector<std::string> keys;
       for (const auto& w : change.children) {
         if (w.record.id != 0) touched_children.insert(w.record.id);
-        BlockingKeys(w.record, w.hidden, &keys);
-        touched_keys.insert(keys.begin(), keys.end());
+        written.push_back(MakeBlockingProfile(w.record, w.hidden));
       }
       progress.next_row = slot.index + 1;
       progress.open_counts = counts;

@@ -125,7 +125,7 @@ class FeedApplier {
     uint64_t fingerprint = 0;               // of the row, when it is linked
     Result<ReviewItem> waiting = Status::NotFound("");
     std::optional<MatchOutcome> outcome;    // an unlinked row that is not withdrawn
-    std::vector<std::string> keys;          // the row's BlockingKeys
+    BlockingProfile profile;                // of the row, when matched
   };
   Lookahead LookAhead(const FeedRow& row) const;
 

@@ -362,20 +362,50 @@ ScoredCandidate CompareWith(const MatchWeights& w, const PreparedRecord& p, cons
 
 }  // namespace
 
-void BlockingKeys(const ChildRecord& r, const HiddenFields& h, std::vector<std::string>* keys) {
-  keys->clear();
-  auto names = [keys](std::string_view raw) {
-    for (const auto& code : Prepare(raw).codes) keys->push_back("c" + code);
+BlockingProfile MakeBlockingProfile(const ChildRecord& r, const HiddenFields& h) {
+  BlockingProfile p;
+  auto add = [](std::vector<std::string>* codes, std::string_view raw) {
+    for (auto& code : Prepare(raw).codes) {
+      if (std::find(codes->begin(), codes->end(), code) == codes->end()) codes->push_back(std::move(code));
+    }
   };
-  names(r.given_name);
-  names(r.middle_names);
-  names(r.family_name);
-  for (const auto& f : r.former_family_names) names(f);
-  if (!r.nhs_number.empty()) keys->push_back("n" + r.nhs_number);
-  if (!r.pupil_number.empty()) keys->push_back("u" + r.pupil_number);
-  if (!h.postcode.empty()) keys->push_back("p" + h.postcode);
-  std::sort(keys->begin(), keys->end());
-  keys->erase(std::unique(keys->begin(), keys->end()), keys->end());
+  add(&p.given, r.given_name);
+  add(&p.middle, r.middle_names);
+  add(&p.family, r.family_name);
+  for (const auto& f : r.former_family_names) add(&p.family, f);
+  p.nhs = r.nhs_number;
+  p.upn = r.pupil_number;
+  p.postcode = h.postcode;
+  p.date_of_birth = r.date_of_birth;
+  p.shielded = r.shield.shielded;
+  return p;
+}
+
+bool CouldBeCandidate(const BlockingProfile& record, const BlockingProfile& child) {
+  if (!record.nhs.empty() && record.nhs == child.nhs) return true;
+  if (!record.upn.empty() && record.upn == child.upn) return true;
+  auto meet = [](const std::vector<std::string>& a, const std::vector<std::string>& b) {
+    for (const auto& x : a) {
+      if (std::find(b.begin(), b.end(), x) != b.end()) return true;
+    }
+    return false;
+  };
+  const std::vector<std::string>* fields[] = {&record.given, &record.family, &record.middle};
+  const std::vector<std::string>* theirs[] = {&child.given, &child.family, &child.middle};
+  bool code = false;
+  for (const auto* a : fields) {
+    for (const auto* b : theirs) code = code || meet(*a, *b);
+  }
+  const bool place = !record.postcode.empty() && record.postcode == child.postcode;
+  if (child.shielded && code) return true;
+  if (!code && !place) return false;
+  if (DobPlausible(record.date_of_birth, child.date_of_birth)) return true;
+  // As blocking's names_agree: the child's middle names count with its given name.
+  const bool given_given = meet(record.given, child.given) || meet(record.given, child.middle);
+  const bool family_given = meet(record.family, child.given) || meet(record.family, child.middle);
+  const bool both = (given_given && meet(record.family, child.family)) ||
+                    (family_given && meet(record.given, child.family));
+  return both || (place && code);
 }
 
 double SurnameFrequency(std::string_view folded) {

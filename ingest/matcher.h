@@ -144,12 +144,24 @@ class Matcher {
   std::shared_ptr<NameCache> names_;  // prepared names by spelling; thread-safe
 };
 
-// Every key through which Matcher blocking can reach a child or a record: the Double
-// Metaphone codes of every name part ("c" + code), the NHS and pupil numbers ("n" / "u" +
-// value) and the postcode ("p" + postcode). A child written after a record was matched can
-// change that match only by sharing one of these keys with the record, or by being one of
-// the match's candidates (the feed applier matches a batch's rows in parallel on this basis).
-void BlockingKeys(const ChildRecord& r, const HiddenFields& h, std::vector<std::string>* keys);
+// What blocking needs to know of a record, or of a child, to tell whether the child could
+// be one of the record's candidates: the Double Metaphone codes of its names (given; family
+// and former family; middle), identifiers, postcode, date of birth and shield.
+struct BlockingProfile {
+  std::vector<std::string> given, family, middle;
+  std::string nhs, upn, postcode;
+  Date date_of_birth;
+  bool shielded = false;
+};
+BlockingProfile MakeBlockingProfile(const ChildRecord& r, const HiddenFields& h);
+
+// Whether Matcher blocking, matching `record`, could reach `child` at all: they share an
+// identifier; or `child` is shielded and shares a name code; or they share a name code or
+// the postcode and their dates of birth plausibly agree or both names agree (either way
+// round). Errs towards true. A child written after a record was matched can change that
+// match only if this holds or the child was one of the match's candidates: the feed
+// applier matches a batch's rows in parallel on this basis.
+bool CouldBeCandidate(const BlockingProfile& record, const BlockingProfile& child);
 
 // Share of the population with this folded surname (UK surname frequencies), or 0 when
 // the name is not in the table.
