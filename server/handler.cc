@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "server/frame.h"
+#include "server/handler_internal.h"
 #include "server/records.h"
 
 namespace cp::server {
@@ -17,19 +18,7 @@ int64_t SystemNowMs() {
       .count();
 }
 
-struct RequestHandler::Call {
-  const fb::Envelope& req;
-  uint64_t id;
-  std::string address;
-  std::string token;
-  int64_t now_ms;
-};
-
 namespace {
-
-std::string Str(const flatbuffers::String* s) { return s ? s->str() : std::string(); }
-
-bool Blank(const std::string& s) { return s.find_first_not_of(" \t\r\n") == std::string::npos; }
 
 // The criteria as the audit trail records them: every field given, in a fixed order.
 std::string CriteriaText(const fb::Criteria* c) {
@@ -69,6 +58,8 @@ std::string StatedReason(const fb::Envelope& req) {
       return Str(req.body_as_Unshield()->reason());
     case Body::BreakGlass:
       return Str(req.body_as_BreakGlass()->reason());
+    case Body::ReviewResolve:
+      return Str(req.body_as_ReviewResolve()->reason());
     default:
       return "";
   }
@@ -77,29 +68,6 @@ std::string StatedReason(const fb::Envelope& req) {
 Clearance SessionClearance(const Session& s) {
   if (!s.break_glass) return Clearance::Ordinary();
   return Clearance::Elevated(Clearance::Level::kBreakGlass, s.profile.user, s.break_glass_reason);
-}
-
-const char* NotImplementedWhat(Body type) {
-  switch (type) {
-    case Body::FeedBatch:
-      return "FeedBatch";
-    case Body::ReviewList:
-      return "ReviewList";
-    case Body::ReviewResolve:
-      return "ReviewResolve";
-    case Body::CreateOrganisation:
-      return "CreateOrganisation";
-    case Body::AddAddressRange:
-      return "AddAddressRange";
-    case Body::CreateUser:
-      return "CreateUser";
-    case Body::SetUserRole:
-      return "SetUserRole";
-    case Body::UnlockUser:
-      return "UnlockUser";
-    default:
-      return nullptr;
-  }
 }
 
 }  // namespace
@@ -125,10 +93,6 @@ std::string RequestHandler::Handle(const fb::Envelope& req, const std::string& a
     return ErrorFrame(call.id, ErrorCode::Unavailable,
                       "the server is shutting down; reconnect later");
   }
-  if (const char* what = NotImplementedWhat(type)) {
-    return ErrorFrame(call.id, ErrorCode::NotImplemented,
-                      std::string(what) + " is not implemented by this server yet");
-  }
   switch (type) {
     case Body::Hello:
       return Hello(call);
@@ -146,6 +110,22 @@ std::string RequestHandler::Handle(const fb::Envelope& req, const std::string& a
       return SetShield(call, false);
     case Body::BreakGlass:
       return BreakGlass(call);
+    case Body::FeedBatch:
+      return FeedBatch(call);
+    case Body::ReviewList:
+      return ReviewList(call);
+    case Body::ReviewResolve:
+      return ReviewResolve(call);
+    case Body::CreateOrganisation:
+      return CreateOrganisation(call);
+    case Body::AddAddressRange:
+      return AddAddressRange(call);
+    case Body::CreateUser:
+      return CreateUser(call);
+    case Body::SetUserRole:
+      return SetUserRole(call);
+    case Body::UnlockUser:
+      return UnlockUser(call);
     case Body::Logout:
       return Logout(call);
     default:
@@ -166,7 +146,8 @@ std::string RequestHandler::Hello(const Call& call) {
                       "this server speaks protocol version " + std::to_string(kProtocolVersion));
   }
   flatbuffers::FlatBufferBuilder fbb(128);
-  auto result = fb::CreateHelloResultDirect(fbb, kProtocolVersion, "contactpointd 0.1");
+  auto result = fb::CreateHelloResultDirect(fbb, kProtocolVersion, "contactpointd 0.1",
+                                            config_.max_frame_bytes);
   return FinishFrame(fbb, call.id, Body::HelloResult, result.Union());
 }
 
@@ -189,6 +170,10 @@ std::string RequestHandler::Refuse(const Call& call, const Session* session,
   e.reason = StatedReason(call.req);
   if (const auto* s = call.req.body_as_Search()) e.criteria = CriteriaText(s->criteria());
   if (const auto* g = call.req.body_as_GetRecord()) e.children.push_back(g->child_id());
+  if (e.criteria.empty()) {
+    e.criteria = RequestDetail(call.req);
+    if (!e.criteria.empty()) e.criteria += " (refused: " + e.outcome + ")";
+  }
   Status s = Audit(call, session, std::move(e));
   if (!s.ok()) return ErrorFrame(call.id, ErrorCode::Internal, "the audit trail is unavailable");
   return ErrorFrame(call.id, code, message, retry_after_ms);
@@ -271,7 +256,7 @@ std::string RequestHandler::SecondFactor(const Call& call) {
 }
 
 std::string RequestHandler::Admit(const Call& call, Operation op, const std::string& action,
-                                  const std::string& reason, bool counts_towards_quota,
+                                  const std::string* reason, bool counts_towards_quota,
                                   Session* session) {
   auto s = sessions_.Use(call.token, call.address, call.now_ms);
   if (!s.ok()) return ErrorFrame(call.id, ErrorCode::NotAuthenticated, s.status().message());
@@ -279,7 +264,7 @@ std::string RequestHandler::Admit(const Call& call, Operation op, const std::str
     return Refuse(call, &*s, action, ErrorCode::NotAuthorised,
                   "the role '" + s->profile.role + "' does not permit " + action);
   }
-  if (Blank(reason)) {
+  if (reason != nullptr && Blank(*reason)) {
     return Refuse(call, &*s, action, ErrorCode::MissingReason, "a stated reason is required");
   }
   uint32_t retry_ms = 0;
@@ -301,9 +286,10 @@ std::string RequestHandler::Admit(const Call& call, Operation op, const std::str
 
 std::string RequestHandler::Search(const Call& call) {
   const auto* req = call.req.body_as_Search();
+  const std::string reason = Str(req->reason());
   Session session;
   std::string refusal =
-      Admit(call, Operation::kSearch, "search", Str(req->reason()), true, &session);
+      Admit(call, Operation::kSearch, "search", &reason, true, &session);
   if (!refusal.empty()) return refusal;
   auto criteria = CriteriaFromFb(req->criteria(), session.profile.result_cap);
   Result<SearchResponse> r = criteria.ok() ? searcher_.Search(*criteria, SessionClearance(session))
@@ -340,9 +326,10 @@ std::string RequestHandler::Search(const Call& call) {
 
 std::string RequestHandler::GetRecord(const Call& call) {
   const auto* req = call.req.body_as_GetRecord();
+  const std::string reason = Str(req->reason());
   Session session;
   std::string refusal =
-      Admit(call, Operation::kGetRecord, "get", Str(req->reason()), false, &session);
+      Admit(call, Operation::kGetRecord, "get", &reason, false, &session);
   if (!refusal.empty()) return refusal;
   const ChildId id = req->child_id();
   auto view = id == 0 ? Result<ChildView>(Status::NotFound("no child 0"))
@@ -373,7 +360,7 @@ std::string RequestHandler::SetShield(const Call& call, bool shield) {
       Str(shield ? call.req.body_as_Shield()->reason() : call.req.body_as_Unshield()->reason());
   const std::string action = shield ? "shield" : "unshield";
   Session session;
-  std::string refusal = Admit(call, Operation::kShield, action, reason, false, &session);
+  std::string refusal = Admit(call, Operation::kShield, action, &reason, false, &session);
   if (!refusal.empty()) return refusal;
   Status s = id == 0 ? Status::NotFound("no child 0")
                      : deps_.store->SetShield(id, shield, session.profile.organisation, reason);
