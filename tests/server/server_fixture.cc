@@ -152,6 +152,13 @@ void ServerTest::AddUser(const std::string& name, const std::string& role, bool 
   (*secrets_)[name] = *secret;
 }
 
+void ServerTest::AddUserIn(const std::string& name, const std::string& role,
+                           const std::string& organisation) {
+  auto secret = AddTestUser(services_, name, organisation, role, Password(name));
+  ASSERT_TRUE(secret.ok()) << secret.status().ToString();
+  (*secrets_)[name] = *secret;
+}
+
 std::string ServerTest::Code(const std::string& name) {
   const int64_t now_s = (SystemNowMs() + clock_offset_ms_.fetch_add(kTotpStepSeconds * 1000) +
                          kTotpStepSeconds * 1000) /

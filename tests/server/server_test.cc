@@ -386,17 +386,7 @@ TEST_F(ServerTest, BreakGlassShowsHiddenFieldsForThatSessionOnly) {
   EXPECT_EQ(plain->envelope().body_as_RecordResult()->child()->hidden(), nullptr);
 }
 
-// ---- Messages not served yet, unknown messages, malformed frames ------------------------
-
-TEST_F(ServerTest, UnimplementedMessagesSayNotImplemented) {
-  AddUser("feeder", kSocialCare);
-  auto c = LoggedIn("feeder");
-  flatbuffers::FlatBufferBuilder fbb;
-  auto body = fb::CreateFeedBatchDirect(fbb, "births", 1, nullptr);
-  auto r = c->Call(fbb, fb::Body::FeedBatch, body.Union());
-  ASSERT_EQ(CodeOf(r), ErrorCode::NotImplemented);
-  EXPECT_NE(r->error()->message()->str().find("FeedBatch"), std::string::npos);
-}
+// ---- Unknown messages, malformed frames --------------------------------------------------
 
 TEST_F(ServerTest, UnknownAndResultTypesAreUnknownMessages) {
   auto c = Connect();
