@@ -42,6 +42,7 @@ Result<CredentialCheck> FromDecision(const AuthDecision& d) {
 AuditAction ActionOf(const std::string& action) {
   static const std::map<std::string, AuditAction> kActions = {
       {"login", AuditAction::kLogin},
+      {"connect", AuditAction::kLogin},  // a connection refused before any login step
       {"logout", AuditAction::kLogout},
       {"search", AuditAction::kSearch},
       {"get", AuditAction::kView},

@@ -4,6 +4,7 @@
 
 #include "server/frame.h"
 #include "server/handler_internal.h"
+#include "server/log.h"
 #include "server/records.h"
 
 namespace cp::server {
@@ -79,7 +80,30 @@ RequestHandler::RequestHandler(const ServerConfig& config, Deps deps)
       sessions_(SessionTable::Limits{config.login_ticket_s * 1000LL,
                                      config.session_lifetime_s * 1000LL,
                                      config.session_idle_s * 1000LL}),
-      limiter_(config.rate_per_second, config.rate_burst) {}
+      limiter_(config.rate_per_second, config.rate_burst),
+      refusal_audits_(kRefusalAuditsPerSecond, 10 * kRefusalAuditsPerSecond) {}
+
+bool RequestHandler::AdmitConnection(const std::string& address) {
+  auto registered = deps_.accounts->AddressRegistered(address);
+  if (!registered.ok()) {
+    LogError("connection refused: the accounts store failed checking its address");
+    return false;
+  }
+  if (*registered) return true;
+  const int64_t now_ms = deps_.clock();
+  if (!refusal_audits_.Admit("", now_ms, nullptr)) {
+    LogInfo("connection refused: unregistered address (not audited: too many refusals)");
+    return false;
+  }
+  AuditEvent e;
+  e.unix_ms = now_ms;
+  e.address = address;
+  e.action = "connect";
+  e.outcome = ErrorCodeName(ErrorCode::UnregisteredAddress);
+  e.criteria = "connection refused at accept";
+  if (!deps_.audit->Append(e).ok()) LogError("the audit trail is unavailable");
+  return false;
+}
 
 std::string RequestHandler::Handle(const fb::Envelope& req, const std::string& address) {
   Call call{req, req.id(), address, Str(req.session()), deps_.clock()};

@@ -55,6 +55,15 @@ class RequestHandler {
   // VerifyEnvelope, from a client at `address` (an IP literal).
   std::string Handle(const protocol::Envelope& request, const std::string& address);
 
+  // Whether a new connection from `address` (an IP literal) may be served at all: the
+  // address lies in a registered range of some organisation (the per-user check at Login
+  // stays). Called before any byte is read. A refusal is audited (action "connect",
+  // outcome unregistered_address) — at most kRefusalAuditsPerSecond a second on average
+  // across all addresses, so a scan cannot flood the audit trail; the rest are counted in
+  // the log. A failing accounts store refuses (fails closed).
+  bool AdmitConnection(const std::string& address);
+  static constexpr double kRefusalAuditsPerSecond = 10;
+
   // While draining, every request is answered Unavailable.
   void SetDraining() { draining_.store(true); }
   bool draining() const { return draining_.load(); }
@@ -101,6 +110,7 @@ class RequestHandler {
   Searcher searcher_;
   SessionTable sessions_;
   RateLimiter limiter_;
+  RateLimiter refusal_audits_;  // one bucket: audited connection refusals
   std::mutex feed_mu_;  // one feed batch or review decision at a time
   std::atomic<bool> draining_{false};
   std::function<uint32_t()> connections_;
