@@ -138,47 +138,4 @@ std::string RequestHandler::UnlockUser(const Call& call) {
                       RequestDetail(call.req), [&] { return UserFrame(call.id, *user); });
 }
 
-std::string RequestDetail(const fb::Envelope& req) {
-  switch (req.body_type()) {
-    case Body::FeedBatch: {
-      const auto* f = req.body_as_FeedBatch();
-      return "feed source " + Str(f->source()) + " batch " + std::to_string(f->batch()) + " (" +
-             std::to_string(f->csv() ? f->csv()->size() : 0) + " bytes)";
-    }
-    case Body::ReviewList:
-      return "review list";
-    case Body::ReviewResolve: {
-      const auto* r = req.body_as_ReviewResolve();
-      return "review " + std::to_string(r->review_id()) +
-             (r->child_id() == 0 ? " new child" : " link child " + std::to_string(r->child_id()));
-    }
-    case Body::CreateOrganisation: {
-      const auto* o = req.body_as_CreateOrganisation();
-      std::string d = "create-organisation " + Str(o->name()) + " ranges";
-      if (o->ranges() == nullptr || o->ranges()->size() == 0) d += " none";
-      if (o->ranges()) {
-        for (const auto* r : *o->ranges()) d += " " + r->str();
-      }
-      return d;
-    }
-    case Body::AddAddressRange: {
-      const auto* a = req.body_as_AddAddressRange();
-      return "add-range " + Str(a->organisation()) + " " + Str(a->cidr());
-    }
-    case Body::CreateUser: {
-      const auto* u = req.body_as_CreateUser();
-      return "create-user " + Str(u->user()) + " org " + Str(u->organisation()) + " role " +
-             Str(u->role());
-    }
-    case Body::SetUserRole: {
-      const auto* u = req.body_as_SetUserRole();
-      return "set-role " + Str(u->user()) + " " + Str(u->role());
-    }
-    case Body::UnlockUser:
-      return "unlock " + Str(req.body_as_UnlockUser()->user());
-    default:
-      return "";
-  }
-}
-
 }  // namespace cp::server
