@@ -7,6 +7,9 @@
 // (organisation "births" feeds source "births"). A supplier with two feeds has two
 // organisations, one per feed system, each with the ranges that system sends from.
 //
+// Matching uses the weights and best-view rules of the [feeds] configuration
+// (Deps::feed_options), which must name the files `feed apply --rules/--weights` uses.
+//
 // Nothing of a batch's content reaches the audit trail or a log: the audit detail is the
 // source, batch number, size and counts; rejected rows are reported to the supplier by
 // line and fault, never by value.
@@ -62,6 +65,10 @@ flatbuffers::Offset<fb::ReviewEntry> EntryToFb(flatbuffers::FlatBufferBuilder& f
       r.nhs_number.c_str(), r.pupil_number.c_str(), payload.outcome.reason.c_str(), &candidates);
 }
 
+FeedOptions OptionsOf(const FeedOptions* configured) {
+  return configured ? *configured : FeedOptions{};
+}
+
 }  // namespace
 
 std::string RequestHandler::FeedBatch(const Call& call) {
@@ -102,7 +109,7 @@ std::string RequestHandler::FeedBatch(const Call& call) {
   bool truncated = false;
   cp::FeedBatchResult result;
   Status s = ApplyFeedCsv(
-      deps_.store, FeedOptions{}, source, batch, in,
+      deps_.store, OptionsOf(deps_.feed_options), source, batch, in,
       [&](const std::string& m) {
         if (reports.size() < kMaxRowReports)
           reports.push_back(m);
@@ -190,7 +197,7 @@ std::string RequestHandler::ReviewResolve(const Call& call) {
     return Refuse(call, &session, "review", ErrorCode::NotFound,
                   "no review item " + std::to_string(review_id));
   }
-  FeedApplier applier(deps_.store, FeedOptions{});
+  FeedApplier applier(deps_.store, OptionsOf(deps_.feed_options));
   FeedCounts counts;
   Status s = applier.ResolveReview(review_id, child, &counts);
   if (s.IsNotFound()) {

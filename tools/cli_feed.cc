@@ -30,33 +30,6 @@ std::string CountsText(const FeedCounts& c) {
   return buf;
 }
 
-Result<std::string> ReadText(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::IOError("cannot read " + path);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
-// Rules and weights must be the same on every call that writes a database: pass the same
-// files each time (docs/matching.md).
-Result<FeedOptions> LoadFeedOptions(const std::string& rules_file, const std::string& weights_file) {
-  FeedOptions options;
-  if (!rules_file.empty()) {
-    auto text = ReadText(rules_file);
-    if (!text.ok()) return text.status();
-    auto rules = BestViewRules::Parse(*text);
-    if (!rules.ok()) return rules.status();
-    options.rules = std::move(*rules);
-  }
-  if (!weights_file.empty()) {
-    auto text = ReadText(weights_file);
-    if (!text.ok()) return text.status();
-    auto weights = ParseMatchWeights(*text);
-    if (!weights.ok()) return weights.status();
-    options.weights = *weights;
-  }
-  return options;
-}
-
 void PrintCandidates(const std::vector<ScoredCandidate>& candidates) {
   if (candidates.empty()) std::cout << "  no candidates\n";
   for (const auto& c : candidates) {

@@ -3,6 +3,7 @@
 // unchanged, and that a feed can never make an unshielded copy of a shielded child.
 #include <gtest/gtest.h>
 
+#include "ingest/feed_applier.h"
 #include "server/records.h"
 #include "tests/server/server_fixture.h"
 #include "tests/server/test_accounts.h"
@@ -201,6 +202,27 @@ TEST_F(FeedServerTest, WithoutASessionNothingIsServed) {
   EXPECT_EQ(CodeOf(c->UnlockUser("u")), ErrorCode::NotAuthenticated);
   EXPECT_EQ(StateOf("births").last_batch, 0u);
   EXPECT_FALSE(RangesOf(services_, "la_x").has_value());
+}
+
+TEST_F(FeedServerTest, TheConfiguredWeightsDecideTheMatch) {
+  // A link threshold no record reaches: the record that linked to Olivia in the test
+  // above makes a child of its own here.
+  FeedOptions options;
+  options.weights.upper = 1000;
+  options.weights.lower = 999;
+  auto strict = StartServer(BaseConfig(), &options);
+  ASSERT_NE(strict, nullptr);
+  ASSERT_TRUE(AddTestOrganisation(services_, "health_w", "127.0.0.0/8").ok());
+  AddUserIn("health_w-feed", "feed_supplier", "health_w");
+  auto c = Connect(strict->server->port());
+  ASSERT_EQ(CodeOf(c->LogIn("health_w-feed", Password("health_w-feed"), Code("health_w-feed"))),
+            ErrorCode::None);
+  const std::string csv =
+      std::string(kHeader) + "W1,Olivia,Smith,2016-03-02,F,\"1 Test Street, Leeds\",LS1 1AA\n";
+  const auto* f = Fed(c->FeedBatch("health_w", 1, csv));
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->linked(), 0u);
+  EXPECT_EQ(f->created(), 1u);
 }
 
 // ---- Shielding ----------------------------------------------------------------------------
