@@ -138,7 +138,8 @@ Result<Role> RoleNamed(const std::string& name) {
   auto role = ParseRole(name);
   if (!role) {
     std::string known;
-    for (const auto& p : AllRolePolicies()) known += (known.empty() ? "" : ", ") + std::string(p.name);
+    for (const auto& p : AllRolePolicies())
+      known += (known.empty() ? "" : ", ") + std::string(p.name);
     return Status::InvalidArgument("unknown role '" + name + "'; the roles are " + known);
   }
   return *role;
@@ -171,7 +172,8 @@ Result<OrganisationInfo> StoreAccounts::AddRange(const std::string& organisation
 
 Result<std::string> StoreAccounts::CreateUser(const std::string& user,
                                               const std::string& organisation,
-                                              const std::string& role, const std::string& password) {
+                                              const std::string& role,
+                                              const std::string& password) {
   auto r = RoleNamed(role);
   if (!r.ok()) return r.status();
   std::lock_guard lock(admin_mu_);
@@ -181,8 +183,8 @@ Result<std::string> StoreAccounts::CreateUser(const std::string& user,
 Result<UserInfo> StoreAccounts::Info(const std::string& user) {
   auto account = accounts_->GetUser(user);
   if (!account.ok()) return account.status();
-  return UserInfo{account->user, account->organisation,
-                  std::string(PolicyFor(account->role).name), account->locked};
+  return UserInfo{account->user, account->organisation, std::string(PolicyFor(account->role).name),
+                  account->locked};
 }
 
 Result<UserInfo> StoreAccounts::SetRole(const std::string& user, const std::string& role) {

@@ -355,8 +355,7 @@ std::string RequestHandler::Search(const Call& call) {
   const auto* req = call.req.body_as_Search();
   const std::string reason = Str(req->reason());
   Session session;
-  std::string refusal =
-      Admit(call, Operation::kSearch, "search", &reason, true, &session);
+  std::string refusal = Admit(call, Operation::kSearch, "search", &reason, true, &session);
   if (!refusal.empty()) return refusal;
   auto criteria = CriteriaFromFb(req->criteria(), session.profile.result_cap);
   Result<SearchResponse> r = criteria.ok() ? searcher_.Search(*criteria, SessionClearance(session))
@@ -395,8 +394,7 @@ std::string RequestHandler::GetRecord(const Call& call) {
   const auto* req = call.req.body_as_GetRecord();
   const std::string reason = Str(req->reason());
   Session session;
-  std::string refusal =
-      Admit(call, Operation::kGetRecord, "get", &reason, false, &session);
+  std::string refusal = Admit(call, Operation::kGetRecord, "get", &reason, false, &session);
   if (!refusal.empty()) return refusal;
   const ChildId id = req->child_id();
   auto view = id == 0 ? Result<ChildView>(Status::NotFound("no child 0"))

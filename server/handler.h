@@ -118,7 +118,7 @@ class RequestHandler {
   SessionTable sessions_;
   RateLimiter limiter_;
   RateLimiter refusal_audits_;  // one bucket: audited connection refusals
-  std::mutex feed_mu_;  // one feed batch or review decision at a time
+  std::mutex feed_mu_;          // one feed batch or review decision at a time
   std::atomic<bool> draining_{false};
   std::function<uint32_t()> connections_;
 };

@@ -35,15 +35,15 @@ std::string OrganisationFrame(uint64_t id, const OrganisationInfo& org) {
   flatbuffers::FlatBufferBuilder fbb(256);
   std::vector<flatbuffers::Offset<flatbuffers::String>> ranges;
   for (const auto& r : org.ranges) ranges.push_back(fbb.CreateString(r));
-  auto result = fb::CreateOrganisationResultDirect(fbb, org.id.c_str(), org.display_name.c_str(),
-                                                   &ranges);
+  auto result =
+      fb::CreateOrganisationResultDirect(fbb, org.id.c_str(), org.display_name.c_str(), &ranges);
   return FinishFrame(fbb, id, Body::OrganisationResult, result.Union());
 }
 
 std::string UserFrame(uint64_t id, const UserInfo& user) {
   flatbuffers::FlatBufferBuilder fbb(256);
   auto result = fb::CreateAccountResultDirect(fbb, user.user.c_str(), user.organisation.c_str(),
-                                           user.role.c_str(), user.locked);
+                                              user.role.c_str(), user.locked);
   return FinishFrame(fbb, id, Body::AccountResult, result.Union());
 }
 
@@ -73,8 +73,7 @@ std::string RequestHandler::AdminOutcome(const Call& call, const Session& sessio
 std::string RequestHandler::CreateOrganisation(const Call& call) {
   const auto* req = call.req.body_as_CreateOrganisation();
   Session session;
-  std::string refusal =
-      Admit(call, Operation::kAccountAdmin, "admin", nullptr, false, &session);
+  std::string refusal = Admit(call, Operation::kAccountAdmin, "admin", nullptr, false, &session);
   if (!refusal.empty()) return refusal;
   std::vector<std::string> ranges;
   if (req->ranges()) {
@@ -88,8 +87,7 @@ std::string RequestHandler::CreateOrganisation(const Call& call) {
 std::string RequestHandler::AddAddressRange(const Call& call) {
   const auto* req = call.req.body_as_AddAddressRange();
   Session session;
-  std::string refusal =
-      Admit(call, Operation::kAccountAdmin, "admin", nullptr, false, &session);
+  std::string refusal = Admit(call, Operation::kAccountAdmin, "admin", nullptr, false, &session);
   if (!refusal.empty()) return refusal;
   auto org = deps_.accounts->AddRange(Str(req->organisation()), Str(req->cidr()));
   return AdminOutcome(call, session, org.ok() ? Status::OK() : org.status(),
@@ -99,28 +97,25 @@ std::string RequestHandler::AddAddressRange(const Call& call) {
 std::string RequestHandler::CreateUser(const Call& call) {
   const auto* req = call.req.body_as_CreateUser();
   Session session;
-  std::string refusal =
-      Admit(call, Operation::kAccountAdmin, "admin", nullptr, false, &session);
+  std::string refusal = Admit(call, Operation::kAccountAdmin, "admin", nullptr, false, &session);
   if (!refusal.empty()) return refusal;
   const std::string user = Str(req->user()), org = Str(req->organisation()),
                     role = Str(req->role());
   auto secret = deps_.accounts->CreateUser(user, org, role, Str(req->password()));
-  return AdminOutcome(call, session, secret.ok() ? Status::OK() : secret.status(),
-                      RequestDetail(call.req), [&] {
-                        flatbuffers::FlatBufferBuilder fbb(512);
-                        const std::string uri = TotpProvisioningUri(user, *secret);
-                        auto result = fb::CreateNewUserResultDirect(
-                            fbb, user.c_str(), org.c_str(), role.c_str(), secret->c_str(),
-                            uri.c_str());
-                        return FinishFrame(fbb, call.id, Body::NewUserResult, result.Union());
-                      });
+  return AdminOutcome(
+      call, session, secret.ok() ? Status::OK() : secret.status(), RequestDetail(call.req), [&] {
+        flatbuffers::FlatBufferBuilder fbb(512);
+        const std::string uri = TotpProvisioningUri(user, *secret);
+        auto result = fb::CreateNewUserResultDirect(fbb, user.c_str(), org.c_str(), role.c_str(),
+                                                    secret->c_str(), uri.c_str());
+        return FinishFrame(fbb, call.id, Body::NewUserResult, result.Union());
+      });
 }
 
 std::string RequestHandler::SetUserRole(const Call& call) {
   const auto* req = call.req.body_as_SetUserRole();
   Session session;
-  std::string refusal =
-      Admit(call, Operation::kAccountAdmin, "admin", nullptr, false, &session);
+  std::string refusal = Admit(call, Operation::kAccountAdmin, "admin", nullptr, false, &session);
   if (!refusal.empty()) return refusal;
   auto user = deps_.accounts->SetRole(Str(req->user()), Str(req->role()));
   return AdminOutcome(call, session, user.ok() ? Status::OK() : user.status(),
@@ -130,8 +125,7 @@ std::string RequestHandler::SetUserRole(const Call& call) {
 std::string RequestHandler::UnlockUser(const Call& call) {
   const auto* req = call.req.body_as_UnlockUser();
   Session session;
-  std::string refusal =
-      Admit(call, Operation::kAccountAdmin, "admin", nullptr, false, &session);
+  std::string refusal = Admit(call, Operation::kAccountAdmin, "admin", nullptr, false, &session);
   if (!refusal.empty()) return refusal;
   auto user = deps_.accounts->Unlock(Str(req->user()));
   return AdminOutcome(call, session, user.ok() ? Status::OK() : user.status(),

@@ -36,9 +36,9 @@ constexpr uint32_t kMaxReviewList = 500;
 
 std::string CountsText(const FeedCounts& c) {
   return "linked " + std::to_string(c.linked) + ", new " + std::to_string(c.created) +
-         ", updated " + std::to_string(c.updated) + ", unchanged " +
-         std::to_string(c.unchanged) + ", review " + std::to_string(c.review) + ", withdrawn " +
-         std::to_string(c.withdrawn) + ", rejected " + std::to_string(c.rejected);
+         ", updated " + std::to_string(c.updated) + ", unchanged " + std::to_string(c.unchanged) +
+         ", review " + std::to_string(c.review) + ", withdrawn " + std::to_string(c.withdrawn) +
+         ", rejected " + std::to_string(c.rejected);
 }
 
 // Review payloads hold hidden fields: reading them needs the matching clearance, and
@@ -102,8 +102,9 @@ std::string RequestHandler::FeedBatch(const Call& call) {
                       std::to_string(state->last_batch + 1));
   }
   const std::string csv =
-      req->csv() ? std::string(reinterpret_cast<const char*>(req->csv()->data()), req->csv()->size())
-                 : std::string();
+      req->csv()
+          ? std::string(reinterpret_cast<const char*>(req->csv()->data()), req->csv()->size())
+          : std::string();
   std::istringstream in(csv);
   std::vector<std::string> reports;
   bool truncated = false;
@@ -118,7 +119,8 @@ std::string RequestHandler::FeedBatch(const Call& call) {
       },
       &result);
   if (!s.ok()) {
-    if (s.IsInvalidArgument()) return Refuse(call, &session, "feed", ErrorCode::InvalidRequest, s.message());
+    if (s.IsInvalidArgument())
+      return Refuse(call, &session, "feed", ErrorCode::InvalidRequest, s.message());
     if (s.code() == Status::Code::kFailedPrecondition) {
       return Refuse(call, &session, "feed", ErrorCode::SourcePaused, s.message());
     }
@@ -154,8 +156,7 @@ std::string RequestHandler::ReviewList(const Call& call) {
   Session session;
   std::string refusal = Admit(call, Operation::kReview, "review", nullptr, false, &session);
   if (!refusal.empty()) return refusal;
-  const uint32_t max =
-      req->max() == 0 ? kDefaultReviewList : std::min(req->max(), kMaxReviewList);
+  const uint32_t max = req->max() == 0 ? kDefaultReviewList : std::min(req->max(), kMaxReviewList);
   std::vector<ReviewItem> items;
   if (!deps_.store->ListReview(&items).ok()) {
     return ErrorFrame(call.id, ErrorCode::Internal, "reading the review queue failed");
@@ -168,9 +169,10 @@ std::string RequestHandler::ReviewList(const Call& call) {
   e.criteria = RequestDetail(call.req);
   for (size_t i = 0; i < items.size() && i < max; ++i) {
     auto full = deps_.store->GetReview(items[i].id, ReviewClearance(session.profile.user));
-    auto payload = full.ok() ? DecodeReviewPayload(full->payload)
-                             : Result<ReviewPayload>(full.status());
-    if (!payload.ok()) return ErrorFrame(call.id, ErrorCode::Internal, "reading the review queue failed");
+    auto payload =
+        full.ok() ? DecodeReviewPayload(full->payload) : Result<ReviewPayload>(full.status());
+    if (!payload.ok())
+      return ErrorFrame(call.id, ErrorCode::Internal, "reading the review queue failed");
     for (const auto& c : payload->outcome.candidates) e.children.push_back(c.child);
     entries.push_back(EntryToFb(fbb, *full, *payload));
   }
@@ -193,7 +195,8 @@ std::string RequestHandler::ReviewResolve(const Call& call) {
   std::lock_guard lock(feed_mu_);
   auto item = deps_.store->GetReview(review_id, Clearance::Ordinary());
   if (!item.ok()) {
-    if (!item.status().IsNotFound()) return ErrorFrame(call.id, ErrorCode::Internal, "reading the review queue failed");
+    if (!item.status().IsNotFound())
+      return ErrorFrame(call.id, ErrorCode::Internal, "reading the review queue failed");
     return Refuse(call, &session, "review", ErrorCode::NotFound,
                   "no review item " + std::to_string(review_id));
   }

@@ -435,8 +435,8 @@ void AddFeed(CLI::App* client, std::function<int()>* run) {
         }
         if (f->resumed_at_row() > 0)
           std::cout << "resumed an interrupted run after row " << f->resumed_at_row() << "\n";
-        std::cout << "batch " << batch << " of " << source << ": linked " << f->linked()
-                  << ", new " << f->created() << ", updated " << f->updated() << ", unchanged "
+        std::cout << "batch " << batch << " of " << source << ": linked " << f->linked() << ", new "
+                  << f->created() << ", updated " << f->updated() << ", unchanged "
                   << f->unchanged() << ", review " << f->review() << ", withdrawn "
                   << f->withdrawn() << ", rejected " << f->rejected() << "\n";
       }
@@ -483,8 +483,8 @@ void AddReview(CLI::App* client, std::function<int()>* run) {
               }
             }
             if (Flags().json) {
-              std::cout << json{{"status", "ok"}, {"waiting", l->waiting()}, {"items", items}}
-                               .dump(2)
+              std::cout << json{{"status", "ok"}, {"waiting", l->waiting()}, {"items", items}}.dump(
+                               2)
                         << "\n";
               return kExitOk;
             }

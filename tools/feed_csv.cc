@@ -110,7 +110,8 @@ Result<std::string> ReadText(const std::string& path) {
 
 }  // namespace
 
-Result<FeedOptions> LoadFeedOptions(const std::string& rules_file, const std::string& weights_file) {
+Result<FeedOptions> LoadFeedOptions(const std::string& rules_file,
+                                    const std::string& weights_file) {
   FeedOptions options;
   if (!rules_file.empty()) {
     auto text = ReadText(rules_file);

@@ -38,7 +38,8 @@ using Strings = std::vector<std::string>;
 
 TEST_F(AdminServerTest, CreateOrganisationWithItsRanges) {
   auto c = Admin("admin-org");
-  auto r = c->CreateOrganisation("la_york", "City of York Council", {"10.1.0.0/16", "2001:db8::/48"});
+  auto r =
+      c->CreateOrganisation("la_york", "City of York Council", {"10.1.0.0/16", "2001:db8::/48"});
   ASSERT_EQ(CodeOf(r), ErrorCode::None);
   EXPECT_EQ(r->envelope().body_as_OrganisationResult()->organisation()->str(), "la_york");
   EXPECT_EQ(r->envelope().body_as_OrganisationResult()->display_name()->str(),
@@ -73,7 +74,8 @@ TEST_F(AdminServerTest, AddAddressRange) {
   auto r = c->AddAddressRange("la_bath", "192.0.2.0/24");
   ASSERT_EQ(CodeOf(r), ErrorCode::None);
   EXPECT_EQ(Ranges(r), (Strings{"10.4.0.0/16", "192.0.2.0/24"}));
-  EXPECT_NE(Last("admin-range")->criteria.find("add-range la_bath 192.0.2.0/24"), std::string::npos);
+  EXPECT_NE(Last("admin-range")->criteria.find("add-range la_bath 192.0.2.0/24"),
+            std::string::npos);
 
   EXPECT_EQ(CodeOf(c->AddAddressRange("la_bath", "192.0.3.7/24")), ErrorCode::InvalidRequest);
   EXPECT_EQ(CodeOf(c->AddAddressRange("la_bath", "not a range")), ErrorCode::InvalidRequest);
@@ -90,8 +92,8 @@ TEST_F(AdminServerTest, CreateUserHandsOverTheSecretOnceAndTheUserCanLogIn) {
   const auto* u = r->envelope().body_as_NewUserResult();
   const std::string secret = u->totp_secret()->str();
   EXPECT_EQ(secret.size(), 32u);  // 160 bits of base32
-  EXPECT_EQ(u->totp_uri()->str().rfind("otpauth://totp/ContactPoint:new.worker?secret=" + secret, 0),
-            0u)
+  EXPECT_EQ(
+      u->totp_uri()->str().rfind("otpauth://totp/ContactPoint:new.worker?secret=" + secret, 0), 0u)
       << u->totp_uri()->str();
   EXPECT_EQ(u->role()->str(), "la_education");
   EXPECT_EQ(RoleOf(services_, "new.worker"), "la_education");
@@ -109,8 +111,9 @@ TEST_F(AdminServerTest, CreateUserHandsOverTheSecretOnceAndTheUserCanLogIn) {
       EXPECT_EQ(field->find(secret), std::string::npos);
     }
   }
-  EXPECT_NE(Last("admin-user")->criteria.find("create-user new.worker org la_leeds role la_education"),
-            std::string::npos);
+  EXPECT_NE(
+      Last("admin-user")->criteria.find("create-user new.worker org la_leeds role la_education"),
+      std::string::npos);
 }
 
 TEST_F(AdminServerTest, CreateUserRefusalsChangeNothing) {

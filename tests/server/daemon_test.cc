@@ -46,9 +46,9 @@ TEST_F(DaemonTest, AnUnsafeConfigurationIsAUsageError) {
 }
 
 TEST_F(DaemonTest, AnUnreadableFeedRulesFileIsAUsageError) {
-  Output o = Daemon(WriteConfig("[server]\nplain_tcp = true\nport = 0\n[database]\ndir = \"" +
-                                dir_ + "/nodb\"\n[feeds]\nrules_file = \"" + dir_ +
-                                "/missing_rules.txt\"\n"));
+  Output o =
+      Daemon(WriteConfig("[server]\nplain_tcp = true\nport = 0\n[database]\ndir = \"" + dir_ +
+                         "/nodb\"\n[feeds]\nrules_file = \"" + dir_ + "/missing_rules.txt\"\n"));
   EXPECT_EQ(o.code, 2) << o.err;
   EXPECT_NE(o.err.find("[feeds]"), std::string::npos) << o.err;
 }

@@ -14,7 +14,8 @@ namespace {
 namespace fb = protocol;
 using fb::ErrorCode;
 
-constexpr char kHeader[] = "source_key,given_name,family_name,date_of_birth,gender,address,postcode\n";
+constexpr char kHeader[] =
+    "source_key,given_name,family_name,date_of_birth,gender,address,postcode\n";
 
 class FeedServerTest : public ServerTest {
  protected:
@@ -26,7 +27,8 @@ class FeedServerTest : public ServerTest {
     return LoggedIn(source + "-feed");
   }
   static const fb::FeedBatchResult* Fed(const Result<Response>& r) {
-    EXPECT_EQ(CodeOf(r), ErrorCode::None) << (r.ok() && r->error() ? r->error()->message()->str() : "");
+    EXPECT_EQ(CodeOf(r), ErrorCode::None)
+        << (r.ok() && r->error() ? r->error()->message()->str() : "");
     return r.ok() ? r->envelope().body_as_FeedBatchResult() : nullptr;
   }
   static FeedState StateOf(const std::string& source) {
@@ -165,7 +167,8 @@ TEST_F(FeedServerTest, AMalformedHeaderIsAnInvalidRequestAndChangesNothing) {
 
 TEST_F(FeedServerTest, ASupplierFeedsOnlyItsOwnSource) {
   auto c = Supplier("health_f");
-  const std::string csv = std::string(kHeader) + "F1,Saoirse,Lindqvist,2010-03-03,F,6 Road,LS6 6FF\n";
+  const std::string csv =
+      std::string(kHeader) + "F1,Saoirse,Lindqvist,2010-03-03,F,6 Road,LS6 6FF\n";
   auto r = c->FeedBatch("births", 1, csv);
   ASSERT_EQ(CodeOf(r), ErrorCode::NotAuthorised);
   EXPECT_NE(r->error()->message()->str().find("health_f"), std::string::npos);
@@ -177,7 +180,8 @@ TEST_F(FeedServerTest, ASupplierFeedsOnlyItsOwnSource) {
 TEST_F(FeedServerTest, OtherRolesMayNotFeedOrReviewAndAreAudited) {
   AddUser("feed-social", "la_social_care");
   auto c = LoggedIn("feed-social");
-  const std::string csv = std::string(kHeader) + "G1,Rosalind,Abernethy,2010-04-04,F,7 Road,LS7 7GG\n";
+  const std::string csv =
+      std::string(kHeader) + "G1,Rosalind,Abernethy,2010-04-04,F,7 Road,LS7 7GG\n";
   EXPECT_EQ(CodeOf(c->FeedBatch("la_leeds", 1, csv)), ErrorCode::NotAuthorised);
   EXPECT_EQ(Last("feed-social", "feed")->outcome, "not_authorised");
   EXPECT_EQ(StateOf("la_leeds").last_batch, 0u);
@@ -241,7 +245,8 @@ TEST_F(FeedServerTest, AFeedOfAShieldedChildNeverYieldsAnUnshieldedChild) {
 
   AddUser("shield-search", "la_social_care");
   auto searcher = LoggedIn("shield-search");
-  for (const auto& q : {Query("Lily", "Evans", "2015-05-05"), Query("Lilly", "Evans", "2015-05-06")}) {
+  for (const auto& q :
+       {Query("Lily", "Evans", "2015-05-05"), Query("Lilly", "Evans", "2015-05-06")}) {
     for (const auto& child : Found(searcher.get(), q)) {
       EXPECT_TRUE(child.record.shield.shielded) << "child " << child.record.id;
       EXPECT_FALSE(child.hidden.has_value());
