@@ -77,7 +77,8 @@ TEST_F(FeedServerTest, ABatchIsAppliedCountedAndAResendChangesNothing) {
                           "H1,Zebedee,Quartermain,2012-04-04,M,2 New Road,LS2 2BB\n"
                           "H2,Xanthe,Okonkwo-Baptiste,2009-11-21,F,14 Far Lane,LS9 9ZZ\n"
                           "H3,Olivia,Smith,2016-03-02,F,\"1 Test Street, Leeds\",LS1 1AA\n";
-  const auto* f = Fed(c->FeedBatch("health_a", 1, csv));
+  auto f_response = c->FeedBatch("health_a", 1, csv);
+  const auto* f = Fed(f_response);
   ASSERT_NE(f, nullptr);
   EXPECT_FALSE(f->already_applied());
   EXPECT_EQ(f->created(), 2u);
@@ -111,7 +112,8 @@ TEST_F(FeedServerTest, ABadRowIsReportedByLineAndColumnNeverByValue) {
   const std::string csv = std::string(kHeader) +
                           "B1,Wilhelmina,Ostrowski,2011-06-06,F,3 Road,LS3 3CC\n"
                           "B2,Valentina,Ostrowski,2019-02-30,F,3 Road,LS3 3CC\n";
-  const auto* f = Fed(c->FeedBatch("health_b", 1, csv));
+  auto f_response = c->FeedBatch("health_b", 1, csv);
+  const auto* f = Fed(f_response);
   ASSERT_NE(f, nullptr);
   EXPECT_EQ(f->created(), 1u);
   EXPECT_EQ(f->rejected(), 1u);
@@ -223,7 +225,8 @@ TEST_F(FeedServerTest, TheConfiguredWeightsDecideTheMatch) {
             ErrorCode::None);
   const std::string csv =
       std::string(kHeader) + "W1,Olivia,Smith,2016-03-02,F,\"1 Test Street, Leeds\",LS1 1AA\n";
-  const auto* f = Fed(c->FeedBatch("health_w", 1, csv));
+  auto f_response = c->FeedBatch("health_w", 1, csv);
+  const auto* f = Fed(f_response);
   ASSERT_NE(f, nullptr);
   EXPECT_EQ(f->linked(), 0u);
   EXPECT_EQ(f->created(), 1u);
@@ -238,7 +241,8 @@ TEST_F(FeedServerTest, AFeedOfAShieldedChildNeverYieldsAnUnshieldedChild) {
   const std::string csv = std::string(kHeader) +
                           "L1,Lily,Evans,2015-05-05,F,9 Refuge Road,M1 1AA\n"
                           "L2,Lilly,Evans,2015-05-06,F,9 Refuge Road,M1 1AA\n";
-  const auto* f = Fed(c->FeedBatch("health_h", 1, csv));
+  auto f_response = c->FeedBatch("health_h", 1, csv);
+  const auto* f = Fed(f_response);
   ASSERT_NE(f, nullptr);
   EXPECT_EQ(f->created(), 0u);
   EXPECT_EQ(f->linked() + f->review(), 2u);
