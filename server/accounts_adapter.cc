@@ -42,6 +42,7 @@ Result<CredentialCheck> FromDecision(const AuthDecision& d) {
 AuditAction ActionOf(const std::string& action) {
   static const std::map<std::string, AuditAction> kActions = {
       {"login", AuditAction::kLogin},
+      {"connect", AuditAction::kLogin},  // a connection refused before any login step
       {"logout", AuditAction::kLogout},
       {"search", AuditAction::kSearch},
       {"get", AuditAction::kView},
@@ -108,6 +109,98 @@ Result<bool> StoreAccounts::ChargeSearch(const std::string& user, int64_t unix_s
   auto charge = accounts_->ChargeSearch(user, unix_seconds);
   if (!charge.ok()) return charge.status();
   return charge->allowed;
+}
+
+Result<bool> StoreAccounts::AddressRegistered(const std::string& address) {
+  auto ip = ParseIpAddress(address);
+  if (!ip.ok()) return false;
+  std::vector<Organisation> orgs;
+  Status s = accounts_->ListOrganisations(&orgs);
+  if (!s.ok()) return s;
+  for (const auto& org : orgs) {
+    for (const auto& range : org.ranges) {
+      if (range.Contains(*ip)) return true;
+    }
+  }
+  return false;
+}
+
+namespace {
+
+Result<OrganisationInfo> InfoOf(const Result<Organisation>& org) {
+  if (!org.ok()) return org.status();
+  OrganisationInfo info{org->id, org->display_name, {}};
+  for (const auto& r : org->ranges) info.ranges.push_back(r.ToString());
+  return info;
+}
+
+Result<Role> RoleNamed(const std::string& name) {
+  auto role = ParseRole(name);
+  if (!role) {
+    std::string known;
+    for (const auto& p : AllRolePolicies())
+      known += (known.empty() ? "" : ", ") + std::string(p.name);
+    return Status::InvalidArgument("unknown role '" + name + "'; the roles are " + known);
+  }
+  return *role;
+}
+
+}  // namespace
+
+Result<OrganisationInfo> StoreAccounts::CreateOrganisation(const std::string& id,
+                                                           const std::string& display_name,
+                                                           const std::vector<std::string>& ranges) {
+  // Every range is checked before anything is written: a bad one changes nothing.
+  for (const auto& r : ranges) {
+    auto cidr = ParseCidr(r);
+    if (!cidr.ok()) return cidr.status();
+  }
+  std::lock_guard lock(admin_mu_);
+  Status s = accounts_->AddOrganisation(id, display_name.empty() ? id : display_name);
+  for (size_t i = 0; s.ok() && i < ranges.size(); ++i) s = accounts_->AddRange(id, ranges[i]);
+  if (!s.ok()) return s;
+  return InfoOf(accounts_->GetOrganisation(id));
+}
+
+Result<OrganisationInfo> StoreAccounts::AddRange(const std::string& organisation,
+                                                 const std::string& cidr) {
+  std::lock_guard lock(admin_mu_);
+  Status s = accounts_->AddRange(organisation, cidr);
+  if (!s.ok()) return s;
+  return InfoOf(accounts_->GetOrganisation(organisation));
+}
+
+Result<std::string> StoreAccounts::CreateUser(const std::string& user,
+                                              const std::string& organisation,
+                                              const std::string& role,
+                                              const std::string& password) {
+  auto r = RoleNamed(role);
+  if (!r.ok()) return r.status();
+  std::lock_guard lock(admin_mu_);
+  return accounts_->AddUser(user, organisation, *r, password);
+}
+
+Result<UserInfo> StoreAccounts::Info(const std::string& user) {
+  auto account = accounts_->GetUser(user);
+  if (!account.ok()) return account.status();
+  return UserInfo{account->user, account->organisation, std::string(PolicyFor(account->role).name),
+                  account->locked};
+}
+
+Result<UserInfo> StoreAccounts::SetRole(const std::string& user, const std::string& role) {
+  auto r = RoleNamed(role);
+  if (!r.ok()) return r.status();
+  std::lock_guard lock(admin_mu_);
+  Status s = accounts_->SetRole(user, *r);
+  if (!s.ok()) return s;
+  return Info(user);
+}
+
+Result<UserInfo> StoreAccounts::Unlock(const std::string& user) {
+  std::lock_guard lock(admin_mu_);
+  Status s = accounts_->Unlock(user);
+  if (!s.ok()) return s;
+  return Info(user);
 }
 
 AuditEntry ToAuditEntry(const AuditEvent& e) {

@@ -1,6 +1,9 @@
 // The server's ports (server/ports.h) over the storage layer's accounts store
 // (storage/accounts.h) and audit log (storage/audit_log.h).
 //
+// Administration (CreateOrganisation, ...) is serialised by one mutex, so that its checks
+// ("does it exist?") and its writes are one step for concurrent administrators.
+//
 // Mapping notes:
 // - AuditEvent.action and .outcome are the protocol's names ("search", "get",
 //   "not_authorised", ...); they map onto AuditAction, AuditOutcome and AuditRefusal.
@@ -14,6 +17,7 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 
 #include "server/ports.h"
 #include "storage/audit_log.h"
@@ -28,15 +32,30 @@ namespace cp::server {
 class StoreAccounts : public AccountsPort {
  public:
   explicit StoreAccounts(Accounts* accounts) : accounts_(accounts) {}
+  StoreAccounts(const StoreAccounts&) = delete;
+  StoreAccounts& operator=(const StoreAccounts&) = delete;
   Result<CredentialCheck> CheckPassword(const std::string& user, const std::string& password,
                                         const std::string& address) override;
   Result<CredentialCheck> CheckSecondFactor(const std::string& user, const std::string& code,
                                             int64_t unix_seconds) override;
   Result<UserProfile> Profile(const std::string& user) override;
   Result<bool> ChargeSearch(const std::string& user, int64_t unix_seconds) override;
+  Result<bool> AddressRegistered(const std::string& address) override;
+  Result<OrganisationInfo> CreateOrganisation(const std::string& id,
+                                              const std::string& display_name,
+                                              const std::vector<std::string>& ranges) override;
+  Result<OrganisationInfo> AddRange(const std::string& organisation,
+                                    const std::string& cidr) override;
+  Result<std::string> CreateUser(const std::string& user, const std::string& organisation,
+                                 const std::string& role, const std::string& password) override;
+  Result<UserInfo> SetRole(const std::string& user, const std::string& role) override;
+  Result<UserInfo> Unlock(const std::string& user) override;
 
  private:
+  Result<UserInfo> Info(const std::string& user);
+
   Accounts* accounts_;
+  std::mutex admin_mu_;
 };
 
 class StoreAudit : public AuditPort {

@@ -207,6 +207,62 @@ Result<Response> Client::BreakGlass(const std::string& reason) {
   return Call(fbb, fb::Body::BreakGlass, body.Union());
 }
 
+Result<Response> Client::FeedBatch(const std::string& source, uint64_t batch,
+                                   std::string_view csv) {
+  flatbuffers::FlatBufferBuilder fbb(csv.size() + 256);
+  auto bytes = fbb.CreateVector(reinterpret_cast<const uint8_t*>(csv.data()), csv.size());
+  auto body = fb::CreateFeedBatch(fbb, fbb.CreateString(source), batch, bytes);
+  return Call(fbb, fb::Body::FeedBatch, body.Union());
+}
+
+Result<Response> Client::ReviewList(uint32_t max) {
+  flatbuffers::FlatBufferBuilder fbb;
+  auto body = fb::CreateReviewList(fbb, max);
+  return Call(fbb, fb::Body::ReviewList, body.Union());
+}
+
+Result<Response> Client::ReviewResolve(uint64_t review_id, uint64_t child_id,
+                                       const std::string& reason) {
+  flatbuffers::FlatBufferBuilder fbb;
+  auto body = fb::CreateReviewResolveDirect(fbb, review_id, child_id, reason.c_str());
+  return Call(fbb, fb::Body::ReviewResolve, body.Union());
+}
+
+Result<Response> Client::CreateOrganisation(const std::string& id, const std::string& display_name,
+                                            const std::vector<std::string>& ranges) {
+  flatbuffers::FlatBufferBuilder fbb;
+  std::vector<flatbuffers::Offset<flatbuffers::String>> r;
+  for (const auto& range : ranges) r.push_back(fbb.CreateString(range));
+  auto body = fb::CreateCreateOrganisationDirect(fbb, id.c_str(), &r, display_name.c_str());
+  return Call(fbb, fb::Body::CreateOrganisation, body.Union());
+}
+
+Result<Response> Client::AddAddressRange(const std::string& organisation, const std::string& cidr) {
+  flatbuffers::FlatBufferBuilder fbb;
+  auto body = fb::CreateAddAddressRangeDirect(fbb, organisation.c_str(), cidr.c_str());
+  return Call(fbb, fb::Body::AddAddressRange, body.Union());
+}
+
+Result<Response> Client::CreateUser(const std::string& user, const std::string& organisation,
+                                    const std::string& role, const std::string& password) {
+  flatbuffers::FlatBufferBuilder fbb;
+  auto body = fb::CreateCreateUserDirect(fbb, user.c_str(), organisation.c_str(), role.c_str(),
+                                         password.c_str());
+  return Call(fbb, fb::Body::CreateUser, body.Union());
+}
+
+Result<Response> Client::SetUserRole(const std::string& user, const std::string& role) {
+  flatbuffers::FlatBufferBuilder fbb;
+  auto body = fb::CreateSetUserRoleDirect(fbb, user.c_str(), role.c_str());
+  return Call(fbb, fb::Body::SetUserRole, body.Union());
+}
+
+Result<Response> Client::UnlockUser(const std::string& user) {
+  flatbuffers::FlatBufferBuilder fbb;
+  auto body = fb::CreateUnlockUserDirect(fbb, user.c_str());
+  return Call(fbb, fb::Body::UnlockUser, body.Union());
+}
+
 Result<Response> Client::Logout() {
   flatbuffers::FlatBufferBuilder fbb;
   auto body = fb::CreateLogout(fbb);

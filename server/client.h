@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "server/frame.h"
@@ -75,6 +76,20 @@ class Client {
   Result<Response> GetRecord(uint64_t child_id, const std::string& reason);
   Result<Response> SetShield(uint64_t child_id, bool shield, const std::string& reason);
   Result<Response> BreakGlass(const std::string& reason);
+  // Batch `batch` of `source`, the CSV as it is in the file. The whole request must fit in
+  // the server's max_request_bytes (HelloResult): split a bigger file into batches.
+  Result<Response> FeedBatch(const std::string& source, uint64_t batch, std::string_view csv);
+  // Up to `max` waiting items (0: the server's default).
+  Result<Response> ReviewList(uint32_t max);
+  // Links the item to `child_id`, or makes it a new child when `child_id` is 0.
+  Result<Response> ReviewResolve(uint64_t review_id, uint64_t child_id, const std::string& reason);
+  Result<Response> CreateOrganisation(const std::string& id, const std::string& display_name,
+                                      const std::vector<std::string>& ranges);
+  Result<Response> AddAddressRange(const std::string& organisation, const std::string& cidr);
+  Result<Response> CreateUser(const std::string& user, const std::string& organisation,
+                              const std::string& role, const std::string& password);
+  Result<Response> SetUserRole(const std::string& user, const std::string& role);
+  Result<Response> UnlockUser(const std::string& user);
   Result<Response> Logout();
   Result<Response> Health();
 

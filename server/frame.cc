@@ -102,6 +102,16 @@ const char* ErrorCodeName(ErrorCode code) {
       return "not_found";
     case ErrorCode::UnsupportedVersion:
       return "unsupported_version";
+    case ErrorCode::InvalidRequest:
+      return "invalid_request";
+    case ErrorCode::AlreadyExists:
+      return "already_exists";
+    case ErrorCode::BatchOutOfSequence:
+      return "batch_out_of_sequence";
+    case ErrorCode::SourcePaused:
+      return "source_paused";
+    case ErrorCode::ShieldConflict:
+      return "shield_conflict";
   }
   return "unknown_error";
 }

@@ -3,6 +3,8 @@
 #include <chrono>
 
 #include "server/frame.h"
+#include "server/handler_internal.h"
+#include "server/log.h"
 #include "server/records.h"
 
 namespace cp::server {
@@ -17,19 +19,7 @@ int64_t SystemNowMs() {
       .count();
 }
 
-struct RequestHandler::Call {
-  const fb::Envelope& req;
-  uint64_t id;
-  std::string address;
-  std::string token;
-  int64_t now_ms;
-};
-
 namespace {
-
-std::string Str(const flatbuffers::String* s) { return s ? s->str() : std::string(); }
-
-bool Blank(const std::string& s) { return s.find_first_not_of(" \t\r\n") == std::string::npos; }
 
 // The criteria as the audit trail records them: every field given, in a fixed order.
 std::string CriteriaText(const fb::Criteria* c) {
@@ -69,6 +59,8 @@ std::string StatedReason(const fb::Envelope& req) {
       return Str(req.body_as_Unshield()->reason());
     case Body::BreakGlass:
       return Str(req.body_as_BreakGlass()->reason());
+    case Body::ReviewResolve:
+      return Str(req.body_as_ReviewResolve()->reason());
     default:
       return "";
   }
@@ -79,30 +71,50 @@ Clearance SessionClearance(const Session& s) {
   return Clearance::Elevated(Clearance::Level::kBreakGlass, s.profile.user, s.break_glass_reason);
 }
 
-const char* NotImplementedWhat(Body type) {
-  switch (type) {
-    case Body::FeedBatch:
-      return "FeedBatch";
+}  // namespace
+
+std::string RequestDetail(const fb::Envelope& req) {
+  switch (req.body_type()) {
+    case Body::FeedBatch: {
+      const auto* f = req.body_as_FeedBatch();
+      return "feed source " + Str(f->source()) + " batch " + std::to_string(f->batch()) + " (" +
+             std::to_string(f->csv() ? f->csv()->size() : 0) + " bytes)";
+    }
     case Body::ReviewList:
-      return "ReviewList";
-    case Body::ReviewResolve:
-      return "ReviewResolve";
-    case Body::CreateOrganisation:
-      return "CreateOrganisation";
-    case Body::AddAddressRange:
-      return "AddAddressRange";
-    case Body::CreateUser:
-      return "CreateUser";
-    case Body::SetUserRole:
-      return "SetUserRole";
+      return "review list";
+    case Body::ReviewResolve: {
+      const auto* r = req.body_as_ReviewResolve();
+      return "review " + std::to_string(r->review_id()) +
+             (r->child_id() == 0 ? " new child" : " link child " + std::to_string(r->child_id()));
+    }
+    case Body::CreateOrganisation: {
+      const auto* o = req.body_as_CreateOrganisation();
+      std::string d = "create-organisation " + Str(o->name()) + " ranges";
+      if (o->ranges() == nullptr || o->ranges()->size() == 0) d += " none";
+      if (o->ranges()) {
+        for (const auto* r : *o->ranges()) d += " " + r->str();
+      }
+      return d;
+    }
+    case Body::AddAddressRange: {
+      const auto* a = req.body_as_AddAddressRange();
+      return "add-range " + Str(a->organisation()) + " " + Str(a->cidr());
+    }
+    case Body::CreateUser: {
+      const auto* u = req.body_as_CreateUser();
+      return "create-user " + Str(u->user()) + " org " + Str(u->organisation()) + " role " +
+             Str(u->role());
+    }
+    case Body::SetUserRole: {
+      const auto* u = req.body_as_SetUserRole();
+      return "set-role " + Str(u->user()) + " " + Str(u->role());
+    }
     case Body::UnlockUser:
-      return "UnlockUser";
+      return "unlock " + Str(req.body_as_UnlockUser()->user());
     default:
-      return nullptr;
+      return "";
   }
 }
-
-}  // namespace
 
 RequestHandler::RequestHandler(const ServerConfig& config, Deps deps)
     : config_(config),
@@ -111,7 +123,30 @@ RequestHandler::RequestHandler(const ServerConfig& config, Deps deps)
       sessions_(SessionTable::Limits{config.login_ticket_s * 1000LL,
                                      config.session_lifetime_s * 1000LL,
                                      config.session_idle_s * 1000LL}),
-      limiter_(config.rate_per_second, config.rate_burst) {}
+      limiter_(config.rate_per_second, config.rate_burst),
+      refusal_audits_(kRefusalAuditsPerSecond, 10 * kRefusalAuditsPerSecond) {}
+
+bool RequestHandler::AdmitConnection(const std::string& address) {
+  auto registered = deps_.accounts->AddressRegistered(address);
+  if (!registered.ok()) {
+    LogError("connection refused: the accounts store failed checking its address");
+    return false;
+  }
+  if (*registered) return true;
+  const int64_t now_ms = deps_.clock();
+  if (!refusal_audits_.Admit("", now_ms, nullptr)) {
+    LogInfo("connection refused: unregistered address (not audited: too many refusals)");
+    return false;
+  }
+  AuditEvent e;
+  e.unix_ms = now_ms;
+  e.address = address;
+  e.action = "connect";
+  e.outcome = ErrorCodeName(ErrorCode::UnregisteredAddress);
+  e.criteria = "connection refused at accept";
+  if (!deps_.audit->Append(e).ok()) LogError("the audit trail is unavailable");
+  return false;
+}
 
 std::string RequestHandler::Handle(const fb::Envelope& req, const std::string& address) {
   Call call{req, req.id(), address, Str(req.session()), deps_.clock()};
@@ -124,10 +159,6 @@ std::string RequestHandler::Handle(const fb::Envelope& req, const std::string& a
   if (draining()) {
     return ErrorFrame(call.id, ErrorCode::Unavailable,
                       "the server is shutting down; reconnect later");
-  }
-  if (const char* what = NotImplementedWhat(type)) {
-    return ErrorFrame(call.id, ErrorCode::NotImplemented,
-                      std::string(what) + " is not implemented by this server yet");
   }
   switch (type) {
     case Body::Hello:
@@ -146,6 +177,22 @@ std::string RequestHandler::Handle(const fb::Envelope& req, const std::string& a
       return SetShield(call, false);
     case Body::BreakGlass:
       return BreakGlass(call);
+    case Body::FeedBatch:
+      return FeedBatch(call);
+    case Body::ReviewList:
+      return ReviewList(call);
+    case Body::ReviewResolve:
+      return ReviewResolve(call);
+    case Body::CreateOrganisation:
+      return CreateOrganisation(call);
+    case Body::AddAddressRange:
+      return AddAddressRange(call);
+    case Body::CreateUser:
+      return CreateUser(call);
+    case Body::SetUserRole:
+      return SetUserRole(call);
+    case Body::UnlockUser:
+      return UnlockUser(call);
     case Body::Logout:
       return Logout(call);
     default:
@@ -166,7 +213,8 @@ std::string RequestHandler::Hello(const Call& call) {
                       "this server speaks protocol version " + std::to_string(kProtocolVersion));
   }
   flatbuffers::FlatBufferBuilder fbb(128);
-  auto result = fb::CreateHelloResultDirect(fbb, kProtocolVersion, "contactpointd 0.1");
+  auto result = fb::CreateHelloResultDirect(fbb, kProtocolVersion, "contactpointd 0.1",
+                                            config_.max_frame_bytes);
   return FinishFrame(fbb, call.id, Body::HelloResult, result.Union());
 }
 
@@ -189,6 +237,10 @@ std::string RequestHandler::Refuse(const Call& call, const Session* session,
   e.reason = StatedReason(call.req);
   if (const auto* s = call.req.body_as_Search()) e.criteria = CriteriaText(s->criteria());
   if (const auto* g = call.req.body_as_GetRecord()) e.children.push_back(g->child_id());
+  if (e.criteria.empty()) {
+    e.criteria = RequestDetail(call.req);
+    if (!e.criteria.empty()) e.criteria += " (refused: " + e.outcome + ")";
+  }
   Status s = Audit(call, session, std::move(e));
   if (!s.ok()) return ErrorFrame(call.id, ErrorCode::Internal, "the audit trail is unavailable");
   return ErrorFrame(call.id, code, message, retry_after_ms);
@@ -271,7 +323,7 @@ std::string RequestHandler::SecondFactor(const Call& call) {
 }
 
 std::string RequestHandler::Admit(const Call& call, Operation op, const std::string& action,
-                                  const std::string& reason, bool counts_towards_quota,
+                                  const std::string* reason, bool counts_towards_quota,
                                   Session* session) {
   auto s = sessions_.Use(call.token, call.address, call.now_ms);
   if (!s.ok()) return ErrorFrame(call.id, ErrorCode::NotAuthenticated, s.status().message());
@@ -279,7 +331,7 @@ std::string RequestHandler::Admit(const Call& call, Operation op, const std::str
     return Refuse(call, &*s, action, ErrorCode::NotAuthorised,
                   "the role '" + s->profile.role + "' does not permit " + action);
   }
-  if (Blank(reason)) {
+  if (reason != nullptr && Blank(*reason)) {
     return Refuse(call, &*s, action, ErrorCode::MissingReason, "a stated reason is required");
   }
   uint32_t retry_ms = 0;
@@ -301,9 +353,9 @@ std::string RequestHandler::Admit(const Call& call, Operation op, const std::str
 
 std::string RequestHandler::Search(const Call& call) {
   const auto* req = call.req.body_as_Search();
+  const std::string reason = Str(req->reason());
   Session session;
-  std::string refusal =
-      Admit(call, Operation::kSearch, "search", Str(req->reason()), true, &session);
+  std::string refusal = Admit(call, Operation::kSearch, "search", &reason, true, &session);
   if (!refusal.empty()) return refusal;
   auto criteria = CriteriaFromFb(req->criteria(), session.profile.result_cap);
   Result<SearchResponse> r = criteria.ok() ? searcher_.Search(*criteria, SessionClearance(session))
@@ -340,9 +392,9 @@ std::string RequestHandler::Search(const Call& call) {
 
 std::string RequestHandler::GetRecord(const Call& call) {
   const auto* req = call.req.body_as_GetRecord();
+  const std::string reason = Str(req->reason());
   Session session;
-  std::string refusal =
-      Admit(call, Operation::kGetRecord, "get", Str(req->reason()), false, &session);
+  std::string refusal = Admit(call, Operation::kGetRecord, "get", &reason, false, &session);
   if (!refusal.empty()) return refusal;
   const ChildId id = req->child_id();
   auto view = id == 0 ? Result<ChildView>(Status::NotFound("no child 0"))
@@ -373,7 +425,7 @@ std::string RequestHandler::SetShield(const Call& call, bool shield) {
       Str(shield ? call.req.body_as_Shield()->reason() : call.req.body_as_Unshield()->reason());
   const std::string action = shield ? "shield" : "unshield";
   Session session;
-  std::string refusal = Admit(call, Operation::kShield, action, reason, false, &session);
+  std::string refusal = Admit(call, Operation::kShield, action, &reason, false, &session);
   if (!refusal.empty()) return refusal;
   Status s = id == 0 ? Status::NotFound("no child 0")
                      : deps_.store->SetShield(id, shield, session.profile.organisation, reason);

@@ -7,6 +7,11 @@
 // after the session check is audited too; if an audit append fails, the client gets
 // Internal and no data.
 //
+// Feeds, review and administration (handler_feed.cc, handler_admin.cc) follow the same
+// order — session, role, (a reason for review decisions), rate limit, the operation, audit
+// append, response — and are audited when refused after the session check. Feed batches
+// and review decisions are applied one at a time (FeedApplier's contract).
+//
 // Clearance: every search and record view runs under ordinary clearance, except in a
 // session that has broken glass (BreakGlass), which sees hidden fields until it ends.
 //
@@ -17,6 +22,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <string>
 
 #include "query/searcher.h"
@@ -25,6 +31,10 @@
 #include "server/protocol_generated.h"
 #include "server/rate_limit.h"
 #include "server/sessions.h"
+
+namespace cp {
+struct FeedOptions;  // ingest/feed_applier.h
+}  // namespace cp
 
 namespace cp::server {
 
@@ -39,6 +49,9 @@ class RequestHandler {
     AccountsPort* accounts = nullptr;  // required
     AuditPort* audit = nullptr;        // required
     Clock clock = SystemNowMs;
+    // Matching weights and best-view rules for FeedBatch and ReviewResolve; null: the
+    // defaults. The same as every other writer of the store uses (docs/matching.md).
+    const FeedOptions* feed_options = nullptr;
   };
 
   RequestHandler(const ServerConfig& config, Deps deps);
@@ -48,6 +61,15 @@ class RequestHandler {
   // The response frame (length prefix included) to `request`, which passed
   // VerifyEnvelope, from a client at `address` (an IP literal).
   std::string Handle(const protocol::Envelope& request, const std::string& address);
+
+  // Whether a new connection from `address` (an IP literal) may be served at all: the
+  // address lies in a registered range of some organisation (the per-user check at Login
+  // stays). Called before any byte is read. A refusal is audited (action "connect",
+  // outcome unregistered_address) — at most kRefusalAuditsPerSecond a second on average
+  // across all addresses, so a scan cannot flood the audit trail; the rest are counted in
+  // the log. A failing accounts store refuses (fails closed).
+  bool AdmitConnection(const std::string& address);
+  static constexpr double kRefusalAuditsPerSecond = 10;
 
   // While draining, every request is answered Unavailable.
   void SetDraining() { draining_.store(true); }
@@ -66,13 +88,25 @@ class RequestHandler {
   std::string GetRecord(const Call& call);
   std::string SetShield(const Call& call, bool shield);
   std::string BreakGlass(const Call& call);
+  std::string FeedBatch(const Call& call);
+  std::string ReviewList(const Call& call);
+  std::string ReviewResolve(const Call& call);
+  std::string CreateOrganisation(const Call& call);
+  std::string AddAddressRange(const Call& call);
+  std::string CreateUser(const Call& call);
+  std::string SetUserRole(const Call& call);
+  std::string UnlockUser(const Call& call);
   std::string Logout(const Call& call);
   std::string Health(const Call& call);
 
-  // Session, permission, reason, rate and quota checks for a record operation. On refusal
-  // returns the error frame (already audited) and leaves *session untouched.
+  // Session, permission, reason (unless `reason` is null: the operation takes none), rate
+  // and quota checks. On refusal returns the error frame (already audited) and leaves
+  // *session untouched.
   std::string Admit(const Call& call, Operation op, const std::string& action,
-                    const std::string& reason, bool counts_towards_quota, Session* session);
+                    const std::string* reason, bool counts_towards_quota, Session* session);
+  // An administration result, or its refusal, audited as action "admin" with `detail`.
+  std::string AdminOutcome(const Call& call, const Session& session, const Status& status,
+                           const std::string& detail, const std::function<std::string()>& reply);
   std::string Refuse(const Call& call, const Session* session, const std::string& action,
                      protocol::ErrorCode code, const std::string& message,
                      uint32_t retry_after_ms = 0);
@@ -83,6 +117,8 @@ class RequestHandler {
   Searcher searcher_;
   SessionTable sessions_;
   RateLimiter limiter_;
+  RateLimiter refusal_audits_;  // one bucket: audited connection refusals
+  std::mutex feed_mu_;          // one feed batch or review decision at a time
   std::atomic<bool> draining_{false};
   std::function<uint32_t()> connections_;
 };

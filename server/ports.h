@@ -39,6 +39,21 @@ struct UserProfile {
   bool May(Operation op) const { return (operations & static_cast<uint32_t>(op)) != 0; }
 };
 
+// An organisation as administration reports it.
+struct OrganisationInfo {
+  std::string id;
+  std::string display_name;
+  std::vector<std::string> ranges;  // CIDR text, in the order added
+};
+
+// A user as administration reports it: never a hash or a secret.
+struct UserInfo {
+  std::string user;
+  std::string organisation;
+  std::string role;  // storage/roles.h spelling: "police", "system_admin", ...
+  bool locked = false;
+};
+
 enum class CredentialCheck {
   kOk,
   kUnregisteredAddress,  // the address is outside every range of the user's organisation
@@ -65,6 +80,29 @@ class AccountsPort {
   // Counts one search against the user's daily quota (UTC day of `unix_seconds`); false
   // when the quota is used up (and nothing was counted).
   virtual Result<bool> ChargeSearch(const std::string& user, int64_t unix_seconds) = 0;
+
+  // Whether `address` (an IP literal) lies in a registered range of any organisation.
+  virtual Result<bool> AddressRegistered(const std::string& address) = 0;
+
+  // ---- Administration ----------------------------------------------------------------
+  // Each either changes nothing and fails, or makes its whole change. Errors:
+  // InvalidArgument (a malformed id, name, CIDR or password, an unknown role: the message
+  // names the field, never a password), AlreadyExists, NotFound (an unknown organisation
+  // or user); anything else is a storage failure.
+
+  // A new organisation with its ranges (validated before anything is written).
+  virtual Result<OrganisationInfo> CreateOrganisation(const std::string& id,
+                                                      const std::string& display_name,
+                                                      const std::vector<std::string>& ranges) = 0;
+  // Registers one more range; the organisation as it is afterwards.
+  virtual Result<OrganisationInfo> AddRange(const std::string& organisation,
+                                            const std::string& cidr) = 0;
+  // A new user; returns its TOTP secret (base32), which nothing stores in clear.
+  virtual Result<std::string> CreateUser(const std::string& user, const std::string& organisation,
+                                         const std::string& role, const std::string& password) = 0;
+  virtual Result<UserInfo> SetRole(const std::string& user, const std::string& role) = 0;
+  // Clears the lock and the failure count.
+  virtual Result<UserInfo> Unlock(const std::string& user) = 0;
 };
 
 // One entry of the audit trail as the server states it.

@@ -30,6 +30,8 @@ struct WorkerJob {
   std::vector<uint8_t> body;  // verified
   std::string address;
   std::string response;
+  bool admission = false;  // the job is AdmitConnection, not a request
+  bool admitted = false;
 };
 
 // Runs the job on the worker pool and resumes the calling coroutine on its own executor,
@@ -41,8 +43,12 @@ auto OnWorker(asio::thread_pool& pool, std::shared_ptr<WorkerJob> job) {
         auto ex = asio::get_associated_executor(handler);
         auto shared = std::make_shared<decltype(handler)>(std::move(handler));
         asio::post(pool, [job, shared, ex]() {
-          job->response =
-              job->handler->Handle(*protocol::GetEnvelope(job->body.data()), job->address);
+          if (job->admission) {
+            job->admitted = job->handler->AdmitConnection(job->address);
+          } else {
+            job->response =
+                job->handler->Handle(*protocol::GetEnvelope(job->body.data()), job->address);
+          }
           asio::post(ex, [shared]() { (*shared)(); });
         });
       },
@@ -146,12 +152,22 @@ awaitable<void> Server::Impl::Serve(Stream stream, std::string address, Shard* s
   shard->connections.insert(c.get());
   asio::co_spawn(ex, Watchdog(c), asio::detached);
   error_code ec;
+  // An address outside every organisation's ranges is closed before any byte is read
+  // (the check reads storage, so it runs on a worker).
+  auto admission = std::make_shared<WorkerJob>();
+  admission->handler = handler;
+  admission->address = address;
+  admission->admission = true;
+  co_await OnWorker(*workers, admission);
+  const bool admitted = admission->admitted;
   if constexpr (!std::is_same_v<Stream, tcp::socket>) {
-    c->SetDeadline(config.read_timeout_ms);
-    co_await c->stream.async_handshake(asio::ssl::stream_base::server,
-                                       asio::redirect_error(use_awaitable, ec));
+    if (admitted) {
+      c->SetDeadline(config.read_timeout_ms);
+      co_await c->stream.async_handshake(asio::ssl::stream_base::server,
+                                         asio::redirect_error(use_awaitable, ec));
+    }
   }
-  while (!ec && !c->closed) {
+  while (admitted && !ec && !c->closed) {
     c->SetDeadline(config.idle_timeout_ms);
     uint8_t header[kFrameHeaderBytes];
     co_await asio::async_read(c->stream, asio::buffer(header),

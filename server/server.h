@@ -1,7 +1,9 @@
 // contactpointd's network side: Boost.Asio, one io_context per I/O thread, TLS 1.3 or
 // (loopback only) plain TCP, length-prefixed FlatBuffers frames (server/frame.h).
 //
-// A connection serves one request at a time: read the 4-byte header (within the idle
+// A connection from an address outside every organisation's registered ranges is closed
+// before the TLS handshake (RequestHandler::AdmitConnection). Otherwise it serves one
+// request at a time: read the 4-byte header (within the idle
 // timeout), refuse a length above max_frame_bytes before reading any of the body, read
 // the body (within the read timeout), verify it, hand it to the RequestHandler on a worker
 // thread (searches and storage never block an I/O thread), write the response (within the

@@ -287,6 +287,13 @@ Result<std::string> Accounts::ResetSecondFactor(std::string_view user) {
   return secret;
 }
 
+Status Accounts::SetRole(std::string_view user, Role role) {
+  return impl_->UpdateUser(user, [role](UserRecord* u) {
+    u->account.role = role;
+    return Status::OK();
+  });
+}
+
 Status Accounts::Unlock(std::string_view user) {
   return impl_->UpdateUser(user, [](UserRecord* u) {
     u->account.locked = false;

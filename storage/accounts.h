@@ -137,6 +137,9 @@ class Accounts {
   Status SetPassword(std::string_view user, std::string_view password);
   // Replaces the TOTP secret (a lost phone) and returns the new one, as AddUser does.
   Result<std::string> ResetSecondFactor(std::string_view user);
+  // Gives the user another role; the password, second factor and lock stay. NotFound for
+  // an unknown user. A session opened before keeps the role it was opened with.
+  Status SetRole(std::string_view user, Role role);
   // Clears the lock and the failure count. NotFound for an unknown user.
   Status Unlock(std::string_view user);
   // Locks an account (a leaver, a suspected compromise). NotFound for an unknown user.

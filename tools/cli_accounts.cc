@@ -15,6 +15,7 @@
 #include "storage/accounts.h"
 #include "storage/audit_log.h"
 #include "tools/cli_common.h"
+#include "util/totp.h"
 
 namespace cp {
 
@@ -76,24 +77,10 @@ int AdminChange(const DbFlags& flags, const std::string& detail,
   return kExitOk;
 }
 
-std::string PercentEncode(std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '.' || c == '_' || c == '-') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out += {'%', kHex[c >> 4], kHex[c & 15]};
-    }
-  }
-  return out;
-}
-
 void PrintSecret(const std::string& user, const std::string& secret) {
   std::cout << "TOTP secret (shown once; enter it in the user's authenticator app): " << secret
             << "\n"
-            << "otpauth://totp/ContactPoint:" << PercentEncode(user) << "?secret=" << secret
-            << "&issuer=ContactPoint&algorithm=SHA1&digits=6&period=30\n";
+            << TotpProvisioningUri(user, secret) << "\n";
 }
 
 void AddOrgCommands(CLI::App* account, std::function<int()>* run) {

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include <CLI/CLI.hpp>
+#include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -100,6 +101,7 @@ int Refusal(const server::Response& r) {
   }
   switch (e->code()) {
     case fb::ErrorCode::InvalidCriteria:
+    case fb::ErrorCode::InvalidRequest:
       return kExitUsage;
     case fb::ErrorCode::TooManyMatches:
       return kExitTooMany;
@@ -354,6 +356,341 @@ void AddSessionCommands(CLI::App* client, std::function<int()>* run) {
   });
 }
 
+Result<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::IOError("cannot read " + path);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+Result<std::string> ReadPasswordFile(const std::string& path) {
+  std::ifstream in(path);
+  std::string password;
+  if (!in || !std::getline(in, password)) return Status::InvalidArgument("cannot read " + path);
+  if (!password.empty() && password.back() == '\r') password.pop_back();
+  return password;
+}
+
+std::string Text(const flatbuffers::String* s) { return s ? s->str() : std::string(); }
+
+void AddFeed(CLI::App* client, std::function<int()>* run) {
+  static std::string source, file;
+  static uint64_t batch = 0;
+  auto* cmd = client->add_subcommand(
+      "feed", "send batch N of a source to the server (a feed-supplier account; as `feed apply`)");
+  cmd->add_option("--source", source, "source name: your organisation's id")->required();
+  cmd->add_option("--batch", batch, "batch number: 1, 2, ... in order")->required();
+  cmd->add_option("file", file, "feed CSV; it must fit in one request (see --help of the server)")
+      ->required();
+  cmd->add_flag("--json", Flags().json, "print one JSON object");
+  cmd->callback([run] {
+    *run = [] {
+      auto csv = ReadFile(file);
+      if (!csv.ok()) return Fail(csv.status().message(), kExitUsage);
+      auto client = ConnectFromFlags(true);
+      if (!client.ok()) return Fail(client.status().message());
+      // The server closes the connection on a request above its maximum: say so first.
+      auto hello = (*client)->Hello();
+      if (!hello.ok()) return Fail(hello.status().message());
+      if (int code = Refusal(*hello); code != kExitOk) return code;
+      const uint32_t max = hello->envelope().body_as_HelloResult()->max_request_bytes();
+      if (max != 0 && csv->size() + 1024 > max) {
+        return Fail(file + " is " + std::to_string(csv->size()) +
+                        " bytes; the server takes at most about " + std::to_string(max - 1024) +
+                        " bytes of CSV in one batch: split the file into batches (each with the "
+                        "header row) and send them as consecutive batch numbers",
+                    kExitUsage);
+      }
+      auto r = (*client)->FeedBatch(source, batch, *csv);
+      if (!r.ok()) return Fail(r.status().message());
+      if (int code = Refusal(*r); code != kExitOk) return code;
+      const auto* f = r->envelope().body_as_FeedBatchResult();
+      std::vector<std::string> rejected;
+      if (f->rejected_rows()) {
+        for (const auto* m : *f->rejected_rows()) rejected.push_back(m->str());
+      }
+      if (Flags().json) {
+        std::cout << json{{"status", "ok"},
+                          {"source", Text(f->source())},
+                          {"batch", f->batch()},
+                          {"already_applied", f->already_applied()},
+                          {"resumed_at_row", f->resumed_at_row()},
+                          {"counts",
+                           {{"linked", f->linked()},
+                            {"new", f->created()},
+                            {"updated", f->updated()},
+                            {"unchanged", f->unchanged()},
+                            {"review", f->review()},
+                            {"withdrawn", f->withdrawn()},
+                            {"rejected", f->rejected()}}},
+                          {"rejected_rows", rejected},
+                          {"rejected_rows_truncated", f->rejected_rows_truncated()}}
+                         .dump(2)
+                  << "\n";
+      } else {
+        for (const auto& m : rejected) std::cerr << m << "\n";
+        if (f->already_applied()) {
+          std::cout << "batch " << batch << " of " << source
+                    << " was applied before: nothing changed\n";
+          return kExitOk;
+        }
+        if (f->resumed_at_row() > 0)
+          std::cout << "resumed an interrupted run after row " << f->resumed_at_row() << "\n";
+        std::cout << "batch " << batch << " of " << source << ": linked " << f->linked() << ", new "
+                  << f->created() << ", updated " << f->updated() << ", unchanged "
+                  << f->unchanged() << ", review " << f->review() << ", withdrawn "
+                  << f->withdrawn() << ", rejected " << f->rejected() << "\n";
+      }
+      return f->rejected() > 0 && !f->already_applied() ? kExitFailure : kExitOk;
+    };
+  });
+}
+
+void AddReview(CLI::App* client, std::function<int()>* run) {
+  auto* review = client->add_subcommand("review", "the review queue on the server (reviewers)");
+  review->require_subcommand(1);
+  static uint32_t max = 0;
+  auto* list = review->add_subcommand("list", "waiting items: id, record names, candidates");
+  list->add_option("--max", max, "at most this many items (default: the server's, 100)");
+  list->add_flag("--json", Flags().json, "print one JSON object");
+  list->callback([run] {
+    *run = [] {
+      return RunCall(
+          true, [](server::Client& c) { return c.ReviewList(max); },
+          [](server::Client&, const server::Response& r) {
+            const auto* l = r.envelope().body_as_ReviewListResult();
+            json items = json::array();
+            if (l->items()) {
+              for (const auto* i : *l->items()) {
+                json candidates = json::array();
+                if (i->candidates()) {
+                  for (const auto* c : *i->candidates()) {
+                    candidates.push_back({{"child_id", c->child_id()},
+                                          {"score", c->score()},
+                                          {"shielded", c->shielded()}});
+                  }
+                }
+                items.push_back({{"review_id", i->review_id()},
+                                 {"shielded", i->shielded()},
+                                 {"source", Text(i->source())},
+                                 {"key", Text(i->key())},
+                                 {"given_name", Text(i->given_name())},
+                                 {"middle_names", Text(i->middle_names())},
+                                 {"family_name", Text(i->family_name())},
+                                 {"date_of_birth", Text(i->date_of_birth())},
+                                 {"gender", Text(i->gender())},
+                                 {"reason", Text(i->reason())},
+                                 {"candidates", candidates}});
+              }
+            }
+            if (Flags().json) {
+              std::cout << json{{"status", "ok"}, {"waiting", l->waiting()}, {"items", items}}.dump(
+                               2)
+                        << "\n";
+              return kExitOk;
+            }
+            for (const auto& i : items) {
+              std::cout << i["review_id"].get<uint64_t>() << "  "
+                        << (i["shielded"].get<bool>() ? "[SHIELDED]"
+                                                      : i["source"].get<std::string>() + "  " +
+                                                            i["key"].get<std::string>())
+                        << "  " << i["given_name"].get<std::string>() << " "
+                        << i["family_name"].get<std::string>() << "  born "
+                        << i["date_of_birth"].get<std::string>();
+              if (!i["candidates"].empty()) {
+                std::printf("  best: child %" PRIu64 " (%.2f)",
+                            i["candidates"][0]["child_id"].get<uint64_t>(),
+                            i["candidates"][0]["score"].get<double>());
+              }
+              std::cout << "  " << i["reason"].get<std::string>() << "\n";
+            }
+            std::cout << l->waiting() << " waiting\n";
+            return kExitOk;
+          });
+    };
+  });
+  for (bool link : {true, false}) {
+    static std::string id_text[2], child_text, reason[2];
+    const int i = link ? 0 : 1;
+    auto* cmd = review->add_subcommand(
+        link ? "link" : "new", link ? "the record is this child: link it"
+                                    : "the record is a child of its own (shielded if it may be "
+                                      "a shielded child's)");
+    cmd->add_option("review_id", id_text[i], "review item id")->required();
+    if (link) cmd->add_option("child_id", child_text, "the child it is")->required();
+    cmd->add_option("--reason", reason[i], "stated reason (required, recorded in the audit trail)")
+        ->required();
+    cmd->add_flag("--json", Flags().json, "print one JSON object");
+    cmd->callback([run, i, link] {
+      *run = [i, link] {
+        auto id = ParseId(id_text[i]);
+        if (!id.ok()) return Fail("'" + id_text[i] + "' is not a review id", kExitUsage);
+        uint64_t child = 0;
+        if (link) {
+          auto c = ParseId(child_text);
+          if (!c.ok()) return Fail(c.status().message(), kExitUsage);
+          child = *c;
+        }
+        if (Blank(reason[i])) return Fail("a reason is required", kExitUsage);
+        return RunCall(
+            true, [&](server::Client& c) { return c.ReviewResolve(*id, child, reason[i]); },
+            [](server::Client&, const server::Response& r) {
+              const auto* res = r.envelope().body_as_ReviewResolveResult();
+              if (Flags().json) {
+                std::cout << json{{"status", "ok"},
+                                  {"review_id", res->review_id()},
+                                  {"child_id", res->child_id()},
+                                  {"created", res->created()},
+                                  {"shielded", res->shielded()}}
+                                 .dump(2)
+                          << "\n";
+              } else {
+                std::cout << "review " << res->review_id()
+                          << (res->created() ? " made a new child " : " linked to child ")
+                          << res->child_id() << (res->shielded() ? " [SHIELDED]" : "") << "\n";
+              }
+              return kExitOk;
+            });
+      };
+    });
+  }
+}
+
+int PrintOrganisation(const server::Response& r) {
+  const auto* o = r.envelope().body_as_OrganisationResult();
+  std::vector<std::string> ranges;
+  if (o->ranges()) {
+    for (const auto* x : *o->ranges()) ranges.push_back(x->str());
+  }
+  if (Flags().json) {
+    std::cout << json{{"status", "ok"},
+                      {"id", Text(o->organisation())},
+                      {"name", Text(o->display_name())},
+                      {"ranges", ranges}}
+                     .dump(2)
+              << "\n";
+  } else {
+    std::cout << "organisation " << Text(o->organisation()) << "  \"" << Text(o->display_name())
+              << "\"  ranges:";
+    for (const auto& x : ranges) std::cout << " " << x;
+    std::cout << (ranges.empty() ? " none\n" : "\n");
+  }
+  return kExitOk;
+}
+
+int PrintUser(const server::Response& r) {
+  const auto* u = r.envelope().body_as_AccountResult();
+  if (Flags().json) {
+    std::cout << json{{"status", "ok"},
+                      {"user", Text(u->user())},
+                      {"organisation", Text(u->organisation())},
+                      {"role", Text(u->role())},
+                      {"locked", u->locked()}}
+                     .dump(2)
+              << "\n";
+  } else {
+    std::cout << "user " << Text(u->user()) << "  org " << Text(u->organisation()) << "  role "
+              << Text(u->role()) << (u->locked() ? "  LOCKED" : "") << "\n";
+  }
+  return kExitOk;
+}
+
+void AddAccount(CLI::App* client, std::function<int()>* run) {
+  auto* account = client->add_subcommand(
+      "account", "organisations, IP ranges and users on the server (system administrators)");
+  account->require_subcommand(1);
+
+  static std::string org, name;
+  static std::vector<std::string> ranges;
+  auto* org_add = account->add_subcommand("org-add", "register an organisation");
+  org_add->add_option("--org", org, "organisation id: a-z, 0-9, '_', '-'")->required();
+  org_add->add_option("--name", name, "display name")->required();
+  org_add->add_option("--range", ranges, "a registered range (CIDR); repeat for more");
+  org_add->add_flag("--json", Flags().json, "print one JSON object");
+  org_add->callback([run] {
+    *run = [] {
+      return RunCall(
+          true, [](server::Client& c) { return c.CreateOrganisation(org, name, ranges); },
+          [](server::Client&, const server::Response& r) { return PrintOrganisation(r); });
+    };
+  });
+
+  static std::string range_org, cidr;
+  auto* range_add = account->add_subcommand("range-add", "register an IP range (CIDR)");
+  range_add->add_option("--org", range_org, "organisation id")->required();
+  range_add->add_option("cidr", cidr, "range, e.g. 192.0.2.0/24 or 2001:db8::/48")->required();
+  range_add->add_flag("--json", Flags().json, "print one JSON object");
+  range_add->callback([run] {
+    *run = [] {
+      return RunCall(
+          true, [](server::Client& c) { return c.AddAddressRange(range_org, cidr); },
+          [](server::Client&, const server::Response& r) { return PrintOrganisation(r); });
+    };
+  });
+
+  static std::string user, user_org, role, password_file;
+  auto* user_add = account->add_subcommand(
+      "user-add", "create a user; prints the TOTP secret once (password from --password-file)");
+  user_add->add_option("--user", user, "user name")->required();
+  user_add->add_option("--org", user_org, "organisation id")->required();
+  user_add->add_option("--role", role, "role (see `contactpoint account roles`)")->required();
+  user_add->add_option("--password-file", password_file, "file whose first line is the password")
+      ->required();
+  user_add->add_flag("--json", Flags().json, "print one JSON object");
+  user_add->callback([run] {
+    *run = [] {
+      auto password = ReadPasswordFile(password_file);
+      if (!password.ok()) return Fail(password.status().message(), kExitUsage);
+      return RunCall(
+          true, [&](server::Client& c) { return c.CreateUser(user, user_org, role, *password); },
+          [](server::Client&, const server::Response& r) {
+            const auto* u = r.envelope().body_as_NewUserResult();
+            if (Flags().json) {
+              std::cout << json{{"status", "ok"},
+                                {"user", Text(u->user())},
+                                {"organisation", Text(u->organisation())},
+                                {"role", Text(u->role())},
+                                {"totp_secret", Text(u->totp_secret())},
+                                {"totp_uri", Text(u->totp_uri())}}
+                               .dump(2)
+                        << "\n";
+            } else {
+              std::cout << "user " << Text(u->user()) << " added to " << Text(u->organisation())
+                        << " as " << Text(u->role()) << "\n"
+                        << "TOTP secret (shown once; enter it in the user's authenticator app): "
+                        << Text(u->totp_secret()) << "\n"
+                        << Text(u->totp_uri()) << "\n";
+            }
+            return kExitOk;
+          });
+    };
+  });
+
+  static std::string role_user, new_role;
+  auto* set_role = account->add_subcommand("set-role", "give a user another role");
+  set_role->add_option("--user", role_user, "user name")->required();
+  set_role->add_option("--role", new_role, "role")->required();
+  set_role->add_flag("--json", Flags().json, "print one JSON object");
+  set_role->callback([run] {
+    *run = [] {
+      return RunCall(
+          true, [](server::Client& c) { return c.SetUserRole(role_user, new_role); },
+          [](server::Client&, const server::Response& r) { return PrintUser(r); });
+    };
+  });
+
+  static std::string unlock_user;
+  auto* unlock = account->add_subcommand("unlock", "unlock a user and clear the failure count");
+  unlock->add_option("--user", unlock_user, "user name")->required();
+  unlock->add_flag("--json", Flags().json, "print one JSON object");
+  unlock->callback([run] {
+    *run = [] {
+      return RunCall(
+          true, [](server::Client& c) { return c.UnlockUser(unlock_user); },
+          [](server::Client&, const server::Response& r) { return PrintUser(r); });
+    };
+  });
+}
+
 }  // namespace
 
 void AddClientCommands(CLI::App& app, std::function<int()>* run) {
@@ -376,6 +713,9 @@ void AddClientCommands(CLI::App& app, std::function<int()>* run) {
   AddGet(client, run);
   AddShield(client, run);
   AddSessionCommands(client, run);
+  AddFeed(client, run);
+  AddReview(client, run);
+  AddAccount(client, run);
 }
 
 }  // namespace cp

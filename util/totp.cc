@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 
@@ -104,6 +105,20 @@ std::string TotpCodeAt(std::string_view key, uint64_t step, int digits) {
   std::string code = std::to_string(HotpValue(key, step, digits));
   if (code.size() < static_cast<size_t>(digits)) code.insert(0, digits - code.size(), '0');
   return code;
+}
+
+std::string TotpProvisioningUri(std::string_view user, std::string_view secret_base32) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string label;
+  for (unsigned char c : user) {
+    if (std::isalnum(c) || c == '.' || c == '_' || c == '-') {
+      label.push_back(static_cast<char>(c));
+    } else {
+      label += {'%', kHex[c >> 4], kHex[c & 15]};
+    }
+  }
+  return "otpauth://totp/ContactPoint:" + label + "?secret=" + std::string(secret_base32) +
+         "&issuer=ContactPoint&algorithm=SHA1&digits=6&period=30";
 }
 
 }  // namespace cp

@@ -39,4 +39,9 @@ inline uint64_t TotpStep(int64_t unix_seconds) {
 // The code for one step, zero-padded to `digits` characters ("000123").
 std::string TotpCodeAt(std::string_view key, uint64_t step, int digits = kTotpDigits);
 
+// The otpauth:// URI an authenticator app reads (as a QR code) for `user` and a base32
+// secret: issuer ContactPoint, SHA-1, 6 digits, 30-second steps. It holds the secret:
+// show it once, never log it.
+std::string TotpProvisioningUri(std::string_view user, std::string_view secret_base32);
+
 }  // namespace cp

@@ -7,6 +7,7 @@
 
 #include "tests/server/server_fixture.h"
 #include "tests/server/subprocess.h"
+#include "tests/server/test_accounts.h"
 
 namespace cp::server::testing {
 namespace {
@@ -28,6 +29,9 @@ class CliClientTest : public ServerTest {
   }
   void Login(const std::string& name, const std::string& role) {
     AddUser(name, role);
+    LoginAs(name);
+  }
+  void LoginAs(const std::string& name) {
     const std::string pw = dir_ + "/pw";
     std::ofstream(pw) << Password(name) << "\n";
     Output o = Client({"login", "--user", name, "--password-file", pw, "--totp", Code(name)});
@@ -84,6 +88,78 @@ TEST_F(CliClientTest, RefusalsHaveTheirExitCodes) {
   EXPECT_EQ(Client({"logout"}).code, kExitOk);
   Output after = Client({"get", std::to_string(olivia_), "--reason", "x"});
   EXPECT_NE(after.code, kExitOk);
+}
+
+TEST_F(CliClientTest, FeedPrintsTheCountsAndARefusedBatchItsCode) {
+  ASSERT_TRUE(AddTestOrganisation(services_, "cli_feed", "127.0.0.0/8").ok());
+  AddUserIn("cli-feeder", "feed_supplier", "cli_feed");
+  LoginAs("cli-feeder");
+  const std::string file = dir_ + "/cli_feed_1.csv";
+  std::ofstream(file) << "source_key,given_name,family_name,date_of_birth,gender\n"
+                         "K1,Peregrine,Fairweather,2012-08-08,M\n"
+                         "K2,Ottoline,Fairweather,2012-13-08,F\n";
+  Output o = Client({"feed", "--source", "cli_feed", "--batch", "1", file, "--json"});
+  EXPECT_EQ(o.code, 1) << o.err;  // a rejected row: exit 1, as `feed apply`
+  json j = json::parse(o.out);
+  EXPECT_EQ(j["counts"]["new"], 1);
+  EXPECT_EQ(j["counts"]["rejected"], 1);
+  ASSERT_EQ(j["rejected_rows"].size(), 1u);
+  EXPECT_EQ(j["rejected_rows"][0].get<std::string>().find("2012-13-08"), std::string::npos);
+  Output again = Client({"feed", "--source", "cli_feed", "--batch", "1", file});
+  EXPECT_EQ(again.code, kExitOk) << again.err;
+  EXPECT_NE(again.out.find("applied before"), std::string::npos);
+  Output gap = Client({"feed", "--source", "cli_feed", "--batch", "3", file});
+  EXPECT_EQ(gap.code, kExitRefused);
+  EXPECT_NE(gap.err.find("batch_out_of_sequence"), std::string::npos);
+}
+
+TEST_F(CliClientTest, AFeedFileTooLargeForOneFrameIsRefusedBeforeSending) {
+  ASSERT_TRUE(AddTestOrganisation(services_, "cli_big", "127.0.0.0/8").ok());
+  AddUserIn("cli-big-feeder", "feed_supplier", "cli_big");
+  LoginAs("cli-big-feeder");
+  const std::string file = dir_ + "/cli_big.csv";
+  {
+    std::ofstream out(file);
+    out << "source_key,given_name,family_name\n";
+    for (int i = 0; i < 5000; ++i) out << "K" << i << ",Someone,Longfamilyname" << i << "\n";
+  }
+  Output o = Client({"feed", "--source", "cli_big", "--batch", "1", file});
+  EXPECT_EQ(o.code, kExitUsage);
+  EXPECT_NE(o.err.find("split the file into batches"), std::string::npos) << o.err;
+  EXPECT_EQ(store_->GetFeedState("cli_big")->last_batch, 0u);
+}
+
+TEST_F(CliClientTest, AccountAndReviewCommands) {
+  Login("cli-admin", "system_admin");
+  Output org = Client({"account", "org-add", "--org", "la_cli", "--name", "CLI Council", "--range",
+                       "10.7.0.0/16", "--json"});
+  ASSERT_EQ(org.code, kExitOk) << org.err;
+  EXPECT_EQ(json::parse(org.out)["ranges"], json::array({"10.7.0.0/16"}));
+  Output bad = Client({"account", "range-add", "--org", "la_cli", "10.8.0.1/16"});
+  EXPECT_EQ(bad.code, kExitUsage);
+  EXPECT_NE(bad.err.find("invalid_request"), std::string::npos);
+  const std::string pw = dir_ + "/new-user-pw";
+  std::ofstream(pw) << "a long enough password\n";
+  Output user = Client({"account", "user-add", "--user", "cli.new", "--org", "la_cli", "--role",
+                        "police", "--password-file", pw, "--json"});
+  ASSERT_EQ(user.code, kExitOk) << user.err;
+  json u = json::parse(user.out);
+  EXPECT_EQ(u["totp_secret"].get<std::string>().size(), 32u);
+  EXPECT_EQ(u["role"], "police");
+  Output role = Client({"account", "set-role", "--user", "cli.new", "--role", "health", "--json"});
+  ASSERT_EQ(role.code, kExitOk) << role.err;
+  EXPECT_EQ(json::parse(role.out)["role"], "health");
+  Output unlock = Client({"account", "unlock", "--user", "cli.new"});
+  EXPECT_EQ(unlock.code, kExitOk) << unlock.err;
+  Output unknown = Client({"account", "unlock", "--user", "cli.nobody"});
+  EXPECT_EQ(unknown.code, kExitRefused);
+  EXPECT_NE(unknown.err.find("not_found"), std::string::npos);
+  Output list = Client({"review", "list", "--json"});
+  ASSERT_EQ(list.code, kExitOk) << list.err;
+  EXPECT_EQ(json::parse(list.out)["status"], "ok");
+  Output resolve = Client({"review", "new", "424242", "--reason", "cli test"});
+  EXPECT_EQ(resolve.code, kExitRefused);
+  EXPECT_NE(resolve.err.find("not_found"), std::string::npos);
 }
 
 }  // namespace

@@ -8,9 +8,11 @@
 #include <thread>
 
 #include "index/index_policy.h"
+#include "server/accounts_adapter.h"
 #include "server/client.h"
 #include "storage/child_store.h"
 #include "tests/server/subprocess.h"
+#include "tests/server/test_accounts.h"
 
 namespace cp::server::testing {
 namespace {
@@ -43,6 +45,14 @@ TEST_F(DaemonTest, AnUnsafeConfigurationIsAUsageError) {
   EXPECT_EQ(Daemon(dir_ + "/missing.toml").code, 2);
 }
 
+TEST_F(DaemonTest, AnUnreadableFeedRulesFileIsAUsageError) {
+  Output o =
+      Daemon(WriteConfig("[server]\nplain_tcp = true\nport = 0\n[database]\ndir = \"" + dir_ +
+                         "/nodb\"\n[feeds]\nrules_file = \"" + dir_ + "/missing_rules.txt\"\n"));
+  EXPECT_EQ(o.code, 2) << o.err;
+  EXPECT_NE(o.err.find("[feeds]"), std::string::npos) << o.err;
+}
+
 TEST_F(DaemonTest, AMissingDatabaseIsExitCodeThree) {
   Output o = Daemon(WriteConfig("[server]\nplain_tcp = true\nport = 0\n[database]\ndir = \"" +
                                 dir_ + "/nodb\"\n"));
@@ -58,6 +68,10 @@ TEST_F(DaemonTest, ServesThenDrainsOnSigterm) {
     options.policy = &NameIndexPolicy::Instance();
     auto store = ChildStore::Open(options);
     ASSERT_TRUE(store.ok()) << store.status().ToString();
+    // The server refuses connections from addresses no organisation registered.
+    auto services = AccountServices::Open(store->get(), AccountServices::Options());
+    ASSERT_TRUE(services.ok()) << services.status().ToString();
+    ASSERT_TRUE(AddTestOrganisations(services->get()).ok());
   }
   const std::string config =
       WriteConfig("[server]\nplain_tcp = true\nport = 0\n[database]\ndir = \"" + dir_ + "/db\"\n");

@@ -121,13 +121,15 @@ ServerConfig ServerTest::BaseConfig() {
   return c;
 }
 
-std::unique_ptr<ServerTest::Running> ServerTest::StartServer(ServerConfig config) {
+std::unique_ptr<ServerTest::Running> ServerTest::StartServer(ServerConfig config,
+                                                             const FeedOptions* feed_options) {
   auto r = std::make_unique<Running>();
   RequestHandler::Deps deps;
   deps.store = store_;
   deps.accounts = services_->accounts_port();
   deps.audit = audit_;
   deps.clock = [] { return SystemNowMs() + clock_offset_ms_.load(); };
+  deps.feed_options = feed_options;
   r->handler = std::make_unique<RequestHandler>(config, deps);
   auto server = Server::Start(config, r->handler.get());
   EXPECT_TRUE(server.ok()) << server.status().ToString();
@@ -148,6 +150,13 @@ ServerTest::Running::~Running() {
 void ServerTest::AddUser(const std::string& name, const std::string& role, bool registered) {
   auto secret =
       AddTestUser(services_, name, registered ? "la_leeds" : "la_elsewhere", role, Password(name));
+  ASSERT_TRUE(secret.ok()) << secret.status().ToString();
+  (*secrets_)[name] = *secret;
+}
+
+void ServerTest::AddUserIn(const std::string& name, const std::string& role,
+                           const std::string& organisation) {
+  auto secret = AddTestUser(services_, name, organisation, role, Password(name));
   ASSERT_TRUE(secret.ok()) << secret.status().ToString();
   (*secrets_)[name] = *secret;
 }

@@ -46,6 +46,10 @@ class RecordingAudit : public AuditPort {
     std::lock_guard lock(mu_);
     fail_ = fail;
   }
+  std::vector<AuditEvent> All() {
+    std::lock_guard lock(mu_);
+    return events_;
+  }
   std::vector<AuditEvent> For(const std::string& user) {
     std::lock_guard lock(mu_);
     std::vector<AuditEvent> out;
@@ -78,13 +82,22 @@ class ServerTest : public ::testing::Test {
     Status result;
     ~Running();
   };
-  static std::unique_ptr<Running> StartServer(ServerConfig config);
+  // `feed_options` (null: the defaults) must outlive the server.
+  static std::unique_ptr<Running> StartServer(ServerConfig config,
+                                              const FeedOptions* feed_options = nullptr);
   static ServerConfig BaseConfig();
 
   // A user of `role` in organisation "la_leeds" (registered: 127.0.0.0/8), or with
   // registered = false in "la_elsewhere" (10.9.0.0/16 only).
   // `role` is a storage/roles.h name: "la_social_care", "voluntary", ...
   static void AddUser(const std::string& name, const std::string& role, bool registered = true);
+  // A user of `role` in organisation `organisation`, which must exist.
+  static void AddUserIn(const std::string& name, const std::string& role,
+                        const std::string& organisation);
+  // Remembers a secret handed out by the server (CreateUser), so that Code works.
+  static void KeepSecret(const std::string& name, const std::string& secret) {
+    (*secrets_)[name] = secret;
+  }
   static std::string Password(const std::string& name) { return "correct horse " + name; }
   // Moves the server's clock on by one TOTP step and returns the user's code for it.
   static std::string Code(const std::string& name);

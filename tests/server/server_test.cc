@@ -386,17 +386,7 @@ TEST_F(ServerTest, BreakGlassShowsHiddenFieldsForThatSessionOnly) {
   EXPECT_EQ(plain->envelope().body_as_RecordResult()->child()->hidden(), nullptr);
 }
 
-// ---- Messages not served yet, unknown messages, malformed frames ------------------------
-
-TEST_F(ServerTest, UnimplementedMessagesSayNotImplemented) {
-  AddUser("feeder", kSocialCare);
-  auto c = LoggedIn("feeder");
-  flatbuffers::FlatBufferBuilder fbb;
-  auto body = fb::CreateFeedBatchDirect(fbb, "births", 1, nullptr);
-  auto r = c->Call(fbb, fb::Body::FeedBatch, body.Union());
-  ASSERT_EQ(CodeOf(r), ErrorCode::NotImplemented);
-  EXPECT_NE(r->error()->message()->str().find("FeedBatch"), std::string::npos);
-}
+// ---- Unknown messages, malformed frames --------------------------------------------------
 
 TEST_F(ServerTest, UnknownAndResultTypesAreUnknownMessages) {
   auto c = Connect();
@@ -454,6 +444,34 @@ TEST_F(ServerTest, PlainTcpServerOnLoopback) {
   auto c = Connect(plain->server->port(), /*plain=*/true);
   ASSERT_NE(c, nullptr);
   EXPECT_EQ(CodeOf(c->Health()), ErrorCode::None);
+}
+
+TEST_F(ServerTest, AnAddressNoOrganisationRegisteredIsClosedAtAcceptAndAudited) {
+  // ::1 lies in no registered range (la_leeds has 127.0.0.0/8, la_elsewhere 10.9.0.0/16).
+  ServerConfig config = BaseConfig();
+  config.listen_address = "::1";
+  config.plain_tcp = true;
+  auto v6 = StartServer(config);
+  ASSERT_NE(v6, nullptr);
+  ClientOptions o;
+  o.host = "::1";
+  o.port = v6->server->port();
+  o.plain = true;
+  o.timeout_ms = 10000;
+  auto c = Client::Connect(o);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();  // TCP accepts; the server then closes
+  auto health = (*c)->Health();
+  EXPECT_FALSE(health.ok()) << "an unregistered address must get no answer at all";
+  std::vector<AuditEvent> refusals;
+  for (const auto& e : audit_->For("")) {
+    if (e.action == "connect" && e.address == "::1") refusals.push_back(e);
+  }
+  ASSERT_EQ(refusals.size(), 1u);
+  EXPECT_EQ(refusals[0].outcome, "unregistered_address");
+  // A registered address (127.0.0.1) is served.
+  auto registered = StartServer(BaseConfig());
+  ASSERT_NE(registered, nullptr);
+  EXPECT_EQ(CodeOf(Connect(registered->server->port())->Health()), ErrorCode::None);
 }
 
 TEST_F(ServerTest, ATlsClientWithTheWrongCaIsRefused) {

@@ -21,6 +21,31 @@ Result<std::string> AddTestUser(AccountServices* services, const std::string& na
   return services->accounts()->AddUser(name, organisation, *role, password);
 }
 
+Status AddTestOrganisation(AccountServices* services, const std::string& id,
+                           const std::string& cidr) {
+  Status s = services->accounts()->AddOrganisation(id, id);
+  if (s.ok()) s = services->accounts()->AddRange(id, cidr);
+  return s;
+}
+
+Status LockUser(AccountServices* services, const std::string& name) {
+  return services->accounts()->Lock(name);
+}
+
+std::string RoleOf(AccountServices* services, const std::string& name) {
+  auto u = services->accounts()->GetUser(name);
+  return u.ok() ? std::string(PolicyFor(u->role).name) : "";
+}
+
+std::optional<std::vector<std::string>> RangesOf(AccountServices* services,
+                                                 const std::string& organisation) {
+  auto org = services->accounts()->GetOrganisation(organisation);
+  if (!org.ok()) return std::nullopt;
+  std::vector<std::string> out;
+  for (const auto& r : org->ranges) out.push_back(r.ToString());
+  return out;
+}
+
 bool IsLocked(AccountServices* services, const std::string& name) {
   auto u = services->accounts()->GetUser(name);
   return u.ok() && u->locked;

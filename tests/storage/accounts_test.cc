@@ -279,6 +279,19 @@ TEST_F(AccountsTest, LockIsImmediate) {
   EXPECT_EQ(Password(kPassword), AuthError::kLocked);
 }
 
+TEST_F(AccountsTest, SetRoleChangesOnlyTheRoleAndPersists) {
+  AddAlice();
+  ASSERT_TRUE(accounts_->Lock("alice").ok());
+  ASSERT_TRUE(accounts_->SetRole("alice", Role::kShieldingManager).ok());
+  ReopenAll();
+  auto alice = accounts_->GetUser("alice");
+  ASSERT_TRUE(alice.ok());
+  EXPECT_EQ(alice->role, Role::kShieldingManager);
+  EXPECT_TRUE(alice->locked);
+  EXPECT_EQ(alice->organisation, "la_leeds");
+  EXPECT_TRUE(accounts_->SetRole("nobody", Role::kPolice).IsNotFound());
+}
+
 TEST_F(AccountsTest, SetPasswordReplacesTheOldOne) {
   AddAlice();
   ASSERT_TRUE(accounts_->SetPassword("alice", "a brand new passphrase").ok());
