@@ -50,8 +50,6 @@ Status ReadAll(const toml::table& t, ServerConfig* c) {
   if (s.ok()) s = Read(t, "database", "dir", &c->db_dir);
   if (s.ok()) s = Read(t, "database", "key_file", &c->key_file);
   if (s.ok()) s = Read(t, "database", "cache_mb", &cache);
-  if (s.ok()) s = Read(t, "feeds", "rules_file", &c->feed_rules_file);
-  if (s.ok()) s = Read(t, "feeds", "weights_file", &c->feed_weights_file);
   if (s.ok()) s = ReadPositive(t, "sessions", "lifetime_s", &c->session_lifetime_s);
   if (s.ok()) s = ReadPositive(t, "sessions", "idle_timeout_s", &c->session_idle_s);
   if (s.ok()) s = ReadPositive(t, "sessions", "login_ticket_s", &c->login_ticket_s);

@@ -34,9 +34,6 @@ struct ServerConfig {
   std::string db_dir;
   std::string key_file;  // default: <db_dir>.key
   size_t cache_mb = 256;
-  // [feeds]: the files `contactpoint feed apply --rules/--weights` take; empty: defaults
-  std::string feed_rules_file;
-  std::string feed_weights_file;
   // [sessions]
   int session_lifetime_s = 8 * 3600;
   int session_idle_s = 15 * 60;

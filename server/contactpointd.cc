@@ -2,9 +2,8 @@
 // docs/contactpointd.toml.example).
 //
 // Exit codes: 0 stopped cleanly after a drain (SIGTERM, SIGINT); 2 usage or configuration
-// error (also a [feeds] rules or weights file that cannot be read or parsed); 3 the
-// database, accounts store or audit log could not be opened; 4 cannot listen or load the
-// TLS certificate; 5 the drain timed out with requests in flight.
+// error; 3 the database, accounts store or audit log could not be opened; 4 cannot
+// listen or load the TLS certificate; 5 the drain timed out with requests in flight.
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <iostream>
@@ -14,7 +13,6 @@
 #include "server/config.h"
 #include "server/log.h"
 #include "server/server.h"
-#include "tools/feed_csv.h"
 
 namespace {
 
@@ -23,11 +21,6 @@ constexpr int kExitOk = 0, kExitUsage = 2, kExitStore = 3, kExitListen = 4, kExi
 int Serve(const cp::server::ServerConfig& config) {
   using namespace cp;
   using namespace cp::server;
-  auto feed_options = LoadFeedOptions(config.feed_rules_file, config.feed_weights_file);
-  if (!feed_options.ok()) {
-    LogError("configuration: [feeds]: " + feed_options.status().ToString());
-    return kExitUsage;
-  }
   ChildStore::Options options;
   options.db_dir = config.db_dir;
   options.key_file = config.key_file;
@@ -50,7 +43,6 @@ int Serve(const cp::server::ServerConfig& config) {
   deps.store = store->get();
   deps.accounts = (*services)->accounts_port();
   deps.audit = (*services)->audit_port();
-  deps.feed_options = &*feed_options;
   RequestHandler handler(config, deps);
   auto server = Server::Start(config, &handler);
   if (!server.ok()) {

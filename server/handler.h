@@ -32,10 +32,6 @@
 #include "server/rate_limit.h"
 #include "server/sessions.h"
 
-namespace cp {
-struct FeedOptions;  // ingest/feed_applier.h
-}  // namespace cp
-
 namespace cp::server {
 
 // Milliseconds since the Unix epoch; tests pass a clock they can move.
@@ -49,9 +45,6 @@ class RequestHandler {
     AccountsPort* accounts = nullptr;  // required
     AuditPort* audit = nullptr;        // required
     Clock clock = SystemNowMs;
-    // Matching weights and best-view rules for FeedBatch and ReviewResolve; null: the
-    // defaults. The same as every other writer of the store uses (docs/matching.md).
-    const FeedOptions* feed_options = nullptr;
   };
 
   RequestHandler(const ServerConfig& config, Deps deps);

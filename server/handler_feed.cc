@@ -7,9 +7,6 @@
 // (organisation "births" feeds source "births"). A supplier with two feeds has two
 // organisations, one per feed system, each with the ranges that system sends from.
 //
-// Matching uses the weights and best-view rules of the [feeds] configuration
-// (Deps::feed_options), which must name the files `feed apply --rules/--weights` uses.
-//
 // Nothing of a batch's content reaches the audit trail or a log: the audit detail is the
 // source, batch number, size and counts; rejected rows are reported to the supplier by
 // line and fault, never by value.
@@ -65,10 +62,6 @@ flatbuffers::Offset<fb::ReviewEntry> EntryToFb(flatbuffers::FlatBufferBuilder& f
       r.nhs_number.c_str(), r.pupil_number.c_str(), payload.outcome.reason.c_str(), &candidates);
 }
 
-FeedOptions OptionsOf(const FeedOptions* configured) {
-  return configured ? *configured : FeedOptions{};
-}
-
 }  // namespace
 
 std::string RequestHandler::FeedBatch(const Call& call) {
@@ -109,8 +102,11 @@ std::string RequestHandler::FeedBatch(const Call& call) {
   std::vector<std::string> reports;
   bool truncated = false;
   cp::FeedBatchResult result;
+  // The rules and weights stored with the data, as every `contactpoint feed apply` uses.
+  auto options = StoredFeedOptions(*deps_.store);
+  if (!options.ok()) return ErrorFrame(call.id, ErrorCode::Internal, "reading the feed settings failed");
   Status s = ApplyFeedCsv(
-      deps_.store, OptionsOf(deps_.feed_options), source, batch, in,
+      deps_.store, *options, source, batch, in,
       [&](const std::string& m) {
         if (reports.size() < kMaxRowReports)
           reports.push_back(m);
@@ -200,7 +196,9 @@ std::string RequestHandler::ReviewResolve(const Call& call) {
     return Refuse(call, &session, "review", ErrorCode::NotFound,
                   "no review item " + std::to_string(review_id));
   }
-  FeedApplier applier(deps_.store, OptionsOf(deps_.feed_options));
+  auto options = StoredFeedOptions(*deps_.store);
+  if (!options.ok()) return ErrorFrame(call.id, ErrorCode::Internal, "reading the feed settings failed");
+  FeedApplier applier(deps_.store, *options);
   FeedCounts counts;
   Status s = applier.ResolveReview(review_id, child, &counts);
   if (s.IsNotFound()) {

@@ -100,36 +100,6 @@ Status FeedRowParser::Parse(const std::vector<std::string>& fields, FeedRow* row
   return Status::OK();
 }
 
-namespace {
-
-Result<std::string> ReadText(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::IOError("cannot read " + path);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
-}  // namespace
-
-Result<FeedOptions> LoadFeedOptions(const std::string& rules_file,
-                                    const std::string& weights_file) {
-  FeedOptions options;
-  if (!rules_file.empty()) {
-    auto text = ReadText(rules_file);
-    if (!text.ok()) return text.status();
-    auto rules = BestViewRules::Parse(*text);
-    if (!rules.ok()) return rules.status();
-    options.rules = std::move(*rules);
-  }
-  if (!weights_file.empty()) {
-    auto text = ReadText(weights_file);
-    if (!text.ok()) return text.status();
-    auto weights = ParseMatchWeights(*text);
-    if (!weights.ok()) return weights.status();
-    options.weights = *weights;
-  }
-  return options;
-}
-
 Status ApplyFeedCsv(ChildStore* store, const FeedOptions& options, const std::string& source,
                     uint64_t batch, std::istream& in,
                     const std::function<void(const std::string&)>& report, FeedBatchResult* result) {

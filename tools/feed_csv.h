@@ -31,12 +31,6 @@ class FeedRowParser {
   size_t width_ = 0;
 };
 
-// Matching weights and best-view rules from the files `feed apply --rules/--weights` and
-// contactpointd's [feeds] section name; an empty name keeps the defaults. Every call that
-// writes one database must use the same files (docs/matching.md). IOError for a file that
-// cannot be read, InvalidArgument for one that does not parse.
-Result<FeedOptions> LoadFeedOptions(const std::string& rules_file, const std::string& weights_file);
-
 // Reads a feed CSV and applies it as batch `batch` of `source`. A bad header refuses the
 // file before anything is applied; bad rows are reported (line and reason) and counted.
 Status ApplyFeedCsv(ChildStore* store, const FeedOptions& options, const std::string& source,

@@ -21,18 +21,6 @@ dir = "/srv/db/"
   EXPECT_TRUE(c->plain_tcp);
 }
 
-TEST(ConfigTest, FeedRulesAndWeightsFiles) {
-  auto c = ParseConfig(
-      "[server]\nplain_tcp = true\n[database]\ndir = \"d\"\n"
-      "[feeds]\nrules_file = \"r.txt\"\nweights_file = \"w.txt\"\n");
-  ASSERT_TRUE(c.ok()) << c.status().ToString();
-  EXPECT_EQ(c->feed_rules_file, "r.txt");
-  EXPECT_EQ(c->feed_weights_file, "w.txt");
-  auto none = ParseConfig("[server]\nplain_tcp = true\n[database]\ndir = \"d\"\n");
-  ASSERT_TRUE(none.ok());
-  EXPECT_TRUE(none->feed_rules_file.empty());
-}
-
 TEST(ConfigTest, PlainTcpOffLoopbackIsRefused) {
   auto c = ParseConfig(
       "[server]\nlisten_address = \"0.0.0.0\"\nplain_tcp = true\n[database]\ndir = \"d\"\n");

@@ -45,14 +45,6 @@ TEST_F(DaemonTest, AnUnsafeConfigurationIsAUsageError) {
   EXPECT_EQ(Daemon(dir_ + "/missing.toml").code, 2);
 }
 
-TEST_F(DaemonTest, AnUnreadableFeedRulesFileIsAUsageError) {
-  Output o =
-      Daemon(WriteConfig("[server]\nplain_tcp = true\nport = 0\n[database]\ndir = \"" + dir_ +
-                         "/nodb\"\n[feeds]\nrules_file = \"" + dir_ + "/missing_rules.txt\"\n"));
-  EXPECT_EQ(o.code, 2) << o.err;
-  EXPECT_NE(o.err.find("[feeds]"), std::string::npos) << o.err;
-}
-
 TEST_F(DaemonTest, AMissingDatabaseIsExitCodeThree) {
   Output o = Daemon(WriteConfig("[server]\nplain_tcp = true\nport = 0\n[database]\ndir = \"" +
                                 dir_ + "/nodb\"\n"));

@@ -210,13 +210,14 @@ TEST_F(FeedServerTest, WithoutASessionNothingIsServed) {
   EXPECT_FALSE(RangesOf(services_, "la_x").has_value());
 }
 
-TEST_F(FeedServerTest, TheConfiguredWeightsDecideTheMatch) {
-  // A link threshold no record reaches: the record that linked to Olivia in the test
-  // above makes a child of its own here.
-  FeedOptions options;
-  options.weights.upper = 1000;
-  options.weights.lower = 999;
-  auto strict = StartServer(BaseConfig(), &options);
+TEST_F(FeedServerTest, TheDatabasesStoredWeightsDecideTheMatch) {
+  // A link threshold no record reaches, stored in the database as `feed apply --weights`
+  // stores it: the record that linked to Olivia in the test above makes a child of its own.
+  ASSERT_TRUE(StoreFeedSettings(store_, std::nullopt, std::string("upper = 1000\nlower = 999\n")).ok());
+  struct Restore {  // the other tests share this database and want the defaults
+    ~Restore() { EXPECT_TRUE(StoreFeedSettings(store_, std::nullopt, std::string("# defaults\n")).ok()); }
+  } restore;
+  auto strict = StartServer(BaseConfig());
   ASSERT_NE(strict, nullptr);
   ASSERT_TRUE(AddTestOrganisation(services_, "health_w", "127.0.0.0/8").ok());
   AddUserIn("health_w-feed", "feed_supplier", "health_w");

@@ -121,15 +121,13 @@ ServerConfig ServerTest::BaseConfig() {
   return c;
 }
 
-std::unique_ptr<ServerTest::Running> ServerTest::StartServer(ServerConfig config,
-                                                             const FeedOptions* feed_options) {
+std::unique_ptr<ServerTest::Running> ServerTest::StartServer(ServerConfig config) {
   auto r = std::make_unique<Running>();
   RequestHandler::Deps deps;
   deps.store = store_;
   deps.accounts = services_->accounts_port();
   deps.audit = audit_;
   deps.clock = [] { return SystemNowMs() + clock_offset_ms_.load(); };
-  deps.feed_options = feed_options;
   r->handler = std::make_unique<RequestHandler>(config, deps);
   auto server = Server::Start(config, r->handler.get());
   EXPECT_TRUE(server.ok()) << server.status().ToString();

@@ -82,9 +82,7 @@ class ServerTest : public ::testing::Test {
     Status result;
     ~Running();
   };
-  // `feed_options` (null: the defaults) must outlive the server.
-  static std::unique_ptr<Running> StartServer(ServerConfig config,
-                                              const FeedOptions* feed_options = nullptr);
+  static std::unique_ptr<Running> StartServer(ServerConfig config);
   static ServerConfig BaseConfig();
 
   // A user of `role` in organisation "la_leeds" (registered: 127.0.0.0/8), or with
