@@ -110,6 +110,12 @@ Result<bool> StoreAccounts::ChargeSearch(const std::string& user, int64_t unix_s
   return charge->allowed;
 }
 
+Result<bool> UnmeteredQuotaAccounts::ChargeSearch(const std::string& user, int64_t unix_seconds) {
+  auto charged = inner_->ChargeSearch(user, unix_seconds);
+  if (!charged.ok()) return charged.status();
+  return true;
+}
+
 AuditEntry ToAuditEntry(const AuditEvent& e) {
   AuditEntry entry;
   entry.time_micros = e.unix_ms * 1000;

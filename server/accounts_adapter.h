@@ -39,6 +39,28 @@ class StoreAccounts : public AccountsPort {
   Accounts* accounts_;
 };
 
+// Load tests only (config `[bench] unmetered_daily_quota`, which a non-loopback listener
+// refuses): every call goes to `inner`, and a search is charged there as usual, but one
+// beyond the role's daily quota is let through instead of refused. Lockout, rate limits,
+// sessions and the audit trail are unchanged.
+class UnmeteredQuotaAccounts : public AccountsPort {
+ public:
+  explicit UnmeteredQuotaAccounts(AccountsPort* inner) : inner_(inner) {}
+  Result<CredentialCheck> CheckPassword(const std::string& user, const std::string& password,
+                                        const std::string& address) override {
+    return inner_->CheckPassword(user, password, address);
+  }
+  Result<CredentialCheck> CheckSecondFactor(const std::string& user, const std::string& code,
+                                            int64_t unix_seconds) override {
+    return inner_->CheckSecondFactor(user, code, unix_seconds);
+  }
+  Result<UserProfile> Profile(const std::string& user) override { return inner_->Profile(user); }
+  Result<bool> ChargeSearch(const std::string& user, int64_t unix_seconds) override;
+
+ private:
+  AccountsPort* inner_;
+};
+
 class StoreAudit : public AuditPort {
  public:
   explicit StoreAudit(AuditLog* log) : log_(log) {}

@@ -41,6 +41,10 @@ struct ServerConfig {
   // [limits]
   double rate_per_second = 5;  // token bucket refill, per user
   double rate_burst = 20;      // token bucket size
+  // [bench] Load tests only, and refused unless listen_address is a loopback address: a
+  // search beyond the role's daily quota is still counted but no longer refused
+  // (bench/load_client; docs/performance.md). Rate limits stay as [limits] sets them.
+  bool bench_unmetered_quota = false;
 };
 
 // Reads and checks the file. InvalidArgument with the key's name for a bad value;
