@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the build, tests and demo need: only those missing.
+# Arguments name further packages for one target (`make fuzz`: clang and its libFuzzer).
 set -euo pipefail
 packages=(
   build-essential cmake pkg-config
   librocksdb-dev libflatbuffers-dev flatbuffers-compiler libxxhash-dev liburing-dev
   libboost-dev libssl-dev libicu-dev libgtest-dev libgmock-dev libbenchmark-dev
   libtomlplusplus-dev libcli11-dev libfmt-dev libspdlog-dev nlohmann-json3-dev
-  libargon2-dev libsodium-dev jq
+  libargon2-dev libsodium-dev jq openssl
+  "$@"
 )
 missing=()
 for p in "${packages[@]}"; do

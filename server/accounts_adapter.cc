@@ -203,6 +203,12 @@ Result<UserInfo> StoreAccounts::Unlock(const std::string& user) {
   return Info(user);
 }
 
+Result<bool> UnmeteredQuotaAccounts::ChargeSearch(const std::string& user, int64_t unix_seconds) {
+  auto charged = inner_->ChargeSearch(user, unix_seconds);
+  if (!charged.ok()) return charged.status();
+  return true;
+}
+
 AuditEntry ToAuditEntry(const AuditEvent& e) {
   AuditEntry entry;
   entry.time_micros = e.unix_ms * 1000;

@@ -58,6 +58,46 @@ class StoreAccounts : public AccountsPort {
   std::mutex admin_mu_;
 };
 
+// Load tests only (config `[bench] unmetered_daily_quota`, which a non-loopback listener
+// refuses): every call goes to `inner`, and a search is charged there as usual, but one
+// beyond the role's daily quota is let through instead of refused. Lockout, rate limits,
+// sessions and the audit trail are unchanged.
+class UnmeteredQuotaAccounts : public AccountsPort {
+ public:
+  explicit UnmeteredQuotaAccounts(AccountsPort* inner) : inner_(inner) {}
+  Result<CredentialCheck> CheckPassword(const std::string& user, const std::string& password,
+                                        const std::string& address) override {
+    return inner_->CheckPassword(user, password, address);
+  }
+  Result<CredentialCheck> CheckSecondFactor(const std::string& user, const std::string& code,
+                                            int64_t unix_seconds) override {
+    return inner_->CheckSecondFactor(user, code, unix_seconds);
+  }
+  Result<UserProfile> Profile(const std::string& user) override { return inner_->Profile(user); }
+  Result<bool> ChargeSearch(const std::string& user, int64_t unix_seconds) override;
+  Result<bool> AddressRegistered(const std::string& address) override {
+    return inner_->AddressRegistered(address);
+  }
+  Result<OrganisationInfo> CreateOrganisation(const std::string& id, const std::string& display_name,
+                                              const std::vector<std::string>& ranges) override {
+    return inner_->CreateOrganisation(id, display_name, ranges);
+  }
+  Result<OrganisationInfo> AddRange(const std::string& organisation, const std::string& cidr) override {
+    return inner_->AddRange(organisation, cidr);
+  }
+  Result<std::string> CreateUser(const std::string& user, const std::string& organisation,
+                                 const std::string& role, const std::string& password) override {
+    return inner_->CreateUser(user, organisation, role, password);
+  }
+  Result<UserInfo> SetRole(const std::string& user, const std::string& role) override {
+    return inner_->SetRole(user, role);
+  }
+  Result<UserInfo> Unlock(const std::string& user) override { return inner_->Unlock(user); }
+
+ private:
+  AccountsPort* inner_;
+};
+
 class StoreAudit : public AuditPort {
  public:
   explicit StoreAudit(AuditLog* log) : log_(log) {}

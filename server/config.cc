@@ -55,6 +55,7 @@ Status ReadAll(const toml::table& t, ServerConfig* c) {
   if (s.ok()) s = ReadPositive(t, "sessions", "login_ticket_s", &c->login_ticket_s);
   if (s.ok()) s = Read(t, "limits", "rate_per_second", &c->rate_per_second);
   if (s.ok()) s = Read(t, "limits", "rate_burst", &c->rate_burst);
+  if (s.ok()) s = Read(t, "bench", "unmetered_daily_quota", &c->bench_unmetered_quota);
   if (!s.ok()) return s;
   if (port < 0 || port > 65535) return Status::InvalidArgument("server.port must be 0..65535");
   if (io < 0 || io > 256) return Status::InvalidArgument("server.io_threads must be 0..256");
@@ -87,6 +88,12 @@ Status CheckSafe(ServerConfig* c) {
     return Status::InvalidArgument(
         "server.plain_tcp is allowed only on a loopback listen_address (development); "
         "use TLS on " +
+        c->listen_address);
+  }
+  if (c->bench_unmetered_quota && !IsLoopbackAddress(c->listen_address)) {
+    return Status::InvalidArgument(
+        "bench.unmetered_daily_quota is allowed only on a loopback listen_address (load "
+        "tests); not on " +
         c->listen_address);
   }
   if (!c->plain_tcp && (c->certificate_file.empty() || c->private_key_file.empty())) {

@@ -42,6 +42,13 @@ int Serve(const cp::server::ServerConfig& config) {
   RequestHandler::Deps deps;
   deps.store = store->get();
   deps.accounts = (*services)->accounts_port();
+  UnmeteredQuotaAccounts unmetered(deps.accounts);
+  if (config.bench_unmetered_quota) {
+    LogInfo(
+        "LOAD-TEST CONFIGURATION: bench.unmetered_daily_quota is set; daily search quotas "
+        "are counted but not enforced (loopback only)");
+    deps.accounts = &unmetered;
+  }
   deps.audit = (*services)->audit_port();
   RequestHandler handler(config, deps);
   auto server = Server::Start(config, &handler);

@@ -292,7 +292,8 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config, Reques
   impl->handler = handler;
   const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   const int n_io = config.io_threads > 0 ? config.io_threads : static_cast<int>(cores);
-  const int n_workers = config.workers > 0 ? config.workers : static_cast<int>(cores);
+  const int n_workers =
+      config.workers > 0 ? config.workers : kWorkersPerCore * static_cast<int>(cores);
   for (int i = 0; i < n_io; ++i) {
     impl->ios.push_back(std::make_unique<asio::io_context>(1));
     impl->shards.push_back(std::make_unique<Shard>());

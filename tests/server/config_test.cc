@@ -47,6 +47,21 @@ TEST(ConfigTest, BadValuesNameTheKey) {
   EXPECT_NE(syntax.status().message().find("line 1"), std::string::npos);
 }
 
+TEST(ConfigTest, UnmeteredQuotaIsForLoopbackLoadTestsOnly) {
+  const std::string rest = "plain_tcp = true\n[database]\ndir = \"d\"\n[bench]\n";
+  auto off = ParseConfig("[server]\n" + rest);
+  ASSERT_TRUE(off.ok()) << off.status().ToString();
+  EXPECT_FALSE(off->bench_unmetered_quota);
+  auto on = ParseConfig("[server]\n" + rest + "unmetered_daily_quota = true\n");
+  ASSERT_TRUE(on.ok()) << on.status().ToString();
+  EXPECT_TRUE(on->bench_unmetered_quota);
+  auto open = ParseConfig(
+      "[server]\nlisten_address = \"192.0.2.1\"\n[tls]\ncertificate = \"c\"\n"
+      "private_key = \"k\"\n[database]\ndir = \"d\"\n[bench]\nunmetered_daily_quota = true\n");
+  ASSERT_FALSE(open.ok());
+  EXPECT_NE(open.status().message().find("bench.unmetered_daily_quota"), std::string::npos);
+}
+
 TEST(ConfigTest, Loopback) {
   EXPECT_TRUE(IsLoopbackAddress("127.0.0.1"));
   EXPECT_TRUE(IsLoopbackAddress("127.8.9.10"));
