@@ -162,6 +162,26 @@ class ChildStore {
   // Every decision recorded about a source record.
   Status GetDecisions(const SourceRef& ref, std::vector<PairDecision>* out) const;
 
+  // ---- Lifecycle (storage/child_store_lifecycle.cc; the rules: storage/retention.h) ----
+
+  // Records (or withdraws) consent to stay on the index until 25. NotFound for an unknown
+  // child; FailedPrecondition for an archived one: archiving is one way.
+  Status SetConsentTo25(ChildId id, bool consent);
+
+  // Archives a live child as of `archived_on`, in one WriteBatch: the record gains the date
+  // and loses every posting a search reads (name, identifier, place). A shielded child keeps
+  // its shielded phonetic postings, which only feed matching reads. Hidden fields stay
+  // sealed where they are; nothing is decrypted. NotFound for an unknown child (or an id
+  // merged away); archiving an archived child is OK and changes nothing.
+  Status ArchiveChild(ChildId id, const Date& archived_on);
+
+  // Deletes children for good, each in one WriteBatch: record, hidden fields, every index
+  // entry, source links (sealed source records with them), review items of its source
+  // records, reviewers' decisions naming it or its source records, and the merge records
+  // of children merged into it. The audit trail is left whole: it holds child ids only.
+  // *deleted counts the children deleted; an id with no record is skipped (already deleted).
+  Status DeleteChildren(std::span<const ChildId> ids, uint64_t* deleted);
+
   // ---- Reads --------------------------------------------------------------------------
 
   // The child as `clearance` may see it; an id merged into another child resolves to
