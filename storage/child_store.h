@@ -62,6 +62,7 @@ class AuditLog;
 class AuditReader;
 class BulkLoader;
 class PostingScanner;
+struct ConsistencyReport;
 
 // The on-disk schema this build writes. A database with a higher version is refused.
 inline constexpr int kSchemaVersion = 1;
@@ -181,6 +182,10 @@ class ChildStore {
   // of children merged into it. The audit trail is left whole: it holds child ids only.
   // *deleted counts the children deleted; an id with no record is skipped (already deleted).
   Status DeleteChildren(std::span<const ChildId> ids, uint64_t* deleted);
+
+  // Checks that the indexes, source links and merge records agree with the records
+  // (storage/check.h). Problems go to *report; Status is not OK only when reading fails.
+  Status CheckConsistency(ConsistencyReport* report) const;
 
   // ---- Reads --------------------------------------------------------------------------
 
