@@ -177,7 +177,8 @@ class ChildStore {
   Status ArchiveChild(ChildId id, const Date& archived_on);
 
   // Deletes children for good, each in one WriteBatch: record, hidden fields, every index
-  // entry, source links (sealed source records with them), review items of its source
+  // entry, source links (sealed source records with them; links still naming a child merged
+  // into it too), review items of its source
   // records, reviewers' decisions naming it or its source records, and the merge records
   // of children merged into it. The audit trail is left whole: it holds child ids only.
   // *deleted counts the children deleted; an id with no record is skipped (already deleted).

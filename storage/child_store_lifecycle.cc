@@ -109,6 +109,32 @@ Status ChildStore::DeleteChildren(std::span<const ChildId> ids, uint64_t* delete
     if (!s.ok()) return s;
   }
 
+  // Children merged into a deleted one, directly or through others, resolve to it: their
+  // merge records go with it, and so do links still naming them (a merge moves links, but a
+  // link left behind would otherwise outlive the child).
+  const std::set<ChildId> deleting(ids.begin(), ids.end());
+  std::map<ChildId, std::set<ChildId>> merged_into;  // deleted child -> ids merged into it
+  for (const auto& [from, into] : t.merged) {
+    ChildId end = into;
+    for (int hops = 0; hops < 64 && t.merged.count(end); ++hops) end = t.merged.at(end);
+    if (deleting.count(end)) merged_into[end].insert(from);
+  }
+  std::map<ChildId, std::vector<std::string>> stray_links;  // deleted child -> link keys
+  if (!merged_into.empty()) {
+    std::map<ChildId, ChildId> owner;
+    for (const auto& [end, froms] : merged_into) {
+      for (ChildId from : froms) owner[from] = end;
+    }
+    std::unique_ptr<rocksdb::Iterator> it(h_->db->NewIterator(rocksdb::ReadOptions(), h_->sources));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      if (it->value().size() < 8) continue;
+      auto o = owner.find(DecodeBigEndian64(it->value().data()));
+      if (o != owner.end()) stray_links[o->second].push_back(it->key().ToString());
+    }
+    Status s = FromRocks(it->status(), "reading source links");
+    if (!s.ok()) return s;
+  }
+
   for (ChildId id : ids) {
     auto view = Get(id, Engine("delete"));
     if (view.status().IsNotFound()) continue;
@@ -124,18 +150,17 @@ Status ChildStore::DeleteChildren(std::span<const ChildId> ids, uint64_t* delete
       std::string key = keys::SourceKey(ref.source, ref.key);
       auto link = FindSource(ref.source, ref.key);
       if (link.ok() && link->child == id) batch.Delete(h_->sources, key);
-      batch.Delete(h_->review, "s" + key);
       source_keys.insert(std::move(key));
     }
-    // Children merged into this one, directly or through others, resolve to it.
+    for (const auto& key : stray_links[id]) {
+      batch.Delete(h_->sources, key);
+      source_keys.insert(key);
+    }
+    for (const auto& key : source_keys) batch.Delete(h_->review, "s" + key);
     std::set<ChildId> names{id};
-    for (const auto& [from, into] : t.merged) {
-      ChildId end = into;
-      for (int hops = 0; hops < 64 && t.merged.count(end); ++hops) end = t.merged.at(end);
-      if (end == id) {
-        names.insert(from);
-        batch.Delete(h_->merged, keys::ChildKey(from));
-      }
+    for (ChildId from : merged_into[id]) {
+      names.insert(from);
+      batch.Delete(h_->merged, keys::ChildKey(from));
     }
     for (size_t i = 0; i < t.review_keys.size(); ++i) {
       if (names.count(t.review_key_child[i]) || source_keys.count(t.review_key_source[i])) {

@@ -388,6 +388,25 @@ TEST_F(RetentionTest, DeletedTheDayAfterTheSixthAnniversaryOfArchivingWithoutATr
   EXPECT_EQ(dump["audit"].size(), 1u);  // the entry naming the child stays, with its id
 }
 
+// A merge moves links to the child kept; one left naming the merged-away id still resolves
+// to the deleted child and goes with it.
+TEST_F(RetentionTest, DeletionTakesALinkThatResolvesThroughAMerge) {
+  CreateStore();
+  ChildId kept = Insert("Ada", "Stray", D(2008, 5, 10), "kept-key");
+  ChildId away = Insert("Ada", "Strayy", D(2008, 5, 10), "left-behind-key");
+  auto view = store_->Get(kept, Engine());
+  ASSERT_TRUE(view.ok());
+  FeedChange merge;
+  merge.children.push_back({view->record, *view->hidden});
+  merge.removals.push_back({away, kept});
+  ASSERT_TRUE(store_->ApplyChange(std::move(merge)).ok());
+  ASSERT_EQ(store_->FindSource("test", "left-behind-key")->child, away);
+  Run(D(2040, 1, 1));
+  EXPECT_TRUE(store_->FindSource("test", "left-behind-key").status().IsNotFound());
+  EXPECT_TRUE(store_->Resolve(away).status().IsNotFound());
+  ExpectConsistent();
+}
+
 TEST_F(RetentionTest, AChildDueForDeletionWhenFirstSeenIsDeletedDirectly) {
   CreateStore();
   ChildId old = Insert("Nell", "Newt", D(1990, 1, 1), "n1");
