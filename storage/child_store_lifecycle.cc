@@ -62,14 +62,55 @@ Status ChildStore::ArchiveChild(ChildId id, const Date& archived_on) {
 
 namespace {
 
-// What deletion must find by scanning, collected once for all the children deleted: the
-// merge records and the review family's keys that name a child or its source records.
-struct Traces {
-  std::map<ChildId, ChildId> merged;           // merged away -> merged into
-  std::vector<std::string> review_keys;        // every 'd' and 'q' key, with what it names
-  std::vector<ChildId> review_key_child;       // 'd': the child named; 'q': 0
-  std::vector<std::string> review_key_source;  // the SourceKey named
+// A review key that names a child or a source record: a decision ('d' | SourceKey | child)
+// or a waiting item ('q' | review id, whose value names its SourceKey).
+struct ReviewKey {
+  std::string key;
+  ChildId child = 0;  // 0 for an item
+  std::string source_key;
 };
+
+Status ReadMergeRecords(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* merged,
+                        std::map<ChildId, ChildId>* out) {
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), merged));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    if (it->key().size() != 8 || it->value().size() != 8) {
+      return Status::Corruption("a merge record is malformed");
+    }
+    (*out)[DecodeBigEndian64(it->key().data())] = DecodeBigEndian64(it->value().data());
+  }
+  return FromRocks(it->status(), "reading merge records");
+}
+
+Status ReadReviewKeys(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* review,
+                      std::vector<ReviewKey>* out) {
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), review));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    std::string_view key = View(it->key()), value = View(it->value());
+    if (key.size() > 9 && key[0] == 'd') {
+      out->push_back({std::string(key), DecodeBigEndian64(key.data() + key.size() - 8),
+                      std::string(key.substr(1, key.size() - 9))});
+    } else if (key.size() == 9 && key[0] == 'q' && value.size() >= 3) {
+      const size_t n = DecodeBigEndian16(value.data() + 1);
+      if (value.size() < 3 + n) return Status::Corruption("a review item is malformed");
+      out->push_back({std::string(key), 0, std::string(value.substr(3, n))});
+    }
+  }
+  return FromRocks(it->status(), "reading the review family");
+}
+
+// Links naming a child in `owner` (merged away), by the deleted child it resolves to.
+Status ReadStrayLinks(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* sources,
+                      const std::map<ChildId, ChildId>& owner,
+                      std::map<ChildId, std::vector<std::string>>* out) {
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), sources));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    if (it->value().size() < 8) continue;
+    auto o = owner.find(DecodeBigEndian64(it->value().data()));
+    if (o != owner.end()) (*out)[o->second].push_back(it->key().ToString());
+  }
+  return FromRocks(it->status(), "reading source links");
+}
 
 }  // namespace
 
@@ -77,63 +118,28 @@ Status ChildStore::DeleteChildren(std::span<const ChildId> ids, uint64_t* delete
   *deleted = 0;
   if (ids.empty()) return Status::OK();
   std::lock_guard<std::mutex> lock(write_mu_);
-  Traces t;
-  {
-    std::unique_ptr<rocksdb::Iterator> it(h_->db->NewIterator(rocksdb::ReadOptions(), h_->merged));
-    for (it->SeekToFirst(); it->Valid(); it->Next()) {
-      if (it->key().size() != 8 || it->value().size() != 8) {
-        return Status::Corruption("a merge record is malformed");
-      }
-      t.merged[DecodeBigEndian64(it->key().data())] = DecodeBigEndian64(it->value().data());
-    }
-    Status s = FromRocks(it->status(), "reading merge records");
-    if (!s.ok()) return s;
-  }
-  {
-    std::unique_ptr<rocksdb::Iterator> it(h_->db->NewIterator(rocksdb::ReadOptions(), h_->review));
-    for (it->SeekToFirst(); it->Valid(); it->Next()) {
-      std::string_view key = View(it->key()), value = View(it->value());
-      if (key.size() > 9 && key[0] == 'd') {
-        t.review_keys.emplace_back(key);
-        t.review_key_child.push_back(DecodeBigEndian64(key.data() + key.size() - 8));
-        t.review_key_source.emplace_back(key.substr(1, key.size() - 9));
-      } else if (key.size() == 9 && key[0] == 'q' && value.size() >= 3) {
-        const size_t n = DecodeBigEndian16(value.data() + 1);
-        if (value.size() < 3 + n) return Status::Corruption("a review item is malformed");
-        t.review_keys.emplace_back(key);
-        t.review_key_child.push_back(0);
-        t.review_key_source.emplace_back(value.substr(3, n));
-      }
-    }
-    Status s = FromRocks(it->status(), "reading the review family");
-    if (!s.ok()) return s;
-  }
+  std::map<ChildId, ChildId> merges;  // merged away -> merged into
+  std::vector<ReviewKey> review_keys;
+  Status s = ReadMergeRecords(h_->db, h_->merged, &merges);
+  if (s.ok()) s = ReadReviewKeys(h_->db, h_->review, &review_keys);
+  if (!s.ok()) return s;
 
   // Children merged into a deleted one, directly or through others, resolve to it: their
   // merge records go with it, and so do links still naming them (a merge moves links, but a
   // link left behind would otherwise outlive the child).
   const std::set<ChildId> deleting(ids.begin(), ids.end());
   std::map<ChildId, std::set<ChildId>> merged_into;  // deleted child -> ids merged into it
-  for (const auto& [from, into] : t.merged) {
+  std::map<ChildId, ChildId> owner;                  // the same, the other way round
+  for (const auto& [from, into] : merges) {
     ChildId end = into;
-    for (int hops = 0; hops < 64 && t.merged.count(end); ++hops) end = t.merged.at(end);
-    if (deleting.count(end)) merged_into[end].insert(from);
+    for (int hops = 0; hops < 64 && merges.count(end); ++hops) end = merges.at(end);
+    if (!deleting.count(end)) continue;
+    merged_into[end].insert(from);
+    owner[from] = end;
   }
-  std::map<ChildId, std::vector<std::string>> stray_links;  // deleted child -> link keys
-  if (!merged_into.empty()) {
-    std::map<ChildId, ChildId> owner;
-    for (const auto& [end, froms] : merged_into) {
-      for (ChildId from : froms) owner[from] = end;
-    }
-    std::unique_ptr<rocksdb::Iterator> it(h_->db->NewIterator(rocksdb::ReadOptions(), h_->sources));
-    for (it->SeekToFirst(); it->Valid(); it->Next()) {
-      if (it->value().size() < 8) continue;
-      auto o = owner.find(DecodeBigEndian64(it->value().data()));
-      if (o != owner.end()) stray_links[o->second].push_back(it->key().ToString());
-    }
-    Status s = FromRocks(it->status(), "reading source links");
-    if (!s.ok()) return s;
-  }
+  std::map<ChildId, std::vector<std::string>> stray_links;
+  if (!owner.empty()) s = ReadStrayLinks(h_->db, h_->sources, owner, &stray_links);
+  if (!s.ok()) return s;
 
   for (ChildId id : ids) {
     auto view = Get(id, Engine("delete"));
@@ -162,15 +168,14 @@ Status ChildStore::DeleteChildren(std::span<const ChildId> ids, uint64_t* delete
       names.insert(from);
       batch.Delete(h_->merged, keys::ChildKey(from));
     }
-    for (size_t i = 0; i < t.review_keys.size(); ++i) {
-      if (names.count(t.review_key_child[i]) || source_keys.count(t.review_key_source[i])) {
-        batch.Delete(h_->review, t.review_keys[i]);
-        if (t.review_keys[i][0] == 'q') batch.Delete(h_->review, "s" + t.review_key_source[i]);
-      }
+    for (const auto& rk : review_keys) {
+      if (!names.count(rk.child) && !source_keys.count(rk.source_key)) continue;
+      batch.Delete(h_->review, rk.key);
+      if (rk.child == 0) batch.Delete(h_->review, "s" + rk.source_key);
     }
     rocksdb::WriteOptions wo;
     wo.sync = true;
-    Status s = FromRocks(h_->db->Write(wo, &batch), "deleting a child");
+    s = FromRocks(h_->db->Write(wo, &batch), "deleting a child");
     if (!s.ok()) return s;
     ++*deleted;
   }

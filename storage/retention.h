@@ -21,6 +21,7 @@
 // the daemon, which is meant to call it once a day with TodayUtc().
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -36,6 +37,7 @@ class ChildStore;
 
 // Why a child is archived. Stable names: they appear in reports.
 enum class ArchiveRule : uint8_t { kAge18 = 0, kAge25WithConsent = 1, kDeath = 2 };
+inline constexpr size_t kArchiveRuleCount = 3;
 const char* ArchiveRuleName(ArchiveRule rule);  // "age_18", "age_25_consent", "death"
 
 // The day `years` after `from`: the day after the anniversary.
@@ -62,14 +64,14 @@ struct RetentionReport {
   Date as_of;
   bool dry_run = false;
   // Children archived (or, dry run, that would be), by rule.
-  uint64_t archived[3] = {0, 0, 0};
+  std::array<uint64_t, kArchiveRuleCount> archived{};
   uint64_t deleted = 0;            // archived children deleted for good
   uint64_t live = 0;               // children left live
   uint64_t no_rule = 0;            // of those, with no date of birth and no death
   uint64_t archived_readable = 0;  // archived, within the data managers' year
   uint64_t archived_kept = 0;      // archived, past that year, not yet due for deletion
   // Dry run only: the ids behind each count, ascending.
-  std::vector<ChildId> archive_ids[3];
+  std::array<std::vector<ChildId>, kArchiveRuleCount> archive_ids;
   std::vector<ChildId> delete_ids;
 
   uint64_t ArchivedTotal() const { return archived[0] + archived[1] + archived[2]; }

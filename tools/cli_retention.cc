@@ -24,12 +24,12 @@ void PrintReport(const RetentionReport& r) {
   std::cout << "retention as of " << r.as_of.ToString()
             << (r.dry_run ? " (dry run: nothing written)" : "") << "\n";
   std::cout << verb << " " << r.ArchivedTotal() << ":";
-  for (size_t i = 0; i < 3; ++i) {
+  for (size_t i = 0; i < kArchiveRuleCount; ++i) {
     std::cout << (i ? ", " : " ") << ArchiveRuleName(static_cast<ArchiveRule>(i)) << " "
               << r.archived[i];
   }
   std::cout << "\n";
-  for (size_t i = 0; i < 3; ++i) {
+  for (size_t i = 0; i < kArchiveRuleCount; ++i) {
     PrintIds(ArchiveRuleName(static_cast<ArchiveRule>(i)), r.archive_ids[i]);
   }
   std::cout << (r.dry_run ? "would delete " : "deleted ") << r.deleted << "\n";
