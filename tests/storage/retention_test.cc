@@ -407,6 +407,21 @@ TEST_F(RetentionTest, DeletionTakesALinkThatResolvesThroughAMerge) {
   ExpectConsistent();
 }
 
+TEST_F(RetentionTest, DeletingAShieldedChildTakesItsShieldedPostings) {
+  CreateStore();
+  ChildId id = Insert("Bo", "Tern", D(2008, 5, 10), "t1");
+  ASSERT_TRUE(store_->SetShield(id, true, "la_leeds", "fleeing violence").ok());
+  Run(D(2026, 5, 11));
+  ASSERT_TRUE(Archived(id));
+  EXPECT_EQ(Run(D(2032, 5, 12)).deleted, 1u);
+  ExpectConsistent();
+  auto dump = DumpClosed();
+  EXPECT_THAT(dump["name_index"], IsEmpty());
+  EXPECT_THAT(dump["children"], IsEmpty());
+  EXPECT_THAT(dump["hidden"], IsEmpty());
+  EXPECT_THAT(dump["sources"], IsEmpty());
+}
+
 TEST_F(RetentionTest, AChildDueForDeletionWhenFirstSeenIsDeletedDirectly) {
   CreateStore();
   ChildId old = Insert("Nell", "Newt", D(1990, 1, 1), "n1");
