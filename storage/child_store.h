@@ -169,11 +169,13 @@ class ChildStore {
   // child; FailedPrecondition for an archived one: archiving is one way.
   Status SetConsentTo25(ChildId id, bool consent);
 
-  // Archives a live child as of `archived_on`, in one WriteBatch: the record gains the date
-  // and loses every posting a search reads (name, identifier, place). A shielded child keeps
-  // its shielded phonetic postings, which only feed matching reads. Hidden fields stay
-  // sealed where they are; nothing is decrypted. NotFound for an unknown child (or an id
-  // merged away); archiving an archived child is OK and changes nothing.
+  // Archives a live child on `archived_on`, which must be the date the lifecycle rules give
+  // for its record as it is now (FailedPrecondition otherwise: say, a date of birth corrected
+  // since the caller decided). In one WriteBatch the record gains the date and loses every
+  // posting a search reads (name, identifier, place); a shielded child keeps its shielded
+  // phonetic postings, which only feed matching reads. The hidden fields are not rewritten
+  // (opened in memory only to find the place posting). NotFound for an unknown child (or an
+  // id merged away); archiving an archived child is OK and changes nothing.
   Status ArchiveChild(ChildId id, const Date& archived_on);
 
   // Deletes children for good, each in one WriteBatch: record, hidden fields, every index

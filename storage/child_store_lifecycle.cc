@@ -8,6 +8,7 @@
 
 #include "storage/child_store_internal.h"
 #include "storage/record_codec.h"
+#include "storage/retention.h"
 #include "util/coding.h"
 
 namespace cp {
@@ -47,6 +48,13 @@ Status ChildStore::ArchiveChild(ChildId id, const Date& archived_on) {
   if (view->record.id != id)
     return Status::NotFound("child " + std::to_string(id) + " was merged away");
   if (view->record.lifecycle.archived()) return Status::OK();
+  // The date is the rules', checked on the record as it is now: a feed may have corrected a
+  // date of birth since the caller decided.
+  auto due = ArchiveDueFor(view->record);
+  if (!due || due->on != archived_on) {
+    return Status::FailedPrecondition("child " + std::to_string(id) +
+                                      " is not due for archiving on " + archived_on.ToString());
+  }
   const HiddenFields& hidden = *view->hidden;
   ChildRecord r = view->record;
   r.lifecycle.archived_on = archived_on;

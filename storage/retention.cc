@@ -88,25 +88,28 @@ Result<RetentionReport> RunRetention(ChildStore* store, const Date& as_of,
       to_delete.push_back(r.id);  // archived and deleted by now, had the job run daily
     } else {
       to_archive.emplace_back(r.id, *due);
-      if (as_of <= LastDayReadableByDataManager(due->on)) {
-        ++report.archived_readable;
-      } else {
-        ++report.archived_kept;
-      }
     }
     return true;
   });
   if (!s.ok()) return s;
 
   for (const auto& [id, due] : to_archive) {
+    if (!options.dry_run) {
+      s = store->ArchiveChild(id, due.on);
+      if (s.code() == Status::Code::kFailedPrecondition) {  // a feed changed its dates meanwhile
+        ++report.live;
+        continue;
+      }
+      if (!s.ok()) return s;
+    }
     const auto rule = static_cast<size_t>(due.rule);
     ++report.archived[rule];
-    if (options.dry_run) {
-      report.archive_ids[rule].push_back(id);
-      continue;
+    if (options.dry_run) report.archive_ids[rule].push_back(id);
+    if (as_of <= LastDayReadableByDataManager(due.on)) {
+      ++report.archived_readable;
+    } else {
+      ++report.archived_kept;
     }
-    s = store->ArchiveChild(id, due.on);
-    if (!s.ok()) return s;
   }
   if (options.dry_run) {
     report.delete_ids = to_delete;

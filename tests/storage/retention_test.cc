@@ -185,6 +185,18 @@ TEST_F(RetentionTest, LeapDayBirthdayTurns18On1MarchInACommonYear) {
   EXPECT_EQ(store_->GetRecord(id)->lifecycle.archived_on, D(2026, 3, 2));
 }
 
+// A feed may correct a date of birth between the run's scan and its write.
+TEST_F(RetentionTest, ArchivingOnADateTheRulesDoNotGiveIsRefused) {
+  CreateStore();
+  ChildId id = Insert("Cy", "Swift", D(2008, 5, 10), "cy1");
+  Status s = store_->ArchiveChild(id, D(2026, 5, 12));
+  EXPECT_EQ(s.code(), Status::Code::kFailedPrecondition) << s.ToString();
+  EXPECT_FALSE(Archived(id));
+  EXPECT_TRUE(store_->ArchiveChild(id, D(2026, 5, 11)).ok());
+  EXPECT_TRUE(store_->ArchiveChild(id, D(2026, 5, 11)).ok()) << "archiving again changes nothing";
+  EXPECT_TRUE(store_->ArchiveChild(999, D(2026, 5, 11)).IsNotFound());
+}
+
 TEST_F(RetentionTest, NoDateOfBirthAndNoDeathStaysLive) {
   CreateStore();
   ChildId id = Insert("Fay", "Umber", Date{}, "f1");
