@@ -150,6 +150,7 @@ void BuildBestView(const BestViewRules& rules, const std::vector<SourceRecord>& 
   ChildRecord r;
   r.id = record->id;
   r.shield = record->shield;
+  r.lifecycle = record->lifecycle;
   HiddenFields h;
   for (const auto& s : sources) r.sources.push_back(s.ref);
   for (const auto& field : FieldRules()) {

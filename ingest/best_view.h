@@ -42,7 +42,7 @@ class BestViewRules {
 };
 
 // Builds the best view of `*record` and `*hidden` from `sources` (at least one). The
-// record keeps its id and shield state; names, date, gender, identifiers, sources,
+// record keeps its id, shield and lifecycle state; names, date, gender, identifiers, sources,
 // provenance and every hidden field are rebuilt.
 void BuildBestView(const BestViewRules& rules, const std::vector<SourceRecord>& sources,
                    ChildRecord* record, HiddenFields* hidden);

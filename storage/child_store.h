@@ -62,6 +62,7 @@ class AuditLog;
 class AuditReader;
 class BulkLoader;
 class PostingScanner;
+struct ConsistencyReport;
 
 // The on-disk schema this build writes. A database with a higher version is refused.
 inline constexpr int kSchemaVersion = 1;
@@ -166,6 +167,33 @@ class ChildStore {
   Status ListReview(std::vector<ReviewItem>* out) const;
   // Every decision recorded about a source record.
   Status GetDecisions(const SourceRef& ref, std::vector<PairDecision>* out) const;
+
+  // ---- Lifecycle (storage/child_store_lifecycle.cc; the rules: storage/retention.h) ----
+
+  // Records (or withdraws) consent to stay on the index until 25. NotFound for an unknown
+  // child; FailedPrecondition for an archived one: archiving is one way.
+  Status SetConsentTo25(ChildId id, bool consent);
+
+  // Archives a live child on `archived_on`, which must be the date the lifecycle rules give
+  // for its record as it is now (FailedPrecondition otherwise: say, a date of birth corrected
+  // since the caller decided). In one WriteBatch the record gains the date and loses every
+  // posting a search reads (name, identifier, place); a shielded child keeps its shielded
+  // phonetic postings, which only feed matching reads. The hidden fields are not rewritten
+  // (opened in memory only to find the place posting). NotFound for an unknown child (or an
+  // id merged away); archiving an archived child is OK and changes nothing.
+  Status ArchiveChild(ChildId id, const Date& archived_on);
+
+  // Deletes children for good, each in one WriteBatch: record, hidden fields, every index
+  // entry, source links (sealed source records with them; links still naming a child merged
+  // into it too), review items of its source
+  // records, reviewers' decisions naming it or its source records, and the merge records
+  // of children merged into it. The audit trail is left whole: it holds child ids only.
+  // *deleted counts the children deleted; an id with no record is skipped (already deleted).
+  Status DeleteChildren(std::span<const ChildId> ids, uint64_t* deleted);
+
+  // Checks that the indexes, source links and merge records agree with the records
+  // (storage/check.h). Problems go to *report; Status is not OK only when reading fails.
+  Status CheckConsistency(ConsistencyReport* report) const;
 
   // ---- Reads --------------------------------------------------------------------------
 

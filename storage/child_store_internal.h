@@ -60,20 +60,27 @@ std::string SourceFingerprint(const Crypto& crypto, std::string_view payload);
 // the rule that keeps a postcode search from confirming where a shielded child lives. It
 // gets its phonetic codes again under kShieldedPhonetic, year 0: feed matching scans those
 // whatever a record's date of birth.
+// An archived child is in no index a search reads: it keeps only those shielded phonetic
+// postings, when shielded, so that a feed record of it still links to it or waits in
+// review rather than making an unshielded child (docs/operations.md, "Record lifecycle").
 // `Sink` has Put(cf, key, value): a rocksdb::WriteBatch or an entry list.
 template <typename Sink>
 void PutIndexEntries(ChildStore::Handles* h, const Crypto& crypto, const IndexImage& image,
                      const ChildRecord& r, const HiddenFields& hidden, Sink* b) {
   const auto year = static_cast<uint16_t>(r.date_of_birth.year);
+  const bool archived = r.lifecycle.archived();
   for (const auto& term : image.terms) {
     const std::string& value = CarriesFeatures(term.kind) ? image.posting_value : image.flags_only;
-    b->Put(h->name_index, keys::NamePostingKey(term.kind, term.token, year, r.date_of_birth.month, r.id),
-           value);
+    if (!archived) {
+      b->Put(h->name_index,
+             keys::NamePostingKey(term.kind, term.token, year, r.date_of_birth.month, r.id), value);
+    }
     if (r.shield.shielded && term.kind == TermKind::kPhonetic) {
       b->Put(h->name_index, keys::NamePostingKey(TermKind::kShieldedPhonetic, term.token, 0, 0, r.id),
              image.posting_value);
     }
   }
+  if (archived) return;
   if (!r.nhs_number.empty()) b->Put(h->id_index, keys::IdKey(keys::IdKind::kNhsNumber, r.nhs_number, r.id), "");
   if (!r.pupil_number.empty()) {
     b->Put(h->id_index, keys::IdKey(keys::IdKind::kPupilNumber, r.pupil_number, r.id), "");

@@ -15,6 +15,10 @@ std::string_view View(const rocksdb::Slice& s) { return std::string_view(s.data(
 Result<ChildView> ChildStore::MakeView(ChildRecord record, std::string_view sealed_hidden,
                                        const Clearance& clearance) const {
   ChildView view;
+  // An archived child is, to a reader who may not see it, no child at all.
+  if (record.lifecycle.archived() && !clearance.SeesArchived(record.lifecycle.archived_on)) {
+    return Status::NotFound("no child " + std::to_string(record.id));
+  }
   // The one place hidden fields are opened for a reader: a shielded child's are opened
   // only under elevated clearance.
   if (record.shield.shielded && !clearance.SeesHiddenFields()) {
@@ -234,6 +238,10 @@ Status ChildStore::ForEachChild(const Clearance& clearance,
       break;
     }
     auto view = MakeView(std::move(*record), View(hidden->value()), clearance);
+    if (view.status().IsNotFound()) {  // archived, and not for this reader
+      hidden->Next();
+      continue;
+    }
     if (!view.ok()) {
       s = view.status();
       break;

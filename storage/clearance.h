@@ -10,6 +10,8 @@
 
 #include <string>
 
+#include "util/date.h"
+
 namespace cp {
 
 class Clearance {
@@ -19,6 +21,7 @@ class Clearance {
     kShieldingManager,  // the local authority that shields children
     kBreakGlass,        // child-protection override, raises an investigation flag
     kMatching,          // feed matching inside the engine; never shown to a user
+    kDataManager,       // reads archived children for a year after archiving (not hidden fields)
   };
 
   static Clearance Ordinary() { return Clearance(Level::kOrdinary, "", ""); }
@@ -26,8 +29,20 @@ class Clearance {
     return Clearance(level, std::move(holder), std::move(reason));
   }
 
+  // `as_of` is the day the reading happens on (TodayUtc() in a server): it decides which
+  // archived children are still within their year.
+  static Clearance DataManager(std::string holder, std::string reason, Date as_of) {
+    Clearance c(Level::kDataManager, std::move(holder), std::move(reason));
+    c.as_of_ = as_of;
+    return c;
+  }
+
   Level level() const { return level_; }
-  bool SeesHiddenFields() const { return level_ != Level::kOrdinary; }
+  bool SeesHiddenFields() const {
+    return level_ != Level::kOrdinary && level_ != Level::kDataManager;
+  }
+  // Whether a child archived on `archived_on` is readable at all (storage/retention.cc).
+  bool SeesArchived(const Date& archived_on) const;
   const std::string& holder() const { return holder_; }
   const std::string& reason() const { return reason_; }
 
@@ -38,6 +53,7 @@ class Clearance {
   Level level_;
   std::string holder_;
   std::string reason_;
+  Date as_of_;  // kDataManager only
 };
 
 }  // namespace cp

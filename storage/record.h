@@ -71,6 +71,15 @@ struct ShieldState {
   friend bool operator==(const ShieldState&, const ShieldState&) = default;
 };
 
+// Where a record is in its lifecycle (storage/retention.h, docs/operations.md). Not a
+// source's field: feeds and the best view carry it over unchanged.
+struct LifecycleState {
+  bool consent_to_25 = false;  // consent to stay on the index until 25 is recorded
+  Date archived_on;            // empty while live; else the first day the child was archived
+  bool archived() const { return !archived_on.empty(); }
+  friend bool operator==(const LifecycleState&, const LifecycleState&) = default;
+};
+
 struct ChildRecord {
   ChildId id = 0;
   std::string given_name;
@@ -85,6 +94,7 @@ struct ChildRecord {
   ShieldState shield;
   std::vector<SourceRef> sources;
   std::vector<FieldSource> provenance;
+  LifecycleState lifecycle;
   friend bool operator==(const ChildRecord&, const ChildRecord&) = default;
 };
 

@@ -53,12 +53,15 @@ std::string EncodeChildRecord(const ChildRecord& r) {
                                    fbb.CreateString(r.shield.reason), r.shield.since_unix);
   fb::DateFb dob(r.date_of_birth.year, r.date_of_birth.month, r.date_of_birth.day);
   fb::DateFb dod(r.date_of_death.year, r.date_of_death.month, r.date_of_death.day);
+  fb::DateFb archived(r.lifecycle.archived_on.year, r.lifecycle.archived_on.month,
+                      r.lifecycle.archived_on.day);
   auto root = fb::CreateChildRecordFb(
       fbb, r.id, fbb.CreateString(r.given_name), fbb.CreateString(r.middle_names),
       fbb.CreateString(r.family_name), fbb.CreateVector(former), &dob,
       static_cast<uint8_t>(r.gender), fbb.CreateString(r.nhs_number),
       fbb.CreateString(r.pupil_number), shield, fbb.CreateVector(sources),
-      fbb.CreateVector(provenance), r.date_of_death.empty() ? nullptr : &dod);
+      fbb.CreateVector(provenance), r.date_of_death.empty() ? nullptr : &dod,
+      r.lifecycle.consent_to_25, r.lifecycle.archived() ? &archived : nullptr);
   return Finish(fbb, root);
 }
 
@@ -77,6 +80,8 @@ Result<ChildRecord> DecodeChildRecord(std::string_view raw) {
   }
   if (const auto* d = fb->date_of_birth()) r.date_of_birth = Date{d->year(), d->month(), d->day()};
   if (const auto* d = fb->date_of_death()) r.date_of_death = Date{d->year(), d->month(), d->day()};
+  r.lifecycle.consent_to_25 = fb->consent_to_25();
+  if (const auto* d = fb->archived_on()) r.lifecycle.archived_on = Date{d->year(), d->month(), d->day()};
   if (fb->gender() > static_cast<uint8_t>(Gender::kFemale)) {
     return Status::Corruption("child record has an unknown gender code");
   }

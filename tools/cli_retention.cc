@@ -1,0 +1,158 @@
+#include "tools/cli_retention.h"
+
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <iostream>
+
+#include "storage/check.h"
+#include "storage/retention.h"
+#include "tools/cli_common.h"
+
+namespace cp {
+namespace {
+
+void PrintIds(const char* label, const std::vector<ChildId>& ids) {
+  if (ids.empty()) return;
+  std::cout << "  " << label << ":";
+  for (ChildId id : ids) std::cout << " " << id;
+  std::cout << "\n";
+}
+
+// Counts, and in a dry run the ids: never a name or an address.
+void PrintReport(const RetentionReport& r) {
+  const char* verb = r.dry_run ? "would archive" : "archived";
+  std::cout << "retention as of " << r.as_of.ToString()
+            << (r.dry_run ? " (dry run: nothing written)" : "") << "\n";
+  std::cout << verb << " " << r.ArchivedTotal() << ":";
+  for (size_t i = 0; i < kArchiveRuleCount; ++i) {
+    std::cout << (i ? ", " : " ") << ArchiveRuleName(static_cast<ArchiveRule>(i)) << " "
+              << r.archived[i];
+  }
+  std::cout << "\n";
+  for (size_t i = 0; i < kArchiveRuleCount; ++i) {
+    PrintIds(ArchiveRuleName(static_cast<ArchiveRule>(i)), r.archive_ids[i]);
+  }
+  std::cout << (r.dry_run ? "would delete " : "deleted ") << r.deleted << "\n";
+  PrintIds("deleted", r.delete_ids);
+  std::cout << "live " << r.live << " (" << r.no_rule << " with no date of birth and no death)\n"
+            << "archived, readable by data managers " << r.archived_readable << "\n"
+            << "archived, past the data managers' year " << r.archived_kept << "\n";
+}
+
+void AddRetention(CLI::App& app, std::function<int()>* run) {
+  static DbFlags flags;
+  static std::string as_of;
+  static bool dry_run = false, compact = false;
+  auto* retention =
+      app.add_subcommand("retention", "the record lifecycle: archive and delete by rule");
+  retention->require_subcommand(1);
+  auto* cmd = retention->add_subcommand(
+      "run",
+      "archive children due (18th birthday, 25th with consent, a year after death) and "
+      "delete those archived six years; prints counts per rule");
+  AddDbFlags(cmd, &flags);
+  cmd->add_option("--as-of", as_of, "the day to run as of, YYYY-MM-DD (a daily job: today)")
+      ->required();
+  cmd->add_flag("--dry-run", dry_run, "decide and print, with child ids; write nothing");
+  cmd->add_flag("--compact", compact,
+                "after deleting, compact so deleted data leaves the files now");
+  cmd->callback([run] {
+    *run = [] {
+      auto date = ParseDate(as_of);
+      if (!date.ok()) return Fail(Status::InvalidArgument("--as-of: " + date.status().message()));
+      auto store = OpenStore(flags, false);
+      if (!store.ok()) return Fail(store.status());
+      auto report = RunRetention(store->get(), *date, RetentionOptions{dry_run, compact});
+      if (!report.ok()) return Fail(report.status());
+      PrintReport(*report);
+      return kExitOk;
+    };
+  });
+}
+
+void AddCheck(CLI::App& app, std::function<int()>* run) {
+  static DbFlags flags;
+  auto* cmd = app.add_subcommand(
+      "check",
+      "verify that indexes, source links and merge records agree with the children; "
+      "exit 1 and list the problems (ids only) if not");
+  AddDbFlags(cmd, &flags);
+  cmd->callback([run] {
+    *run = [] {
+      auto store = OpenStore(flags, false);
+      if (!store.ok()) return Fail(store.status());
+      ConsistencyReport report;
+      Status s = (*store)->CheckConsistency(&report);
+      if (!s.ok()) return Fail(s);
+      for (const auto& p : report.problems) {
+        std::cout << ProblemKindName(p.kind) << "  " << p.family << "  child " << p.child;
+        if (!p.detail.empty()) std::cout << "  " << p.detail;
+        std::cout << "\n";
+      }
+      if (report.problem_count > report.problems.size()) {
+        std::cout << "... and " << report.problem_count - report.problems.size() << " more\n";
+      }
+      std::cout << report.children << " children, " << report.postings << " index entries, "
+                << report.source_links << " source links, " << report.merge_records
+                << " merge records: ";
+      if (report.ok()) {
+        std::cout << "consistent\n";
+        return kExitOk;
+      }
+      std::cout << report.problem_count << " problem" << (report.problem_count == 1 ? "" : "s")
+                << "\n";
+      return kExitFailure;
+    };
+  });
+}
+
+void AddConsent(CLI::App& app, std::function<int()>* run) {
+  static DbFlags flags;
+  static std::string child, until_25;
+  auto* cmd = app.add_subcommand(
+      "consent",
+      "record (yes) or withdraw (no) a young person's consent to stay on the index "
+      "until 25 (care leavers, learning difficulties)");
+  AddDbFlags(cmd, &flags);
+  cmd->add_option("--child", child, "child id")->required();
+  cmd->add_option("--until-25", until_25, "yes or no")
+      ->required()
+      ->check(CLI::IsMember({"yes", "no"}));
+  cmd->callback([run] {
+    *run = [] {
+      auto id = ParseChildId(child);
+      if (!id.ok()) return Fail(id.status());
+      auto store = OpenStore(flags, false);
+      if (!store.ok()) return Fail(store.status());
+      Status s = (*store)->SetConsentTo25(*id, until_25 == "yes");
+      if (!s.ok()) return Fail(s);
+      std::cout << "child " << *id << ": consent to stay until 25 "
+                << (until_25 == "yes" ? "recorded" : "withdrawn") << "\n";
+      return kExitOk;
+    };
+  });
+}
+
+}  // namespace
+
+bool IsLifecycleCommand(std::string_view name) {
+  return name == "retention" || name == "check" || name == "consent";
+}
+
+int RunLifecycleCli(int argc, char** argv) {
+  CLI::App app{"contactpoint: the child index engine's ops and development tool"};
+  app.require_subcommand(1);
+  std::function<int()> run;
+  AddRetention(app, &run);
+  AddCheck(app, &run);
+  AddConsent(app, &run);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? kExitOk : kExitUsage;
+  }
+  return run ? run() : kExitUsage;
+}
+
+}  // namespace cp
