@@ -13,6 +13,7 @@
 #include "query/searcher.h"
 #include "tools/batch_search.h"
 #include "tools/cli_accounts.h"
+#include "tools/cli_retention.h"
 #include "tools/gen.h"
 #include "tools/import.h"
 #include "tools/json_output.h"
@@ -71,6 +72,7 @@ int RunCli(int argc, char** argv) {
   AddFeedCommands(app, &run);
   AddAccountCommands(app, &run);
   AddClientCommands(app, &run);
+  AddLifecycleCommands(app, &run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

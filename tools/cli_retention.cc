@@ -135,24 +135,10 @@ void AddConsent(CLI::App& app, std::function<int()>* run) {
 
 }  // namespace
 
-bool IsLifecycleCommand(std::string_view name) {
-  return name == "retention" || name == "check" || name == "consent";
-}
-
-int RunLifecycleCli(int argc, char** argv) {
-  CLI::App app{"contactpoint: the child index engine's ops and development tool"};
-  app.require_subcommand(1);
-  std::function<int()> run;
-  AddRetention(app, &run);
-  AddCheck(app, &run);
-  AddConsent(app, &run);
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    int code = app.exit(e);
-    return code == 0 ? kExitOk : kExitUsage;
-  }
-  return run ? run() : kExitUsage;
+void AddLifecycleCommands(CLI::App& app, std::function<int()>* run) {
+  AddRetention(app, run);
+  AddCheck(app, run);
+  AddConsent(app, run);
 }
 
 }  // namespace cp
