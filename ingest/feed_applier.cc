@@ -4,11 +4,10 @@
 #include <csignal>
 #include <ctime>
 #include <algorithm>
-#include <atomic>
-#include <thread>
 #include <unordered_set>
 
 #include "util/coding.h"
+#include "util/parallel.h"
 
 namespace cp {
 namespace {
@@ -335,8 +334,7 @@ Status FeedApplier::ApplyBatch(const std::string& source, uint64_t batch, const 
   FeedCounts counts = progress.open_counts;
   uint64_t row_index = 0, writes = 0;
   const size_t window_size = std::max<size_t>(1, options_.window);
-  size_t threads = options_.threads != 0 ? options_.threads : std::thread::hardware_concurrency();
-  threads = std::clamp<size_t>(threads, 1, 64);
+  const size_t threads = ThreadsFor(options_.threads);
 
   struct Slot {
     FeedRow row;
@@ -362,21 +360,13 @@ Status FeedApplier::ApplyBatch(const std::string& source, uint64_t batch, const 
       ++n;
     }
     // Look every row up and match it, in parallel, against the store as it is now.
-    std::atomic<size_t> next{0};
-    auto work = [&] {
-      for (size_t i = next++; i < n; i = next++) {
-        if (window[i].error.empty()) window[i].ahead = LookAhead(window[i].row);
-      }
-    };
-    std::vector<std::thread> pool;
-    const size_t helpers = std::min(threads, n) > 1 ? std::min(threads, n) - 1 : 0;
-    for (size_t t = 0; t < helpers; ++t) pool.emplace_back(work);
-    work();
-    for (auto& t : pool) t.join();
+    ParallelFor(n, threads, [&](size_t i) {
+      if (window[i].error.empty()) window[i].ahead = LookAhead(window[i].row);
+    });
 
     // Apply in file order. What the window has written so far: source keys, the children
     // written (as blocking sees them), and the existing children rewritten.
-    std::unordered_set<std::string> touched_keys;
+    std::unordered_set<std::string> touched_sources;
     std::vector<BlockingProfile> written;
     std::unordered_set<ChildId> touched_children;
     for (size_t i = 0; i < n; ++i) {
@@ -387,8 +377,7 @@ Status FeedApplier::ApplyBatch(const std::string& source, uint64_t batch, const 
         continue;
       }
       const FeedRow& row = slot.row;
-      const std::string source_key = "s" + row.record.ref.key;
-      bool stale = touched_keys.count(source_key) > 0;
+      bool stale = touched_sources.count(row.record.ref.key) > 0;
       if (!stale && slot.ahead.outcome) {
         for (const auto& c : slot.ahead.outcome->candidates) stale = stale || touched_children.count(c.child) > 0;
         for (const auto& w : written) stale = stale || CouldBeCandidate(slot.ahead.profile, w);
@@ -400,7 +389,7 @@ Status FeedApplier::ApplyBatch(const std::string& source, uint64_t batch, const 
           !change.review_put && change.review_erase.empty()) {
         continue;
       }
-      touched_keys.insert(source_key);
+      touched_sources.insert(row.record.ref.key);
       for (const auto& w : change.children) {
         if (w.record.id != 0) touched_children.insert(w.record.id);
         written.push_back(MakeBlockingProfile(w.record, w.hidden));

@@ -62,9 +62,9 @@ struct FeedOptions {
   uint64_t kill_after_writes = 0;
   // Rows are read `window` at a time and looked up and matched ahead on `threads` threads
   // (0: one per core), then applied one at a time in file order. A row that a row before
-  // it in the window could have affected (the same source key, or a child written that
-  // shares a blocking key with it or was one of its candidates) is looked up and matched
-  // again at its turn, so the result is the same as one row after another (window 1).
+  // it in the window could have affected (the same source key, a child written that could
+  // be its candidate, or a rewritten child that was one) is looked up and matched again at
+  // its turn, so the result is the same as one row after another (window 1).
   size_t threads = 0;
   size_t window = 128;
 };

@@ -26,6 +26,7 @@
 
 #include "storage/child_store_internal.h"
 #include "util/coding.h"
+#include "util/parallel.h"
 
 namespace cp {
 namespace {
@@ -207,20 +208,6 @@ struct FilePlan {
   size_t written = 0;
   Status status;
 };
-
-// Calls work(i) for every i in [0, n), on up to `threads` threads (the caller's one of
-// them), each taking the next i when done with its last.
-template <typename Fn>
-void ParallelFor(size_t n, int threads, const Fn& work) {
-  std::atomic<size_t> next{0};
-  auto loop = [&] {
-    for (size_t i = next.fetch_add(1); i < n; i = next.fetch_add(1)) work(i);
-  };
-  std::vector<std::thread> pool;
-  for (size_t t = 1; t < static_cast<size_t>(threads) && t < n; ++t) pool.emplace_back(loop);
-  loop();
-  for (auto& t : pool) t.join();
-}
 
 // Opens an SST writer with the family's own options (table format, block size, bloom
 // filter, prefix extractor), compressed as the family's flushes are (LZ4) rather than as

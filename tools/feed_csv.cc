@@ -1,10 +1,9 @@
 #include "tools/feed_csv.h"
 
 #include <algorithm>
-#include <atomic>
-#include <thread>
 
 #include "util/csv.h"
+#include "util/parallel.h"
 
 namespace cp {
 namespace {
@@ -123,8 +122,7 @@ Status ApplyFeedCsv(ChildStore* store, const FeedOptions& options, const std::st
   std::vector<Parsed> chunk(kChunk);
   size_t filled = 0, next = 0;
   bool at_end = false;
-  size_t threads = options.threads != 0 ? options.threads : std::thread::hardware_concurrency();
-  threads = std::clamp<size_t>(threads, 1, 64);
+  const size_t threads = ThreadsFor(options.threads);
   auto refill = [&] {
     filled = next = 0;
     while (filled < kChunk && !at_end) {
@@ -137,20 +135,13 @@ Status ApplyFeedCsv(ChildStore* store, const FeedOptions& options, const std::st
       p.line = reader.record_line();
       ++filled;
     }
-    std::atomic<size_t> cursor{0};
-    auto work = [&] {
-      for (size_t i = cursor++; i < filled; i = cursor++) {
-        Parsed& p = chunk[i];
-        if (!p.error.empty()) continue;
-        p.row = FeedRow{};
-        Status s = parser->Parse(p.fields, &p.row);
-        if (!s.ok()) p.error = "line " + std::to_string(p.line) + ": " + s.message();
-      }
-    };
-    std::vector<std::thread> pool;
-    for (size_t t = 1; t < std::min(threads, filled); ++t) pool.emplace_back(work);
-    work();
-    for (auto& t : pool) t.join();
+    ParallelFor(filled, threads, [&](size_t i) {
+      Parsed& p = chunk[i];
+      if (!p.error.empty()) return;
+      p.row = FeedRow{};
+      Status s = parser->Parse(p.fields, &p.row);
+      if (!s.ok()) p.error = "line " + std::to_string(p.line) + ": " + s.message();
+    });
   };
   FeedRowSource rows = [&](FeedRow* row, std::string* row_error) {
     if (next == filled) {
