@@ -1,11 +1,11 @@
 // AuditLog: appending with group commit. Reading is audit_reader.cc.
 //
-// Group commit: an appender queues its entry and waits. Whoever finds no commit running
-// becomes the leader: it takes every queued entry, numbers and chains them, and writes
-// them with one synced WriteBatch; then it wakes the appenders it wrote for, and hands
-// the role on (the next waiter to wake with entries still queued takes it). The chain
-// state (last number, last hash) is touched only by the leader, and the mutex hand-over
-// orders one leader's updates before the next one's reads.
+// Group commit: appenders queue their entries; one committer thread takes every queued
+// entry (at most kMaxBatch), numbers and chains them, and writes them with one synced
+// WriteBatch, then completes them: a synchronous appender is woken, an asynchronous one's
+// callback runs. Entries queued while a batch is being synced go in the next batch, so
+// that many appenders share each sync. The chain state (last number, last hash) is
+// touched only by the committer (or, without group commit, under serial_mu_).
 #include "storage/audit_log.h"
 
 #include <atomic>
@@ -14,6 +14,7 @@
 #include <deque>
 #include <mutex>
 #include <set>
+#include <thread>
 
 #include "storage/audit_internal.h"
 #include "storage/child_store_internal.h"
@@ -38,12 +39,14 @@ int64_t NowMicros() {
       .count();
 }
 
+// One queued entry. A synchronous appender's lives on its stack until `done` is set under
+// the mutex; an asynchronous one's is owned by the queue and deleted after its callback.
 struct Writer {
-  explicit Writer(const AuditEntry* e) : entry(e) {}
-  const AuditEntry* entry;
+  AuditEntry entry;
   uint64_t sequence = 0;
   Status status;
   bool done = false;
+  std::function<void(Result<uint64_t>)> callback;  // set: asynchronous
 };
 
 }  // namespace
@@ -53,12 +56,28 @@ class AuditLog::Impl {
   Impl(ChildStore* store, const Options& options)
       : store_(store), h_(store->h_.get()), crypto_(store->crypto_.get()), options_(options) {}
   ~Impl() {
+    if (committer_.joinable()) {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        stopping_ = true;
+      }
+      work_cv_.notify_one();
+      committer_.join();  // commits whatever is still queued first
+    }
     std::lock_guard<std::mutex> lock(open_mu);
     OpenStores().erase(store_);
   }
 
   Status LoadHead();
+  void Start() {
+    if (options_.group_commit) committer_ = std::thread([this] { CommitLoop(); });
+  }
+  // Validates and time-stamps `entry`; InvalidArgument as Append documents.
+  Status Prepare(AuditEntry* entry) const;
   Result<uint64_t> Append(const AuditEntry& entry);
+  void AppendAsync(AuditEntry entry, std::function<void(Result<uint64_t>)> done);
+  void Flush();
+  void CommitLoop();
   // Numbers, chains and writes `batch` with one synced write; advances the chain only
   // when the write succeeded. Called by one committer at a time.
   Status Commit(const std::vector<Writer*>& batch);
@@ -69,10 +88,14 @@ class AuditLog::Impl {
   Options options_;
 
   std::mutex mu_;
-  std::condition_variable cv_;
+  std::condition_variable work_cv_;  // the committer waits for entries
+  std::condition_variable done_cv_;  // appenders wait for their batch, Flush for the queue
   std::deque<Writer*> queue_;
   bool committing_ = false;
+  bool stopping_ = false;
+  std::thread committer_;
   std::mutex serial_mu_;  // without group commit: one append at a time
+  CommitHook hook_;       // set before the first append
 
   uint64_t last_sequence_ = 0;                                    // leader only
   std::string last_hash_ = std::string(audit::kHashBytes, '\0');  // leader only
@@ -115,7 +138,7 @@ Status AuditLog::Impl::Commit(const std::vector<Writer*>& batch) {
   rocksdb::WriteBatch wb;
   Status s;
   for (Writer* w : batch) {
-    const AuditEntry& e = *w->entry;
+    const AuditEntry& e = w->entry;
     w->sequence = ++seq;
     std::string key = audit::EntryKey(seq);
     std::string body = audit::EncodeBody(e, seq, *crypto_);
@@ -133,6 +156,10 @@ Status AuditLog::Impl::Commit(const std::vector<Writer*>& batch) {
     if (!rs.ok()) return FromRocks(rs, "building an audit batch");
   }
   auto rs = wb.Put(h_->meta, std::string(audit::kMetaHead), audit::EntryKey(seq) + hash);
+  if (rs.ok() && hook_) {
+    s = hook_(&wb);
+    if (!s.ok()) return s;
+  }
   rocksdb::WriteOptions wo;
   wo.sync = true;
   if (rs.ok()) rs = h_->db->Write(wo, &wb);
@@ -143,17 +170,18 @@ Status AuditLog::Impl::Commit(const std::vector<Writer*>& batch) {
   return Status::OK();
 }
 
-Result<uint64_t> AuditLog::Impl::Append(const AuditEntry& entry) {
-  Status s = audit::ValidateEntry(entry);
+Status AuditLog::Impl::Prepare(AuditEntry* entry) const {
+  Status s = audit::ValidateEntry(*entry);
   if (!s.ok()) return s;
-  AuditEntry stamped;
-  const AuditEntry* e = &entry;
-  if (entry.time_micros == 0) {
-    stamped = entry;
-    stamped.time_micros = NowMicros();
-    e = &stamped;
-  }
-  Writer w(e);
+  if (entry->time_micros == 0) entry->time_micros = NowMicros();
+  return Status::OK();
+}
+
+Result<uint64_t> AuditLog::Impl::Append(const AuditEntry& entry) {
+  Writer w;
+  w.entry = entry;
+  Status s = Prepare(&w.entry);
+  if (!s.ok()) return s;
   if (!options_.group_commit) {
     std::lock_guard<std::mutex> lock(serial_mu_);
     s = Commit({&w});
@@ -162,26 +190,73 @@ Result<uint64_t> AuditLog::Impl::Append(const AuditEntry& entry) {
   }
   std::unique_lock<std::mutex> lock(mu_);
   queue_.push_back(&w);
-  cv_.wait(lock, [&] { return w.done || !committing_; });
-  if (!w.done) {
-    // Leader: `w` is still queued (only a leader removes entries, and marks them done
-    // before it gives up the role), so this batch includes it.
+  work_cv_.notify_one();
+  done_cv_.wait(lock, [&] { return w.done; });
+  if (!w.status.ok()) return w.status;
+  return w.sequence;
+}
+
+void AuditLog::Impl::AppendAsync(AuditEntry entry, std::function<void(Result<uint64_t>)> done) {
+  auto w = std::make_unique<Writer>();
+  w->entry = std::move(entry);
+  Status s = Prepare(&w->entry);
+  if (!s.ok()) {
+    done(s);
+    return;
+  }
+  if (!options_.group_commit) {
+    {
+      std::lock_guard<std::mutex> lock(serial_mu_);
+      s = Commit({w.get()});
+    }
+    done(s.ok() ? Result<uint64_t>(w->sequence) : Result<uint64_t>(s));
+    return;
+  }
+  w->callback = std::move(done);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    queue_.push_back(w.release());
+  }
+  work_cv_.notify_one();
+}
+
+void AuditLog::Impl::Flush() {
+  if (!options_.group_commit) return;
+  std::unique_lock<std::mutex> lock(mu_);
+  done_cv_.wait(lock, [&] { return queue_.empty() && !committing_; });
+}
+
+void AuditLog::Impl::CommitLoop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    work_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+    if (queue_.empty()) return;  // stopping, and nothing left to write
     committing_ = true;
-    size_t n = std::min(queue_.size(), kMaxBatch);
+    const size_t n = std::min(queue_.size(), kMaxBatch);
     std::vector<Writer*> batch(queue_.begin(), queue_.begin() + n);
     queue_.erase(queue_.begin(), queue_.begin() + n);
     lock.unlock();
-    Status commit = Commit(batch);
+    const Status commit = Commit(batch);
     lock.lock();
-    for (Writer* b : batch) {
-      b->status = commit;
-      b->done = true;
+    // Synchronous writers may return as soon as `done` is set: touch them only here.
+    std::vector<std::unique_ptr<Writer>> async;
+    for (Writer* w : batch) {
+      w->status = commit;
+      if (w->callback) {
+        async.emplace_back(w);
+      } else {
+        w->done = true;
+      }
     }
     committing_ = false;
-    cv_.notify_all();
+    lock.unlock();
+    done_cv_.notify_all();
+    for (auto& w : async) {
+      w->callback(commit.ok() ? Result<uint64_t>(w->sequence) : Result<uint64_t>(commit));
+    }
+    async.clear();
+    lock.lock();
   }
-  if (!w.status.ok()) return w.status;
-  return w.sequence;
 }
 
 Result<std::unique_ptr<AuditLog>> AuditLog::Open(ChildStore* store, const Options& options) {
@@ -195,6 +270,7 @@ Result<std::unique_ptr<AuditLog>> AuditLog::Open(ChildStore* store, const Option
   auto impl = std::make_unique<Impl>(store, options);
   Status s = impl->LoadHead();
   if (!s.ok()) return s;
+  impl->Start();
   return std::unique_ptr<AuditLog>(new AuditLog(std::move(impl)));
 }
 
@@ -202,6 +278,14 @@ AuditLog::AuditLog(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 AuditLog::~AuditLog() = default;
 
 Result<uint64_t> AuditLog::Append(const AuditEntry& entry) { return impl_->Append(entry); }
+
+void AuditLog::AppendAsync(AuditEntry entry, std::function<void(Result<uint64_t>)> done) {
+  impl_->AppendAsync(std::move(entry), std::move(done));
+}
+
+void AuditLog::Flush() { impl_->Flush(); }
+
+void AuditLog::SetCommitHook(CommitHook hook) { impl_->hook_ = std::move(hook); }
 
 uint64_t AuditLog::LastSequence() const { return impl_->durable_.load(std::memory_order_acquire); }
 

@@ -16,10 +16,11 @@
 // organisation, source address, action, outcome and child ids stay in clear so that they
 // can be queried.
 //
-// Durability: Append returns only after its entry is synced (WriteOptions::sync). With
-// group commit (the default) concurrent appenders are written together: one of them, the
-// leader, writes every waiting entry in one WriteBatch and one sync while the others wait,
-// so that many threads share each sync. One committer at a time.
+// Durability: Append returns only after its entry is synced (WriteOptions::sync), and
+// AppendAsync calls back only then. With group commit (the default) a committer thread
+// writes every waiting entry in one WriteBatch and one sync, so that many appenders share
+// each sync; entries that arrive during a sync go in the next batch. Entries are numbered
+// in the order the committer takes them.
 //
 // Reading (verification, queries) is AuditReader's, below.
 //
@@ -29,6 +30,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <string>
@@ -37,6 +39,10 @@
 
 #include "storage/record.h"
 #include "util/status.h"
+
+namespace rocksdb {
+class WriteBatch;
+}
 
 namespace cp {
 
@@ -142,6 +148,22 @@ class AuditLog {
   // was not refused. Any other error means the entry may not be recorded: the caller
   // must not answer with data.
   Result<uint64_t> Append(const AuditEntry& entry);
+
+  // Appends as Append does without waiting: `done` gets the same result once the entry
+  // is synced (or failed). An entry that fails validation calls `done` at once, on the
+  // calling thread; otherwise `done` runs on the committer thread, so it must be quick
+  // (post the result elsewhere) and must not append. Every queued entry is written before
+  // the log closes.
+  void AppendAsync(AuditEntry entry, std::function<void(Result<uint64_t>)> done);
+
+  // Waits until every entry queued before the call is written and its appender told.
+  void Flush();
+
+  // Writes of another part of the store that should be as durable as the audit entries
+  // they go with (the accounts' search quotas): the hook adds them to each batch, in the
+  // same synced write. A hook error fails the batch. Set it before the first append.
+  using CommitHook = std::function<Status(rocksdb::WriteBatch*)>;
+  void SetCommitHook(CommitHook hook);
 
   // The sequence number of the last durable entry (0 for an empty log).
   uint64_t LastSequence() const;

@@ -13,6 +13,9 @@
 #include <set>
 #include <sstream>
 #include <thread>
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
 
 #include "storage/audit_internal.h"  // ChainHash, to forge an entry as an attacker would
 #include "tests/storage/store_test_util.h"
@@ -450,6 +453,128 @@ TEST_F(AuditLogTest, WithoutGroupCommitTheChainIsIntactToo) {
   ConcurrentAppends(log_.get(), 4, 20, &seqs);
   EXPECT_EQ(std::set<uint64_t>(seqs.begin(), seqs.end()).size(), 80u);
   EXPECT_TRUE(Verify().intact);
+}
+
+// ---- Appending without waiting -------------------------------------------------------------
+
+// Collects AppendAsync results from the committer thread.
+struct AsyncResults {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<Result<uint64_t>> results;
+  std::function<void(Result<uint64_t>)> Callback() {
+    return [this](Result<uint64_t> r) {
+      std::lock_guard<std::mutex> lock(mu);
+      results.push_back(std::move(r));
+      cv.notify_all();
+    };
+  }
+  void WaitFor(size_t n) {
+    std::unique_lock<std::mutex> lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(60), [&] { return results.size() >= n; }));
+  }
+};
+
+TEST_F(AuditLogTest, AsyncAppendsAreDurableInOrderWhenCalledBack) {
+  AsyncResults got;
+  for (int i = 0; i < 50; ++i) log_->AppendAsync(Search("alice", kT0 + i, {7}), got.Callback());
+  got.WaitFor(50);
+  std::vector<uint64_t> seqs;
+  for (auto& r : got.results) {
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    seqs.push_back(*r);
+  }
+  // One appender: its entries are numbered in the order it queued them.
+  for (size_t i = 0; i < seqs.size(); ++i) EXPECT_EQ(seqs[i], i + 1);
+  EXPECT_EQ(log_->LastSequence(), 50u);
+  log_.reset();
+  store_.reset();
+  OpenStore();  // written, not only queued: they are read back after a reopen
+  auto v = Verify();
+  EXPECT_TRUE(v.intact) << v.problem;
+  EXPECT_EQ(v.entries, 50u);
+  EXPECT_EQ(ByChild(7).size(), 50u);
+}
+
+TEST_F(AuditLogTest, AsyncAppendOfAnInvalidEntryIsRefusedAtOnce) {
+  AsyncResults got;
+  AuditEntry e = Search("alice", kT0, {7}, /*reason=*/"");
+  log_->AppendAsync(e, got.Callback());
+  ASSERT_EQ(got.results.size(), 1u);  // on the calling thread, before AppendAsync returned
+  EXPECT_TRUE(got.results[0].status().IsInvalidArgument());
+  EXPECT_EQ(Verify().entries, 0u);
+}
+
+TEST_F(AuditLogTest, SyncAndAsyncAppendsShareOneChain) {
+  AsyncResults got;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 25; ++i) {
+        if (i % 2 == 0) {
+          log_->AppendAsync(Search("async" + std::to_string(t), kT0 + i, {1}), got.Callback());
+        } else {
+          ASSERT_TRUE(log_->Append(Search("sync" + std::to_string(t), kT0 + i, {2})).ok());
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  got.WaitFor(4 * 13);
+  for (auto& r : got.results) EXPECT_TRUE(r.ok());
+  auto v = Verify();
+  EXPECT_TRUE(v.intact) << v.problem;
+  EXPECT_EQ(v.entries, 100u);
+}
+
+TEST_F(AuditLogTest, FlushWaitsForQueuedEntriesAndClosingWritesThem) {
+  std::atomic<int> called{0};
+  for (int i = 0; i < 20; ++i) {
+    log_->AppendAsync(Search("bob", kT0 + i, {8}), [&called](Result<uint64_t> r) {
+      EXPECT_TRUE(r.ok());
+      ++called;
+    });
+  }
+  log_->Flush();
+  EXPECT_EQ(called.load(), 20);
+  EXPECT_EQ(log_->LastSequence(), 20u);
+  for (int i = 0; i < 20; ++i) {
+    log_->AppendAsync(Search("bob", kT0 + 100 + i, {8}), [&called](Result<uint64_t> r) {
+      EXPECT_TRUE(r.ok());
+      ++called;
+    });
+  }
+  log_.reset();  // no Flush: closing writes what is queued and reports it
+  EXPECT_EQ(called.load(), 40);
+  EXPECT_EQ(Verify().entries, 40u);
+}
+
+TEST_F(AuditLogTest, CommitHookWritesGoInTheSameBatchAndItsFailureFailsTheBatch) {
+  const std::string key = "audit-hook-test";
+  int batches = 0;
+  bool fail = false;
+  log_->SetCommitHook([&](rocksdb::WriteBatch* wb) {
+    if (fail) return Status::IOError("hook says no");
+    ++batches;
+    EXPECT_TRUE(wb->Put(key, std::to_string(batches)).ok());  // the default family
+    return Status::OK();
+  });
+  EXPECT_EQ(Append(Search("alice", kT0, {7})), 1u);
+  fail = true;
+  auto r = log_->Append(Search("alice", kT0 + 1, {7}));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Status::Code::kIOError) << r.status().ToString();
+  fail = false;
+  // The failed batch wrote nothing and did not advance the chain.
+  EXPECT_EQ(Append(Search("alice", kT0 + 2, {7})), 2u);
+  Tamper([&](rocksdb::DB* db, rocksdb::ColumnFamilyHandle*, rocksdb::ColumnFamilyHandle*) {
+    std::string v;
+    ASSERT_TRUE(db->Get(rocksdb::ReadOptions(), key, &v).ok());
+    EXPECT_EQ(v, "2");  // one write per committed batch, none for the failed one
+  });
+  auto check = Verify();
+  EXPECT_TRUE(check.intact) << check.problem;
+  EXPECT_EQ(check.entries, 2u);
 }
 
 // ---- Nothing personal in clear -------------------------------------------------------------
