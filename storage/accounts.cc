@@ -78,6 +78,9 @@ const char* AuthErrorName(AuthError error) {
 }
 
 Accounts::Impl::~Impl() {
+  rocksdb::WriteBatch wb;
+  AddQuotaWrites(&wb);
+  if (wb.Count() > 0) db_->Write(rocksdb::WriteOptions(), &wb).PermitUncheckedError();
   std::lock_guard<std::mutex> lock(open_mu);
   OpenStores().erase(store_);
 }
@@ -288,10 +291,19 @@ Result<std::string> Accounts::ResetSecondFactor(std::string_view user) {
 }
 
 Status Accounts::SetRole(std::string_view user, Role role) {
-  return impl_->UpdateUser(user, [role](UserRecord* u) {
-    u->account.role = role;
-    return Status::OK();
-  });
+  std::lock_guard<std::mutex> lock(impl_->mu_);
+  auto u = impl_->ReadUser(user);
+  if (!u.ok()) return u.status();
+  u->account.role = role;
+  Status s = impl_->Put(account_keys::User(user), EncodeUser(*u));
+  if (!s.ok()) return s;
+  // Under mu_, which ChargeSearch holds while it reads a role into the cache: a cached
+  // count takes the new role's limit at once.
+  std::lock_guard<std::mutex> quota_lock(impl_->quota_mu_);
+  if (auto it = impl_->quotas_.find(std::string(user)); it != impl_->quotas_.end()) {
+    it->second.limit = PolicyFor(role).daily_searches;
+  }
+  return Status::OK();
 }
 
 Status Accounts::Unlock(std::string_view user) {

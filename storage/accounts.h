@@ -50,6 +50,8 @@
 
 namespace cp {
 
+class AuditLog;
+
 class ChildStore;
 
 struct Organisation {
@@ -164,8 +166,16 @@ class Accounts {
 
   // Counts one search against the user's quota for the UTC day of `unix_seconds` and says
   // whether it is allowed. Counts persist (unsynced: a crash may forget the last few).
-  // NotFound for an unknown user.
+  // NotFound for an unknown user. Counts are kept in memory once read: a charge takes
+  // one short lock, and with WriteQuotasWithAudit no storage write at all.
   Result<QuotaCharge> ChargeSearch(std::string_view user, int64_t unix_seconds);
+
+  // From now on the counts changed since the last audit batch are written in each batch
+  // `log` commits (AuditLog::SetCommitHook), instead of one write per charge: a search
+  // then costs the server no write of its own, and its count is as durable as the audit
+  // entry that records it. Counts still unwritten when the Accounts object closes are
+  // written then. `log` must be on the same store and closed before this object.
+  void WriteQuotasWithAudit(AuditLog* log);
 
  private:
   class Impl;

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "storage/accounts.h"
 #include "storage/crypto.h"
@@ -69,6 +70,21 @@ class Accounts::Impl {
   Options options_;
   std::string dummy_hash_;  // verified against for unknown users: same cost as a real one
   std::mutex mu_;
+
+  // Search quotas in memory, by user: read from storage at a user's first charge.
+  struct Quota {
+    uint32_t day = 0;  // days since the epoch (UTC) that `used` counts
+    uint32_t used = 0;
+    uint32_t limit = 0;  // the role's daily quota
+    bool dirty = false;  // changed since last written
+  };
+  // Adds a Put of every changed count to `wb` and marks them written.
+  void AddQuotaWrites(rocksdb::WriteBatch* wb);
+  std::mutex quota_mu_;  // guards quotas_ and write_behind_; taken after mu_, never before
+  std::unordered_map<std::string, Quota> quotas_;
+  bool write_behind_ = false;
 };
+
+std::string EncodeQuota(uint32_t day, uint32_t used);
 
 }  // namespace cp

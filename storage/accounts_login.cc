@@ -3,6 +3,7 @@
 #include <openssl/crypto.h>
 
 #include "storage/accounts_internal.h"
+#include "storage/audit_log.h"
 #include "storage/child_store_internal.h"
 #include "util/coding.h"
 #include "util/totp.h"
@@ -122,29 +123,74 @@ AuthDecision Accounts::CheckCode(std::string_view user, std::string_view code,
   return Accept(u->account);
 }
 
+std::string EncodeQuota(uint32_t day, uint32_t used) {
+  return BigEndian64((uint64_t{day} << 32) | used);
+}
+
 Result<QuotaCharge> Accounts::ChargeSearch(std::string_view user, int64_t unix_seconds) {
-  std::lock_guard<std::mutex> lock(impl_->mu_);
-  auto u = impl_->ReadUser(user);
-  if (!u.ok()) return u.status();
-  QuotaCharge charge;
-  charge.limit = PolicyFor(u->account.role).daily_searches;
   const uint32_t day = static_cast<uint32_t>(std::max<int64_t>(unix_seconds, 0) / kSecondsPerDay);
-  std::string key = account_keys::Quota(user), value;
-  auto rs = impl_->db_->Get(rocksdb::ReadOptions(), impl_->cf_, key, &value);
-  if (!rs.ok() && !rs.IsNotFound()) return FromRocks(rs, "reading a search quota");
-  uint32_t stored_day = 0, used = 0;
-  if (rs.ok() && value.size() == 8) {
-    stored_day = static_cast<uint32_t>(DecodeBigEndian64(value.data()) >> 32);
-    used = static_cast<uint32_t>(DecodeBigEndian64(value.data()));
+  const std::string name(user);
+  std::unique_lock<std::mutex> quota_lock(impl_->quota_mu_);
+  auto it = impl_->quotas_.find(name);
+  if (it == impl_->quotas_.end()) {
+    // First charge since opening: read the role and the stored count. mu_ orders this
+    // read after any role change in progress (SetRole updates the cached limit under it).
+    quota_lock.unlock();
+    std::lock_guard<std::mutex> lock(impl_->mu_);
+    auto u = impl_->ReadUser(user);
+    if (!u.ok()) return u.status();
+    std::string value;
+    auto rs = impl_->db_->Get(rocksdb::ReadOptions(), impl_->cf_, account_keys::Quota(user), &value);
+    if (!rs.ok() && !rs.IsNotFound()) return FromRocks(rs, "reading a search quota");
+    Impl::Quota q;
+    q.limit = PolicyFor(u->account.role).daily_searches;
+    if (rs.ok() && value.size() == 8) {
+      q.day = static_cast<uint32_t>(DecodeBigEndian64(value.data()) >> 32);
+      q.used = static_cast<uint32_t>(DecodeBigEndian64(value.data()));
+    }
+    quota_lock.lock();
+    it = impl_->quotas_.try_emplace(name, q).first;  // another charge may have won the race
   }
-  if (stored_day != day) used = 0;
-  charge.used = used;
-  if (used >= charge.limit) return charge;
+  Impl::Quota& q = it->second;
+  if (q.day != day) {
+    q.day = day;
+    q.used = 0;
+  }
+  QuotaCharge charge;
+  charge.limit = q.limit;
+  charge.used = q.used;
+  if (q.used >= q.limit) return charge;
   charge.allowed = true;
-  charge.used = used + 1;
-  Status s = impl_->Put(key, BigEndian64((uint64_t{day} << 32) | charge.used), /*sync=*/false);
+  charge.used = ++q.used;
+  if (impl_->write_behind_) {
+    q.dirty = true;
+    return charge;
+  }
+  // Written under quota_mu_ so that two charges cannot store their counts out of order.
+  Status s = impl_->Put(account_keys::Quota(user), EncodeQuota(q.day, q.used), /*sync=*/false);
   if (!s.ok()) return s;
   return charge;
+}
+
+void Accounts::Impl::AddQuotaWrites(rocksdb::WriteBatch* wb) {
+  std::lock_guard<std::mutex> lock(quota_mu_);
+  for (auto& [user, q] : quotas_) {
+    if (!q.dirty) continue;
+    if (!wb->Put(cf_, account_keys::Quota(user), EncodeQuota(q.day, q.used)).ok()) continue;
+    q.dirty = false;
+  }
+}
+
+void Accounts::WriteQuotasWithAudit(AuditLog* log) {
+  {
+    std::lock_guard<std::mutex> lock(impl_->quota_mu_);
+    impl_->write_behind_ = true;
+  }
+  Impl* impl = impl_.get();
+  log->SetCommitHook([impl](rocksdb::WriteBatch* wb) {
+    impl->AddQuotaWrites(wb);
+    return Status::OK();
+  });
 }
 
 }  // namespace cp

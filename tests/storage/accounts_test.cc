@@ -13,6 +13,8 @@
 #include <sstream>
 #include <thread>
 
+#include "storage/accounts_internal.h"  // the quota key and its encoding
+#include "storage/audit_log.h"
 #include "storage/roles.h"
 #include "tests/storage/store_test_util.h"
 #include "util/totp.h"
@@ -420,6 +422,87 @@ TEST_F(AccountsTest, RolesThatMayNotSearchHaveNoQuota) {
   ASSERT_TRUE(c.ok());
   EXPECT_FALSE(c->allowed);
   EXPECT_TRUE(accounts_->ChargeSearch("nobody", kNow).status().IsNotFound());
+}
+
+// The stored count of `user`'s quota, read from the files of a store that is open
+// elsewhere (read-only: the WAL included); empty when none is stored.
+std::string StoredQuota(const std::string& db_dir, const std::string& user) {
+  std::vector<std::string> names;
+  EXPECT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), db_dir, &names).ok());
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const auto& name : names) descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* db = nullptr;
+  auto s = rocksdb::DB::OpenForReadOnly(rocksdb::DBOptions(), db_dir, descriptors, &handles, &db);
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  if (!s.ok()) return "";
+  std::string value;
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (names[i] == "accounts") {
+      db->Get(rocksdb::ReadOptions(), handles[i], account_keys::Quota(user), &value)
+          .PermitUncheckedError();
+    }
+  }
+  for (auto* h : handles) db->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+  delete db;
+  return value;
+}
+
+TEST_F(AccountsTest, WithTheAuditLogQuotaCountsAreWrittenInItsBatches) {
+  AddAlice();
+  auto log = AuditLog::Open(store_.get());
+  ASSERT_TRUE(log.ok()) << log.status().ToString();
+  accounts_->WriteQuotasWithAudit(log->get());
+  const uint32_t day = static_cast<uint32_t>(kNow / 86400);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(accounts_->ChargeSearch("alice", kNow)->allowed);
+  EXPECT_EQ(StoredQuota(db_dir_, "alice"), "");  // no write of its own per charge
+  AuditEntry e;
+  e.user = "alice";
+  e.action = AuditAction::kSearch;
+  e.reason = "s47 enquiry";
+  e.criteria = "family=Smith";
+  ASSERT_TRUE((*log)->Append(e).ok());
+  EXPECT_EQ(StoredQuota(db_dir_, "alice"), EncodeQuota(day, 3));  // with the audit entry
+  ASSERT_TRUE(accounts_->ChargeSearch("alice", kNow)->allowed);
+  log->reset();
+  ReopenAll();  // closing writes the count no audit batch carried
+  auto c = accounts_->ChargeSearch("alice", kNow);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->used, 5u);
+}
+
+TEST_F(AccountsTest, ARoleChangeTakesEffectOnACountAlreadyInMemory) {
+  AddAlice();
+  ASSERT_TRUE(accounts_->ChargeSearch("alice", kNow)->allowed);  // cached, police: 200
+  ASSERT_TRUE(accounts_->SetRole("alice", Role::kVoluntaryOrganisation).ok());
+  const uint32_t limit = PolicyFor(Role::kVoluntaryOrganisation).daily_searches;
+  for (uint32_t i = 2; i <= limit; ++i) ASSERT_TRUE(accounts_->ChargeSearch("alice", kNow)->allowed);
+  auto over = accounts_->ChargeSearch("alice", kNow);
+  ASSERT_TRUE(over.ok());
+  EXPECT_FALSE(over->allowed);
+  EXPECT_EQ(over->limit, limit);
+  ASSERT_TRUE(accounts_->SetRole("alice", Role::kFeedSupplier).ok());  // may not search
+  EXPECT_FALSE(accounts_->ChargeSearch("alice", kNow + 86400)->allowed);
+}
+
+TEST_F(AccountsTest, ConcurrentChargesNeverExceedTheQuota) {
+  AddAlice();
+  const uint32_t limit = PolicyFor(Role::kPolice).daily_searches;
+  std::atomic<uint32_t> allowed{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (uint32_t i = 0; i < limit; ++i) {
+        auto c = accounts_->ChargeSearch("alice", kNow);
+        ASSERT_TRUE(c.ok());
+        if (c->allowed) ++allowed;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(allowed.load(), limit);
+  ReopenAll();
+  EXPECT_FALSE(accounts_->ChargeSearch("alice", kNow)->allowed);
 }
 
 // ---- Nothing in clear ----------------------------------------------------------------------
