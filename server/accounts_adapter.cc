@@ -240,6 +240,14 @@ Status StoreAudit::Append(const AuditEvent& event) {
   return seq.ok() ? Status::OK() : seq.status();
 }
 
+void StoreAudit::AppendAsync(const AuditEvent& event, std::function<void(Status)> done) {
+  log_->AppendAsync(ToAuditEntry(event), [done = std::move(done)](Result<uint64_t> seq) {
+    done(seq.ok() ? Status::OK() : seq.status());
+  });
+}
+
+void StoreAudit::Flush() { log_->Flush(); }
+
 AccountServices::~AccountServices() = default;
 
 Result<std::unique_ptr<AccountServices>> AccountServices::Open(ChildStore* store,
@@ -255,6 +263,7 @@ Result<std::unique_ptr<AccountServices>> AccountServices::Open(ChildStore* store
   std::unique_ptr<AccountServices> s(new AccountServices);
   s->accounts_ = std::move(*accounts);
   s->audit_log_ = std::move(*audit);
+  s->accounts_->WriteQuotasWithAudit(s->audit_log_.get());
   s->accounts_port_ = std::make_unique<StoreAccounts>(s->accounts_.get());
   s->audit_port_ = std::make_unique<StoreAudit>(s->audit_log_.get());
   return s;

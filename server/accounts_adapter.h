@@ -102,6 +102,8 @@ class StoreAudit : public AuditPort {
  public:
   explicit StoreAudit(AuditLog* log) : log_(log) {}
   Status Append(const AuditEvent& event) override;
+  void AppendAsync(const AuditEvent& event, std::function<void(Status)> done) override;
+  void Flush() override;
 
  private:
   AuditLog* log_;
@@ -119,7 +121,8 @@ class AccountServices {
     uint32_t lockout_after = 0;
   };
   // Opens both (Accounts::Open, AuditLog::Open); their errors pass through, e.g.
-  // Corruption when the audit log's head and last entry disagree.
+  // Corruption when the audit log's head and last entry disagree. Search quotas are
+  // written with the audit batches (Accounts::WriteQuotasWithAudit).
   static Result<std::unique_ptr<AccountServices>> Open(ChildStore* store, const Options& options);
   ~AccountServices();
   AccountServices(const AccountServices&) = delete;

@@ -148,8 +148,52 @@ bool RequestHandler::AdmitConnection(const std::string& address) {
   return false;
 }
 
-std::string RequestHandler::Handle(const fb::Envelope& req, const std::string& address) {
-  Call call{req, req.id(), address, Str(req.session()), deps_.clock()};
+bool RequestHandler::RunsInline(Body type) {
+  return type == Body::Search || type == Body::GetRecord || type == Body::Hello ||
+         type == Body::Health;
+}
+
+std::string RequestHandler::AuditFailure(uint64_t request_id) {
+  return ErrorFrame(request_id, ErrorCode::Internal, "the audit trail is unavailable");
+}
+
+void RequestHandler::CommitDeferred(std::vector<AuditEvent> events,
+                                    std::function<void(Status)> done) {
+  if (events.empty()) {
+    done(Status::OK());
+    return;
+  }
+  // Events of one request go in order; the last one's result reports for all (an earlier
+  // failure is kept: the committer writes in queue order, so it is seen first).
+  struct Pending {
+    std::mutex mu;
+    size_t left;
+    Status first_error;
+    std::function<void(Status)> done;
+  };
+  auto pending = std::make_shared<Pending>();
+  pending->left = events.size();
+  pending->done = std::move(done);
+  for (const AuditEvent& e : events) {
+    deps_.audit->AppendAsync(e, [pending](Status s) {
+      std::function<void(Status)> finish;
+      Status result;
+      {
+        std::lock_guard lock(pending->mu);
+        if (!s.ok() && pending->first_error.ok()) pending->first_error = s;
+        if (--pending->left == 0) {
+          finish = std::move(pending->done);
+          result = pending->first_error;
+        }
+      }
+      if (finish) finish(result);
+    });
+  }
+}
+
+std::string RequestHandler::Handle(const fb::Envelope& req, const std::string& address,
+                                   std::vector<AuditEvent>* deferred) {
+  Call call{req, req.id(), address, Str(req.session()), deps_.clock(), deferred};
   const Body type = req.body_type();
   // The verifier accepts a union whose table is absent; every request here has one.
   if (req.body() == nullptr) {
@@ -225,6 +269,10 @@ Status RequestHandler::Audit(const Call& call, const Session* session, AuditEven
     event.user = session->profile.user;
     event.organisation = session->profile.organisation;
   }
+  if (call.deferred != nullptr) {
+    call.deferred->push_back(std::move(event));
+    return Status::OK();
+  }
   return deps_.audit->Append(event);
 }
 
@@ -244,6 +292,16 @@ std::string RequestHandler::Refuse(const Call& call, const Session* session,
   Status s = Audit(call, session, std::move(e));
   if (!s.ok()) return ErrorFrame(call.id, ErrorCode::Internal, "the audit trail is unavailable");
   return ErrorFrame(call.id, code, message, retry_after_ms);
+}
+
+std::string RequestHandler::RefuseUnauthenticated(const Call& call, const std::string& action,
+                                                  const std::string& message) {
+  if (!refusal_audits_.Admit(call.address, call.now_ms, nullptr)) {
+    LogInfo("request refused: no valid session (not audited: too many refusals from one "
+            "address)");
+    return ErrorFrame(call.id, ErrorCode::NotAuthenticated, message);
+  }
+  return Refuse(call, nullptr, action, ErrorCode::NotAuthenticated, message);
 }
 
 std::string RequestHandler::Login(const Call& call) {
@@ -286,7 +344,7 @@ std::string RequestHandler::SecondFactor(const Call& call) {
   const auto* sf = call.req.body_as_SecondFactor();
   const std::string ticket = Str(sf->ticket());
   auto user = sessions_.TicketUser(ticket, call.address, call.now_ms);
-  if (!user.ok()) return ErrorFrame(call.id, ErrorCode::NotAuthenticated, user.status().message());
+  if (!user.ok()) return RefuseUnauthenticated(call, "login", user.status().message());
   AuditEvent e;
   e.action = "login";
   e.user = *user;
@@ -326,7 +384,7 @@ std::string RequestHandler::Admit(const Call& call, Operation op, const std::str
                                   const std::string* reason, bool counts_towards_quota,
                                   Session* session) {
   auto s = sessions_.Use(call.token, call.address, call.now_ms);
-  if (!s.ok()) return ErrorFrame(call.id, ErrorCode::NotAuthenticated, s.status().message());
+  if (!s.ok()) return RefuseUnauthenticated(call, action, s.status().message());
   if (!s->profile.May(op)) {
     return Refuse(call, &*s, action, ErrorCode::NotAuthorised,
                   "the role '" + s->profile.role + "' does not permit " + action);
@@ -449,7 +507,7 @@ std::string RequestHandler::SetShield(const Call& call, bool shield) {
 std::string RequestHandler::BreakGlass(const Call& call) {
   const std::string reason = Str(call.req.body_as_BreakGlass()->reason());
   auto s = sessions_.Use(call.token, call.address, call.now_ms);
-  if (!s.ok()) return ErrorFrame(call.id, ErrorCode::NotAuthenticated, s.status().message());
+  if (!s.ok()) return RefuseUnauthenticated(call, "break_glass", s.status().message());
   if (!s->profile.May(Operation::kBreakGlass)) {
     return Refuse(call, &*s, "break_glass", ErrorCode::NotAuthorised,
                   "the role '" + s->profile.role + "' may not break glass");

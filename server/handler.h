@@ -4,8 +4,8 @@
 // directly. The order of checks for an operation on a record is fixed and matters:
 // session (address-bound, live) -> role permits the operation -> a stated reason ->
 // rate limit and daily quota -> the operation -> audit append -> response. Every refusal
-// after the session check is audited too; if an audit append fails, the client gets
-// Internal and no data.
+// is audited too (one without a valid session at a bounded rate per address:
+// RefuseUnauthenticated); if an audit append fails, the client gets Internal and no data.
 //
 // Feeds, review and administration (handler_feed.cc, handler_admin.cc) follow the same
 // order — session, role, (a reason for review decisions), rate limit, the operation, audit
@@ -24,6 +24,7 @@
 #include <functional>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "query/searcher.h"
 #include "server/config.h"
@@ -53,7 +54,27 @@ class RequestHandler {
 
   // The response frame (length prefix included) to `request`, which passed
   // VerifyEnvelope, from a client at `address` (an IP literal).
-  std::string Handle(const protocol::Envelope& request, const std::string& address);
+  //
+  // With `deferred`, the request's audit events are not appended but added there, and the
+  // response may leave only after the caller has appended them all durably
+  // (CommitDeferred): if that fails, the caller sends AuditFailure(id) instead. Without it,
+  // Handle appends them itself before it returns.
+  std::string Handle(const protocol::Envelope& request, const std::string& address,
+                     std::vector<AuditEvent>* deferred = nullptr);
+
+  // Requests that never block on anything but the audit append and take no more than a
+  // search's time: the server handles them on its I/O threads, with the audit deferred,
+  // instead of handing them to a worker (a thread hand-off each way cost more CPU than
+  // the search itself). Logins (Argon2), feed batches, review and administration — slow,
+  // or serialised on a lock — go to the workers.
+  static bool RunsInline(protocol::Body type);
+  // Appends `events` in order, without blocking; `done` gets OK once all are durable, or
+  // the first failure. Runs `done` on the audit committer's thread (or the caller's).
+  void CommitDeferred(std::vector<AuditEvent> events, std::function<void(Status)> done);
+  // The response that replaces a deferred one whose audit append failed.
+  static std::string AuditFailure(uint64_t request_id);
+  // Waits until every audit event handed to CommitDeferred has been written and reported.
+  void FlushAudit() { deps_.audit->Flush(); }
 
   // Whether a new connection from `address` (an IP literal) may be served at all: the
   // address lies in a registered range of some organisation (the per-user check at Login
@@ -104,13 +125,19 @@ class RequestHandler {
                      protocol::ErrorCode code, const std::string& message,
                      uint32_t retry_after_ms = 0);
   Status Audit(const Call& call, const Session* session, AuditEvent event);
+  // A request with no valid session (or login ticket): refused NotAuthenticated, and
+  // audited with no user — at most kRefusalAuditsPerSecond a second on average from one
+  // address, so that a client replaying a dead token cannot flood the trail.
+  std::string RefuseUnauthenticated(const Call& call, const std::string& action,
+                                    const std::string& message);
 
   const ServerConfig config_;
   Deps deps_;
   Searcher searcher_;
   SessionTable sessions_;
   RateLimiter limiter_;
-  RateLimiter refusal_audits_;  // one bucket: audited connection refusals
+  RateLimiter refusal_audits_;  // audited refusals before a session: connections (one
+                                // bucket), requests (a bucket per address)
   std::mutex feed_mu_;          // one feed batch or review decision at a time
   std::atomic<bool> draining_{false};
   std::function<uint32_t()> connections_;

@@ -15,6 +15,7 @@ struct RequestHandler::Call {
   std::string address;
   std::string token;
   int64_t now_ms;
+  std::vector<AuditEvent>* deferred = nullptr;  // see Handle
 };
 
 inline std::string Str(const flatbuffers::String* s) { return s ? s->str() : std::string(); }

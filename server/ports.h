@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -124,6 +125,14 @@ class AuditPort {
   virtual ~AuditPort() = default;
   // Appends durably. The server sends no data for the event unless this returned OK.
   virtual Status Append(const AuditEvent& event) = 0;
+  // Appends without blocking the caller: `done` gets what Append would have returned,
+  // once the event is durable, on whatever thread finished it (so it must be quick). This
+  // default appends synchronously and calls `done` before returning.
+  virtual void AppendAsync(const AuditEvent& event, std::function<void(Status)> done) {
+    done(Append(event));
+  }
+  // Waits until every event appended before the call has been written and reported.
+  virtual void Flush() {}
 };
 
 }  // namespace cp::server

@@ -55,6 +55,23 @@ auto OnWorker(asio::thread_pool& pool, std::shared_ptr<WorkerJob> job) {
       use_awaitable);
 }
 
+// Appends a request's deferred audit events and resumes the calling coroutine on its own
+// executor once they are durable (or failed); *status says which. The events and the
+// status travel by shared_ptr, as in OnWorker.
+auto AuditDurable(RequestHandler* handler, std::shared_ptr<std::vector<AuditEvent>> events,
+                  std::shared_ptr<Status> status) {
+  return asio::async_initiate<const asio::use_awaitable_t<>&, void()>(
+      [handler, events, status](auto completion) {
+        auto ex = asio::get_associated_executor(completion);
+        auto shared = std::make_shared<decltype(completion)>(std::move(completion));
+        handler->CommitDeferred(std::move(*events), [status, shared, ex](Status s) {
+          *status = std::move(s);
+          asio::post(ex, [shared]() { (*shared)(); });
+        });
+      },
+      use_awaitable);
+}
+
 // A connection as the drain sees it. Lives on one io_context and is touched only there.
 struct ConnectionBase {
   virtual ~ConnectionBase() = default;
@@ -207,6 +224,19 @@ awaitable<void> Server::Impl::Serve(Stream stream, std::string address, Shard* s
     if (draining.load()) {
       response = ErrorFrame(env->id(), protocol::ErrorCode::Unavailable,
                             "the server is shutting down; reconnect later");
+    } else if (RequestHandler::RunsInline(env->body_type())) {
+      // Searches and record views run here, on the I/O thread; only their audit append
+      // is waited for, without holding the thread.
+      auto events = std::make_shared<std::vector<AuditEvent>>();
+      response = handler->Handle(*env, address, events.get());
+      if (!events->empty()) {
+        auto status = std::make_shared<Status>();
+        co_await AuditDurable(handler, events, status);
+        if (!status->ok()) {
+          LogError("an audit append failed; the client is answered Internal");
+          response = RequestHandler::AuditFailure(env->id());
+        }
+      }
     } else {
       auto job = std::make_shared<WorkerJob>();
       job->handler = handler;
@@ -375,6 +405,9 @@ Status Server::Run(bool handle_signals) {
       signals->cancel(ec);
     });
   }
+  // Deferred audit appends still queued are written (and their coroutines resumed) while
+  // the I/O threads still run.
+  s.handler->FlushAudit();
   for (auto& g : guards) g.reset();
   for (auto& io : s.ios) io->stop();
   for (auto& t : threads) t.join();

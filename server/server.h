@@ -3,12 +3,14 @@
 //
 // A connection from an address outside every organisation's registered ranges is closed
 // before the TLS handshake (RequestHandler::AdmitConnection). Otherwise it serves one
-// request at a time: read the 4-byte header (within the idle
-// timeout), refuse a length above max_frame_bytes before reading any of the body, read
-// the body (within the read timeout), verify it, hand it to the RequestHandler on a worker
-// thread (searches and storage never block an I/O thread), write the response (within the
-// write timeout), repeat. A missed deadline closes the connection; a too-large or
-// malformed frame is answered with an Error whose id is 0 and then closes it.
+// request at a time: read the 4-byte header (within the idle timeout), refuse a length
+// above max_frame_bytes before reading any of the body, read the body (within the read
+// timeout), verify it, handle it, write the response (within the write timeout), repeat.
+// Searches, record views, Hello and Health are handled on the I/O thread itself, and their
+// audit append is awaited without holding the thread; logins, feeds, review and
+// administration go to a worker thread (RequestHandler::RunsInline). A missed deadline
+// closes the connection; a too-large or malformed frame is answered with an Error whose id
+// is 0 and then closes it.
 //
 // Drain (SIGTERM, SIGINT or Drain()): the listener closes, idle connections close, a
 // request already read finishes and its response is written, a request read after the

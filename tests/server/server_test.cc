@@ -86,6 +86,35 @@ TEST_F(ServerTest, RecordOperationsWithoutASessionAreNotAuthenticated) {
   EXPECT_EQ(CodeOf(c->GetRecord(olivia_, "enquiry")), ErrorCode::NotAuthenticated);
   c->set_session("0000");
   EXPECT_EQ(CodeOf(c->Search(OliviaQuery(), "enquiry")), ErrorCode::NotAuthenticated);
+  // Audited with no user, the address and what was asked.
+  size_t refused = 0;
+  for (const auto& e : audit_->For("")) {
+    if (e.outcome != "not_authenticated") continue;
+    ++refused;
+    EXPECT_EQ(e.address, "127.0.0.1");
+    if (e.action == "search") {
+      EXPECT_NE(e.criteria.find("family=Smith"), std::string::npos);
+    }
+  }
+  EXPECT_GE(refused, 3u);
+}
+
+TEST_F(ServerTest, RefusalsWithoutASessionAreAuditedAtABoundedRate) {
+  auto c = Connect();
+  c->set_session("dead");
+  auto count = [this] {
+    size_t n = 0;
+    for (const auto& e : audit_->For("")) n += e.outcome == "not_authenticated";
+    return n;
+  };
+  const size_t before = count();
+  constexpr size_t kTries = 150;  // more than the bucket holds
+  for (size_t i = 0; i < kTries; ++i) {
+    ASSERT_EQ(CodeOf(c->GetRecord(olivia_, "enquiry")), ErrorCode::NotAuthenticated);
+  }
+  const size_t audited = count() - before;
+  EXPECT_GE(audited, 1u);
+  EXPECT_LT(audited, kTries);  // every one refused, not every one written
 }
 
 // ---- Login ------------------------------------------------------------------------------
