@@ -4,6 +4,7 @@
 
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
+#include <algorithm>
 #include <chrono>
 #include <thread>
 #include <unordered_set>
@@ -72,16 +73,29 @@ auto AuditDurable(RequestHandler* handler, std::shared_ptr<std::vector<AuditEven
       use_awaitable);
 }
 
-// A connection as the drain sees it. Lives on one io_context and is touched only there.
+// A connection as the drain and the deadline sweep see it. Lives on one io_context and
+// is touched only there.
 struct ConnectionBase {
   virtual ~ConnectionBase() = default;
   virtual void CloseIfIdle() = 0;
+  // Closes the connection if its deadline is before `now`.
+  virtual void CloseIfLate(steady_clock::time_point now) = 0;
 };
 
-// The live connections of one io_context.
+// The live connections of one io_context, and the timer that sweeps their deadlines.
 struct Shard {
+  explicit Shard(asio::io_context& io) : sweep(io) {}
   std::unordered_set<ConnectionBase*> connections;
+  asio::steady_timer sweep;
 };
+
+// How often each I/O thread looks for missed deadlines: a quarter of the shortest timeout,
+// between 5 and 250 ms. A deadline is enforced that much late at worst; in exchange,
+// setting one is a store, not a timer re-armed (and a thread woken) several times a request.
+milliseconds SweepInterval(const ServerConfig& c) {
+  const int shortest = std::min({c.idle_timeout_ms, c.read_timeout_ms, c.write_timeout_ms});
+  return milliseconds(std::clamp(shortest / 4, 5, 250));
+}
 
 }  // namespace
 
@@ -100,6 +114,7 @@ struct Server::Impl {
   uint64_t accepted = 0;  // accept loop only
 
   awaitable<void> Accept();
+  awaitable<void> Sweep(Shard* shard);
   template <typename Stream>
   awaitable<void> Serve(Stream stream, std::string address, Shard* shard);
   void StartDrain();
@@ -109,47 +124,29 @@ namespace {
 
 template <typename Stream>
 struct Connection : ConnectionBase {
-  Connection(Stream s, asio::any_io_executor ex) : stream(std::move(s)), timer(ex) {}
+  explicit Connection(Stream s) : stream(std::move(s)) {}
   Stream stream;
-  asio::steady_timer timer;
   steady_clock::time_point deadline = steady_clock::time_point::max();
   bool closed = false;
   bool busy = false;  // a request has been read and its response not yet written
 
-  void SetDeadline(int ms) {
-    deadline = steady_clock::now() + milliseconds(ms);
-    timer.cancel();  // the watchdog re-arms for the new deadline
-  }
-  void ClearDeadline() {
-    deadline = steady_clock::time_point::max();
-    timer.cancel();
-  }
+  // Enforced by the shard's sweep (Server::Impl::Sweep).
+  void SetDeadline(int ms) { deadline = steady_clock::now() + milliseconds(ms); }
+  void ClearDeadline() { deadline = steady_clock::time_point::max(); }
   void Close() {
     if (closed) return;
     closed = true;
     error_code ec;
     stream.lowest_layer().shutdown(tcp::socket::shutdown_both, ec);
     stream.lowest_layer().close(ec);
-    timer.cancel();
   }
   void CloseIfIdle() override {
     if (!busy) Close();
   }
-};
-
-// Closes the connection when its deadline passes; ends when the connection is closed.
-template <typename Conn>
-awaitable<void> Watchdog(std::shared_ptr<Conn> c) {
-  while (!c->closed) {
-    if (c->deadline <= steady_clock::now()) {
-      c->Close();
-      co_return;
-    }
-    c->timer.expires_at(c->deadline);
-    error_code ec;
-    co_await c->timer.async_wait(asio::redirect_error(use_awaitable, ec));
+  void CloseIfLate(steady_clock::time_point now) override {
+    if (deadline <= now) Close();
   }
-}
+};
 
 template <typename Stream>
 awaitable<error_code> WriteFrame(Connection<Stream>& c, const std::string& frame, int timeout_ms) {
@@ -164,10 +161,8 @@ awaitable<error_code> WriteFrame(Connection<Stream>& c, const std::string& frame
 
 template <typename Stream>
 awaitable<void> Server::Impl::Serve(Stream stream, std::string address, Shard* shard) {
-  auto ex = co_await asio::this_coro::executor;
-  auto c = std::make_shared<Connection<Stream>>(std::move(stream), ex);
+  auto c = std::make_shared<Connection<Stream>>(std::move(stream));
   shard->connections.insert(c.get());
-  asio::co_spawn(ex, Watchdog(c), asio::detached);
   error_code ec;
   // An address outside every organisation's ranges is closed before any byte is read
   // (the check reads storage, so it runs on a worker).
@@ -257,6 +252,22 @@ awaitable<void> Server::Impl::Serve(Stream stream, std::string address, Shard* s
   }
 }
 
+// Closes the shard's connections whose deadline has passed, every SweepInterval, until
+// the I/O thread stops.
+awaitable<void> Server::Impl::Sweep(Shard* shard) {
+  const milliseconds interval = SweepInterval(config);
+  for (;;) {
+    shard->sweep.expires_after(interval);
+    error_code ec;
+    co_await shard->sweep.async_wait(asio::redirect_error(use_awaitable, ec));
+    if (ec) co_return;
+    const auto now = steady_clock::now();
+    // Copy: a closed connection's coroutine erases it from the set (later, not inline).
+    std::vector<ConnectionBase*> open(shard->connections.begin(), shard->connections.end());
+    for (ConnectionBase* c : open) c->CloseIfLate(now);
+  }
+}
+
 awaitable<void> Server::Impl::Accept() {
   for (;;) {
     const size_t i = accepted++ % ios.size();
@@ -326,7 +337,7 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config, Reques
       config.workers > 0 ? config.workers : kWorkersPerCore * static_cast<int>(cores);
   for (int i = 0; i < n_io; ++i) {
     impl->ios.push_back(std::make_unique<asio::io_context>(1));
-    impl->shards.push_back(std::make_unique<Shard>());
+    impl->shards.push_back(std::make_unique<Shard>(*impl->ios.back()));
   }
   impl->workers = std::make_unique<asio::thread_pool>(n_workers);
   try {
@@ -384,6 +395,9 @@ Status Server::Run(bool handle_signals) {
     });
   }
   asio::co_spawn(*s.ios[0], s.Accept(), asio::detached);
+  for (size_t i = 0; i < s.ios.size(); ++i) {
+    asio::co_spawn(*s.ios[i], s.Sweep(s.shards[i].get()), asio::detached);
+  }
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
   std::vector<std::thread> threads;
   for (auto& io : s.ios) {
