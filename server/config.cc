@@ -47,9 +47,11 @@ Status ParseListen(const std::string& listen, std::string* address, uint16_t* po
     return Status::InvalidArgument(bad + " (port 0..65535)");
   }
   if (!IsLoopbackAddress(host)) {
-    return Status::InvalidArgument("metrics.listen must be a loopback address (127.0.0.1 or "
-                                   "::1): the endpoint is plain HTTP without authentication; "
-                                   "not " + host);
+    return Status::InvalidArgument(
+        "metrics.listen must be a loopback address (127.0.0.1 or "
+        "::1): the endpoint is plain HTTP without authentication; "
+        "not " +
+        host);
   }
   *address = host;
   *port = static_cast<uint16_t>(std::stoi(digits));

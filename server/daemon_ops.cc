@@ -40,8 +40,8 @@ Status DaemonOps::Start() {
 
 uint16_t DaemonOps::port() const { return endpoint_ ? endpoint_->port() : 0; }
 
-std::unique_ptr<DaemonOps::Attachment> DaemonOps::Attach(ChildStore* store,
-                                                         RequestHandler* handler, Server* server) {
+std::unique_ptr<DaemonOps::Attachment> DaemonOps::Attach(ChildStore* store, RequestHandler* handler,
+                                                         Server* server) {
   {
     std::lock_guard lock(mu_);
     store_ = store;
@@ -111,10 +111,10 @@ void DaemonOps::ReloadNow() {
   if (server_ != nullptr) server_->ApplyLimits(running_);
   ServerMetrics::Global().ObserveReload(true);
   LogInfo("reloaded the configuration", {{"event", "reloaded"},
-                                          {"max_connections", running_.max_connections},
-                                          {"rate_per_second", running_.rate_per_second},
-                                          {"rate_burst", running_.rate_burst},
-                                          {"sessions_closed", uint64_t{closed}}});
+                                         {"max_connections", running_.max_connections},
+                                         {"rate_per_second", running_.rate_per_second},
+                                         {"rate_burst", running_.rate_burst},
+                                         {"sessions_closed", uint64_t{closed}}});
   NotifySystemd("READY=1");
 }
 

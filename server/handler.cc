@@ -319,10 +319,10 @@ std::string RequestHandler::SecondFactor(const Call& call) {
   std::string token = sessions_.Open(p, call.address, call.now_ms);
   flatbuffers::FlatBufferBuilder fbb(256);
   const SessionTable::Limits limits = sessions_.limits();
-  auto result = fb::CreateSessionResultDirect(
-      fbb, token.c_str(), (call.now_ms + limits.lifetime_ms) / 1000,
-      static_cast<uint32_t>(limits.idle_ms / 1000), p.role.c_str(),
-      static_cast<uint16_t>(p.result_cap));
+  auto result =
+      fb::CreateSessionResultDirect(fbb, token.c_str(), (call.now_ms + limits.lifetime_ms) / 1000,
+                                    static_cast<uint32_t>(limits.idle_ms / 1000), p.role.c_str(),
+                                    static_cast<uint16_t>(p.result_cap));
   return FinishFrame(fbb, call.id, Body::SessionResult, result.Union());
 }
 

@@ -2,8 +2,8 @@
 
 #include <signal.h>
 
-#include <boost/asio.hpp>
 #include <array>
+#include <boost/asio.hpp>
 #include <chrono>
 #include <thread>
 
@@ -90,8 +90,8 @@ awaitable<void> OpsEndpoint::Impl::Serve(tcp::socket socket) {
   if (!ec) {
     response = Answer(head);
   } else if (ec == asio::error::not_found) {  // the head outgrew kMaxRequestHead
-    response = Response(400, "Bad Request", "text/plain; charset=utf-8", "request too large\n",
-                        false);
+    response =
+        Response(400, "Bad Request", "text/plain; charset=utf-8", "request too large\n", false);
   }
   if (!response.empty() && socket.is_open()) {
     co_await asio::async_write(socket, asio::buffer(response),
@@ -129,14 +129,14 @@ void OpsEndpoint::Impl::WaitForHangup() {
   });
 }
 
-Result<std::unique_ptr<OpsEndpoint>> OpsEndpoint::Start(const std::string& address,
-                                                        uint16_t port, Handlers handlers) {
+Result<std::unique_ptr<OpsEndpoint>> OpsEndpoint::Start(const std::string& address, uint16_t port,
+                                                        Handlers handlers) {
   auto impl = std::make_unique<Impl>();
   impl->handlers = std::move(handlers);
   if (!address.empty()) {
     if (!IsLoopbackAddress(address)) {
-      return Status::InvalidArgument("the metrics endpoint listens on a loopback address only, not " +
-                                     address);
+      return Status::InvalidArgument(
+          "the metrics endpoint listens on a loopback address only, not " + address);
     }
     error_code ec;
     tcp::endpoint endpoint(asio::ip::make_address(address, ec), port);

@@ -94,8 +94,8 @@ void Write(std::string_view level, std::string_view msg, std::initializer_list<L
   const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                              std::chrono::system_clock::now().time_since_epoch())
                              .count();
-  std::string line = FormatLogLine(g_format.load(std::memory_order_relaxed), now_ms, level, msg,
-                                   fields);
+  std::string line =
+      FormatLogLine(g_format.load(std::memory_order_relaxed), now_ms, level, msg, fields);
   line.push_back('\n');
   std::lock_guard lock(mu);
   std::fwrite(line.data(), 1, line.size(), stderr);

@@ -1,7 +1,8 @@
 // contactpointd's log: one line per event on stderr. By default each line is one JSON
 // object (JSON lines), for a log shipper to parse:
 //
-//   {"ts":"2026-11-28T20:15:04.123Z","level":"info","msg":"serving on 127.0.0.1:7443 (TLS 1.3)","event":"serving","port":7443}
+//   {"ts":"2026-11-28T20:15:04.123Z","level":"info","msg":"serving on 127.0.0.1:7443
+//   (TLS 1.3)","event":"serving","port":7443}
 //
 // "ts" (UTC, milliseconds), "level" ("info" or "error") and "msg" come first, then the
 // event's fields in the order given. `[log] format = "text"` (SetLogFormat) writes the

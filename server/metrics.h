@@ -28,9 +28,8 @@ namespace cp::server {
 // A latency histogram with fixed bounds (seconds), from half a millisecond to 10 s.
 class LatencyHistogram {
  public:
-  static constexpr std::array<double, 14> kBounds = {0.0005, 0.001, 0.0025, 0.005, 0.01,
-                                                     0.025,  0.05,  0.1,    0.25,  0.5,
-                                                     1,      2.5,   5,      10};
+  static constexpr std::array<double, 14> kBounds = {
+      0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
   void Observe(int64_t nanos);
   // Cumulative counts per bound, then the +Inf count (== the number observed).
   std::array<uint64_t, kBounds.size() + 1> Cumulative() const;

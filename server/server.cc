@@ -266,9 +266,9 @@ awaitable<void> Server::Impl::Accept() {
       continue;
     }
     if (const int max = limits.max_connections; connections.load() >= static_cast<uint32_t>(max)) {
-      LogError("connection refused: the limit of " + std::to_string(max) +
-                   " connections is reached",
-               {{"event", "connection_limit"}, {"max_connections", max}});
+      LogError(
+          "connection refused: the limit of " + std::to_string(max) + " connections is reached",
+          {{"event", "connection_limit"}, {"max_connections", max}});
       socket.close(ec);
       continue;
     }

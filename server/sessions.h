@@ -68,7 +68,8 @@ class SessionTable {
   // now). A session whose user `profile` reports NotFound is closed; one whose lookup
   // fails otherwise keeps its profile. `profile` is called without the table's lock held.
   // Returns how many sessions were closed.
-  size_t RefreshProfiles(const std::function<Result<UserProfile>(const std::string& user)>& profile);
+  size_t RefreshProfiles(
+      const std::function<Result<UserProfile>(const std::string& user)>& profile);
 
  private:
   struct Ticket {

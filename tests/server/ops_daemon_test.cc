@@ -66,7 +66,8 @@ class OpsDaemonTest : public ::testing::Test {
 
   // Starts the daemon and waits until the log names both ports.
   void StartDaemon() {
-    pid_ = Spawn({CP_CONTACTPOINTD_BIN, "--config", dir_ + "/d.toml"}, dir_ + "/out", dir_ + "/err");
+    pid_ =
+        Spawn({CP_CONTACTPOINTD_BIN, "--config", dir_ + "/d.toml"}, dir_ + "/out", dir_ + "/err");
     ASSERT_GT(pid_, 0);
     server_port_ = WaitForPort("serving on 127.0.0.1:");
     metrics_port_ = WaitForPort("metrics on 127.0.0.1:");
@@ -192,7 +193,8 @@ TEST_F(OpsDaemonTest, ScrapedCountersMoveAndTheLogHoldsNoPersonalData) {
   }
   EXPECT_GE(n, 3);  // metrics, serving, draining, stopped
   const std::string log = Log();
-  for (const char* secret : {kUser, kPassword, "not the password", "Jane Doe", "section 47", "987654321"}) {
+  for (const char* secret :
+       {kUser, kPassword, "not the password", "Jane Doe", "section 47", "987654321"}) {
     EXPECT_EQ(log.find(secret), std::string::npos) << secret << " in\n" << log;
   }
   EXPECT_NE(log.find("\"event\":\"stopped\""), std::string::npos) << log;
@@ -207,7 +209,8 @@ TEST_F(OpsDaemonTest, SighupAppliesLimitsAndKeepsConnectionsSessionsAndABadFileO
   ASSERT_NE(client, nullptr);
   auto login = client->LogIn(kUser, kPassword, Code());
   ASSERT_EQ(CodeOf(login), protocol::ErrorCode::None) << login.status().ToString();
-  for (int i = 0; i < 3; ++i) EXPECT_EQ(CodeOf(client->GetRecord(0, "check")), protocol::ErrorCode::NotFound);
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(CodeOf(client->GetRecord(0, "check")), protocol::ErrorCode::NotFound);
 
   // A burst of 2 and one connection at most; the port changes too, which needs a restart.
   WriteConfig(Config("[metrics]\nlisten = \"127.0.0.1:0\"\n" + limits + "2.0\n") +

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cstdlib>
 #include <map>
 #include <set>
@@ -138,7 +139,8 @@ inline Exposition ParseExposition(const std::string& text) {
     std::string suffix;
     for (const char* s : {"_bucket", "_sum", "_count"}) {
       const std::string sfx = s;
-      if (name.size() > sfx.size() && name.compare(name.size() - sfx.size(), sfx.size(), sfx) == 0 &&
+      if (name.size() > sfx.size() &&
+          name.compare(name.size() - sfx.size(), sfx.size(), sfx) == 0 &&
           types.count(name.substr(0, name.size() - sfx.size())) &&
           types[name.substr(0, name.size() - sfx.size())] == "histogram") {
         family = name.substr(0, name.size() - sfx.size());

@@ -20,9 +20,9 @@ namespace fb = protocol;
 // ---- Log lines ------------------------------------------------------------------------
 
 TEST(LogTest, JsonLineIsOneEscapedObject) {
-  const std::string line = FormatLogLine(
-      LogFormat::kJson, 1764360904123, "error", "bad \"x\"\nnext\\",
-      {{"event", "reload_failed"}, {"port", 7443}, {"ratio", 0.5}, {"tls", true}});
+  const std::string line =
+      FormatLogLine(LogFormat::kJson, 1764360904123, "error", "bad \"x\"\nnext\\",
+                    {{"event", "reload_failed"}, {"port", 7443}, {"ratio", 0.5}, {"tls", true}});
   EXPECT_EQ(line,
             "{\"ts\":\"2025-11-28T20:15:04.123Z\",\"level\":\"error\",\"msg\":\"bad "
             "\\\"x\\\"\\nnext\\\\\",\"event\":\"reload_failed\",\"port\":7443,\"ratio\":0.5,"
@@ -45,10 +45,11 @@ TEST(LogTest, TextLineForAPerson) {
 TEST(MetricsTest, RequestsRefusalsAndHistogramsRender) {
   ServerMetrics m;  // not Global(): counts start at zero
   flatbuffers::FlatBufferBuilder fbb(64);
-  const std::string ok = FinishFrame(fbb, 1, fb::Body::LogoutResult, fb::CreateLogoutResult(fbb).Union());
+  const std::string ok =
+      FinishFrame(fbb, 1, fb::Body::LogoutResult, fb::CreateLogoutResult(fbb).Union());
   const std::string refused = ErrorFrame(2, fb::ErrorCode::RateLimited, "slow down", 100);
-  m.ObserveRequest(fb::Body::Logout, ok, 300'000);         // 0.3 ms
-  m.ObserveRequest(fb::Body::Logout, ok, 2'000'000);       // 2 ms
+  m.ObserveRequest(fb::Body::Logout, ok, 300'000);          // 0.3 ms
+  m.ObserveRequest(fb::Body::Logout, ok, 2'000'000);        // 2 ms
   m.ObserveRequest(fb::Body::Search, refused, 20'000'000);  // 20 ms
   m.ObserveRequest(fb::Body::Search, ok, 60'000'000'000);   // 60 s: only +Inf
   m.ObserveFrameRefusal(fb::ErrorCode::FrameTooLarge);
@@ -75,8 +76,10 @@ TEST(MetricsTest, RequestsRefusalsAndHistogramsRender) {
   EXPECT_EQ(e.Get("contactpointd_refusals_total{reason=\"rate_limited\"}"), 1);
   EXPECT_EQ(e.Get("contactpointd_refusals_total{reason=\"frame_too_large\"}"), 1);
   EXPECT_EQ(e.Get("contactpointd_refusals_total{reason=\"internal\"}"), 0);
-  EXPECT_EQ(e.Get("contactpointd_request_duration_seconds_bucket{type=\"Logout\",le=\"0.0005\"}"), 1);
-  EXPECT_EQ(e.Get("contactpointd_request_duration_seconds_bucket{type=\"Logout\",le=\"0.0025\"}"), 2);
+  EXPECT_EQ(e.Get("contactpointd_request_duration_seconds_bucket{type=\"Logout\",le=\"0.0005\"}"),
+            1);
+  EXPECT_EQ(e.Get("contactpointd_request_duration_seconds_bucket{type=\"Logout\",le=\"0.0025\"}"),
+            2);
   EXPECT_EQ(e.Get("contactpointd_request_duration_seconds_bucket{type=\"Search\",le=\"10\"}"), 1);
   EXPECT_EQ(e.Get("contactpointd_request_duration_seconds_bucket{type=\"Search\",le=\"+Inf\"}"), 2);
   EXPECT_EQ(e.Get("contactpointd_request_duration_seconds_count{type=\"Search\"}"), 2);
@@ -147,8 +150,8 @@ TEST(OpsConfigTest, WhichKeysNeedARestart) {
       "[server]\nplain_tcp = true\nport = 7000\nmax_connections = 5\nidle_timeout_ms = 9\n"
       "[database]\ndir = \"e\"\n[limits]\nrate_burst = 3.0\n[log]\nformat = \"text\"\n");
   ASSERT_TRUE(a.ok() && b.ok());
-  EXPECT_EQ(KeysNeedingRestart(*a, *b), (std::vector<std::string>{"server.port", "database.dir",
-                                                                  "database.key_file"}));
+  EXPECT_EQ(KeysNeedingRestart(*a, *b),
+            (std::vector<std::string>{"server.port", "database.dir", "database.key_file"}));
   ServerConfig running = *a;
   ApplyReloadable(*b, &running);
   EXPECT_EQ(running.max_connections, 5);
@@ -255,9 +258,9 @@ TEST_F(OpsEndpointTest, BadRequestsGetClearStatuses) {
   EXPECT_EQ(HttpGet(port, "/nope").status, 404);
   EXPECT_EQ(HttpGet(port, "", "POST /metrics HTTP/1.1\r\n\r\n").status, 405);
   EXPECT_EQ(HttpGet(port, "", "garbage\r\n\r\n").status, 400);
-  EXPECT_EQ(HttpGet(port, "", "GET /health HTTP/1.1\r\nX: " + std::string(9000, 'a') + "\r\n\r\n")
-                .status,
-            400);
+  EXPECT_EQ(
+      HttpGet(port, "", "GET /health HTTP/1.1\r\nX: " + std::string(9000, 'a') + "\r\n\r\n").status,
+      400);
   HttpReply head = HttpGet(port, "", "HEAD /health HTTP/1.1\r\n\r\n");
   EXPECT_EQ(head.status, 200);
   EXPECT_TRUE(head.body.empty());
