@@ -1,6 +1,7 @@
 // In-process search latency against a database built beforehand.
 //
 //   CP_BENCH_DB=/path/to/db CP_BENCH_QUERIES=/path/to/queries.csv build/release/bench/search_bench
+//   (CP_BENCH_STATISTICS=1: with RocksDB's tickers on, as the daemon runs)
 //
 // bench/run_1m.sh builds a 1M-children database and query set and runs this. Each
 // benchmark iteration is one search; the query set is cycled. Without the variables it
@@ -35,6 +36,10 @@ Fixture* Load() {
     o.key_file = std::string(db) + ".key";
     o.policy = &cp::NameIndexPolicy::Instance();
     o.block_cache_bytes = size_t{1} << 30;
+    // CP_BENCH_STATISTICS=1: RocksDB tickers on, as contactpointd opens the store (their
+    // cost: docs/operations.md, "Metrics").
+    const char* statistics = std::getenv("CP_BENCH_STATISTICS");
+    o.statistics = statistics != nullptr && std::string(statistics) == "1";
     auto store = cp::ChildStore::Open(o);
     if (!store.ok()) return fx;
     fx->store = std::move(*store);

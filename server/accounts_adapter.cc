@@ -1,7 +1,9 @@
 #include "server/accounts_adapter.h"
 
+#include <chrono>
 #include <map>
 
+#include "server/metrics.h"
 #include "storage/accounts.h"
 
 namespace cp::server {
@@ -236,7 +238,11 @@ AuditEntry ToAuditEntry(const AuditEvent& e) {
 }
 
 Status StoreAudit::Append(const AuditEvent& event) {
-  auto seq = log_->Append(ToAuditEntry(event));
+  AuditEntry entry = ToAuditEntry(event);
+  const auto started = std::chrono::steady_clock::now();
+  auto seq = log_->Append(entry);
+  ServerMetrics::Global().ObserveAuditAppend(
+      (std::chrono::steady_clock::now() - started) / std::chrono::nanoseconds(1), seq.ok());
   return seq.ok() ? Status::OK() : seq.status();
 }
 

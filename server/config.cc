@@ -31,6 +31,33 @@ Status ReadPositive(const toml::table& t, const char* section, const char* key, 
   return s;
 }
 
+// "127.0.0.1:9464" or "[::1]:9464": a loopback address only, since the endpoint is plain
+// HTTP without authentication (metrics name no person, but they are the service's own).
+Status ParseListen(const std::string& listen, std::string* address, uint16_t* port) {
+  const size_t colon = listen.rfind(':');
+  const std::string bad = "metrics.listen '" + listen + "' must be ADDRESS:PORT";
+  if (colon == std::string::npos || colon + 1 == listen.size()) return Status::InvalidArgument(bad);
+  std::string host = listen.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  const std::string digits = listen.substr(colon + 1);
+  if (digits.size() > 5 || digits.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoi(digits) > 65535) {
+    return Status::InvalidArgument(bad + " (port 0..65535)");
+  }
+  if (!IsLoopbackAddress(host)) {
+    return Status::InvalidArgument(
+        "metrics.listen must be a loopback address (127.0.0.1 or "
+        "::1): the endpoint is plain HTTP without authentication; "
+        "not " +
+        host);
+  }
+  *address = host;
+  *port = static_cast<uint16_t>(std::stoi(digits));
+  return Status::OK();
+}
+
 Status ReadAll(const toml::table& t, ServerConfig* c) {
   Status s;
   int64_t port = c->listen_port, io = c->io_threads, workers = c->workers, cache = c->cache_mb;
@@ -56,7 +83,17 @@ Status ReadAll(const toml::table& t, ServerConfig* c) {
   if (s.ok()) s = Read(t, "limits", "rate_per_second", &c->rate_per_second);
   if (s.ok()) s = Read(t, "limits", "rate_burst", &c->rate_burst);
   if (s.ok()) s = Read(t, "bench", "unmetered_daily_quota", &c->bench_unmetered_quota);
+  std::string log_format = "json", metrics_listen;
+  if (s.ok()) s = Read(t, "log", "format", &log_format);
+  if (s.ok()) s = Read(t, "metrics", "listen", &metrics_listen);
   if (!s.ok()) return s;
+  if (log_format != "json" && log_format != "text")
+    return Status::InvalidArgument("log.format must be \"json\" or \"text\"");
+  c->log_json = log_format == "json";
+  if (!metrics_listen.empty()) {
+    s = ParseListen(metrics_listen, &c->metrics_address, &c->metrics_port);
+    if (!s.ok()) return s;
+  }
   if (port < 0 || port > 65535) return Status::InvalidArgument("server.port must be 0..65535");
   if (io < 0 || io > 256) return Status::InvalidArgument("server.io_threads must be 0..256");
   if (workers < 0 || workers > 256) return Status::InvalidArgument("server.workers must be 0..256");
@@ -115,6 +152,42 @@ bool IsLoopbackAddress(const std::string& address) {
   in6_addr v6;
   if (inet_pton(AF_INET6, address.c_str(), &v6) == 1) return IN6_IS_ADDR_LOOPBACK(&v6);
   return false;
+}
+
+std::vector<std::string> KeysNeedingRestart(const ServerConfig& a, const ServerConfig& b) {
+  std::vector<std::string> keys;
+  auto check = [&keys](bool same, const char* key) {
+    if (!same) keys.push_back(key);
+  };
+  check(a.listen_address == b.listen_address, "server.listen_address");
+  check(a.listen_port == b.listen_port, "server.port");
+  check(a.plain_tcp == b.plain_tcp, "server.plain_tcp");
+  check(a.io_threads == b.io_threads, "server.io_threads");
+  check(a.workers == b.workers, "server.workers");
+  check(a.certificate_file == b.certificate_file, "tls.certificate");
+  check(a.private_key_file == b.private_key_file, "tls.private_key");
+  check(a.db_dir == b.db_dir, "database.dir");
+  check(a.key_file == b.key_file, "database.key_file");
+  check(a.cache_mb == b.cache_mb, "database.cache_mb");
+  check(a.bench_unmetered_quota == b.bench_unmetered_quota, "bench.unmetered_daily_quota");
+  check(a.metrics_address == b.metrics_address && a.metrics_port == b.metrics_port,
+        "metrics.listen");
+  return keys;
+}
+
+void ApplyReloadable(const ServerConfig& r, ServerConfig* c) {
+  c->max_connections = r.max_connections;
+  c->max_frame_bytes = r.max_frame_bytes;
+  c->idle_timeout_ms = r.idle_timeout_ms;
+  c->read_timeout_ms = r.read_timeout_ms;
+  c->write_timeout_ms = r.write_timeout_ms;
+  c->drain_timeout_ms = r.drain_timeout_ms;
+  c->session_lifetime_s = r.session_lifetime_s;
+  c->session_idle_s = r.session_idle_s;
+  c->login_ticket_s = r.login_ticket_s;
+  c->rate_per_second = r.rate_per_second;
+  c->rate_burst = r.rate_burst;
+  c->log_json = r.log_json;
 }
 
 Result<ServerConfig> ParseConfig(std::string_view text) {

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "server/frame.h"
 #include "util/status.h"
@@ -52,7 +53,22 @@ struct ServerConfig {
   // search beyond the role's daily quota is still counted but no longer refused
   // (bench/load_client; docs/performance.md). Rate limits stay as [limits] sets them.
   bool bench_unmetered_quota = false;
+  // [log]
+  bool log_json = true;  // format = "json" (JSON lines) or "text"
+  // [metrics] listen = "127.0.0.1:9464": plain HTTP for /metrics, /health and /ready, on a
+  // loopback address only (a non-loopback one is refused). Empty: no endpoint.
+  std::string metrics_address;
+  uint16_t metrics_port = 0;  // 0 with an address: an ephemeral port (tests)
 };
+
+// Reloading (SIGHUP) applies these keys to the running server without dropping a
+// connection: [server] max_connections, max_frame_bytes, idle/read/write/drain_timeout_ms;
+// [sessions] *; [limits] *; [log] format. Every other key needs a restart: this returns
+// the names of those that differ between `running` and `reloaded` (empty: all applied).
+std::vector<std::string> KeysNeedingRestart(const ServerConfig& running,
+                                            const ServerConfig& reloaded);
+// Copies the reloadable keys (above) of `reloaded` into *running.
+void ApplyReloadable(const ServerConfig& reloaded, ServerConfig* running);
 
 // Reads and checks the file. InvalidArgument with the key's name for a bad value;
 // IOError when the file cannot be read.

@@ -3,7 +3,8 @@
 //
 // Exit codes: 0 stopped cleanly after a drain (SIGTERM, SIGINT); 2 usage or configuration
 // error; 3 the database, accounts store or audit log could not be opened; 4 cannot
-// listen or load the TLS certificate; 5 the drain timed out with requests in flight.
+// listen (server or metrics port) or load the TLS certificate; 5 the drain timed out with
+// requests in flight. SIGHUP reloads the configuration (server/daemon_ops.h).
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <iostream>
@@ -11,6 +12,7 @@
 #include "index/index_policy.h"
 #include "server/accounts_adapter.h"
 #include "server/config.h"
+#include "server/daemon_ops.h"
 #include "server/log.h"
 #include "server/server.h"
 
@@ -18,7 +20,7 @@ namespace {
 
 constexpr int kExitOk = 0, kExitUsage = 2, kExitStore = 3, kExitListen = 4, kExitDrain = 5;
 
-int Serve(const cp::server::ServerConfig& config) {
+int Serve(const cp::server::ServerConfig& config, cp::server::DaemonOps* ops) {
   using namespace cp;
   using namespace cp::server;
   ChildStore::Options options;
@@ -26,9 +28,11 @@ int Serve(const cp::server::ServerConfig& config) {
   options.key_file = config.key_file;
   options.policy = &NameIndexPolicy::Instance();
   options.block_cache_bytes = config.cache_mb << 20;
+  options.statistics = true;  // block-cache hits for the metrics
   auto store = ChildStore::Open(options);
   if (!store.ok()) {
-    LogError("cannot open the database: " + store.status().ToString());
+    LogError("cannot open the database: " + store.status().ToString(),
+             {{"event", "database_open_failed"}});
     return kExitStore;
   }
   auto services = AccountServices::Open(store->get(), AccountServices::Options());
@@ -56,7 +60,9 @@ int Serve(const cp::server::ServerConfig& config) {
     LogError(server.status().ToString());
     return kExitListen;
   }
+  auto attached = ops->Attach(store->get(), &handler, server->get());
   Status s = (*server)->Run(/*handle_signals=*/true);
+  attached.reset();
   if (!s.ok()) {
     LogError(s.ToString());
     return kExitDrain;
@@ -79,7 +85,8 @@ int main(int argc, char** argv) {
   }
   auto config = cp::server::LoadConfig(config_path);
   if (!config.ok()) {
-    cp::server::LogError("configuration: " + config.status().message());
+    cp::server::LogError("configuration: " + config.status().message(),
+                         {{"event", "config_invalid"}});
     return kExitUsage;
   }
   if (check_only) {
@@ -87,5 +94,10 @@ int main(int argc, char** argv) {
     return kExitOk;
   }
   std::signal(SIGPIPE, SIG_IGN);
-  return Serve(*config);
+  cp::server::DaemonOps ops(config_path, *config);
+  if (cp::Status s = ops.Start(); !s.ok()) {
+    cp::server::LogError(s.ToString(), {{"event", "metrics_listen_failed"}});
+    return kExitListen;
+  }
+  return Serve(*config, &ops);
 }

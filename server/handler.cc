@@ -118,6 +118,7 @@ std::string RequestDetail(const fb::Envelope& req) {
 
 RequestHandler::RequestHandler(const ServerConfig& config, Deps deps)
     : config_(config),
+      max_frame_bytes_(config.max_frame_bytes),
       deps_(std::move(deps)),
       searcher_(deps_.store),
       sessions_(SessionTable::Limits{config.login_ticket_s * 1000LL,
@@ -258,7 +259,7 @@ std::string RequestHandler::Hello(const Call& call) {
   }
   flatbuffers::FlatBufferBuilder fbb(128);
   auto result = fb::CreateHelloResultDirect(fbb, kProtocolVersion, "contactpointd 0.1",
-                                            config_.max_frame_bytes);
+                                            max_frame_bytes_.load());
   return FinishFrame(fbb, call.id, Body::HelloResult, result.Union());
 }
 
@@ -336,7 +337,8 @@ std::string RequestHandler::Login(const Call& call) {
   }
   std::string ticket = sessions_.IssueTicket(user, call.address, call.now_ms);
   flatbuffers::FlatBufferBuilder fbb(256);
-  auto result = fb::CreateLoginChallengeDirect(fbb, ticket.c_str(), config_.login_ticket_s);
+  auto result = fb::CreateLoginChallengeDirect(
+      fbb, ticket.c_str(), static_cast<uint32_t>(sessions_.limits().ticket_ms / 1000));
   return FinishFrame(fbb, call.id, Body::LoginChallenge, result.Union());
 }
 
@@ -374,9 +376,11 @@ std::string RequestHandler::SecondFactor(const Call& call) {
   const UserProfile p = *profile;
   std::string token = sessions_.Open(p, call.address, call.now_ms);
   flatbuffers::FlatBufferBuilder fbb(256);
-  auto result = fb::CreateSessionResultDirect(
-      fbb, token.c_str(), (call.now_ms + sessions_.limits().lifetime_ms) / 1000,
-      config_.session_idle_s, p.role.c_str(), static_cast<uint16_t>(p.result_cap));
+  const SessionTable::Limits limits = sessions_.limits();
+  auto result =
+      fb::CreateSessionResultDirect(fbb, token.c_str(), (call.now_ms + limits.lifetime_ms) / 1000,
+                                    static_cast<uint32_t>(limits.idle_ms / 1000), p.role.c_str(),
+                                    static_cast<uint16_t>(p.result_cap));
   return FinishFrame(fbb, call.id, Body::SessionResult, result.Union());
 }
 

@@ -88,6 +88,15 @@ class RequestHandler {
   // While draining, every request is answered Unavailable.
   void SetDraining() { draining_.store(true); }
   bool draining() const { return draining_.load(); }
+  // Applies a reloaded config's [limits], [sessions] and max_frame_bytes (SIGHUP;
+  // server/handler_reload.cc). Open sessions stay open: the idle timeout applies to them
+  // at once, a new lifetime to sessions opened from now on.
+  void ApplyLimits(const ServerConfig& config);
+  // Re-reads every open session's user from the accounts store (SIGHUP): a role changed
+  // since login applies now, a session of a user who no longer exists is closed. Returns
+  // how many were closed.
+  size_t RefreshSessions();
+  size_t open_sessions() const { return sessions_.open_sessions(); }
   // Reported by Health.
   void SetConnectionCounter(std::function<uint32_t()> counter) {
     connections_ = std::move(counter);
@@ -131,7 +140,8 @@ class RequestHandler {
   std::string RefuseUnauthenticated(const Call& call, const std::string& action,
                                     const std::string& message);
 
-  const ServerConfig config_;
+  const ServerConfig config_;  // as started: ApplyLimits changes the parts below
+  std::atomic<uint32_t> max_frame_bytes_;
   Deps deps_;
   Searcher searcher_;
   SessionTable sessions_;

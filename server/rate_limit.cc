@@ -24,4 +24,11 @@ bool RateLimiter::Admit(const std::string& user, int64_t now_ms, uint32_t* retry
   return true;
 }
 
+void RateLimiter::SetRates(double per_second, double burst) {
+  std::lock_guard lock(mu_);
+  per_second_ = per_second;
+  burst_ = burst;
+  for (auto& [user, b] : buckets_) b.tokens = std::min(b.tokens, burst_);
+}
+
 }  // namespace cp::server

@@ -23,14 +23,18 @@ class RateLimiter {
   // then says when there will be one.
   bool Admit(const std::string& user, int64_t now_ms, uint32_t* retry_after_ms);
 
+  // New rates for every bucket from now on (SIGHUP reload); same bounds as the
+  // constructor. A bucket keeps its tokens, capped at the new burst.
+  void SetRates(double per_second, double burst);
+
  private:
   struct Bucket {
     double tokens;
     int64_t updated_ms;
   };
-  const double per_second_;
-  const double burst_;
   std::mutex mu_;
+  double per_second_;  // guarded by mu_
+  double burst_;       // guarded by mu_
   std::unordered_map<std::string, Bucket> buckets_;
 };
 

@@ -12,6 +12,7 @@
 
 #include "server/frame.h"
 #include "server/log.h"
+#include "server/metrics.h"
 
 namespace cp::server {
 
@@ -22,6 +23,7 @@ using asio::ip::tcp;
 using boost::system::error_code;
 using std::chrono::milliseconds;
 using std::chrono::steady_clock;
+using namespace std::chrono_literals;
 
 namespace {
 
@@ -99,8 +101,24 @@ milliseconds SweepInterval(const ServerConfig& c) {
 
 }  // namespace
 
+// The limits a reload may change (Server::ApplyLimits), read afresh for each use.
+struct LiveLimits {
+  std::atomic<int> max_connections, idle_timeout_ms, read_timeout_ms, write_timeout_ms,
+      drain_timeout_ms;
+  std::atomic<uint32_t> max_frame_bytes;
+  void Set(const ServerConfig& c) {
+    max_connections = c.max_connections;
+    idle_timeout_ms = c.idle_timeout_ms;
+    read_timeout_ms = c.read_timeout_ms;
+    write_timeout_ms = c.write_timeout_ms;
+    drain_timeout_ms = c.drain_timeout_ms;
+    max_frame_bytes = c.max_frame_bytes;
+  }
+};
+
 struct Server::Impl {
-  ServerConfig config;
+  ServerConfig config;  // as started; the reloadable limits are in `limits`
+  LiveLimits limits;
   RequestHandler* handler;
   std::vector<std::unique_ptr<asio::io_context>> ios;
   std::vector<std::unique_ptr<Shard>> shards;
@@ -174,19 +192,20 @@ awaitable<void> Server::Impl::Serve(Stream stream, std::string address, Shard* s
   const bool admitted = admission->admitted;
   if constexpr (!std::is_same_v<Stream, tcp::socket>) {
     if (admitted) {
-      c->SetDeadline(config.read_timeout_ms);
+      c->SetDeadline(limits.read_timeout_ms);
       co_await c->stream.async_handshake(asio::ssl::stream_base::server,
                                          asio::redirect_error(use_awaitable, ec));
     }
   }
   while (admitted && !ec && !c->closed) {
-    c->SetDeadline(config.idle_timeout_ms);
+    c->SetDeadline(limits.idle_timeout_ms);
     uint8_t header[kFrameHeaderBytes];
     co_await asio::async_read(c->stream, asio::buffer(header),
                               asio::redirect_error(use_awaitable, ec));
     if (ec) break;
     const uint32_t length = DecodeFrameLength(std::span<const uint8_t, kFrameHeaderBytes>(header));
-    const FrameLength check = CheckFrameLength(length, config.max_frame_bytes);
+    const uint32_t max_frame_bytes = limits.max_frame_bytes;
+    const FrameLength check = CheckFrameLength(length, max_frame_bytes);
     if (check != FrameLength::kOk) {
       // Nothing of the body is read: the stream cannot be resynchronised, so it closes.
       // (Frames are built into named strings: GCC 12 destroys some temporaries inside a
@@ -196,12 +215,14 @@ awaitable<void> Server::Impl::Serve(Stream stream, std::string address, Shard* s
           too_large
               ? ErrorFrame(0, protocol::ErrorCode::FrameTooLarge,
                            "frame of " + std::to_string(length) + " bytes exceeds the maximum of " +
-                               std::to_string(config.max_frame_bytes))
+                               std::to_string(max_frame_bytes))
               : ErrorFrame(0, protocol::ErrorCode::MalformedFrame, "empty frame");
-      co_await WriteFrame(*c, refusal, config.write_timeout_ms);
+      ServerMetrics::Global().ObserveFrameRefusal(too_large ? protocol::ErrorCode::FrameTooLarge
+                                                            : protocol::ErrorCode::MalformedFrame);
+      co_await WriteFrame(*c, refusal, limits.write_timeout_ms);
       break;
     }
-    c->SetDeadline(config.read_timeout_ms);
+    c->SetDeadline(limits.read_timeout_ms);
     std::vector<uint8_t> body(length);
     co_await asio::async_read(c->stream, asio::buffer(body),
                               asio::redirect_error(use_awaitable, ec));
@@ -210,11 +231,14 @@ awaitable<void> Server::Impl::Serve(Stream stream, std::string address, Shard* s
     if (env == nullptr) {
       const std::string refusal = ErrorFrame(0, protocol::ErrorCode::MalformedFrame,
                                              "the frame is not a verifiable CPD1 envelope");
-      co_await WriteFrame(*c, refusal, config.write_timeout_ms);
+      ServerMetrics::Global().ObserveFrameRefusal(protocol::ErrorCode::MalformedFrame);
+      co_await WriteFrame(*c, refusal, limits.write_timeout_ms);
       break;
     }
     c->busy = true;
     c->ClearDeadline();  // the worker's time is the server's, not the client's
+    const auto started = steady_clock::now();
+    const protocol::Body type = env->body_type();  // `body` moves to the worker
     std::string response;
     if (draining.load()) {
       response = ErrorFrame(env->id(), protocol::ErrorCode::Unavailable,
@@ -240,7 +264,8 @@ awaitable<void> Server::Impl::Serve(Stream stream, std::string address, Shard* s
       co_await OnWorker(*workers, job);
       response = std::move(job->response);
     }
-    ec = co_await WriteFrame(*c, response, config.write_timeout_ms);
+    ServerMetrics::Global().ObserveRequest(type, response, (steady_clock::now() - started) / 1ns);
+    ec = co_await WriteFrame(*c, response, limits.write_timeout_ms);
     c->busy = false;
     if (draining.load()) break;
   }
@@ -276,14 +301,15 @@ awaitable<void> Server::Impl::Accept() {
     co_await acceptor->async_accept(socket, asio::redirect_error(use_awaitable, ec));
     if (draining.load() || ec == asio::error::operation_aborted) co_return;
     if (ec) {
-      LogError("accept failed: " + ec.message());
+      LogError("accept failed: " + ec.message(), {{"event", "accept_failed"}});
       asio::steady_timer pause(*ios[0], milliseconds(100));
       co_await pause.async_wait(asio::redirect_error(use_awaitable, ec));
       continue;
     }
-    if (connections.load() >= static_cast<uint32_t>(config.max_connections)) {
-      LogError("connection refused: the limit of " + std::to_string(config.max_connections) +
-               " connections is reached");
+    if (const int max = limits.max_connections; connections.load() >= static_cast<uint32_t>(max)) {
+      LogError(
+          "connection refused: the limit of " + std::to_string(max) + " connections is reached",
+          {{"event", "connection_limit"}, {"max_connections", max}});
       socket.close(ec);
       continue;
     }
@@ -310,7 +336,8 @@ awaitable<void> Server::Impl::Accept() {
 
 void Server::Impl::StartDrain() {
   if (draining.exchange(true)) return;
-  LogInfo("draining: no new connections or requests; in-flight requests finish");
+  LogInfo("draining: no new connections or requests; in-flight requests finish",
+          {{"event", "draining"}, {"connections", connections.load()}});
   handler->SetDraining();
   asio::post(*ios[0], [this] {
     error_code ec;
@@ -330,6 +357,7 @@ void Server::Impl::StartDrain() {
 Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config, RequestHandler* handler) {
   auto impl = std::make_unique<Impl>();
   impl->config = config;
+  impl->limits.Set(config);
   impl->handler = handler;
   const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   const int n_io = config.io_threads > 0 ? config.io_threads : static_cast<int>(cores);
@@ -385,6 +413,8 @@ uint32_t Server::connections() const { return impl_->connections.load(); }
 
 void Server::Drain() { impl_->StartDrain(); }
 
+void Server::ApplyLimits(const ServerConfig& config) { impl_->limits.Set(config); }
+
 Status Server::Run(bool handle_signals) {
   Impl& s = *impl_;
   std::unique_ptr<asio::signal_set> signals;
@@ -405,12 +435,13 @@ Status Server::Run(bool handle_signals) {
     threads.emplace_back([&io] { io->run(); });
   }
   LogInfo(std::string("serving on ") + s.config.listen_address + ":" + std::to_string(port()) +
-          (s.tls ? " (TLS 1.3)" : " (plain TCP, loopback only)"));
+              (s.tls ? " (TLS 1.3)" : " (plain TCP, loopback only)"),
+          {{"event", "serving"}, {"port", uint32_t{port()}}, {"tls", s.tls != nullptr}});
   bool clean = true;
   {
     std::unique_lock lock(s.mu);
     s.drain_cv.wait(lock, [&s] { return s.draining.load(); });
-    clean = s.drain_cv.wait_for(lock, milliseconds(s.config.drain_timeout_ms),
+    clean = s.drain_cv.wait_for(lock, milliseconds(s.limits.drain_timeout_ms.load()),
                                 [&s] { return s.connections.load() == 0; });
   }
   if (signals) {
@@ -427,7 +458,7 @@ Status Server::Run(bool handle_signals) {
   for (auto& t : threads) t.join();
   s.workers->join();
   if (!clean) return Status::FailedPrecondition("the drain timed out with connections still open");
-  LogInfo("drained and stopped");
+  LogInfo("drained and stopped", {{"event", "stopped"}});
   return Status::OK();
 }
 

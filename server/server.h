@@ -47,6 +47,10 @@ class Server {
   // Returns OK after a clean drain, or a status saying the drain timed out.
   Status Run(bool handle_signals);
   void Drain();
+  // Applies a reloaded config's connection limit, frame limit and timeouts (SIGHUP). Open
+  // connections stay open; each limit applies from its next use (a deadline already set
+  // runs out as set). Other keys of `config` are ignored (KeysNeedingRestart).
+  void ApplyLimits(const ServerConfig& config);
 
   uint32_t connections() const;
 

@@ -3,6 +3,7 @@
 #include <openssl/rand.h>
 
 #include <cstdlib>
+#include <optional>
 
 namespace cp::server {
 
@@ -56,9 +57,9 @@ std::string SessionTable::Open(UserProfile profile, const std::string& address, 
   Session s;
   s.profile = std::move(profile);
   s.address = address;
-  s.expires_ms = now_ms + limits_.lifetime_ms;
   s.last_used_ms = now_ms;
   std::lock_guard lock(mu_);
+  s.expires_ms = now_ms + limits_.lifetime_ms;
   SweepLocked(now_ms);
   sessions_[token] = std::move(s);
   return token;
@@ -91,6 +92,48 @@ Status SessionTable::SetBreakGlass(const std::string& token, const std::string& 
 void SessionTable::Close(const std::string& token) {
   std::lock_guard lock(mu_);
   sessions_.erase(token);
+}
+
+SessionTable::Limits SessionTable::limits() const {
+  std::lock_guard lock(mu_);
+  return limits_;
+}
+
+void SessionTable::SetLimits(Limits limits) {
+  std::lock_guard lock(mu_);
+  limits_ = limits;
+}
+
+size_t SessionTable::open_sessions() const {
+  std::lock_guard lock(mu_);
+  return sessions_.size();
+}
+
+size_t SessionTable::RefreshProfiles(
+    const std::function<Result<UserProfile>(const std::string& user)>& profile) {
+  std::unordered_map<std::string, std::optional<Result<UserProfile>>> fresh;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [token, s] : sessions_) fresh.try_emplace(s.profile.user);
+  }
+  for (auto& [user, p] : fresh) p.emplace(profile(user));
+  size_t closed = 0;
+  std::lock_guard lock(mu_);
+  for (auto it = sessions_.begin(); it != sessions_.end();) {
+    auto f = fresh.find(it->second.profile.user);
+    if (f == fresh.end()) {  // opened since the lookups: its profile is current
+      ++it;
+    } else if ((*f->second).ok()) {
+      it->second.profile = **f->second;
+      ++it;
+    } else if (f->second->status().IsNotFound()) {
+      it = sessions_.erase(it);
+      ++closed;
+    } else {
+      ++it;
+    }
+  }
+  return closed;
 }
 
 }  // namespace cp::server

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -56,7 +57,19 @@ class SessionTable {
   Status SetBreakGlass(const std::string& token, const std::string& reason);
   void Close(const std::string& token);
 
-  const Limits& limits() const { return limits_; }
+  Limits limits() const;
+  // New limits for tickets and sessions issued from now on, and for the idle check of
+  // every session (SIGHUP reload). An open session keeps the expiry it was issued with.
+  void SetLimits(Limits limits);
+  size_t open_sessions() const;
+
+  // Re-reads the profile of every open session's user with `profile` and replaces the
+  // one the session was opened with (SIGHUP reload: a role changed since login applies
+  // now). A session whose user `profile` reports NotFound is closed; one whose lookup
+  // fails otherwise keeps its profile. `profile` is called without the table's lock held.
+  // Returns how many sessions were closed.
+  size_t RefreshProfiles(
+      const std::function<Result<UserProfile>(const std::string& user)>& profile);
 
  private:
   struct Ticket {
@@ -66,8 +79,8 @@ class SessionTable {
   };
   void SweepLocked(int64_t now_ms);
 
-  const Limits limits_;
-  std::mutex mu_;
+  mutable std::mutex mu_;
+  Limits limits_;  // guarded by mu_
   std::unordered_map<std::string, Ticket> tickets_;
   std::unordered_map<std::string, Session> sessions_;
   int64_t last_sweep_ms_ = 0;

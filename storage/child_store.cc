@@ -211,6 +211,11 @@ Status ChildStore::OpenDb() {
   // once a shield's compaction has dropped a place posting, no file boundary names it.
   // Each roll writes a snapshot of the live files: a few KB, once per flush or compaction.
   db.max_manifest_file_size = 1;
+  if (options_.statistics) {
+    h_->statistics = rocksdb::CreateDBStatistics();
+    h_->statistics->set_stats_level(rocksdb::StatsLevel::kExceptHistogramOrTimers);
+    db.statistics = h_->statistics;
+  }
   auto descriptors = Descriptors(h_->cache, existing);
   auto s = rocksdb::DB::Open(db, options_.db_dir, descriptors, &h_->all, &h_->db);
   if (!s.ok()) return FromRocks(s, "opening " + options_.db_dir);

@@ -102,6 +102,10 @@ class ChildStore {
     bool create = false;   // create db_dir and key_file; both must not exist
     const IndexPolicy* policy = nullptr;  // required; must outlive the store
     size_t block_cache_bytes = size_t{256} << 20;
+    // Collect RocksDB's tickers (counters only: no histograms or timers) for
+    // GetEngineStats' block-cache hits and misses. The daemon turns it on; the cost is
+    // measured in docs/operations.md ("Metrics").
+    bool statistics = false;
   };
 
   // Opens (or with options.create, creates) the database. Refused with a clear message:
@@ -250,6 +254,18 @@ class ChildStore {
   std::vector<std::pair<std::string, uint64_t>> LiveDataBytesByFamily() const;
 
   const std::string& db_dir() const { return options_.db_dir; }
+
+  // RocksDB's own figures, for monitoring (storage/child_store_stats.cc). Cheap: counters
+  // and in-memory properties, no I/O.
+  struct EngineStats {
+    uint64_t block_cache_hits = 0;    // since open; 0 unless Options::statistics
+    uint64_t block_cache_misses = 0;  // since open; 0 unless Options::statistics
+    uint64_t block_cache_usage_bytes = 0;
+    uint64_t block_cache_capacity_bytes = 0;
+    uint64_t pending_compaction_bytes = 0;  // estimated, summed over column families
+    bool statistics = false;                // whether the hit and miss counts are kept
+  };
+  EngineStats GetEngineStats() const;
 
  // Opaque RocksDB handles (storage/child_store_internal.h).
   struct Handles;

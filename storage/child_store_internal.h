@@ -3,6 +3,7 @@
 
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
+#include <rocksdb/statistics.h>
 
 #include <memory>
 #include <string>
@@ -32,6 +33,7 @@ struct ChildStore::Handles {
   rocksdb::ColumnFamilyHandle* audit = nullptr;
   rocksdb::ColumnFamilyHandle* audit_index = nullptr;
   std::shared_ptr<rocksdb::Cache> cache;
+  std::shared_ptr<rocksdb::Statistics> statistics;  // null unless Options::statistics
 
   ~Handles();
 };
