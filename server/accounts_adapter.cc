@@ -18,7 +18,8 @@ static_assert(SameBit(cp::Operation::kSearch, Operation::kSearch) &&
                   SameBit(cp::Operation::kBreakGlass, Operation::kBreakGlass) &&
                   SameBit(cp::Operation::kFeedBatch, Operation::kFeedBatch) &&
                   SameBit(cp::Operation::kReview, Operation::kReview) &&
-                  SameBit(cp::Operation::kAccountAdmin, Operation::kAccountAdmin),
+                  SameBit(cp::Operation::kAccountAdmin, Operation::kAccountAdmin) &&
+                  SameBit(cp::Operation::kReadArchived, Operation::kReadArchived),
               "server/ports.h Operation must mirror storage/roles.h");
 
 Result<CredentialCheck> FromDecision(const AuthDecision& d) {
@@ -52,6 +53,7 @@ AuditAction ActionOf(const std::string& action) {
       {"feed", AuditAction::kFeedBatch},
       {"review", AuditAction::kReview},
       {"admin", AuditAction::kAdmin},
+      {"retention", AuditAction::kRetention},
   };
   auto it = kActions.find(action);
   return it == kActions.end() ? AuditAction::kAdmin : it->second;
