@@ -31,6 +31,25 @@ Status ReadPositive(const toml::table& t, const char* section, const char* key, 
   return s;
 }
 
+// "HH:MM", 00:00..23:59, as minutes after midnight.
+Status ReadTimeOfDay(const toml::table& t, const char* section, const char* key, int* minutes) {
+  const std::string absent(1, '\0');
+  std::string text = absent;
+  Status s = Read(t, section, key, &text);
+  if (!s.ok() || text == absent) return s;
+  auto digit = [](char ch) { return ch >= '0' && ch <= '9'; };
+  const bool shaped = text.size() == 5 && text[2] == ':' && digit(text[0]) && digit(text[1]) &&
+                      digit(text[3]) && digit(text[4]);
+  const int h = shaped ? (text[0] - '0') * 10 + (text[1] - '0') : -1;
+  const int m = shaped ? (text[3] - '0') * 10 + (text[4] - '0') : -1;
+  if (h < 0 || h > 23 || m < 0 || m > 59) {
+    return Status::InvalidArgument(std::string(section) + "." + key +
+                                   " must be a time of day HH:MM, 00:00 to 23:59");
+  }
+  *minutes = h * 60 + m;
+  return Status::OK();
+}
+
 Status ReadAll(const toml::table& t, ServerConfig* c) {
   Status s;
   int64_t port = c->listen_port, io = c->io_threads, workers = c->workers, cache = c->cache_mb;
@@ -56,6 +75,8 @@ Status ReadAll(const toml::table& t, ServerConfig* c) {
   if (s.ok()) s = Read(t, "limits", "rate_per_second", &c->rate_per_second);
   if (s.ok()) s = Read(t, "limits", "rate_burst", &c->rate_burst);
   if (s.ok()) s = Read(t, "bench", "unmetered_daily_quota", &c->bench_unmetered_quota);
+  if (s.ok()) s = Read(t, "retention", "enabled", &c->retention_enabled);
+  if (s.ok()) s = ReadTimeOfDay(t, "retention", "at", &c->retention_at_minute);
   if (!s.ok()) return s;
   if (port < 0 || port > 65535) return Status::InvalidArgument("server.port must be 0..65535");
   if (io < 0 || io > 256) return Status::InvalidArgument("server.io_threads must be 0..256");

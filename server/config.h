@@ -52,6 +52,10 @@ struct ServerConfig {
   // search beyond the role's daily quota is still counted but no longer refused
   // (bench/load_client; docs/performance.md). Rate limits stay as [limits] sets them.
   bool bench_unmetered_quota = false;
+  // [retention] The daily lifecycle run (server/retention_job.h): on, and the local time
+  // in Europe/London it starts at, in minutes after midnight ("02:30" -> 150).
+  bool retention_enabled = true;
+  int retention_at_minute = 150;
 };
 
 // Reads and checks the file. InvalidArgument with the key's name for a bad value;

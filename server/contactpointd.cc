@@ -12,6 +12,7 @@
 #include "server/accounts_adapter.h"
 #include "server/config.h"
 #include "server/log.h"
+#include "server/retention_job.h"
 #include "server/server.h"
 
 namespace {
@@ -56,7 +57,11 @@ int Serve(const cp::server::ServerConfig& config) {
     LogError(server.status().ToString());
     return kExitListen;
   }
+  // The daily lifecycle run, on its own thread; stopped (between children) after the drain.
+  RetentionJob retention(config.retention_at_minute, {store->get(), deps.audit, SystemNowMs});
+  if (config.retention_enabled) retention.Start();
   Status s = (*server)->Run(/*handle_signals=*/true);
+  retention.Stop();
   if (!s.ok()) {
     LogError(s.ToString());
     return kExitDrain;
