@@ -25,13 +25,6 @@ Offset<fb::Hidden> HiddenToFb(FlatBufferBuilder& fbb, const HiddenFields& h) {
                                 h.parent_phone.c_str(), school.c_str(), gp.c_str(), &services);
 }
 
-ServiceKind ParseServiceKind(const std::string& name) {
-  for (ServiceKind k : {ServiceKind::kSchool, ServiceKind::kGpPractice, ServiceKind::kSocialCare}) {
-    if (name == ServiceKindName(k)) return k;
-  }
-  return ServiceKind::kOther;
-}
-
 }  // namespace
 
 Offset<fb::Child> ChildToFb(FlatBufferBuilder& fbb, const ChildView& view, double score) {
@@ -90,8 +83,8 @@ ChildView ChildFromFb(const fb::Child& c, double* score) {
     hidden.parent_phone = Str(h->parent_phone());
     if (h->services()) {
       for (const auto* s : *h->services()) {
-        hidden.services.push_back(
-            {ParseServiceKind(Str(s->kind())), Str(s->name()), Str(s->contact_point())});
+        hidden.services.push_back({ParseServiceKind(Str(s->kind())).value_or(ServiceKind::kOther),
+                                   Str(s->name()), Str(s->contact_point())});
       }
     }
     view.hidden = std::move(hidden);
