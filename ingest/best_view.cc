@@ -23,6 +23,7 @@ struct FieldRule {
   bool hidden;
   std::function<std::string(const ChildRecord&, const HiddenFields&)> value;
   std::function<void(const SourceRecord&, ChildRecord*, HiddenFields*)> copy;
+  bool sensitive = false;  // a sensitive service: in no source's discrepancy report
 };
 
 std::string ServiceName(const HiddenFields& h, ServiceKind kind) {
@@ -78,6 +79,16 @@ const std::vector<FieldRule>& FieldRules() {
        [](const SourceRecord& s, ChildRecord*, HiddenFields* h) { CopyService(ServiceKind::kSocialCare, s, h); }},
       {"other_services", true, [](R, H h) { return ServiceName(h, ServiceKind::kOther); },
        [](const SourceRecord& s, ChildRecord*, HiddenFields* h) { CopyService(ServiceKind::kOther, s, h); }},
+      // Sensitive services (storage/record.h): kept like any service; storage decides who sees them.
+      {"sexual_health", true, [](R, H h) { return ServiceName(h, ServiceKind::kSexualHealth); },
+       [](const SourceRecord& s, ChildRecord*, HiddenFields* h) { CopyService(ServiceKind::kSexualHealth, s, h); },
+       true},
+      {"mental_health", true, [](R, H h) { return ServiceName(h, ServiceKind::kMentalHealth); },
+       [](const SourceRecord& s, ChildRecord*, HiddenFields* h) { CopyService(ServiceKind::kMentalHealth, s, h); },
+       true},
+      {"substance_misuse", true, [](R, H h) { return ServiceName(h, ServiceKind::kSubstanceMisuse); },
+       [](const SourceRecord& s, ChildRecord*, HiddenFields* h) { CopyService(ServiceKind::kSubstanceMisuse, s, h); },
+       true},
   };
   return rules;
 }
@@ -209,6 +220,8 @@ std::vector<Discrepancy> FindDiscrepancies(const SourceRecord& theirs, const Chi
     // A shielded child's location is for no source's report: the source's own value is
     // theirs, but the index's value may be where the child now is.
     if (field.hidden && best.shield.shielded) continue;
+    // Which sensitive service sees a child is for no other source to learn, consent or not.
+    if (field.sensitive) continue;
     std::string mine = field.value(theirs.record, theirs.hidden);
     std::string index = field.value(best, best_hidden);
     if (mine.empty() || index.empty() || mine == index) continue;

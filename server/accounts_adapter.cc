@@ -20,7 +20,8 @@ static_assert(SameBit(cp::Operation::kSearch, Operation::kSearch) &&
                   SameBit(cp::Operation::kBreakGlass, Operation::kBreakGlass) &&
                   SameBit(cp::Operation::kFeedBatch, Operation::kFeedBatch) &&
                   SameBit(cp::Operation::kReview, Operation::kReview) &&
-                  SameBit(cp::Operation::kAccountAdmin, Operation::kAccountAdmin),
+                  SameBit(cp::Operation::kAccountAdmin, Operation::kAccountAdmin) &&
+                  SameBit(cp::Operation::kReadArchived, Operation::kReadArchived),
               "server/ports.h Operation must mirror storage/roles.h");
 
 Result<CredentialCheck> FromDecision(const AuthDecision& d) {
@@ -54,6 +55,7 @@ AuditAction ActionOf(const std::string& action) {
       {"feed", AuditAction::kFeedBatch},
       {"review", AuditAction::kReview},
       {"admin", AuditAction::kAdmin},
+      {"retention", AuditAction::kRetention},
   };
   auto it = kActions.find(action);
   return it == kActions.end() ? AuditAction::kAdmin : it->second;
@@ -247,7 +249,10 @@ Status StoreAudit::Append(const AuditEvent& event) {
 }
 
 void StoreAudit::AppendAsync(const AuditEvent& event, std::function<void(Status)> done) {
-  log_->AppendAsync(ToAuditEntry(event), [done = std::move(done)](Result<uint64_t> seq) {
+  const auto started = std::chrono::steady_clock::now();
+  log_->AppendAsync(ToAuditEntry(event), [started, done = std::move(done)](Result<uint64_t> seq) {
+    ServerMetrics::Global().ObserveAuditAppend(
+        (std::chrono::steady_clock::now() - started) / std::chrono::nanoseconds(1), seq.ok());
     done(seq.ok() ? Status::OK() : seq.status());
   });
 }

@@ -58,6 +58,25 @@ Status ParseListen(const std::string& listen, std::string* address, uint16_t* po
   return Status::OK();
 }
 
+// "HH:MM", 00:00..23:59, as minutes after midnight.
+Status ReadTimeOfDay(const toml::table& t, const char* section, const char* key, int* minutes) {
+  const std::string absent(1, '\0');
+  std::string text = absent;
+  Status s = Read(t, section, key, &text);
+  if (!s.ok() || text == absent) return s;
+  auto digit = [](char ch) { return ch >= '0' && ch <= '9'; };
+  const bool shaped = text.size() == 5 && text[2] == ':' && digit(text[0]) && digit(text[1]) &&
+                      digit(text[3]) && digit(text[4]);
+  const int h = shaped ? (text[0] - '0') * 10 + (text[1] - '0') : -1;
+  const int m = shaped ? (text[3] - '0') * 10 + (text[4] - '0') : -1;
+  if (h < 0 || h > 23 || m < 0 || m > 59) {
+    return Status::InvalidArgument(std::string(section) + "." + key +
+                                   " must be a time of day HH:MM, 00:00 to 23:59");
+  }
+  *minutes = h * 60 + m;
+  return Status::OK();
+}
+
 Status ReadAll(const toml::table& t, ServerConfig* c) {
   Status s;
   int64_t port = c->listen_port, io = c->io_threads, workers = c->workers, cache = c->cache_mb;
@@ -86,6 +105,8 @@ Status ReadAll(const toml::table& t, ServerConfig* c) {
   std::string log_format = "json", metrics_listen;
   if (s.ok()) s = Read(t, "log", "format", &log_format);
   if (s.ok()) s = Read(t, "metrics", "listen", &metrics_listen);
+  if (s.ok()) s = Read(t, "retention", "enabled", &c->retention_enabled);
+  if (s.ok()) s = ReadTimeOfDay(t, "retention", "at", &c->retention_at_minute);
   if (!s.ok()) return s;
   if (log_format != "json" && log_format != "text")
     return Status::InvalidArgument("log.format must be \"json\" or \"text\"");
@@ -172,6 +193,8 @@ std::vector<std::string> KeysNeedingRestart(const ServerConfig& a, const ServerC
   check(a.bench_unmetered_quota == b.bench_unmetered_quota, "bench.unmetered_daily_quota");
   check(a.metrics_address == b.metrics_address && a.metrics_port == b.metrics_port,
         "metrics.listen");
+  check(a.retention_enabled == b.retention_enabled, "retention.enabled");
+  check(a.retention_at_minute == b.retention_at_minute, "retention.at");
   return keys;
 }
 

@@ -59,6 +59,10 @@ struct ServerConfig {
   // loopback address only (a non-loopback one is refused). Empty: no endpoint.
   std::string metrics_address;
   uint16_t metrics_port = 0;  // 0 with an address: an ephemeral port (tests)
+  // [retention] The daily lifecycle run (server/retention_job.h): on, and the local time
+  // in Europe/London it starts at, in minutes after midnight ("02:30" -> 150).
+  bool retention_enabled = true;
+  int retention_at_minute = 150;
 };
 
 // Reloading (SIGHUP) applies these keys to the running server without dropping a

@@ -14,6 +14,7 @@
 #include "server/config.h"
 #include "server/daemon_ops.h"
 #include "server/log.h"
+#include "server/retention_job.h"
 #include "server/server.h"
 
 namespace {
@@ -60,9 +61,13 @@ int Serve(const cp::server::ServerConfig& config, cp::server::DaemonOps* ops) {
     LogError(server.status().ToString());
     return kExitListen;
   }
+  // The daily lifecycle run, on its own thread; stopped (between children) after the drain.
+  RetentionJob retention(config.retention_at_minute, {store->get(), deps.audit, SystemNowMs});
+  if (config.retention_enabled) retention.Start();
   auto attached = ops->Attach(store->get(), &handler, server->get());
   Status s = (*server)->Run(/*handle_signals=*/true);
   attached.reset();
+  retention.Stop();
   if (!s.ok()) {
     LogError(s.ToString());
     return kExitDrain;

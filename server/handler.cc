@@ -5,6 +5,7 @@
 #include "server/frame.h"
 #include "server/handler_internal.h"
 #include "server/log.h"
+#include "server/london_time.h"
 #include "server/records.h"
 
 namespace cp::server {
@@ -66,9 +67,16 @@ std::string StatedReason(const fb::Envelope& req) {
   }
 }
 
-Clearance SessionClearance(const Session& s) {
-  if (!s.break_glass) return Clearance::Ordinary();
-  return Clearance::Elevated(Clearance::Level::kBreakGlass, s.profile.user, s.break_glass_reason);
+// A data manager reads under Clearance::DataManager as of today's London date (the date a
+// retention run archives as of), which also opens archived children for their year.
+Clearance SessionClearance(const Session& s, int64_t now_ms) {
+  if (s.break_glass) {
+    return Clearance::Elevated(Clearance::Level::kBreakGlass, s.profile.user, s.break_glass_reason);
+  }
+  if (s.profile.May(Operation::kReadArchived)) {
+    return Clearance::DataManager(s.profile.user, "data manager", LondonDate(now_ms / 1000));
+  }
+  return Clearance::Ordinary();
 }
 
 }  // namespace
@@ -420,8 +428,9 @@ std::string RequestHandler::Search(const Call& call) {
   std::string refusal = Admit(call, Operation::kSearch, "search", &reason, true, &session);
   if (!refusal.empty()) return refusal;
   auto criteria = CriteriaFromFb(req->criteria(), session.profile.result_cap);
-  Result<SearchResponse> r = criteria.ok() ? searcher_.Search(*criteria, SessionClearance(session))
-                                           : Result<SearchResponse>(criteria.status());
+  Result<SearchResponse> r =
+      criteria.ok() ? searcher_.Search(*criteria, SessionClearance(session, call.now_ms))
+                    : Result<SearchResponse>(criteria.status());
   if (!r.ok() && r.status().IsInvalidArgument()) {
     return Refuse(call, &session, "search", ErrorCode::InvalidCriteria, r.status().message());
   }
@@ -460,7 +469,7 @@ std::string RequestHandler::GetRecord(const Call& call) {
   if (!refusal.empty()) return refusal;
   const ChildId id = req->child_id();
   auto view = id == 0 ? Result<ChildView>(Status::NotFound("no child 0"))
-                      : deps_.store->Get(id, SessionClearance(session));
+                      : deps_.store->Get(id, SessionClearance(session, call.now_ms));
   if (!view.ok() && !view.status().IsNotFound()) {
     return ErrorFrame(call.id, ErrorCode::Internal, "reading the record failed in storage");
   }
@@ -470,6 +479,10 @@ std::string RequestHandler::GetRecord(const Call& call) {
   e.children.push_back(id);
   e.investigation = session.break_glass;
   e.outcome = view.ok() ? "ok" : "not_found";
+  if (view.ok() && view->record.lifecycle.archived()) {
+    e.criteria =
+        "archived record (archived on " + view->record.lifecycle.archived_on.ToString() + ")";
+  }
   if (!Audit(call, &session, std::move(e)).ok()) {
     return ErrorFrame(call.id, ErrorCode::Internal, "the audit trail is unavailable");
   }

@@ -13,7 +13,11 @@
 // and review decisions are applied one at a time (FeedApplier's contract).
 //
 // Clearance: every search and record view runs under ordinary clearance, except in a
-// session that has broken glass (BreakGlass), which sees hidden fields until it ends.
+// session that has broken glass (BreakGlass), which sees hidden fields until it ends, and
+// for a role permitted Operation::kReadArchived (data_manager), which reads under
+// Clearance::DataManager: an archived child by id through the first anniversary of its
+// archiving, as of today's date in Europe/London (server/london_time.h). A view of an
+// archived record is audited like any view, its criteria naming the archive date.
 //
 // Thread safety: Handle may be called from many threads at once; the handler's state
 // (sessions, rate limits) is internally synchronised. The dependencies must outlive it.

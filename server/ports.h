@@ -28,6 +28,7 @@ enum class Operation : uint32_t {
   kFeedBatch = 1u << 4,
   kReview = 1u << 5,
   kAccountAdmin = 1u << 6,
+  kReadArchived = 1u << 7,  // reads under Clearance::DataManager
 };
 
 struct UserProfile {

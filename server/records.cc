@@ -25,13 +25,6 @@ Offset<fb::Hidden> HiddenToFb(FlatBufferBuilder& fbb, const HiddenFields& h) {
                                 h.parent_phone.c_str(), school.c_str(), gp.c_str(), &services);
 }
 
-ServiceKind ParseServiceKind(const std::string& name) {
-  for (ServiceKind k : {ServiceKind::kSchool, ServiceKind::kGpPractice, ServiceKind::kSocialCare}) {
-    if (name == ServiceKindName(k)) return k;
-  }
-  return ServiceKind::kOther;
-}
-
 }  // namespace
 
 Offset<fb::Child> ChildToFb(FlatBufferBuilder& fbb, const ChildView& view, double score) {
@@ -49,10 +42,13 @@ Offset<fb::Child> ChildToFb(FlatBufferBuilder& fbb, const ChildView& view, doubl
     sources.push_back(fb::CreateSourceRefDirect(fbb, s.source.c_str(), s.key.c_str()));
   }
   const std::string dob = r.date_of_birth.empty() ? "" : r.date_of_birth.ToString();
+  const std::string archived =
+      r.lifecycle.archived() ? r.lifecycle.archived_on.ToString() : std::string();
   return fb::CreateChildDirect(fbb, r.id, score, r.shield.shielded, r.given_name.c_str(),
                                r.middle_names.c_str(), r.family_name.c_str(), &former, dob.c_str(),
                                GenderCode(r.gender), r.nhs_number.c_str(), r.pupil_number.c_str(),
-                               hidden, &provenance, &sources);
+                               hidden, &provenance, &sources,
+                               archived.empty() ? nullptr : archived.c_str());
 }
 
 ChildView ChildFromFb(const fb::Child& c, double* score) {
@@ -68,6 +64,7 @@ ChildView ChildFromFb(const fb::Child& c, double* score) {
     for (const auto* f : *c.former_family_names()) r.former_family_names.push_back(Str(f));
   }
   if (auto d = ParseDate(Str(c.date_of_birth())); d.ok()) r.date_of_birth = *d;
+  if (auto d = ParseDate(Str(c.archived_on())); d.ok()) r.lifecycle.archived_on = *d;
   r.gender = ParseGender(Str(c.gender()) == "U" ? "" : Str(c.gender())).value_or(Gender::kUnknown);
   r.nhs_number = Str(c.nhs_number());
   r.pupil_number = Str(c.pupil_number());
@@ -86,8 +83,8 @@ ChildView ChildFromFb(const fb::Child& c, double* score) {
     hidden.parent_phone = Str(h->parent_phone());
     if (h->services()) {
       for (const auto* s : *h->services()) {
-        hidden.services.push_back(
-            {ParseServiceKind(Str(s->kind())), Str(s->name()), Str(s->contact_point())});
+        hidden.services.push_back({ParseServiceKind(Str(s->kind())).value_or(ServiceKind::kOther),
+                                   Str(s->name()), Str(s->contact_point())});
       }
     }
     view.hidden = std::move(hidden);

@@ -31,7 +31,7 @@ bool ReasonRequired(AuditAction action) {
   }
 }
 
-bool KnownAction(uint8_t v) { return v >= 1 && v <= 10; }
+bool KnownAction(uint8_t v) { return v >= 1 && v <= 11; }
 bool KnownOutcome(uint8_t v) { return v >= 1 && v <= 4; }
 
 void PutShort(std::string* out, std::string_view s) {
@@ -207,6 +207,8 @@ const char* AuditActionName(AuditAction action) {
       return "review";
     case AuditAction::kAdmin:
       return "admin";
+    case AuditAction::kRetention:
+      return "retention";
   }
   return "unknown";
 }

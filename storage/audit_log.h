@@ -59,7 +59,8 @@ enum class AuditAction : uint8_t {
   kBreakGlass = 7,  // reason required unless refused
   kFeedBatch = 8,
   kReview = 9,
-  kAdmin = 10,  // accounts administration; criteria holds what was changed
+  kAdmin = 10,      // accounts administration; criteria holds what was changed
+  kRetention = 11,  // the daemon's daily lifecycle run (a system action); criteria: counts
 };
 const char* AuditActionName(AuditAction action);
 

@@ -177,6 +177,12 @@ class ChildStore {
   // Records (or withdraws) consent to stay on the index until 25. NotFound for an unknown
   // child; FailedPrecondition for an archived one: archiving is one way.
   Status SetConsentTo25(ChildId id, bool consent);
+  // Records (or refuses, or withdraws) consent to show the child's sensitive services
+  // (storage/record.h IsSensitiveService). Without it no read path releases them except to
+  // the engine's own matching clearance; they stay sealed with the hidden fields, so a
+  // consent recorded later shows what the sources already sent. Allowed on an archived
+  // child too (a withdrawal must always be possible). NotFound for an unknown child.
+  Status SetSensitiveServicesConsent(ChildId id, bool consent);
 
   // Archives a live child on `archived_on`, which must be the date the lifecycle rules give
   // for its record as it is now (FailedPrecondition otherwise: say, a date of birth corrected

@@ -40,6 +40,20 @@ Status ChildStore::SetConsentTo25(ChildId id, bool consent) {
                    "recording consent");
 }
 
+Status ChildStore::SetSensitiveServicesConsent(ChildId id, bool consent) {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  auto record = GetRecord(id);
+  if (!record.ok()) return record.status();
+  if (record->id != id) return Status::NotFound("child " + std::to_string(id) + " was merged away");
+  if (record->lifecycle.consent_sensitive_services == consent) return Status::OK();
+  record->lifecycle.consent_sensitive_services = consent;
+  // Like consent to 25: no source's field and no index entry; the record alone changes.
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  return FromRocks(h_->db->Put(wo, h_->children, keys::ChildKey(id), EncodeChildRecord(*record)),
+                   "recording consent to show sensitive services");
+}
+
 Status ChildStore::ArchiveChild(ChildId id, const Date& archived_on) {
   if (archived_on.empty()) return Status::InvalidArgument("an archive date is needed");
   std::lock_guard<std::mutex> lock(write_mu_);

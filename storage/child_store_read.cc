@@ -31,6 +31,19 @@ Result<ChildView> ChildStore::MakeView(ChildRecord record, std::string_view seal
     if (!plain.ok()) return plain.status();
     auto hidden = DecodeHiddenFields(*plain);
     if (!hidden.ok()) return hidden.status();
+    // Sensitive services leave storage only where the child's consent is recorded, whoever
+    // reads (break glass and shielding managers included); the engine's own clearance keeps
+    // them so that a feed's rewrite of the record does not lose them.
+    if (!record.lifecycle.consent_sensitive_services &&
+        clearance.level() != Clearance::Level::kMatching) {
+      std::erase_if(hidden->services,
+                    [](const ServiceContact& s) { return IsSensitiveService(s.kind); });
+      // Which source supplied one says that there is one.
+      std::erase_if(record.provenance, [](const FieldSource& p) {
+        auto kind = ParseServiceKind(p.field);
+        return kind && IsSensitiveService(*kind);
+      });
+    }
     view.hidden = std::move(*hidden);
   }
   view.record = std::move(record);

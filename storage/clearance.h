@@ -29,7 +29,8 @@ class Clearance {
     return Clearance(level, std::move(holder), std::move(reason));
   }
 
-  // `as_of` is the day the reading happens on (TodayUtc() in a server): it decides which
+  // `as_of` is the day the reading happens on (the server passes today's date in
+  // Europe/London, server/london_time.h): it decides which
   // archived children are still within their year.
   static Clearance DataManager(std::string holder, std::string reason, Date as_of) {
     Clearance c(Level::kDataManager, std::move(holder), std::move(reason));
@@ -38,6 +39,8 @@ class Clearance {
   }
 
   Level level() const { return level_; }
+  // A shielded child's hidden fields. Sensitive services are a separate matter, decided by
+  // the child's consent (storage/record.h): only kMatching reads them without it.
   bool SeesHiddenFields() const {
     return level_ != Level::kOrdinary && level_ != Level::kDataManager;
   }

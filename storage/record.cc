@@ -23,9 +23,19 @@ const char* ServiceKindName(ServiceKind kind) {
     case ServiceKind::kSchool: return "school";
     case ServiceKind::kGpPractice: return "gp_practice";
     case ServiceKind::kSocialCare: return "social_care";
+    case ServiceKind::kSexualHealth: return "sexual_health";
+    case ServiceKind::kMentalHealth: return "mental_health";
+    case ServiceKind::kSubstanceMisuse: return "substance_misuse";
     case ServiceKind::kOther: break;
   }
   return "other";
+}
+
+std::optional<ServiceKind> ParseServiceKind(std::string_view name) {
+  for (int k = 0; k <= static_cast<int>(kLastServiceKind); ++k) {
+    if (name == ServiceKindName(static_cast<ServiceKind>(k))) return static_cast<ServiceKind>(k);
+  }
+  return std::nullopt;
 }
 
 }  // namespace cp

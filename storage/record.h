@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "util/date.h"
@@ -24,8 +25,28 @@ enum class Gender : uint8_t { kUnknown = 0, kMale = 1, kFemale = 2 };
 std::optional<Gender> ParseGender(std::string_view text);
 const char* GenderCode(Gender g);  // "M", "F", "U"
 
-enum class ServiceKind : uint8_t { kSchool = 0, kGpPractice = 1, kSocialCare = 2, kOther = 3 };
-const char* ServiceKindName(ServiceKind kind);  // "school", "gp_practice", ...
+// Stored as one byte: never renumber.
+enum class ServiceKind : uint8_t {
+  kSchool = 0,
+  kGpPractice = 1,
+  kSocialCare = 2,
+  kOther = 3,
+  // Sensitive services: stored like any service (sealed with the hidden fields), released by
+  // storage only where the child's consent is recorded (LifecycleState).
+  kSexualHealth = 4,
+  kMentalHealth = 5,
+  kSubstanceMisuse = 6,
+};
+inline constexpr ServiceKind kLastServiceKind = ServiceKind::kSubstanceMisuse;
+// "school", "gp_practice", "social_care", "other", "sexual_health", "mental_health",
+// "substance_misuse".
+const char* ServiceKindName(ServiceKind kind);
+// The kind of a name ServiceKindName gives; nullopt for any other text.
+std::optional<ServiceKind> ParseServiceKind(std::string_view name);
+inline bool IsSensitiveService(ServiceKind kind) {
+  return kind == ServiceKind::kSexualHealth || kind == ServiceKind::kMentalHealth ||
+         kind == ServiceKind::kSubstanceMisuse;
+}
 
 struct ServiceContact {
   ServiceKind kind = ServiceKind::kOther;
@@ -76,6 +97,9 @@ struct ShieldState {
 struct LifecycleState {
   bool consent_to_25 = false;  // consent to stay on the index until 25 is recorded
   Date archived_on;            // empty while live; else the first day the child was archived
+  // Consent to show sensitive services (sexual health, mental health, substance misuse) is
+  // recorded; recorded by a person (`contactpoint consent`), never by a feed.
+  bool consent_sensitive_services = false;
   bool archived() const { return !archived_on.empty(); }
   friend bool operator==(const LifecycleState&, const LifecycleState&) = default;
 };

@@ -61,7 +61,8 @@ std::string EncodeChildRecord(const ChildRecord& r) {
       static_cast<uint8_t>(r.gender), fbb.CreateString(r.nhs_number),
       fbb.CreateString(r.pupil_number), shield, fbb.CreateVector(sources),
       fbb.CreateVector(provenance), r.date_of_death.empty() ? nullptr : &dod,
-      r.lifecycle.consent_to_25, r.lifecycle.archived() ? &archived : nullptr);
+      r.lifecycle.consent_to_25, r.lifecycle.archived() ? &archived : nullptr,
+      r.lifecycle.consent_sensitive_services);
   return Finish(fbb, root);
 }
 
@@ -81,6 +82,7 @@ Result<ChildRecord> DecodeChildRecord(std::string_view raw) {
   if (const auto* d = fb->date_of_birth()) r.date_of_birth = Date{d->year(), d->month(), d->day()};
   if (const auto* d = fb->date_of_death()) r.date_of_death = Date{d->year(), d->month(), d->day()};
   r.lifecycle.consent_to_25 = fb->consent_to_25();
+  r.lifecycle.consent_sensitive_services = fb->consent_sensitive_services();
   if (const auto* d = fb->archived_on()) r.lifecycle.archived_on = Date{d->year(), d->month(), d->day()};
   if (fb->gender() > static_cast<uint8_t>(Gender::kFemale)) {
     return Status::Corruption("child record has an unknown gender code");
@@ -126,7 +128,7 @@ Result<HiddenFields> DecodeHiddenFields(std::string_view raw) {
   h.parent_phone = Str(fb->parent_phone());
   if (fb->services()) {
     for (const auto* s : *fb->services()) {
-      if (s->kind() > static_cast<uint8_t>(ServiceKind::kOther)) {
+      if (s->kind() > static_cast<uint8_t>(kLastServiceKind)) {
         return Status::Corruption("hidden fields hold an unknown service kind");
       }
       h.services.push_back({static_cast<ServiceKind>(s->kind()), Str(s->name()), Str(s->contact_point())});

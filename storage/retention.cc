@@ -65,7 +65,11 @@ Result<RetentionReport> RunRetention(ChildStore* store, const Date& as_of,
   // scan's callback.
   const Clearance engine =
       Clearance::Elevated(Clearance::Level::kMatching, "retention", "lifecycle");
+  auto stopping = [&options] { return options.stop != nullptr && options.stop->load(); };
+  const Status stopped =
+      Status::FailedPrecondition("the retention run was stopped before it finished");
   Status s = store->ForEachChild(engine, [&](const ChildView& v) {
+    if (stopping()) return false;
     const ChildRecord& r = v.record;
     if (r.lifecycle.archived()) {
       const Date& on = r.lifecycle.archived_on;
@@ -92,8 +96,10 @@ Result<RetentionReport> RunRetention(ChildStore* store, const Date& as_of,
     return true;
   });
   if (!s.ok()) return s;
+  if (stopping()) return stopped;
 
   for (const auto& [id, due] : to_archive) {
+    if (stopping()) return stopped;
     if (!options.dry_run) {
       s = store->ArchiveChild(id, due.on);
       if (s.code() == Status::Code::kFailedPrecondition) {  // a feed changed its dates meanwhile
@@ -116,6 +122,7 @@ Result<RetentionReport> RunRetention(ChildStore* store, const Date& as_of,
     report.deleted = to_delete.size();
     return report;
   }
+  if (stopping()) return stopped;
   if (!to_delete.empty()) {
     s = store->DeleteChildren(to_delete, &report.deleted);
     if (s.ok() && options.compact) s = store->CompactAll();

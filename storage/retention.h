@@ -18,10 +18,12 @@
 // archives (or deletes) exactly what a daily run would have, and re-running changes nothing.
 //
 // RunRetention is the entry point for an operator (`contactpoint retention run`) and for
-// the daemon, which is meant to call it once a day with TodayUtc().
+// the daemon, which calls it once a day with the date in Europe/London
+// (server/retention_job.h).
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -58,6 +60,10 @@ Date DeletionDueFor(const Date& archived_on);
 struct RetentionOptions {
   bool dry_run = false;  // decide and report; write nothing
   bool compact = false;  // after deleting, compact every family so the data leaves disk now
+  // When set and it becomes true, the run stops between children and returns
+  // FailedPrecondition (the daemon's shutdown). What was already written stays: each
+  // child's change is whole, and a later run finishes the rest.
+  const std::atomic<bool>* stop = nullptr;
 };
 
 struct RetentionReport {
@@ -81,7 +87,8 @@ struct RetentionReport {
 // WriteBatch), deletes archived children due for deletion (each one WriteBatch). A child due
 // for deletion when first seen live is deleted directly. Safe to re-run: a second run with the
 // same date does nothing. Runs beside feeds and searches: children are read from one
-// snapshot, and each change takes the store's write lock. InvalidArgument for an empty date.
+// snapshot, and each change takes the store's write lock. InvalidArgument for an empty date;
+// FailedPrecondition when options.stop asked it to stop.
 Result<RetentionReport> RunRetention(ChildStore* store, const Date& as_of,
                                      const RetentionOptions& options);
 

@@ -8,6 +8,10 @@
 //   shielding managers shield; only child-protection staff break glass. Review (feed
 //   records that could not be matched, which may belong to a shielded child) goes to the
 //   roles already trusted with shielded children: shielding managers and administrators.
+// - Data managers keep the records: they read archived children for a year after archiving
+//   (by id: archiving takes a child out of the search indexes) and search live ones like a
+//   practitioner, with a small cap and quota — their work is checking records, not finding
+//   children.
 #include "storage/roles.h"
 
 #include <initializer_list>
@@ -44,9 +48,11 @@ constexpr RolePolicy kRoles[] = {
      0, 0},
     {Role::kSystemAdministrator, "system_admin", "system administrator",
      Ops({O::kAccountAdmin, O::kReview}), 0, 0},
+    {Role::kDataManager, "data_manager", "data manager (reads archived records for a year)",
+     Ops({O::kSearch, O::kGetRecord, O::kReadArchived}), 10, 50},
 };
 
-static_assert(std::size(kRoles) == 13);
+static_assert(std::size(kRoles) == 14);
 
 }  // namespace
 

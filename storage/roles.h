@@ -31,6 +31,7 @@ enum class Role : uint8_t {
   kChildProtection = 11,  // may break glass
   kFeedSupplier = 12,
   kSystemAdministrator = 13,
+  kDataManager = 14,  // records management: reads archived children for their year
 };
 
 // Operations a request may need. Bit flags so that a role's permissions are one word.
@@ -42,6 +43,10 @@ enum class Operation : uint32_t {
   kFeedBatch = 1u << 4,
   kReview = 1u << 5,
   kAccountAdmin = 1u << 6,
+  // Reads run under Clearance::DataManager: an archived child is readable by id through the
+  // first anniversary of archiving (storage/retention.h). Never hidden fields of a shielded
+  // child, never more than an ordinary reader sees of a live one.
+  kReadArchived = 1u << 7,
 };
 
 inline constexpr uint32_t kMaxResultCap = 50;

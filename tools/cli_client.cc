@@ -121,6 +121,10 @@ void PrintChild(const ChildView& v, double score) {
             << (r.middle_names.empty() ? "" : " " + r.middle_names) << " " << r.family_name
             << "  born " << (r.date_of_birth.empty() ? "unknown" : r.date_of_birth.ToString())
             << "  " << GenderCode(r.gender) << "\n";
+  if (r.lifecycle.archived()) {
+    std::cout << "  ARCHIVED on " << r.lifecycle.archived_on.ToString()
+              << " (readable by data managers for a year)\n";
+  }
   if (!r.nhs_number.empty()) std::cout << "  NHS number " << r.nhs_number << "\n";
   if (!r.pupil_number.empty()) std::cout << "  pupil number " << r.pupil_number << "\n";
   if (v.hidden) {

@@ -108,26 +108,43 @@ void AddCheck(CLI::App& app, std::function<int()>* run) {
 
 void AddConsent(CLI::App& app, std::function<int()>* run) {
   static DbFlags flags;
-  static std::string child, until_25;
+  static std::string child, until_25, sensitive;
   auto* cmd = app.add_subcommand(
       "consent",
-      "record (yes) or withdraw (no) a young person's consent to stay on the index "
-      "until 25 (care leavers, learning difficulties)");
+      "record (yes) or withdraw (no) a young person's consent: to stay on the index until 25 "
+      "(care leavers, learning difficulties), or to show their sensitive services (sexual "
+      "health, mental health, substance misuse)");
   AddDbFlags(cmd, &flags);
   cmd->add_option("--child", child, "child id")->required();
-  cmd->add_option("--until-25", until_25, "yes or no")
-      ->required()
-      ->check(CLI::IsMember({"yes", "no"}));
-  cmd->callback([run] {
+  auto* to_25 =
+      cmd->add_option("--until-25", until_25, "yes or no")->check(CLI::IsMember({"yes", "no"}));
+  auto* services = cmd->add_option("--sensitive-services", sensitive,
+                                   "yes (consent recorded) or no (refused or withdrawn)")
+                       ->check(CLI::IsMember({"yes", "no"}));
+  cmd->callback([run, to_25, services] {
+    if (to_25->count() == 0 && services->count() == 0) {
+      throw CLI::RequiredError("--until-25 or --sensitive-services");
+    }
     *run = [] {
       auto id = ParseChildId(child);
       if (!id.ok()) return Fail(id.status());
       auto store = OpenStore(flags, false);
       if (!store.ok()) return Fail(store.status());
-      Status s = (*store)->SetConsentTo25(*id, until_25 == "yes");
-      if (!s.ok()) return Fail(s);
-      std::cout << "child " << *id << ": consent to stay until 25 "
-                << (until_25 == "yes" ? "recorded" : "withdrawn") << "\n";
+      // Each consent is its own write: one refused (an archived child's consent to 25)
+      // leaves the other as it was recorded.
+      if (!sensitive.empty()) {
+        Status s = (*store)->SetSensitiveServicesConsent(*id, sensitive == "yes");
+        if (!s.ok()) return Fail(s);
+        std::cout << "child " << *id << ": consent to show sensitive services "
+                  << (sensitive == "yes" ? "recorded" : "not recorded (refused or withdrawn)")
+                  << "\n";
+      }
+      if (!until_25.empty()) {
+        Status s = (*store)->SetConsentTo25(*id, until_25 == "yes");
+        if (!s.ok()) return Fail(s);
+        std::cout << "child " << *id << ": consent to stay until 25 "
+                  << (until_25 == "yes" ? "recorded" : "withdrawn") << "\n";
+      }
       return kExitOk;
     };
   });

@@ -89,13 +89,21 @@ Status FeedRowParser::Parse(const std::vector<std::string>& fields, FeedRow* row
   // The fingerprint input lists every import column in one order, whatever the file's —
   // the same line an import stores, so a record imported and then fed again unchanged is
   // unchanged — then action and date of death only when given.
+  // The sensitive services, too, only when given (tools/import.h).
   std::vector<std::string> canonical;
   canonical.reserve(FeedColumns().size());
   for (int i : canonical_) canonical.push_back(i < 0 ? std::string() : Trim(fields[i]));
-  if (canonical[kImportColumns.size() + kAction].empty() && canonical[kImportColumns.size() + kDateOfDeath].empty()) {
-    canonical.resize(kImportColumns.size());
+  auto given = [&](size_t from, size_t to) {
+    return std::any_of(canonical.begin() + from, canonical.begin() + to,
+                       [](const std::string& v) { return !v.empty(); });
+  };
+  const size_t n = kImportColumns.size();
+  std::vector<std::string> line(canonical.begin(), canonical.begin() + kImportColumnsBeforeSensitive);
+  if (given(kImportColumnsBeforeSensitive, n)) {
+    line.insert(line.end(), canonical.begin() + kImportColumnsBeforeSensitive, canonical.begin() + n);
   }
-  row->raw = CsvLine(canonical);
+  if (given(n, n + 2)) line.insert(line.end(), canonical.begin() + n, canonical.end());
+  row->raw = CsvLine(line);
   return Status::OK();
 }
 

@@ -13,14 +13,17 @@ namespace cp {
 const std::vector<std::string> kImportColumns = {
     "source_key", "given_name", "middle_names", "family_name", "former_family_names",
     "date_of_birth", "gender", "address", "postcode", "nhs_number", "pupil_number",
-    "parent_name", "parent_phone", "school", "gp_practice"};
+    "parent_name", "parent_phone", "school", "gp_practice", "sexual_health", "mental_health",
+    "substance_misuse"};
 
 namespace {
 
 enum Column {
   kSourceKey, kGiven, kMiddle, kFamily, kFormer, kDob, kGender, kAddress, kPostcode, kNhs,
-  kUpn, kParentName, kParentPhone, kSchool, kGp, kColumnCount
+  kUpn, kParentName, kParentPhone, kSchool, kGp, kSexualHealth, kMentalHealth, kSubstanceMisuse,
+  kColumnCount
 };
+static_assert(kSexualHealth == kImportColumnsBeforeSensitive);
 
 std::string_view TrimView(std::string_view s) {
   size_t b = s.find_first_not_of(" \t\r\n");
@@ -117,6 +120,11 @@ Result<NewChild> ImportRowParser::Parse(const std::vector<std::string>& fields) 
   h.parent_phone = get(kParentPhone);
   if (std::string school = get(kSchool); !school.empty()) h.services.push_back({ServiceKind::kSchool, school, ""});
   if (std::string gp = get(kGp); !gp.empty()) h.services.push_back({ServiceKind::kGpPractice, gp, ""});
+  for (auto [column, kind] : {std::pair{kSexualHealth, ServiceKind::kSexualHealth},
+                              std::pair{kMentalHealth, ServiceKind::kMentalHealth},
+                              std::pair{kSubstanceMisuse, ServiceKind::kSubstanceMisuse}}) {
+    if (std::string name = get(column); !name.empty()) h.services.push_back({kind, name, ""});
+  }
   r.provenance.reserve(kColumnCount - kGiven);
   for (size_t col = kGiven; col < kColumnCount; ++col) {
     // Row parsing paces an import: test for a value without copying it.
@@ -127,6 +135,10 @@ Result<NewChild> ImportRowParser::Parse(const std::vector<std::string>& fields) 
   // the same record again finds its fingerprint unchanged (tools/feed_csv.cc does the same).
   std::vector<std::string> canonical(kColumnCount);
   for (size_t col = 0; col < kColumnCount; ++col) canonical[col] = get(static_cast<int>(col));
+  if (std::all_of(canonical.begin() + kSexualHealth, canonical.end(),
+                  [](const std::string& v) { return v.empty(); })) {
+    canonical.resize(kImportColumnsBeforeSensitive);
+  }
   c.source_payload = CsvLine(canonical);
   return c;
 }

@@ -15,8 +15,13 @@
 
 namespace cp {
 
-// The import columns, in the order `contactpoint gen` writes them.
+// The import columns: the first kImportColumnsBeforeSensitive in the order `contactpoint
+// gen` writes them, then the sensitive services (sexual_health, mental_health, substance_misuse: each a service's name), which
+// storage shows only where the child's consent is recorded (`contactpoint consent`).
 extern const std::vector<std::string> kImportColumns;
+// The columns before the sensitive services. A row's fingerprint line lists only these when
+// it names no sensitive service, so that lines stored before those columns existed match.
+inline constexpr size_t kImportColumnsBeforeSensitive = 15;
 
 struct ImportSummary {
   size_t rows = 0;

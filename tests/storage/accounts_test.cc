@@ -106,10 +106,11 @@ TEST(RolesTest, TableCoversEveryRoleInOrderWithinTheCap) {
     EXPECT_EQ(ParseRole(p.name), p.role);
     EXPECT_EQ(&PolicyFor(p.role), &p);
   }
-  EXPECT_EQ(AllRolePolicies().size(), 13u);
+  EXPECT_EQ(AllRolePolicies().size(), 14u);
   EXPECT_FALSE(ParseRole("superuser"));
   EXPECT_FALSE(RoleFromByte(0));
-  EXPECT_FALSE(RoleFromByte(14));
+  EXPECT_EQ(RoleFromByte(14), Role::kDataManager);
+  EXPECT_FALSE(RoleFromByte(15));
 }
 
 TEST(RolesTest, SeparationOfDuties) {
@@ -121,6 +122,13 @@ TEST(RolesTest, SeparationOfDuties) {
   EXPECT_TRUE(Permits(Role::kSystemAdministrator, Operation::kAccountAdmin));
   EXPECT_TRUE(Permits(Role::kFeedSupplier, Operation::kFeedBatch));
   EXPECT_FALSE(Permits(Role::kFeedSupplier, Operation::kGetRecord));
+  // Only data managers read archived records; they neither shield nor break glass.
+  for (const auto& p : AllRolePolicies()) {
+    EXPECT_EQ(Permits(p.role, Operation::kReadArchived), p.role == Role::kDataManager) << p.name;
+  }
+  EXPECT_TRUE(Permits(Role::kDataManager, Operation::kGetRecord));
+  EXPECT_FALSE(Permits(Role::kDataManager, Operation::kShield));
+  EXPECT_FALSE(Permits(Role::kDataManager, Operation::kBreakGlass));
 }
 
 // ---- Administration ------------------------------------------------------------------------

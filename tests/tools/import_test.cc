@@ -462,7 +462,8 @@ TEST_F(ImportTest, RowWithOnlySourceKeyIsValid) {
 
   std::string all_columns;
   for (const auto& c : kImportColumns) all_columns += (all_columns.empty() ? "" : ",") + c;
-  ImportRun all_empty = Import(all_columns + "\nempty-1" + std::string(14, ',') + "\n");
+  ImportRun all_empty =
+      Import(all_columns + "\nempty-1" + std::string(kImportColumns.size() - 1, ',') + "\n");
   ASSERT_TRUE(all_empty.status.ok()) << all_empty.status.ToString();
   EXPECT_EQ(all_empty.summary.imported, 1u);
   EXPECT_THAT(all_empty.reports, IsEmpty());
@@ -493,7 +494,8 @@ TEST_F(ImportTest, EveryColumnLandsInItsFieldAndIdentifiersAreNormalised) {
   ImportRun run =
       Import(header + "\n" + "e1, Amelia ,Rose Kate,Thornbury,Smith;Jones,2016-03-14,F," +
              "\"12 Oak Road, Leeds\",ls14ap," + spaced_nhs + "," + lower_upn +
-             ",Jane Thornbury,0113 496 0000,Oakwood Primary,Park Surgery\n");
+             ",Jane Thornbury,0113 496 0000,Oakwood Primary,Park Surgery," +
+             "Leeds Sexual Health,Leeds CAMHS,Forward Leeds\n");
   ASSERT_TRUE(run.status.ok()) << run.status.ToString();
   ASSERT_EQ(run.summary.imported, 1u) << (run.reports.empty() ? "" : run.reports[0]);
   ChildView v = Child("e1");
@@ -512,10 +514,20 @@ TEST_F(ImportTest, EveryColumnLandsInItsFieldAndIdentifiersAreNormalised) {
   EXPECT_EQ(v.hidden->postcode, "LS1 4AP");
   EXPECT_EQ(v.hidden->parent_name, "Jane Thornbury");
   EXPECT_EQ(v.hidden->parent_phone, "0113 496 0000");
+  // The sensitive services are stored, and an ordinary reader gets them only with consent.
   EXPECT_THAT(v.hidden->services,
               ElementsAre(ServiceContact{ServiceKind::kSchool, "Oakwood Primary", ""},
                           ServiceContact{ServiceKind::kGpPractice, "Park Surgery", ""}));
   EXPECT_EQ(r.provenance.size(), 14u);
+  ASSERT_TRUE(store_->SetSensitiveServicesConsent(r.id, true).ok());
+  v = Child("e1");
+  EXPECT_THAT(v.hidden->services,
+              ElementsAre(ServiceContact{ServiceKind::kSchool, "Oakwood Primary", ""},
+                          ServiceContact{ServiceKind::kGpPractice, "Park Surgery", ""},
+                          ServiceContact{ServiceKind::kSexualHealth, "Leeds Sexual Health", ""},
+                          ServiceContact{ServiceKind::kMentalHealth, "Leeds CAMHS", ""},
+                          ServiceContact{ServiceKind::kSubstanceMisuse, "Forward Leeds", ""}));
+  EXPECT_EQ(v.record.provenance.size(), 17u);
 }
 
 // ---- ImportRowParser directly -------------------------------------------------------------
