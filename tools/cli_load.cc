@@ -127,7 +127,8 @@ void PrintTally(const char* name, const LoadTally& t, double seconds, bool searc
                  static_cast<unsigned long long>(t.too_many),
                  static_cast<unsigned long long>(t.invalid));
   }
-  if (t.transport) std::fprintf(out, "  transport %llu", static_cast<unsigned long long>(t.transport));
+  if (t.transport)
+    std::fprintf(out, "  transport %llu", static_cast<unsigned long long>(t.transport));
   for (const auto& [code, n] : t.refused) {
     std::fprintf(out, "  %s %llu", code.c_str(), static_cast<unsigned long long>(n));
   }
@@ -156,11 +157,13 @@ void AddLoadCommand(CLI::App& app, std::function<int()>* run) {
   static LoadFlags f;
   static LoadOptions o;
   auto* cmd = app.add_subcommand(
-      "load", "load a running contactpointd: N sessions, searches and record views, latency "
-              "percentiles; or one pass over a query file with every answer as a JSON line");
+      "load",
+      "load a running contactpointd: N sessions, searches and record views, latency "
+      "percentiles; or one pass over a query file with every answer as a JSON line");
   cmd->add_option("--server", f.server, "HOST:PORT of the server")->capture_default_str();
-  cmd->add_option("--tls-ca,--ca-file", o.client.ca_file,
-                  "PEM file of the CA that signed the server's certificate (default: the system's)");
+  cmd->add_option(
+      "--tls-ca,--ca-file", o.client.ca_file,
+      "PEM file of the CA that signed the server's certificate (default: the system's)");
   cmd->add_flag("--plain", o.client.plain, "plain TCP (a loopback development server only)");
   auto* creds = cmd->add_option("--credentials", f.credentials,
                                 "file of users, one a line: user<TAB>TOTP secret<TAB>password "
@@ -210,8 +213,9 @@ void AddLoadCommand(CLI::App& app, std::function<int()>* run) {
   cmd->callback([run, duration] {
     *run = [duration] {
       if (f.credentials.empty() && f.user.empty()) {
-        return Usage("give --credentials FILE, or --user with --password-file and "
-                     "--totp-secret-file");
+        return Usage(
+            "give --credentials FILE, or --user with --password-file and "
+            "--totp-secret-file");
       }
       if (Status s = ParseServer(f.server, &o.client); !s.ok()) return Usage(s.message());
       auto users = Credentials(f);

@@ -66,8 +66,8 @@ class Sessions {
       const fb::Error* e = r->error();
       if (e == nullptr) return Status::OK();
       if (e->code() != fb::ErrorCode::BadCode) {
-        return Status::PermissionDenied("login of " + c.user + " refused: " +
-                                        server::ErrorCodeName(e->code()) +
+        return Status::PermissionDenied("login of " + c.user +
+                                        " refused: " + server::ErrorCodeName(e->code()) +
                                         (e->message() ? " (" + e->message()->str() + ")" : ""));
       }
     }
@@ -90,7 +90,7 @@ struct Shared {
   std::mutex mu;
   std::condition_variable go;
   bool started = false;
-  bool abort = false;       // a connection could not log in: nobody sends anything
+  bool abort = false;  // a connection could not log in: nobody sends anything
   Status setup = Status::OK();
   std::string stopped_early;
   std::vector<std::string> answer_lines;  // answers mode: one per query, by index
@@ -331,7 +331,8 @@ Result<LoadReport> RunLoad(const LoadOptions& o) {
     start = Steady::now();
     const double warmup = o.answers ? 0 : o.warmup_s;
     sh.measure_from = start + Seconds(warmup);
-    sh.stop = o.duration_s > 0 ? sh.measure_from + Seconds(o.duration_s) : Steady::time_point::max();
+    sh.stop =
+        o.duration_s > 0 ? sh.measure_from + Seconds(o.duration_s) : Steady::time_point::max();
     sh.abort = !sh.setup.ok();
     sh.started = true;
   }

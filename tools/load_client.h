@@ -48,17 +48,17 @@ Result<std::vector<server::SearchRequest>> WireQueries(const std::vector<QueryRo
 
 struct LoadOptions {
   server::ClientOptions client;
-  std::vector<LoadCredential> users;        // at least one
-  std::vector<QueryRow> queries;            // at least one; each row parsed (WireQueries)
-  std::string reason = "load test";         // sent with every request (audited)
-  int connections = 1;                      // 1..1024
-  double duration_s = 10;                   // measured seconds; 0: no limit (needs requests)
-  double warmup_s = 0;                      // requests before the clock, not counted
-  uint64_t requests = 0;                    // measured requests in all; 0: no limit
-  double view_share = 0.2;                  // 0..1: record views among all requests
-  uint16_t limit = 0;                       // result cap asked for; 0: the role's
-  uint64_t seed = 1;                        // per-connection choice of search or view
-  bool answers = false;                     // one pass, one JSON line per query (above)
+  std::vector<LoadCredential> users;  // at least one
+  std::vector<QueryRow> queries;      // at least one; each row parsed (WireQueries)
+  std::string reason = "load test";   // sent with every request (audited)
+  int connections = 1;                // 1..1024
+  double duration_s = 10;             // measured seconds; 0: no limit (needs requests)
+  double warmup_s = 0;                // requests before the clock, not counted
+  uint64_t requests = 0;              // measured requests in all; 0: no limit
+  double view_share = 0.2;            // 0..1: record views among all requests
+  uint16_t limit = 0;                 // result cap asked for; 0: the role's
+  uint64_t seed = 1;                  // per-connection choice of search or view
+  bool answers = false;               // one pass, one JSON line per query (above)
 };
 
 // A SearchResult from the wire as the engine's SearchResponse (outcome kOk, hits with
@@ -70,11 +70,11 @@ SearchResponse SearchResponseFromWire(const protocol::SearchResult* result);
 struct LoadTally {
   std::vector<double> micros;
   uint64_t ok = 0;
-  uint64_t too_many = 0;                     // searches: too many matches (an answer)
-  uint64_t invalid = 0;                      // searches: invalid criteria (an answer)
-  uint64_t transport = 0;                    // the connection broke; reconnected
-  std::map<std::string, uint64_t> refused;   // other refusals, by error code name
-  uint64_t errors() const;                   // transport + refused
+  uint64_t too_many = 0;                    // searches: too many matches (an answer)
+  uint64_t invalid = 0;                     // searches: invalid criteria (an answer)
+  uint64_t transport = 0;                   // the connection broke; reconnected
+  std::map<std::string, uint64_t> refused;  // other refusals, by error code name
+  uint64_t errors() const;                  // transport + refused
   void Add(const LoadTally& other);
 };
 

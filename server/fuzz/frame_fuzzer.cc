@@ -4,7 +4,8 @@
 // and run for a bounded time by `make fuzz`, which `make test` (CI) runs; by hand:
 //
 //   make fuzz FUZZ_SECONDS=300     # builds build/fuzz/server/fuzz/frame_fuzzer, runs it
-//   build/fuzz/server/fuzz/frame_fuzzer -max_total_time=60 build/fuzz/corpus/frame server/fuzz_corpus
+//   cd build/fuzz
+//   server/fuzz/frame_fuzzer -max_total_time=60 corpus/frame_fuzzer ../../server/fuzz_corpus
 //
 // New inputs go to the first directory, not to the seeds. A crash, a sanitizer report or
 // a read outside the input is a bug in verification.

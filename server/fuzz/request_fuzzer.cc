@@ -7,7 +7,8 @@
 // (tests/server/request_fuzz_test.cc). Built with clang and run for a bounded time by
 // `make fuzz` (which `make test` runs); by hand:
 //
-//   build/fuzz/server/fuzz/request_fuzzer -max_total_time=60 build/fuzz/corpus/request server/fuzz_corpus
+//   cd build/fuzz
+//   server/fuzz/request_fuzzer -max_total_time=60 corpus/request_fuzzer ../../server/fuzz_corpus
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>

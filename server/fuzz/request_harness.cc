@@ -75,11 +75,13 @@ Status RequestHarness::Populate() {
   batch.push_back(Child("Olivia", "Smith", "2016-03-02", "olivia"));
   batch.push_back(Child("Lily", "Evans", "2015-05-05", "lily"));
   batch.push_back(Child("Amelia", "Jones", "2014-01-01", "amelia"));
-  for (int i = 0; i < 3; ++i) batch.push_back(Child("Isla", "Brown", "2013-07-07", "isla" + std::to_string(i)));
+  for (int i = 0; i < 3; ++i)
+    batch.push_back(Child("Isla", "Brown", "2013-07-07", "isla" + std::to_string(i)));
   auto ids = store_->InsertChildren(batch);
   if (!ids.ok()) return ids.status();
   shielded_ = (*ids)[1];
-  if (Status s = store_->SetShield(shielded_, true, "Fuzz council", "fuzz harness"); !s.ok()) return s;
+  if (Status s = store_->SetShield(shielded_, true, "Fuzz council", "fuzz harness"); !s.ok())
+    return s;
 
   AccountServices::Options account_options;
   account_options.argon2_memory_kib = 64;  // fuzzing needs no brute-force resistance
@@ -139,8 +141,8 @@ Status RequestHarness::LogIn(const std::string& role) {
   if (!key.ok()) return key.status();
   const std::string code = TotpCodeAt(*key, TotpStep(now_ms_.load() / 1000));
   flatbuffers::FlatBufferBuilder second;
-  auto sf = fb::CreateSecondFactorDirect(
-      second, c->body_as_LoginChallenge()->ticket()->c_str(), code.c_str());
+  auto sf = fb::CreateSecondFactorDirect(second, c->body_as_LoginChallenge()->ticket()->c_str(),
+                                         code.c_str());
   std::vector<uint8_t> session =
       Body(Handle(FinishFrame(second, next_id_++, fb::Body::SecondFactor, sf.Union())));
   const fb::Envelope* s = VerifyEnvelope(session);

@@ -70,20 +70,20 @@ std::vector<SeedFrame> SeedFrames() {
   }));
   out.push_back(Make("review_list", fb::Body::ReviewList, "shielding_manager",
                      [](Builder& b) { return fb::CreateReviewList(b, 10).Union(); }));
-  out.push_back(Make("review_resolve", fb::Body::ReviewResolve, "shielding_manager", [](Builder& b) {
-    return fb::CreateReviewResolveDirect(b, 1, kChild, "fuzz seed: review").Union();
-  }));
-  out.push_back(Make("create_organisation", fb::Body::CreateOrganisation, "system_admin",
-                     [](Builder& b) {
-                       std::vector<flatbuffers::Offset<flatbuffers::String>> ranges{
-                           b.CreateString("192.0.2.0/24")};
-                       return fb::CreateCreateOrganisationDirect(b, "fuzz_org", &ranges, "Fuzz org")
-                           .Union();
-                     }));
-  out.push_back(Make("add_address_range", fb::Body::AddAddressRange, "system_admin",
-                     [](Builder& b) {
-                       return fb::CreateAddAddressRangeDirect(b, "fuzz_la", "2001:db8::/48").Union();
-                     }));
+  out.push_back(
+      Make("review_resolve", fb::Body::ReviewResolve, "shielding_manager", [](Builder& b) {
+        return fb::CreateReviewResolveDirect(b, 1, kChild, "fuzz seed: review").Union();
+      }));
+  out.push_back(
+      Make("create_organisation", fb::Body::CreateOrganisation, "system_admin", [](Builder& b) {
+        std::vector<flatbuffers::Offset<flatbuffers::String>> ranges{
+            b.CreateString("192.0.2.0/24")};
+        return fb::CreateCreateOrganisationDirect(b, "fuzz_org", &ranges, "Fuzz org").Union();
+      }));
+  out.push_back(
+      Make("add_address_range", fb::Body::AddAddressRange, "system_admin", [](Builder& b) {
+        return fb::CreateAddAddressRangeDirect(b, "fuzz_la", "2001:db8::/48").Union();
+      }));
   out.push_back(Make("create_user", fb::Body::CreateUser, "system_admin", [](Builder& b) {
     return fb::CreateCreateUserDirect(b, "fuzz_new", "fuzz_la", "health", "a fuzz password 1")
         .Union();
@@ -96,8 +96,8 @@ std::vector<SeedFrame> SeedFrames() {
   }));
   out.push_back(Make("logout", fb::Body::Logout, "police",
                      [](Builder& b) { return fb::CreateLogout(b).Union(); }));
-  out.push_back(Make("health", fb::Body::Health, "",
-                     [](Builder& b) { return fb::CreateHealth(b).Union(); }));
+  out.push_back(
+      Make("health", fb::Body::Health, "", [](Builder& b) { return fb::CreateHealth(b).Union(); }));
   // A response sent back as a request: verified, then refused UnknownMessage.
   out.push_back({"error", ErrorFrame(1, fb::ErrorCode::NotFound, "fuzz seed: not a request")});
   return out;

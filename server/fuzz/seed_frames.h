@@ -19,9 +19,8 @@
 namespace cp::server::fuzz {
 
 // The roles the request harness logs in, one session each (storage/roles.h names).
-inline constexpr std::string_view kFuzzRoles[] = {"police", "shielding_manager",
-                                                  "child_protection", "feed_supplier",
-                                                  "system_admin"};
+inline constexpr std::string_view kFuzzRoles[] = {"police", "shielding_manager", "child_protection",
+                                                  "feed_supplier", "system_admin"};
 
 // "fuzz-session-<role>" padded with '.' to 64 characters: a real token's length (64 hex
 // digits, server/sessions.h), so that the harness can replace it in place.

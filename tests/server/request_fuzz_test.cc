@@ -55,7 +55,8 @@ TEST(RequestFuzzCorpus, FilesAreTheSeedFrames) {
     ASSERT_TRUE(in.good()) << "server/fuzz_corpus has no " << s.name
                            << ": run with CP_WRITE_FUZZ_CORPUS=1";
     const std::string file((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    EXPECT_EQ(file, s.frame) << s.name << " differs from seed_frames.cc: run with CP_WRITE_FUZZ_CORPUS=1";
+    EXPECT_EQ(file, s.frame) << s.name
+                             << " differs from seed_frames.cc: run with CP_WRITE_FUZZ_CORPUS=1";
   }
   EXPECT_EQ(names.size(), seeds.size()) << "two seeds share a name";
   for (const auto& entry : std::filesystem::directory_iterator(kCorpus)) {
@@ -193,7 +194,8 @@ TEST_F(RequestFuzzTest, SeededMutationsAreAnsweredSafely) {
   EXPECT_GT(answers["SearchResult"], 0);
   EXPECT_GT(answers["RecordResult"], 0);
   EXPECT_GT(answers["FeedBatchResult"], 0);
-  EXPECT_GT(answers["invalid_request"] + answers["invalid_criteria"] + answers["missing_reason"], 0);
+  EXPECT_GT(answers["invalid_request"] + answers["invalid_criteria"] + answers["missing_reason"],
+            0);
 }
 
 // The response check is the fuzzer's oracle: it must fail on what it exists to catch.
@@ -206,8 +208,8 @@ TEST(RequestHarnessCheck, CatchesLeaksWrongIdsAndNonResults) {
   shielded.hidden->postcode = "LS1 1AA";
   flatbuffers::FlatBufferBuilder fbb;
   std::vector<flatbuffers::Offset<fb::Child>> results{ChildToFb(fbb, shielded, 0.9)};
-  const std::string leak =
-      FinishFrame(fbb, 5, fb::Body::SearchResult, fb::CreateSearchResultDirect(fbb, &results).Union());
+  const std::string leak = FinishFrame(fbb, 5, fb::Body::SearchResult,
+                                       fb::CreateSearchResultDirect(fbb, &results).Union());
   EXPECT_NE(RequestHarness::CheckResponse(leak, 5, "police"), "");
   EXPECT_EQ(RequestHarness::CheckResponse(leak, 5, "child_protection"), "");  // broken glass
   EXPECT_NE(RequestHarness::CheckResponse(leak, 6, "child_protection"), "");  // another id
