@@ -25,4 +25,13 @@ Status AddFuzzAccounts(AccountServices* services, std::map<std::string, std::str
   return login.ok() ? Status::OK() : login.status();
 }
 
+Status RestoreFuzzUser(AccountServices* services, const std::string& role_name) {
+  auto role = ParseRole(role_name);
+  if (!role) return Status::InvalidArgument("no role " + role_name);
+  const std::string user = "fuzz_" + role_name;
+  Status s = services->accounts()->SetRole(user, *role);
+  if (s.ok()) s = services->accounts()->Unlock(user);
+  return s;
+}
+
 }  // namespace cp::server::fuzz

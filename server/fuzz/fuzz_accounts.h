@@ -15,6 +15,10 @@ namespace cp::server::fuzz {
 // `secrets` with role -> base32 TOTP secret.
 Status AddFuzzAccounts(AccountServices* services, std::map<std::string, std::string>* secrets);
 
+// Gives user "fuzz_<role>" its role back and unlocks it: fuzzed administration
+// (SetUserRole) and fuzzed logins (wrong passwords, then a lock) may have changed either.
+Status RestoreFuzzUser(AccountServices* services, const std::string& role);
+
 inline std::string FuzzPassword(const std::string& user) { return "fuzz password " + user; }
 
 }  // namespace cp::server::fuzz

@@ -126,6 +126,7 @@ std::string RequestHarness::Handle(const std::string& frame) {
 
 Status RequestHarness::LogIn(const std::string& role) {
   const std::string user = "fuzz_" + role;
+  if (Status s = RestoreFuzzUser(services_.get(), role); !s.ok()) return s;
   now_ms_ += kTotpStepSeconds * 1000;  // a fresh code: each step's code is accepted once
   ++logins_;
   flatbuffers::FlatBufferBuilder login;

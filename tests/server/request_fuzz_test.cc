@@ -147,6 +147,32 @@ TEST_F(RequestFuzzTest, ALoggedOutSessionIsOpenedAgain) {
   EXPECT_NE(r->body_as_SearchResult(), nullptr);
 }
 
+// A fuzzed SetUserRole may take a role's user its role away, and fuzzed logins may lock
+// it: the session opened again has its role back.
+TEST_F(RequestFuzzTest, ASessionOpenedAgainHasItsRoleBack) {
+  flatbuffers::FlatBufferBuilder fbb;
+  auto body = fb::CreateSetUserRoleDirect(fbb, "fuzz_police", "feed_supplier");
+  const std::string demote =
+      FinishFrame(fbb, 9, fb::Body::SetUserRole, body.Union(), SessionPlaceholder("system_admin"));
+  std::string search, logout;
+  for (const auto& seed : SeedFrames()) {
+    if (seed.name == "search") search = seed.frame;
+    if (seed.name == "logout") logout = seed.frame;
+  }
+  Bytes reply;
+  auto demoted = Run(demote);
+  const fb::Envelope* r = Reply(demoted.response, &reply);
+  ASSERT_NE(r, nullptr);
+  ASSERT_NE(r->body_as_AccountResult(), nullptr);
+  EXPECT_TRUE(Run(logout).problem.empty());
+  EXPECT_TRUE(Run(search).problem.empty());  // NotAuthenticated, then a new login
+  auto found = Run(search);
+  r = Reply(found.response, &reply);
+  ASSERT_NE(r, nullptr);
+  EXPECT_NE(r->body_as_SearchResult(), nullptr)
+      << (r->body_as_Error() ? ErrorCodeName(r->body_as_Error()->code()) : "");
+}
+
 TEST_F(RequestFuzzTest, SeededMutationsAreAnsweredSafely) {
   const auto seeds = SeedFrames();
   std::mt19937_64 rng(20261129);
