@@ -30,8 +30,9 @@ build-asan: deps $(ASAN_DIR)/CMakeCache.txt
 run: build
 	@bash scripts/demo.sh $(RELEASE_DIR)
 
-# Every test runs twice: an optimised build, and an address+undefined sanitizer build.
-test: test-release test-asan
+# Every test runs twice: an optimised build, and an address+undefined sanitizer build;
+# then each libFuzzer target runs for a bounded time (fuzz, below).
+test: test-release test-asan fuzz
 
 test-release: build
 	cd $(RELEASE_DIR) && ctest --output-on-failure -j$(JOBS)
@@ -40,16 +41,31 @@ test-asan: build-asan
 	cd $(ASAN_DIR) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --output-on-failure -j$(JOBS)
 
-# The frame-decoding fuzz target (clang + libFuzzer); run it on server/fuzz_corpus. CI
-# replays its entry point with GCC instead (tests/server/frame_fuzz_test.cc).
+# The libFuzzer targets (clang from Debian, ASan + UBSan, asserts on), each run for
+# FUZZ_SECONDS on server/fuzz_corpus; a crash, a sanitizer report or a failed response
+# check fails the target. New inputs collect in build/fuzz/corpus/<target>, not among the
+# seeds. CI runs this as part of `make test`; GCC replays both entry points in the test
+# suites (tests/server/frame_fuzz_test.cc, tests/server/request_fuzz_test.cc).
 FUZZ_DIR := build/fuzz
-fuzz:
-	@bash scripts/install-deps.sh clang libclang-rt-dev
+FUZZ_SECONDS ?= 30
+FUZZERS := frame_fuzzer request_fuzzer
+
+$(FUZZ_DIR)/CMakeCache.txt:
 	cmake -S . -B $(FUZZ_DIR) -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
-	  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCP_BUILD_FUZZERS=ON -DCP_BUILD_TESTS=OFF -DCP_BUILD_BENCH=OFF
-	cmake --build $(FUZZ_DIR) -j$(JOBS) --target frame_fuzzer
-	mkdir -p $(FUZZ_DIR)/corpus
-	@echo "run: $(FUZZ_DIR)/server/frame_fuzzer -max_total_time=60 $(FUZZ_DIR)/corpus server/fuzz_corpus"
+	  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" \
+	  -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -g1" -DCMAKE_CXX_FLAGS=-fsanitize=fuzzer-no-link \
+	  -DCP_SANITIZE=ON -DCP_BUILD_FUZZERS=ON -DCP_BUILD_TESTS=OFF -DCP_BUILD_BENCH=OFF
+
+fuzz: deps $(FUZZ_DIR)/CMakeCache.txt
+	cmake --build $(FUZZ_DIR) -j$(JOBS) --target $(FUZZERS)
+	@for f in $(FUZZERS); do \
+	  mkdir -p $(FUZZ_DIR)/corpus/$$f; \
+	  echo "== $$f for $(FUZZ_SECONDS) s"; \
+	  $(FUZZ_DIR)/server/fuzz/$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    $(FUZZ_DIR)/corpus/$$f server/fuzz_corpus 2> $(FUZZ_DIR)/$$f.log \
+	    || { tail -n 60 $(FUZZ_DIR)/$$f.log; echo "$$f failed: $(FUZZ_DIR)/$$f.log"; exit 1; }; \
+	  grep -E '^stat::number_of_executed_units|^Done' $(FUZZ_DIR)/$$f.log; \
+	done
 
 bench: build
 	@echo "benchmarks are in $(RELEASE_DIR)/bench; see bench/README.md"

@@ -27,11 +27,6 @@ for t in 1 2; do
     --cache-mb 2048 > "$work/answers-$t.jsonl"
 done
 echo "== recall (expected child in the results)"
-jq -s -r --rawfile q "$work/queries.csv" '
-  ($q | split("\n") | .[1:] | map(select(length > 0) | split(",")) ) as $rows
-  | [range(0; length) as $i | {noise: $rows[$i][-1], expected: $rows[$i][-2],
-      hit: ([.[$i].results[].sources[].key] | index($rows[$i][-2]) != null)}]
-  | group_by(.noise) | map("\(.[0].noise): \(map(select(.hit)) | length)/\(length)") | .[]' "$work/answers-1.jsonl"
-echo "== too many matches: $(grep -c '"too_many_matches"' "$work/answers-1.jsonl")"
+bash "$(dirname "$0")/recall.sh" "$work/queries.csv" "$work/answers-1.jsonl"
 echo "== Google Benchmark (in-process, one thread)"
 CP_BENCH_DB="$work/db" CP_BENCH_QUERIES="$work/queries.csv" $build/bench/search_bench --benchmark_repetitions=3 --benchmark_report_aggregates_only=true

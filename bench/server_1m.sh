@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # The query server under load at N children (default 1,000,000): contactpointd over TLS 1.3
 # on loopback with a self-signed certificate, the audit trail on (it always is), and
-# bench/load_client at 1, 4 and 16 connections. Runs by hand, not in CI (minutes, GBs).
+# `contactpoint load` at 1, 4 and 16 connections. Runs by hand, not in CI (minutes, GBs).
 #   bench/server_1m.sh [children] [work dir]
 # Environment: FROM=DIR copies DIR/db, DIR/db.key and DIR/queries.csv from a finished
 # bench/run_1m.sh (its database is not touched); DURATION=seconds per run (default 20);
-# CONNECTIONS="1 4 16"; PERF=1 records `perf record -g` of the daemon during the last run
-# into WORK/perf.data; WORKERS=N and IO_THREADS=N set the daemon's [server] workers and
-# io_threads (default: the daemon's own defaults).
+# CONNECTIONS="1 4 16"; MIX=share of record views among requests (default 0: searches
+# only, as docs/performance.md measured them); PERF=1 records `perf record -g` of the
+# daemon during the last run into WORK/perf.data; WORKERS=N and IO_THREADS=N set the
+# daemon's [server] workers and io_threads (default: the daemon's own defaults).
 #
 # The daemon's configuration is written to WORK/contactpointd.toml: rate limits raised and
 # `[bench] unmetered_daily_quota = true` (allowed on loopback only), so that one user may
@@ -18,10 +19,10 @@ work=${2:-/tmp/cp-server-$n}
 build=${BUILD_DIR:-build/release}
 bin=$build/tools/contactpoint
 daemon=$build/server/contactpointd
-load=$build/bench/load_client
 duration=${DURATION:-20}
 connections=${CONNECTIONS:-1 4 16}
-[ -x "$load" ] || make build
+mix=${MIX:-0}
+[ -x "$bin" ] && [ -x "$daemon" ] || make build
 mkdir -p "$work"
 work=$(cd "$work" && pwd)
 
@@ -119,9 +120,9 @@ for c in $connections; do
     perf_pid=$!
   fi
   before=$(cpu)
-  "$load" --server "127.0.0.1:$port" --ca-file "$work/cert.pem" --credentials "$work/credentials-$c.tsv" \
-    --queries "$work/queries.csv" --connections "$c" --warmup 3 --duration "$duration" \
-    --reason "load test at $n children" || echo "(load_client exit code $?)"
+  "$bin" load --server "127.0.0.1:$port" --tls-ca "$work/cert.pem" --credentials "$work/credentials-$c.tsv" \
+    --queries "$work/queries.csv" --connections "$c" --warmup 3 --duration "$duration" --mix "$mix" \
+    --reason "load test at $n children" || echo "(contactpoint load exit code $?)"
   after=$(cpu)
   [ -n "$perf_pid" ] && wait "$perf_pid"
   echo "server CPU (user + sys, warm-up included): $(awk -v t="$((after - before))" -v h="$ticks" 'BEGIN{printf "%.2f s", t/h}'); load after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the build, tests and demo need: only those missing.
-# Arguments name further packages for one target (`make fuzz`: clang and its libFuzzer).
+# Arguments name further packages for one target. clang and libclang-rt-dev (its libFuzzer
+# and sanitizer runtimes; clang-14's on bookworm) build the fuzz targets `make test` runs.
 set -euo pipefail
 packages=(
   build-essential cmake pkg-config
@@ -8,6 +9,7 @@ packages=(
   libboost-dev libssl-dev libicu-dev libgtest-dev libgmock-dev libbenchmark-dev
   libtomlplusplus-dev libcli11-dev libfmt-dev libspdlog-dev nlohmann-json3-dev
   libargon2-dev libsodium-dev jq openssl
+  clang libclang-rt-dev
   "$@"
 )
 missing=()

@@ -51,7 +51,7 @@ struct ServerConfig {
   double rate_burst = 20;      // token bucket size
   // [bench] Load tests only, and refused unless listen_address is a loopback address: a
   // search beyond the role's daily quota is still counted but no longer refused
-  // (bench/load_client; docs/performance.md). Rate limits stay as [limits] sets them.
+  // (`contactpoint load`; docs/performance.md). Rate limits stay as [limits] sets them.
   bool bench_unmetered_quota = false;
   // [log]
   bool log_json = true;  // format = "json" (JSON lines) or "text"

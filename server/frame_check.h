@@ -1,6 +1,6 @@
 // One request frame's bytes judged as contactpointd judges them (server/server.cc reads a
 // header, refuses a bad length, reads the body, verifies it, and hands a verified request
-// to the handler), as a pure function: the frame fuzz target (server/frame_fuzzer.cc,
+// to the handler), as a pure function: the frame fuzz target (server/fuzz/frame_fuzzer.cc,
 // clang + libFuzzer) and its bounded replay in CI (tests/server/frame_fuzz_test.cc, GCC,
 // also under ASan/UBSan) share it as their entry point.
 //

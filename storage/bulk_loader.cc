@@ -572,8 +572,11 @@ Result<std::vector<ChildId>> BulkLoader::AddImpl(std::span<NewChild> children, b
       }
       auto [it, fresh] = keys_.insert(keys::SourceKey(c.source.source, c.source.key));
       if (!fresh) {
+        // Not `*it` in the lambda: clang 14 (the fuzz build) cannot capture a structured
+        // binding.
+        const std::string& key = *it;
         const bool in_call = std::any_of(added.begin(), added.end(),
-                                         [&](const std::string* k) { return *k == *it; });
+                                         [&](const std::string* k) { return *k == key; });
         return refuse(Status::AlreadyExists(
             "source " + c.source.source + " key '" + c.source.key +
             (in_call ? "' appears twice" : "' was added earlier to this bulk load")));

@@ -57,6 +57,7 @@ void AddShield(CLI::App& app, std::function<int()>* run);
 void AddCompact(CLI::App& app, std::function<int()>* run);
 void AddPhoneticAndGen(CLI::App& app, std::function<int()>* run);
 void AddClientCommands(CLI::App& app, std::function<int()>* run);  // tools/cli_client.cc
+void AddLoadCommand(CLI::App& app, std::function<int()>* run);     // tools/cli_load.cc
 
 int RunCli(int argc, char** argv) {
   CLI::App app{"contactpoint: the child index engine's ops and development tool"};
@@ -72,6 +73,7 @@ int RunCli(int argc, char** argv) {
   AddFeedCommands(app, &run);
   AddAccountCommands(app, &run);
   AddClientCommands(app, &run);
+  AddLoadCommand(app, &run);
   AddLifecycleCommands(app, &run);
   try {
     app.parse(argc, argv);

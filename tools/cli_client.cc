@@ -23,6 +23,7 @@
 #include "server/client.h"
 #include "server/records.h"
 #include "tools/json_output.h"
+#include "tools/load_client.h"
 
 namespace cp {
 namespace {
@@ -226,16 +227,8 @@ void AddSearch(CLI::App* client, std::function<int()>* run) {
       return RunCall(
           true, [](server::Client& c) { return c.Search(q, reason); },
           [](server::Client&, const server::Response& r) {
-            const auto* result = r.envelope().body_as_SearchResult();
-            SearchResponse response;
-            if (result && result->results()) {
-              for (const auto* child : *result->results()) {
-                SearchHit hit;
-                hit.view = server::ChildFromFb(*child, &hit.score);
-                hit.id = hit.view.record.id;
-                response.hits.push_back(std::move(hit));
-              }
-            }
+            const SearchResponse response =
+                SearchResponseFromWire(r.envelope().body_as_SearchResult());
             if (Flags().json) {
               std::cout << SearchJson(response).dump(2) << "\n";
             } else {

@@ -1,13 +1,14 @@
 // libFuzzer target for frame decoding: the length prefix, the verifier, and every field a
 // request handler may read from a verified envelope (server/frame_check.h, which CI also
-// replays with GCC under ASan/UBSan: tests/server/frame_fuzz_test.cc). Build and run
-// (clang):
+// replays with GCC under ASan/UBSan: tests/server/frame_fuzz_test.cc). Built with clang
+// and run for a bounded time by `make fuzz`, which `make test` (CI) runs; by hand:
 //
-//   make fuzz                      # builds build/fuzz/server/frame_fuzzer
-//   mkdir -p build/fuzz/corpus   # new inputs go to the first directory, not the seeds
-//   build/fuzz/server/frame_fuzzer -max_total_time=60 build/fuzz/corpus server/fuzz_corpus
+//   make fuzz FUZZ_SECONDS=300     # builds build/fuzz/server/fuzz/frame_fuzzer, runs it
+//   cd build/fuzz
+//   server/fuzz/frame_fuzzer -max_total_time=60 corpus/frame_fuzzer ../../server/fuzz_corpus
 //
-// A crash, a sanitizer report or a read outside the input is a bug in verification.
+// New inputs go to the first directory, not to the seeds. A crash, a sanitizer report or
+// a read outside the input is a bug in verification.
 #include <cstddef>
 #include <cstdint>
 #include <span>
