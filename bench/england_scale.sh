@@ -195,7 +195,9 @@ CONF
       >> "$work/pg-explain.txt" 2>&1 || true
   fi
   echo "indexes in the plans (WORK/pg-explain.txt):"
-  grep -oE '(Index|Index Only|Bitmap Index) Scan( Backward)? on [a-z_]+|Seq Scan on [a-z_]+' "$work/pg-explain.txt" | sort | uniq -c | sed 's/^/  /'
+  grep -v 'never executed' "$work/pg-explain.txt" |
+    grep -oE '(Index|Index Only|Bitmap Index) Scan( Backward)? (using [a-z_]+ )?on [a-z_]+|Seq Scan on [a-z_]+' |
+    sort | uniq -c | sed 's/^/  /'
 
   echo "== PostgreSQL over libpq, $connections connections (an untimed pass, then the set; load $(load))"
   "$pgclient" --conninfo "host=127.0.0.1 port=$pgport dbname=cp user=practitioner" \
