@@ -47,8 +47,8 @@
 //   the database by the ingest; the loader removes them in every case, and removes
 //   temp_dir itself if it created it.
 // - From its first Add until Finish (or its destruction), a loader raises the L0
-//   compaction triggers of the families it writes (16 files to compact, 32 to slow writes,
-//   48 to stop them), so that chunks ingested into L0 are not merged into the bottommost
+//   compaction triggers of the families it writes (128 files to compact, 256 to slow
+//   writes, 384 to stop them: 64 chunks, 16M children at the default chunk), so that chunks ingested into L0 are not merged into the bottommost
 //   level while the load runs; the last loader of a database to finish restores the
 //   family's own values. The loaded files then wait in L0 for ChildStore::CompactAll (or
 //   RocksDB's next compaction): run it after an import.

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <sstream>
 
 #include "index/double_metaphone.h"
@@ -113,17 +114,30 @@ void AddImport(CLI::App& app, std::function<int()>* run) {
   cmd->add_option("--chunk", chunk,
                   "rows ingested together as one set of sorted files (memory ~5 KB a row)")
       ->check(CLI::Range(size_t{1}, size_t{10000000}));
+  static const std::map<std::string, FileReadBuf::Mode> kReadModes = {
+      {"auto", FileReadBuf::Mode::kAuto}, {"io_uring", FileReadBuf::Mode::kIoUring},
+      {"read", FileReadBuf::Mode::kRead}};
+  static FileReadBuf::Mode read_mode = FileReadBuf::Mode::kAuto;
+  cmd->add_option("--read", read_mode,
+                  "how the file is read: auto (io_uring read-ahead, else read(2)), io_uring, read")
+      ->transform(CLI::CheckedTransformer(kReadModes, CLI::ignore_case));
   cmd->callback([run] {
     *run = [] {
-      std::ifstream in(file, std::ios::binary);
-      if (!in) return Fail(Status::IOError("cannot read " + file));
+      // The file is opened before the database so that a wrong path changes nothing.
+      if (std::ifstream probe(file, std::ios::binary); !probe) {
+        return Fail(Status::IOError("cannot read " + file));
+      }
       auto store = OpenStore(flags, false);
       if (!store.ok()) return Fail(store.status());
       ImportSummary summary;
+      bool uring = false;
+      std::string fallback;
       auto start = std::chrono::steady_clock::now();
-      Status s = ImportCsv(store->get(), source, in, &summary,
-                           [](const std::string& msg) { std::cerr << "rejected " << msg << "\n"; },
-                           chunk);
+      Status s = ImportCsvFile(store->get(), source, file, &summary,
+                               [](const std::string& msg) { std::cerr << "rejected " << msg << "\n"; },
+                               chunk, read_mode, &uring, &fallback);
+      std::fprintf(stderr, "import: read %s%s%s\n", uring ? "with io_uring" : "with read(2)",
+                   fallback.empty() ? "" : ": ", fallback.c_str());
       double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       if (s.ok() && compact) s = (*store)->CompactAll();
       std::fprintf(stderr, "import: %zu rows, %zu imported, %zu rejected in %.2f s (%.0f rows/s)\n",

@@ -246,4 +246,25 @@ Status ImportCsv(ChildStore* store, const std::string& source, std::istream& in,
   return finish(Flush(&loader, &pending, summary, report));
 }
 
+Status ImportCsvFile(ChildStore* store, const std::string& source, const std::string& path,
+                     ImportSummary* summary, const std::function<void(const std::string&)>& report,
+                     size_t chunk_children, FileReadBuf::Mode read_mode, bool* used_io_uring,
+                     std::string* fallback_reason) {
+  FileReadBuf::Options options;
+  options.mode = read_mode;
+  auto buf = FileReadBuf::Open(path, options);
+  if (!buf.ok()) return buf.status();
+  if (used_io_uring) *used_io_uring = (*buf)->uses_io_uring();
+  if (fallback_reason) *fallback_reason = (*buf)->fallback_reason();
+  std::istream in(buf->get());
+  Status s = ImportCsv(store, source, in, summary, report, chunk_children);
+  // A read error ends the stream as end of file would: it must not pass for one, nor for
+  // the fault it leads to (an "empty file", a last row cut short).
+  if (!(*buf)->status().ok()) {
+    return Status::IOError(path + ": " + (*buf)->status().message() + " (after " +
+                           std::to_string(summary->rows) + " rows)");
+  }
+  return s;
+}
+
 }  // namespace cp

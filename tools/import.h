@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "storage/child_store.h"
+#include "util/file_reader.h"
 
 namespace cp {
 
@@ -54,5 +55,17 @@ class ImportRowParser {
 Status ImportCsv(ChildStore* store, const std::string& source, std::istream& in,
                  ImportSummary* summary, const std::function<void(const std::string&)>& report,
                  size_t chunk_children = 250000);
+
+// ImportCsv of the file at `path`, read through FileReadBuf (util/file_reader.h): io_uring
+// read-ahead where the kernel allows it, else read(2), as `read_mode` says. IOError when
+// the file cannot be opened or a read fails part way (the rows before it may have been
+// imported: the summary says how many); NotSupported when kIoUring was required and
+// refused. `*used_io_uring`, when given, says which way the file was read, and
+// `*fallback_reason` why not with io_uring.
+Status ImportCsvFile(ChildStore* store, const std::string& source, const std::string& path,
+                     ImportSummary* summary, const std::function<void(const std::string&)>& report,
+                     size_t chunk_children = 250000,
+                     FileReadBuf::Mode read_mode = FileReadBuf::Mode::kAuto,
+                     bool* used_io_uring = nullptr, std::string* fallback_reason = nullptr);
 
 }  // namespace cp

@@ -8,6 +8,7 @@
 #include <cctype>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -581,6 +582,54 @@ TEST(ImportRowParserTest, ParseBuildsTheChildWithItsSourceAndPayload) {
 }
 
 // Row faults reach operators' terminals and logs: they name the column, never the value.
+// ---- The file read through io_uring or read(2) ------------------------------------------
+
+TEST_F(ImportTest, AFileImportsTheSameChildrenWhicheverWayItIsRead) {
+  std::string csv = "source_key,given_name,family_name,date_of_birth\n";
+  for (int i = 0; i < 500; ++i) {
+    csv += "k" + std::to_string(i) + ",Amelia,Okafor-Smith,2015-03-" + std::to_string(10 + i % 18) + "\n";
+  }
+  const std::string path = dir_ + "/children.csv";
+  std::ofstream(path, std::ios::binary) << csv;
+  int source = 0;
+  for (FileReadBuf::Mode mode :
+       {FileReadBuf::Mode::kAuto, FileReadBuf::Mode::kRead, FileReadBuf::Mode::kIoUring}) {
+    ImportSummary summary;
+    bool uring = false;
+    std::string fallback;
+    std::vector<std::string> reports;
+    const std::string name = "feed" + std::to_string(source++);
+    Status s = ImportCsvFile(store_.get(), name, path, &summary,
+                             [&](const std::string& m) { reports.push_back(m); }, 250000, mode,
+                             &uring, &fallback);
+    if (mode == FileReadBuf::Mode::kIoUring && s.code() == Status::Code::kNotSupported) continue;
+    ASSERT_TRUE(s.ok()) << s.ToString();
+    EXPECT_EQ(summary.rows, 500u);
+    EXPECT_EQ(summary.imported, 500u);
+    EXPECT_THAT(reports, IsEmpty());
+    EXPECT_EQ(uring, mode != FileReadBuf::Mode::kRead && fallback.empty());
+    EXPECT_EQ(Child("k499", name).record.date_of_birth.ToString(), "2015-03-23");  // 10 + 499 % 18
+  }
+}
+
+TEST_F(ImportTest, AFileThatCannotBeOpenedIsAnIOErrorAndImportsNothing) {
+  ImportSummary summary;
+  Status s = ImportCsvFile(store_.get(), "births", dir_ + "/no-such.csv", &summary,
+                           [](const std::string&) {});
+  EXPECT_EQ(s.code(), Status::Code::kIOError);
+  EXPECT_THAT(s.message(), HasSubstr("no-such.csv"));
+  EXPECT_EQ(Count(), 0u);
+}
+
+// A read that fails part way must not pass for the end of the file (a silently short
+// import): a directory opens, and every read of it fails.
+TEST_F(ImportTest, AReadErrorIsAnIOErrorNotAShortImport) {
+  ImportSummary summary;
+  Status s = ImportCsvFile(store_.get(), "births", dir_, &summary, [](const std::string&) {});
+  EXPECT_EQ(s.code(), Status::Code::kIOError) << s.ToString();
+  EXPECT_EQ(Count(), 0u);
+}
+
 TEST_F(ImportTest, RowFaultsDoNotEchoPersonalData) {
   ImportRun run = Import(
       "source_key,given_name,family_name,date_of_birth,gender\n"
