@@ -10,7 +10,7 @@
 #    typos, nicknames, swapped names, date slips, phonetic spellings...), each with the key
 #    of the child it should find.
 # 3. contactpoint over the wire: bench/server_1m.sh (contactpointd, TLS 1.3, audit on,
-#    bench/load_client; the load client may move to `contactpoint load`) at CONNECTIONS
+#    `contactpoint load`) at CONNECTIONS
 #    connections for DURATION seconds; recall from the same queries in-process with
 #    `contactpoint search --limit CAP` (the server runs the same search code with the police
 #    role's cap of 20).
