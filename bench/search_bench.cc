@@ -35,6 +35,9 @@ Fixture* Load() {
     o.key_file = std::string(db) + ".key";
     o.policy = &cp::NameIndexPolicy::Instance();
     o.block_cache_bytes = size_t{1} << 30;
+    // A database made with --unencrypted-files (bench/run_1m.sh, CP_BENCH_UNENCRYPTED=1);
+    // an encrypted one opens encrypted whatever this says.
+    o.encrypt_files = std::getenv("CP_BENCH_UNENCRYPTED") == nullptr;
     auto store = cp::ChildStore::Open(o);
     if (!store.ok()) return fx;
     fx->store = std::move(*store);

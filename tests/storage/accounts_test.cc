@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "storage/roles.h"
+#include "tests/storage/raw_db_util.h"
 #include "tests/storage/store_test_util.h"
 #include "util/totp.h"
 
@@ -424,12 +425,7 @@ TEST_F(AccountsTest, RolesThatMayNotSearchHaveNoQuota) {
 
 // ---- Nothing in clear ----------------------------------------------------------------------
 
-std::string ReadAll(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+std::string ReadAll(const std::filesystem::path& p) { return testing_util::ReadFileBytes(p); }
 
 TEST_F(AccountsTest, NoPasswordOrSecretInAnyDatabaseFile) {
   AddAlice();
