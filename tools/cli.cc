@@ -73,6 +73,7 @@ int RunCli(int argc, char** argv) {
   AddAccountCommands(app, &run);
   AddClientCommands(app, &run);
   AddLifecycleCommands(app, &run);
+  AddBackupCommands(app, &run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
