@@ -9,10 +9,10 @@
 //
 //   magic "cp-aes256ctr-v1\n" (16) | key fingerprint, hex (16) | IV (16) | zeros
 //
-// The IV is 16 random bytes per file; the file's byte at offset i (after the prefix) is
-// XORed with the keystream byte i of AES-256-CTR from that IV (the 128-bit counter block
-// is IV + i / 16, big-endian, carrying), so any offset is read without the bytes before
-// it. The fingerprint (Crypto::KeyFingerprint) tells "encrypted under another key" from
+// The IV is 16 random bytes per file; the byte at file offset o (o >= 4096: RocksDB counts
+// offsets from the start of the file, prefix included) is XORed with keystream byte o of
+// AES-256-CTR from that IV (the 128-bit counter block is IV + o / 16, big-endian,
+// carrying), so any offset is read without the bytes before it. The fingerprint (Crypto::KeyFingerprint) tells "encrypted under another key" from
 // "damaged" before a byte is decrypted. CTR has no integrity of its own: RocksDB's block
 // checksums and the WAL and MANIFEST record checksums catch altered bytes.
 //

@@ -204,8 +204,8 @@ TEST_F(FileEncryptionTest, BulkLoadedSstFilesAreEncrypted) {
 
 // The stream itself: a file written in appends of odd sizes reads back at any offset and
 // length, and its bytes on disk are the plaintext XOR AES-256-CTR's keystream from the
-// prefix's IV under the file key, counted from the first byte after the prefix... or from
-// the start of the file: the layout docs/key_format.md states, checked here.
+// prefix's IV under the file key, counted from the start of the file: the layout
+// docs/key_format.md states, checked here against an independent AES-256-CTR.
 TEST_F(FileEncryptionTest, CtrStreamReadsAnyOffsetAndIsAes256Ctr) {
   auto crypto = Crypto::CreateKeyFile(key_file_);
   ASSERT_TRUE(crypto.ok());
