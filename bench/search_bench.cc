@@ -40,6 +40,9 @@ Fixture* Load() {
     // cost: docs/operations.md, "Metrics").
     const char* statistics = std::getenv("CP_BENCH_STATISTICS");
     o.statistics = statistics != nullptr && std::string(statistics) == "1";
+    // A database made with --unencrypted-files (bench/run_1m.sh, CP_BENCH_UNENCRYPTED=1);
+    // an encrypted one opens encrypted whatever this says.
+    o.encrypt_files = std::getenv("CP_BENCH_UNENCRYPTED") == nullptr;
     auto store = cp::ChildStore::Open(o);
     if (!store.ok()) return fx;
     fx->store = std::move(*store);

@@ -200,6 +200,13 @@ class AuditReader {
   Status QueryUser(std::string_view user, const AuditTimeRange& range, size_t limit,
                    std::vector<AuditEntry>* out, bool* complete) const;
 
+  // Every entry with time in `range`, in sequence order, until `visit` returns false.
+  // Reason and criteria are unsealed. Reads the whole log (entries are keyed by sequence
+  // number, not time): for reports, not for a request path. Corruption for an entry that
+  // does not decode.
+  Status ForEach(const AuditTimeRange& range,
+                 const std::function<bool(const AuditEntry&)>& visit) const;
+
  private:
   const ChildStore* store_;
 };

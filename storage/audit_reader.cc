@@ -163,4 +163,24 @@ Status AuditReader::QueryUser(std::string_view user, const AuditTimeRange& range
                complete);
 }
 
+Status AuditReader::ForEach(const AuditTimeRange& range,
+                            const std::function<bool(const AuditEntry&)>& visit) const {
+  const ChildStore::Handles* h = store_->h_.get();
+  Snapshot snap(h->db);
+  std::unique_ptr<rocksdb::Iterator> it(h->db->NewIterator(snap.options(), h->audit));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    std::string_view key(it->key().data(), it->key().size());
+    if (key.size() != 8) return Status::Corruption("an audit key that is not a sequence number");
+    AuditEntry entry;
+    std::string_view body, hash;
+    Status s = audit::DecodeValue(std::string_view(it->value().data(), it->value().size()),
+                                  DecodeBigEndian64(key.data()), store_->crypto_.get(), &entry,
+                                  &body, &hash);
+    if (!s.ok()) return s;
+    if (entry.time_micros < range.from_micros || entry.time_micros > range.to_micros) continue;
+    if (!visit(entry)) break;
+  }
+  return FromRocks(it->status(), "reading the audit log");
+}
+
 }  // namespace cp

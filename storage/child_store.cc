@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "storage/child_store_internal.h"
+#include "storage/file_encryption.h"
 #include "util/coding.h"
 
 namespace cp {
@@ -95,6 +96,14 @@ std::vector<rocksdb::ColumnFamilyDescriptor> Descriptors(
   return d;
 }
 
+// Options every RocksDB open of the directory shares: its file system and info log.
+rocksdb::DBOptions BaseDbOptions(const ChildStore::Handles& h) {
+  rocksdb::DBOptions db;
+  if (h.env != nullptr) db.env = h.env.get();
+  db.info_log = h.info_log;
+  return db;
+}
+
 bool DirExists(const std::string& path) {
   std::error_code ec;
   return std::filesystem::is_directory(path, ec);
@@ -143,6 +152,15 @@ Result<std::unique_ptr<ChildStore>> ChildStore::Open(const Options& options) {
     if (!crypto.ok()) return crypto.status();
     store->crypto_ = std::move(*crypto);
   }
+  // The files say whether they are encrypted (CURRENT's prefix), and under which key: a
+  // wrong key is refused here, before RocksDB reads bytes it cannot decrypt.
+  bool encrypted = options.encrypt_files;
+  if (!options.create) {
+    Status k = CheckDbFilesKey(options.db_dir, *store->crypto_, options.key_file, &encrypted);
+    if (k.code() == Status::Code::kPermissionDenied) return k;
+    if (!k.ok()) encrypted = options.encrypt_files;  // no CURRENT: OpenDb says what is wrong
+  }
+  if (encrypted) store->h_->env = NewEncryptedFilesEnv(*store->crypto_);
   Status s = store->OpenDb();
   if (s.ok()) s = store->InitMeta(options.create);
   if (!s.ok()) return s;
@@ -164,7 +182,7 @@ Status ChildStore::CheckFamiliesPresent(const std::vector<std::string>& existing
   for (const auto& name : existing) descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
-  auto rs = rocksdb::DB::OpenForReadOnly(rocksdb::DBOptions(), options_.db_dir, descriptors,
+  auto rs = rocksdb::DB::OpenForReadOnly(BaseDbOptions(*h_), options_.db_dir, descriptors,
                                          &handles, &raw);
   if (!rs.ok()) return FromRocks(rs, "opening " + options_.db_dir + " read-only");
   std::string version;
@@ -185,7 +203,7 @@ Status ChildStore::OpenDb() {
   h_->cache = rocksdb::NewLRUCache(options_.block_cache_bytes);
   std::vector<std::string> existing;
   if (!options_.create) {
-    auto s = rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), options_.db_dir, &existing);
+    auto s = rocksdb::DB::ListColumnFamilies(BaseDbOptions(*h_), options_.db_dir, &existing);
     if (!s.ok()) {
       return Status::Corruption("not a contactpoint database: " + options_.db_dir + " (" +
                                 s.ToString() + ")");
@@ -196,10 +214,26 @@ Status ChildStore::OpenDb() {
       return Status::Corruption("not a contactpoint database: " + options_.db_dir +
                                 " has no meta column family");
     }
+  }
+  // The info log, once the directory is known to be a database (or is being created):
+  // a refused directory is left as it was.
+  if (h_->env != nullptr) {
+    auto log = NewEncryptedInfoLog(h_->env.get(), options_.db_dir);
+    if (!log.ok()) return log.status();
+    h_->info_log = *log;
+  }
+  if (!options_.create) {
     Status present = CheckFamiliesPresent(existing);
     if (!present.ok()) return present;
+    if (h_->env == nullptr && options_.encrypt_files) {
+      return Status::FailedPrecondition(
+          "database " + options_.db_dir +
+          " is not encrypted at rest (written before file encryption, or created with it "
+          "turned off); refused unless opened with --unencrypted-files. To encrypt it, back it "
+          "up and restore it (docs/operations.md, \"Encryption at rest\")");
+    }
   }
-  rocksdb::DBOptions db;
+  rocksdb::DBOptions db = BaseDbOptions(*h_);
   db.create_if_missing = options_.create;
   db.error_if_exists = options_.create;
   db.create_missing_column_families = true;
@@ -275,6 +309,8 @@ Status ChildStore::InitMeta(bool create) {
   next_id_ = DecodeBigEndian64(next.data());
   return Status::OK();
 }
+
+bool ChildStore::files_encrypted() const { return h_->env != nullptr; }
 
 Status ChildStore::CompactAll() {
   rocksdb::CompactRangeOptions options;

@@ -106,12 +106,20 @@ class ChildStore {
     // GetEngineStats' block-cache hits and misses. The daemon turns it on; the cost is
     // measured in docs/operations.md ("Metrics").
     bool statistics = false;
+    // Encryption at rest of every database file (storage/file_encryption.h). With create:
+    // whether the new database's files are encrypted. On open the files say whether they
+    // are: an encrypted database is always opened encrypted, and one written without file
+    // encryption is refused unless this is false (docs/operations.md, "Encryption at
+    // rest"). Turn it off only to measure what encryption costs.
+    bool encrypt_files = true;
   };
 
   // Opens (or with options.create, creates) the database. Refused with a clear message:
   // a missing database (without create), an existing one (with create), a database with
   // a newer schema version, a missing, corrupt or world-readable key file, or a key file
-  // that is not the one the database was created with. On success *store owns it.
+  // that is not the one the database was created with (whose files then cannot even be
+  // read: refused before RocksDB reads them), and a database written without file
+  // encryption unless options.encrypt_files is false. On success *store owns it.
   static Result<std::unique_ptr<ChildStore>> Open(const Options& options);
 
   ChildStore(const ChildStore&) = delete;
@@ -260,6 +268,16 @@ class ChildStore {
   std::vector<std::pair<std::string, uint64_t>> LiveDataBytesByFamily() const;
 
   const std::string& db_dir() const { return options_.db_dir; }
+  // Whether this database's files are encrypted at rest.
+  bool files_encrypted() const;
+
+  // ---- Backups (storage/child_store_backup.cc; list, verify, restore: storage/backup.h) --
+
+  // Adds a backup of the open database to `backup_dir` (created when missing) with RocksDB's
+  // BackupEngine: a consistent point in time, taken while reads and writes go on. Its files
+  // are encrypted as the database's are, under the same key; the key file is never copied.
+  // Returns the new backup's id.
+  Result<uint32_t> CreateBackup(const std::string& backup_dir);
 
   // RocksDB's own figures, for monitoring (storage/child_store_stats.cc). Cheap: counters
   // and in-memory properties, no I/O.

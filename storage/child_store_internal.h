@@ -17,6 +17,10 @@
 namespace cp {
 
 struct ChildStore::Handles {
+  // The encrypted file system every file goes through (null: a database without file
+  // encryption, Env::Default). Outlives `db`: ~Handles deletes db first.
+  std::unique_ptr<rocksdb::Env> env;
+  std::shared_ptr<rocksdb::Logger> info_log;  // LOG through `env`; null without encryption
   rocksdb::DB* db = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> all;  // every family opened, for cleanup
   rocksdb::ColumnFamilyHandle* meta = nullptr;

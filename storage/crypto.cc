@@ -11,7 +11,7 @@
 //
 // Subkeys: HKDF-SHA256 (RFC 5869) over the master key, no salt (the master key is already
 // uniformly random, so the extract step needs none), 32 bytes each, with the info labels
-// kSealLabel and kHashLabel below. Changing a label or the derivation makes every existing
+// kSealLabel, kHashLabel and kFileLabel below. Changing a label or the derivation makes every existing
 // database unreadable: the labels are part of the on-disk format.
 //
 // Failure policy: Seal, KeyedHash and FromKey have no error channel. If OpenSSL fails inside
@@ -52,6 +52,7 @@ constexpr off_t kKeyFileMaxBytes = 4096;
 
 constexpr char kSealLabel[] = "contactpoint hidden-fields aes-256-gcm v1";
 constexpr char kHashLabel[] = "contactpoint keyed-hash v1";
+constexpr char kFileLabel[] = "contactpoint database-files aes-256-ctr v1";
 
 constexpr uint8_t kSealVersion = 0x01;
 constexpr size_t kNonceBytes = 12;
@@ -390,6 +391,7 @@ std::unique_ptr<Crypto> Crypto::FromKey(const std::array<uint8_t, kKeyBytes>& ke
   std::unique_ptr<Crypto> crypto(new Crypto());
   Hkdf(key, kSealLabel, crypto->seal_key_);
   Hkdf(key, kHashLabel, crypto->hash_key_);
+  Hkdf(key, kFileLabel, crypto->file_key_);
   uint8_t digest[EVP_MAX_MD_SIZE];
   unsigned int digest_len = 0;
   if (EVP_Digest(key.data(), key.size(), digest, &digest_len, EVP_sha256(), nullptr) != 1 ||
@@ -404,6 +406,7 @@ std::unique_ptr<Crypto> Crypto::FromKey(const std::array<uint8_t, kKeyBytes>& ke
 Crypto::~Crypto() {
   OPENSSL_cleanse(seal_key_.data(), seal_key_.size());
   OPENSSL_cleanse(hash_key_.data(), hash_key_.size());
+  OPENSSL_cleanse(file_key_.data(), file_key_.size());
 }
 
 // A new EVP_CIPHER_CTX per call: no state is shared between threads, and no expanded key

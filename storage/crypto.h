@@ -1,9 +1,10 @@
 // Encryption of hidden fields at rest, and the key file that holds the master key.
 //
 // The master key is 32 random bytes kept in a key file outside the RocksDB directory
-// (created 0600). From it two subkeys are derived (HKDF-SHA256, distinct labels): one for
+// (created 0600). From it three subkeys are derived (HKDF-SHA256, distinct labels): one for
 // AES-256-GCM sealing of hidden fields, one for HMAC-SHA256 keyed hashes (postcode index
-// keys), so that neither use can be turned against the other.
+// keys), and one for AES-256-CTR encryption of every database file
+// (storage/file_encryption.h), so that no use can be turned against another.
 //
 // Thread safety: a Crypto object is immutable after Load/Create; Seal, Open and KeyedHash
 // may be called from many threads at once.
@@ -51,10 +52,15 @@ class Crypto {
   // in the database so that opening it with the wrong key file is refused clearly.
   std::string KeyFingerprint() const;
 
+  // The subkey that encrypts database files (AES-256-CTR, storage/file_encryption.h). Only
+  // the file encryption provider may hold it; it opens nothing else.
+  const std::array<uint8_t, kKeyBytes>& FileKey() const { return file_key_; }
+
  private:
   Crypto() = default;
   std::array<uint8_t, kKeyBytes> seal_key_{};
   std::array<uint8_t, kKeyBytes> hash_key_{};
+  std::array<uint8_t, kKeyBytes> file_key_{};
   std::string fingerprint_;
 };
 

@@ -76,6 +76,7 @@ int RunCli(int argc, char** argv) {
   AddClientCommands(app, &run);
   AddLoadCommand(app, &run);
   AddLifecycleCommands(app, &run);
+  AddBackupCommands(app, &run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,5 +1,5 @@
-// `contactpoint audit verify | query`: check the hash chain; who looked at a child, and
-// what a user looked at.
+// `contactpoint audit verify | query | report`: check the hash chain; who looked at a
+// child, and what a user looked at; the misuse report (storage/audit_report.h).
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <ctime>
@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "storage/audit_log.h"
+#include "storage/audit_report.h"
 #include "tools/cli_common.h"
 #include "util/date.h"
 
@@ -139,14 +140,125 @@ void AddQuery(CLI::App* audit, std::function<int()>* run) {
   });
 }
 
+std::string FormatDay(int64_t day) { return FormatTime(day * kMicrosPerDay).substr(0, 10); }
+
+nlohmann::json ReportJson(const AuditReport& r, const AuditReportOptions& o) {
+  nlohmann::json out = {{"from", FormatDay(o.from_day)},
+                        {"to", FormatDay(o.to_day)},
+                        {"entries", r.entries},
+                        {"break_glass", nlohmann::json::array()},
+                        {"refusals", nlohmann::json::array()},
+                        {"shielded_views", nlohmann::json::array()},
+                        {"outliers", nlohmann::json::array()},
+                        {"rule", {{"factor", o.factor},
+                                  {"min_volume", o.min_volume},
+                                  {"baseline_days", o.baseline_days}}}};
+  for (const auto& e : r.break_glass) out["break_glass"].push_back(EntryJson(e));
+  for (const auto& g : r.refusals) {
+    out["refusals"].push_back(
+        {{"reason", AuditRefusalName(g.reason)}, {"count", g.count}, {"users", g.by_user}});
+  }
+  for (const auto& v : r.shielded_views) {
+    nlohmann::json j = EntryJson(v.entry);
+    j["shielded"] = v.shielded;
+    out["shielded_views"].push_back(j);
+  }
+  for (const auto& x : r.outliers) {
+    out["outliers"].push_back({{"user", x.user},
+                               {"role", x.role},
+                               {"day", FormatDay(x.day)},
+                               {"volume", x.volume},
+                               {"own_median", x.own_median},
+                               {"role_median", x.role_median}});
+  }
+  return out;
+}
+
+void PrintReport(const AuditReport& r, const AuditReportOptions& o) {
+  std::cout << "audit report " << FormatDay(o.from_day) << " to " << FormatDay(o.to_day) << ": "
+            << r.entries << " entries\n";
+  std::cout << "\nbreak-glass events: " << r.break_glass.size() << "\n";
+  for (const auto& e : r.break_glass) PrintEntry(e);
+  uint64_t refused = 0;
+  for (const auto& g : r.refusals) refused += g.count;
+  std::cout << "\nrefusals: " << refused << "\n";
+  for (const auto& g : r.refusals) {
+    std::cout << "  " << AuditRefusalName(g.reason) << ": " << g.count << " (";
+    bool first = true;
+    for (const auto& [user, n] : g.by_user) {
+      std::cout << (first ? "" : ", ") << (user.empty() ? "(no user)" : user) << " " << n;
+      first = false;
+    }
+    std::cout << ")\n";
+  }
+  std::cout << "\nviews of shielded children: " << r.shielded_views.size() << "\n";
+  for (const auto& v : r.shielded_views) {
+    std::cout << "  shielded";
+    for (size_t i = 0; i < v.shielded.size(); ++i) std::cout << (i ? "," : " ") << v.shielded[i];
+    std::cout << ": ";
+    PrintEntry(v.entry);
+  }
+  std::cout << "\nvolume far above the user's usual and the role's (more than " << o.factor
+            << "x both medians over " << o.baseline_days << " days, at least " << o.min_volume
+            << " a day): " << r.outliers.size() << "\n";
+  for (const auto& x : r.outliers) {
+    std::printf("  %s  %s (%s): %llu (own median %.1f, role median %.1f)\n",
+                FormatDay(x.day).c_str(), x.user.c_str(), x.role.c_str(),
+                static_cast<unsigned long long>(x.volume), x.own_median, x.role_median);
+  }
+}
+
+void AddReport(CLI::App* audit, std::function<int()>* run) {
+  static DbFlags flags;
+  static std::string from, to;
+  static bool json = false;
+  static AuditReportOptions options;
+  auto* cmd = audit->add_subcommand(
+      "report", "for misuse monitoring: break-glass events, refusals by reason, views of shielded "
+                "children, users far above their usual volume and their role's");
+  AddDbFlags(cmd, &flags);
+  cmd->add_option("--from", from, "first day, YYYY-MM-DD (UTC)")->required();
+  cmd->add_option("--to", to, "last day, YYYY-MM-DD (UTC), inclusive")->required();
+  cmd->add_option("--factor", options.factor, "flag volume above this many times both medians (3)")
+      ->check(CLI::Range(1.0, 1000.0));
+  cmd->add_option("--min-volume", options.min_volume, "never flag a day below this volume (20)");
+  cmd->add_option("--baseline-days", options.baseline_days, "days before each day for the medians (28)")
+      ->check(CLI::Range(1, 366));
+  cmd->add_flag("--json", json, "print one JSON object");
+  cmd->callback([run] {
+    *run = [] {
+      auto first = ParseDate(from);
+      if (!first.ok()) return Fail(first.status());
+      auto last = ParseDate(to);
+      if (!last.ok()) return Fail(last.status());
+      options.from_day = first->ToDays();
+      options.to_day = last->ToDays();
+      if (options.from_day > options.to_day) {
+        return Fail(Status::InvalidArgument("--from is after --to"));
+      }
+      auto store = OpenStore(flags, false);
+      if (!store.ok()) return Fail(store.status());
+      auto report = BuildAuditReport(store->get(), options);
+      if (!report.ok()) return Fail(report.status());
+      if (json) {
+        std::cout << ReportJson(*report, options).dump(2) << "\n";
+      } else {
+        PrintReport(*report, options);
+      }
+      return kExitOk;
+    };
+  });
+}
+
 }  // namespace
 
 void AddAuditCommands(CLI::App& app, std::function<int()>* run) {
   auto* audit =
-      app.add_subcommand("audit", "the audit trail: verify the chain, query by child or user");
+      app.add_subcommand("audit", "the audit trail: verify the chain, query by child or user, report");
   audit->require_subcommand(1);
   AddVerify(audit, run);
   AddQuery(audit, run);
+  AddReport(audit, run);
 }
 
 }  // namespace cp

@@ -11,6 +11,9 @@ void AddDbFlags(CLI::App* cmd, DbFlags* flags) {
   cmd->add_option("--db", flags->db, "database directory")->required();
   cmd->add_option("--key-file", flags->key_file,
                   "master key file (default: <db>.key, beside the database directory)");
+  cmd->add_flag("--unencrypted-files", flags->unencrypted_files,
+                "database files without encryption at rest: create one so, or open one so "
+                "written (for measuring what encryption costs; docs/operations.md)");
 }
 
 ChildStore::Options StoreOptions(const DbFlags& flags) {
@@ -18,6 +21,7 @@ ChildStore::Options StoreOptions(const DbFlags& flags) {
   options.db_dir = flags.db;
   while (options.db_dir.size() > 1 && options.db_dir.back() == '/') options.db_dir.pop_back();
   options.key_file = flags.key_file.empty() ? options.db_dir + ".key" : flags.key_file;
+  options.encrypt_files = !flags.unencrypted_files;
   return options;
 }
 

@@ -18,9 +18,10 @@ inline constexpr int kExitOk = 0, kExitFailure = 1, kExitUsage = 2, kExitTooMany
 struct DbFlags {
   std::string db;
   std::string key_file;
+  bool unencrypted_files = false;
 };
 
-// --db (required) and --key-file.
+// --db (required), --key-file and --unencrypted-files.
 void AddDbFlags(CLI::App* cmd, DbFlags* flags);
 ChildStore::Options StoreOptions(const DbFlags& flags);
 // Opens (or creates) the store with the name index policy; cache_mb 0 keeps the default.
@@ -31,5 +32,6 @@ Result<ChildId> ParseChildId(const std::string& text);
 
 // Subcommand groups defined outside tools/cli.cc.
 void AddFeedCommands(CLI::App& app, std::function<int()>* run);  // tools/cli_feed.cc
+void AddBackupCommands(CLI::App& app, std::function<int()>* run);  // tools/cli_backup.cc
 
 }  // namespace cp

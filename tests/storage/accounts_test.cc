@@ -16,6 +16,7 @@
 #include "storage/accounts_internal.h"  // the quota key and its encoding
 #include "storage/audit_log.h"
 #include "storage/roles.h"
+#include "tests/storage/raw_db_util.h"
 #include "tests/storage/store_test_util.h"
 #include "util/totp.h"
 
@@ -515,12 +516,7 @@ TEST_F(AccountsTest, ConcurrentChargesNeverExceedTheQuota) {
 
 // ---- Nothing in clear ----------------------------------------------------------------------
 
-std::string ReadAll(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+std::string ReadAll(const std::filesystem::path& p) { return testing_util::ReadFileBytes(p); }
 
 TEST_F(AccountsTest, NoPasswordOrSecretInAnyDatabaseFile) {
   AddAlice();

@@ -18,6 +18,7 @@
 #include <mutex>
 
 #include "storage/audit_internal.h"  // ChainHash, to forge an entry as an attacker would
+#include "tests/storage/raw_db_util.h"
 #include "tests/storage/store_test_util.h"
 #include "util/coding.h"
 
@@ -50,12 +51,12 @@ void EditRaw(const std::string& db_dir,
              const std::function<void(rocksdb::DB*, rocksdb::ColumnFamilyHandle* audit,
                                       rocksdb::ColumnFamilyHandle* meta)>& edit) {
   std::vector<std::string> names;
-  ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), db_dir, &names).ok());
+  ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(testing_util::RawDbOptions(db_dir), db_dir, &names).ok());
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (const auto& name : names) descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* db = nullptr;
-  ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), db_dir, descriptors, &handles, &db).ok());
+  ASSERT_TRUE(rocksdb::DB::Open(testing_util::RawDbOptions(db_dir), db_dir, descriptors, &handles, &db).ok());
   rocksdb::ColumnFamilyHandle *audit = nullptr, *meta = nullptr;
   for (size_t i = 0; i < names.size(); ++i) {
     if (names[i] == "audit") audit = handles[i];
@@ -579,12 +580,7 @@ TEST_F(AuditLogTest, CommitHookWritesGoInTheSameBatchAndItsFailureFailsTheBatch)
 
 // ---- Nothing personal in clear -------------------------------------------------------------
 
-std::string ReadAll(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+std::string ReadAll(const std::filesystem::path& p) { return testing_util::ReadFileBytes(p); }
 
 TEST_F(AuditLogTest, PostcodeAndNameInCriteriaAreNeverInClearOnDisk) {
   const std::string postcode = "LS6 9QT", name = "Zzyzxmarker", reason = "Qwertyreason fled";

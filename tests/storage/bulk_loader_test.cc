@@ -20,6 +20,7 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <sstream>
 #include <string>
 #include <tuple>
 #include <utility>
@@ -27,6 +28,7 @@
 
 #include "storage/crypto.h"
 #include "storage/keys.h"
+#include "tests/storage/raw_db_util.h"
 #include "tests/storage/store_test_util.h"
 
 namespace cp {
@@ -163,16 +165,15 @@ DiskScan ScanDirectory(const std::string& dir, const std::vector<std::string>& n
   for (const auto& entry : std::filesystem::recursive_directory_iterator(dir, ec)) {
     if (!entry.is_regular_file()) continue;
     const std::string path = entry.path().string();
-    std::ifstream in(path, std::ios::binary);
-    if (!in) continue;  // deleted since the listing (a compaction)
-    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (!std::filesystem::exists(path)) continue;  // deleted since the listing (a compaction)
+    const std::string bytes = testing_util::ReadFileBytes(path);
     ++scan.files;
     for (const auto& needle : needles) {
       if (bytes.find(needle) != std::string::npos) scan.raw.insert(needle);
     }
     if (entry.path().extension() != ".sst") continue;
     ++scan.sst_files;
-    rocksdb::Options options;
+    rocksdb::Options options = testing_util::SstReaderOptions(path);
     rocksdb::SstFileReader reader(options);
     auto s = reader.Open(path);
     if (!s.ok()) {
@@ -199,7 +200,7 @@ int CountSstFiles(const std::string& dir, const std::string& family) {
   int n = 0;
   for (const auto& entry : std::filesystem::directory_iterator(dir)) {
     if (entry.path().extension() != ".sst") continue;
-    rocksdb::Options options;
+    rocksdb::Options options = testing_util::SstReaderOptions(entry.path().string());
     rocksdb::SstFileReader reader(options);
     if (!reader.Open(entry.path().string()).ok()) continue;
     n += reader.GetTableProperties()->column_family_name == family ? 1 : 0;
@@ -212,7 +213,7 @@ std::set<std::string> Compressions(const std::string& dir, const std::string& fa
   std::set<std::string> names;
   for (const auto& entry : std::filesystem::directory_iterator(dir)) {
     if (entry.path().extension() != ".sst") continue;
-    rocksdb::Options options;
+    rocksdb::Options options = testing_util::SstReaderOptions(entry.path().string());
     rocksdb::SstFileReader reader(options);
     if (!reader.Open(entry.path().string()).ok()) continue;
     auto properties = reader.GetTableProperties();
@@ -233,7 +234,10 @@ int L0Trigger(const std::string& dir, const std::string& family) {
       newest = name;
     }
   }
-  std::ifstream in(dir + "/" + newest);
+  // Read through the database's Env: the file is encrypted like every other.
+  std::string text;
+  EXPECT_TRUE(rocksdb::ReadFileToString(testing_util::RawDbOptions(dir).env, dir + "/" + newest, &text).ok());
+  std::istringstream in(text);
   std::string line;
   bool in_family = false;
   while (std::getline(in, line)) {

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "storage/crypto.h"
+#include "tests/storage/raw_db_util.h"
 #include "tests/storage/store_test_util.h"
 
 namespace cp {
@@ -309,12 +310,12 @@ void EditRawDatabase(
     const std::function<void(rocksdb::DB*, const std::vector<rocksdb::ColumnFamilyHandle*>&,
                              const std::vector<std::string>&)>& edit) {
   std::vector<std::string> names;
-  ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), db_dir, &names).ok());
+  ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(testing_util::RawDbOptions(db_dir), db_dir, &names).ok());
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (const auto& name : names) descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* db = nullptr;
-  auto s = rocksdb::DB::Open(rocksdb::DBOptions(), db_dir, descriptors, &handles, &db);
+  auto s = rocksdb::DB::Open(testing_util::RawDbOptions(db_dir), db_dir, descriptors, &handles, &db);
   ASSERT_TRUE(s.ok()) << s.ToString();
   edit(db, handles, names);
   for (auto* h : handles) ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
@@ -411,7 +412,7 @@ TEST_F(ChildStoreTest, RefusingAPlainRocksDbLeavesItsColumnFamiliesUnchanged) {
   ASSERT_TRUE(Crypto::CreateKeyFile(key_file_).ok());
   OpenFails().PermitUnchecked();
   std::vector<std::string> names;
-  ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), db_dir_, &names).ok());
+  ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(testing_util::RawDbOptions(db_dir_), db_dir_, &names).ok());
   EXPECT_THAT(names, ElementsAre(rocksdb::kDefaultColumnFamilyName));
 }
 
@@ -427,13 +428,13 @@ TEST_F(ChildStoreTest, RefusingANewerSchemaLeavesItsColumnFamiliesUnchanged) {
     ASSERT_TRUE(db->DropColumnFamily(Family(handles, names, "id_index")).ok());
   });
   std::vector<std::string> before;
-  ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), db_dir_, &before).ok());
+  ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(testing_util::RawDbOptions(db_dir_), db_dir_, &before).ok());
   ASSERT_THAT(before, ::testing::Not(::testing::Contains("id_index")));
 
   Status s = OpenFails();
   EXPECT_EQ(s.code(), Status::Code::kNotSupported) << s.ToString();
   std::vector<std::string> after;
-  ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), db_dir_, &after).ok());
+  ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(testing_util::RawDbOptions(db_dir_), db_dir_, &after).ok());
   EXPECT_EQ(after, before);
 }
 

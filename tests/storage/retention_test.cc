@@ -297,8 +297,7 @@ TEST_F(RetentionTest, ArchivingAShieldedChildKeepsOnlyShieldedPostingsAndNothing
   store_.reset();
   for (const auto& entry : std::filesystem::recursive_directory_iterator(db_dir_)) {
     if (!entry.is_regular_file()) continue;
-    std::ifstream in(entry.path(), std::ios::binary);
-    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::string bytes = testing_util::ReadFileBytes(entry.path());
     EXPECT_EQ(bytes.find(marker), std::string::npos) << entry.path();
   }
 }

@@ -31,6 +31,7 @@
 #include "storage/child_store.h"
 #include "storage/crypto.h"
 #include "storage/keys.h"
+#include "tests/storage/raw_db_util.h"
 #include "tests/storage/store_test_util.h"
 
 namespace cp {
@@ -80,7 +81,7 @@ bool Contains(std::string_view haystack, const std::string& needle) {
 
 void ScanSstContents(const std::string& path, const std::vector<std::string>& needles,
                      DiskScan* scan) {
-  rocksdb::Options options;
+  rocksdb::Options options = testing_util::SstReaderOptions(path);
   rocksdb::SstFileReader reader(options);
   auto s = reader.Open(path);
   if (!s.ok()) {
@@ -110,9 +111,8 @@ DiskScan ScanDirectory(const std::string& dir, const std::vector<std::string>& n
   for (const auto& entry : std::filesystem::recursive_directory_iterator(dir, ec)) {
     if (!entry.is_regular_file()) continue;
     const std::string path = entry.path().string();
-    std::ifstream in(path, std::ios::binary);
-    if (!in) continue;  // deleted since the listing
-    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (!std::filesystem::exists(path)) continue;  // deleted since the listing
+    const std::string bytes = testing_util::ReadFileBytes(path);
     ++scan.files;
     scan.bytes += bytes.size();
     for (const auto& needle : needles) {
