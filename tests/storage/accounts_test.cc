@@ -15,6 +15,7 @@
 
 #include "storage/accounts_internal.h"  // the quota key and its encoding
 #include "storage/audit_log.h"
+#include "tests/storage/raw_db_util.h"
 #include "storage/roles.h"
 #include "tests/storage/raw_db_util.h"
 #include "tests/storage/store_test_util.h"
@@ -433,16 +434,27 @@ TEST_F(AccountsTest, RolesThatMayNotSearchHaveNoQuota) {
   EXPECT_TRUE(accounts_->ChargeSearch("nobody", kNow).status().IsNotFound());
 }
 
+// Drops RocksDB's own log lines: a read-only peek must not rotate the open store's LOG.
+class DiscardLogger : public rocksdb::Logger {
+ public:
+  using rocksdb::Logger::Logv;
+  void Logv(const char*, va_list) override {}
+};
+
 // The stored count of `user`'s quota, read from the files of a store that is open
 // elsewhere (read-only: the WAL included); empty when none is stored.
 std::string StoredQuota(const std::string& db_dir, const std::string& user) {
+  rocksdb::DBOptions options;
+  auto prefix = ReadFilePrefix(db_dir + "/CURRENT");
+  if (prefix.ok() && prefix->encrypted) options.env = testing_util::FilesEnv(testing_util::KeyBeside(db_dir));
+  options.info_log = std::make_shared<DiscardLogger>();
   std::vector<std::string> names;
-  EXPECT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), db_dir, &names).ok());
+  EXPECT_TRUE(rocksdb::DB::ListColumnFamilies(options, db_dir, &names).ok());
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (const auto& name : names) descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* db = nullptr;
-  auto s = rocksdb::DB::OpenForReadOnly(rocksdb::DBOptions(), db_dir, descriptors, &handles, &db);
+  auto s = rocksdb::DB::OpenForReadOnly(options, db_dir, descriptors, &handles, &db);
   EXPECT_TRUE(s.ok()) << s.ToString();
   if (!s.ok()) return "";
   std::string value;
