@@ -248,7 +248,6 @@ void AuditLog::Impl::CommitLoop() {
         w->done = true;
       }
     }
-    committing_ = false;
     lock.unlock();
     done_cv_.notify_all();
     for (auto& w : async) {
@@ -256,6 +255,9 @@ void AuditLog::Impl::CommitLoop() {
     }
     async.clear();
     lock.lock();
+    // Only now: Flush promises that the appenders have been told, callbacks included.
+    committing_ = false;
+    done_cv_.notify_all();
   }
 }
 

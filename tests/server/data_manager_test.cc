@@ -89,7 +89,8 @@ TEST_F(DataManagerTest, ADataManagerReadsAnArchivedChildWithinItsYear) {
   EXPECT_EQ(ChildFromFb(*child, nullptr).record.lifecycle.archived_on, recent_archived_on_);
 
   // A live child reads as usual, with no archive date.
-  const fb::Child* live = RecordOf(c->GetRecord(olivia_, "records check"));
+  const auto live_response = c->GetRecord(olivia_, "records check");  // owns the bytes
+  const fb::Child* live = RecordOf(live_response);
   ASSERT_NE(live, nullptr);
   EXPECT_EQ(live->archived_on(), nullptr);
 
@@ -117,12 +118,14 @@ TEST_F(DataManagerTest, PastTheYearADataManagerFindsNothing) {
 TEST_F(DataManagerTest, ADataManagerNeverSeesAShieldedChildsHiddenFields) {
   AddUser("dm-shielded", "data_manager");
   auto c = LoggedIn("dm-shielded");
-  const fb::Child* child = RecordOf(c->GetRecord(shielded_, "records check"));
+  const auto shielded_response = c->GetRecord(shielded_, "records check");  // owns the bytes
+  const fb::Child* child = RecordOf(shielded_response);
   ASSERT_NE(child, nullptr);
   EXPECT_TRUE(child->shielded());
   EXPECT_EQ(child->hidden(), nullptr);
   EXPECT_TRUE(child->sources() == nullptr || child->sources()->size() == 0);
-  const fb::Child* lily = RecordOf(c->GetRecord(lily_, "records check"));
+  const auto lily_response = c->GetRecord(lily_, "records check");  // owns the bytes
+  const fb::Child* lily = RecordOf(lily_response);
   ASSERT_NE(lily, nullptr);
   EXPECT_EQ(lily->hidden(), nullptr);
 }
