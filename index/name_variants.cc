@@ -210,7 +210,7 @@ NameVariants NameVariants::FromCsv(std::string_view nicknames_csv, std::string_v
 }
 
 std::span<const std::string> NameVariants::Groups(std::string_view folded) const {
-  const auto it = groups_of_.find(std::string(folded));
+  const auto it = groups_of_.find(folded);
   if (it == groups_of_.end()) return {};
   return it->second;
 }

@@ -12,6 +12,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <functional>
 #include <unordered_map>
 #include <vector>
 
@@ -37,7 +38,13 @@ class NameVariants {
   size_t group_count() const { return group_count_; }
 
  private:
-  std::unordered_map<std::string, std::vector<std::string>> groups_of_;
+  // Transparent, so that a lookup by string_view builds no string: the scorer looks up
+  // every candidate's given name, thousands of times a second.
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, std::vector<std::string>, Hash, std::equal_to<>> groups_of_;
   size_t group_count_ = 0;
 };
 

@@ -175,20 +175,48 @@ Result<Response> Client::LogIn(const std::string& user, const std::string& passw
   return session;
 }
 
-Result<Response> Client::Search(const SearchRequest& q, const std::string& reason) {
-  flatbuffers::FlatBufferBuilder fbb;
+namespace {
+
+flatbuffers::Offset<void> SearchBody(flatbuffers::FlatBufferBuilder& fbb, const SearchRequest& q,
+                                     const std::string& reason) {
   auto criteria = fb::CreateCriteriaDirect(fbb, q.given_name.c_str(), q.family_name.c_str(),
                                            q.date_of_birth.c_str(), q.dob_from.c_str(),
                                            q.dob_to.c_str(), q.gender.c_str(), q.postcode.c_str(),
                                            q.nhs_number.c_str(), q.pupil_number.c_str(), q.limit);
-  auto body = fb::CreateSearchDirect(fbb, criteria, reason.c_str());
-  return Call(fbb, fb::Body::Search, body.Union());
+  return fb::CreateSearchDirect(fbb, criteria, reason.c_str()).Union();
+}
+
+flatbuffers::Offset<void> GetRecordBody(flatbuffers::FlatBufferBuilder& fbb, uint64_t child_id,
+                                        const std::string& reason) {
+  return fb::CreateGetRecordDirect(fbb, child_id, reason.c_str()).Union();
+}
+
+}  // namespace
+
+std::string SearchFrame(uint64_t id, std::string_view session, const SearchRequest& criteria,
+                        const std::string& reason) {
+  flatbuffers::FlatBufferBuilder fbb(512);
+  auto body = SearchBody(fbb, criteria, reason);
+  return FinishFrame(fbb, id, fb::Body::Search, body, session);
+}
+
+std::string GetRecordFrame(uint64_t id, std::string_view session, uint64_t child_id,
+                           const std::string& reason) {
+  flatbuffers::FlatBufferBuilder fbb(256);
+  auto body = GetRecordBody(fbb, child_id, reason);
+  return FinishFrame(fbb, id, fb::Body::GetRecord, body, session);
+}
+
+Result<Response> Client::Search(const SearchRequest& q, const std::string& reason) {
+  flatbuffers::FlatBufferBuilder fbb;
+  auto body = SearchBody(fbb, q, reason);
+  return Call(fbb, fb::Body::Search, body);
 }
 
 Result<Response> Client::GetRecord(uint64_t child_id, const std::string& reason) {
   flatbuffers::FlatBufferBuilder fbb;
-  auto body = fb::CreateGetRecordDirect(fbb, child_id, reason.c_str());
-  return Call(fbb, fb::Body::GetRecord, body.Union());
+  auto body = GetRecordBody(fbb, child_id, reason);
+  return Call(fbb, fb::Body::GetRecord, body);
 }
 
 Result<Response> Client::SetShield(uint64_t child_id, bool shield, const std::string& reason) {

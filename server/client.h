@@ -49,6 +49,13 @@ struct SearchRequest {
   uint16_t limit = 0;  // 0: the role's cap
 };
 
+// The whole frames (header included) that Client::Search and Client::GetRecord send, for
+// clients that do their own I/O (the asynchronous load client).
+std::string SearchFrame(uint64_t id, std::string_view session, const SearchRequest& criteria,
+                        const std::string& reason);
+std::string GetRecordFrame(uint64_t id, std::string_view session, uint64_t child_id,
+                           const std::string& reason);
+
 class Client {
  public:
   static Result<std::unique_ptr<Client>> Connect(const ClientOptions& options);

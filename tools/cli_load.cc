@@ -208,6 +208,10 @@ void AddLoadCommand(CLI::App& app, std::function<int()>* run) {
   cmd->add_option("--timeout-ms", o.client.timeout_ms, "per request")
       ->check(CLI::Range(1, 600000))
       ->capture_default_str();
+  cmd->add_option("--threads", o.threads,
+                  "client threads (each runs its share of the connections asynchronously)")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
   cmd->add_flag("--json", f.json, "print the report as one JSON object");
   answers->excludes(duration)->excludes(warmup)->excludes(requests);
   cmd->callback([run, duration] {

@@ -2,10 +2,15 @@
 // authenticated sessions against a running contactpointd, sending a mix of searches and
 // record views as practitioners' clients would, timed one request at a time.
 //
-// Each connection is one thread with one blocking server::Client. Before the clock starts
-// every connection logs in (password, then the TOTP code computed from the user's secret);
-// connection i uses user i % users, and connections that share a user share its session
-// (a session is bound to the client's address, not to a connection). Then each connection
+// Connections are asynchronous (Asio coroutines), spread over `threads` client threads
+// (one by default): a thread per connection would cost the machine the server shares
+// two wake-ups and context switches per request. Before the clock starts each user that
+// a connection will use logs in once through a blocking server::Client (password, then
+// the TOTP code computed from the user's secret), and every connection opens (TLS 1.3,
+// the server's certificate and name verified); connection i uses user i % users, and
+// connections that share a user share its session (a session is bound to the client's
+// address, not to a connection). Each call has the client's timeout_ms: a watchdog closes
+// a connection whose call overruns it, and that counts as a transport error. Then each connection
 // sends requests until the duration has passed or the request count is reached: a record
 // view with probability `view_share` once the connection holds a child id returned by one
 // of its earlier searches, a search (the next query of the file) otherwise. A connection
@@ -59,6 +64,7 @@ struct LoadOptions {
   uint16_t limit = 0;                 // result cap asked for; 0: the role's
   uint64_t seed = 1;                  // per-connection choice of search or view
   bool answers = false;               // one pass, one JSON line per query (above)
+  int threads = 1;                    // client threads; connection i runs on i % threads
 };
 
 // A SearchResult from the wire as the engine's SearchResponse (outcome kOk, hits with
