@@ -7,7 +7,9 @@
 # bench/run_1m.sh (its database is not touched); DURATION=seconds per run (default 20);
 # CONNECTIONS="1 4 16"; MIX=share of record views among requests (default 0: searches
 # only, as docs/performance.md measured them); PERF=1 records `perf record -g` of the
-# daemon during the last run into WORK/perf.data; WORKERS=N and IO_THREADS=N set the
+# daemon during the last run into WORK/perf.data, PERF=stat counts its instructions,
+# cycles, page faults and context switches during each run (steadier than CPU seconds on
+# a shared machine: divide by the requests of warm-up and run); WORKERS=N and IO_THREADS=N set the
 # daemon's [server] workers and io_threads (default: the daemon's own defaults).
 #
 # The daemon's configuration is written to WORK/contactpointd.toml: rate limits raised and
@@ -118,6 +120,10 @@ for c in $connections; do
   if [ "${PERF:-0}" = 1 ] && [ "$c" = "$last" ]; then
     perf record -g -o "$work/perf.data" -p "$pid" -- sleep $((duration + 3)) 2> "$work/perf.log" &
     perf_pid=$!
+  elif [ "${PERF:-0}" = stat ]; then
+    perf stat -e instructions,cycles,page-faults,context-switches -o "$work/perf-stat-$c.txt" \
+      -p "$pid" -- sleep $((duration + 3)) 2> /dev/null &
+    perf_pid=$!
   fi
   before=$(cpu)
   "$bin" load --server "127.0.0.1:$port" --tls-ca "$work/cert.pem" --credentials "$work/credentials-$c.tsv" \
@@ -125,6 +131,9 @@ for c in $connections; do
     --reason "load test at $n children" || echo "(contactpoint load exit code $?)"
   after=$(cpu)
   [ -n "$perf_pid" ] && wait "$perf_pid"
+  if [ "${PERF:-0}" = stat ]; then
+    grep -E "instructions|cycles|page-faults|context-switches" "$work/perf-stat-$c.txt" | sed 's/^/  daemon /'
+  fi
   echo "server CPU (user + sys, warm-up included): $(awk -v t="$((after - before))" -v h="$ticks" 'BEGIN{printf "%.2f s", t/h}'); load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 done
 

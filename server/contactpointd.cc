@@ -68,6 +68,10 @@ int Serve(const cp::server::ServerConfig& config, cp::server::DaemonOps* ops) {
   Status s = (*server)->Run(/*handle_signals=*/true);
   attached.reset();
   retention.Stop();
+  const AuditLog::Counts audit = (*services)->audit_log()->counts();
+  LogInfo("audit trail: " + std::to_string(audit.entries) + " entries in " +
+              std::to_string(audit.commits) + " synced writes since start",
+          {{"event", "audit_summary"}, {"entries", audit.entries}, {"commits", audit.commits}});
   if (!s.ok()) {
     LogError(s.ToString());
     return kExitDrain;

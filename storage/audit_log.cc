@@ -100,6 +100,8 @@ class AuditLog::Impl {
   uint64_t last_sequence_ = 0;                                    // leader only
   std::string last_hash_ = std::string(audit::kHashBytes, '\0');  // leader only
   std::atomic<uint64_t> durable_{0};
+  std::atomic<uint64_t> commits_{0};
+  std::atomic<uint64_t> committed_entries_{0};
 };
 
 Status AuditLog::Impl::LoadHead() {
@@ -166,6 +168,8 @@ Status AuditLog::Impl::Commit(const std::vector<Writer*>& batch) {
   if (!rs.ok()) return FromRocks(rs, "writing the audit log");
   last_sequence_ = seq;
   last_hash_ = hash;
+  commits_.fetch_add(1, std::memory_order_relaxed);
+  committed_entries_.fetch_add(batch.size(), std::memory_order_relaxed);
   durable_.store(seq, std::memory_order_release);
   return Status::OK();
 }
@@ -288,6 +292,11 @@ void AuditLog::AppendAsync(AuditEntry entry, std::function<void(Result<uint64_t>
 void AuditLog::Flush() { impl_->Flush(); }
 
 void AuditLog::SetCommitHook(CommitHook hook) { impl_->hook_ = std::move(hook); }
+
+AuditLog::Counts AuditLog::counts() const {
+  return {impl_->commits_.load(std::memory_order_relaxed),
+          impl_->committed_entries_.load(std::memory_order_relaxed)};
+}
 
 uint64_t AuditLog::LastSequence() const { return impl_->durable_.load(std::memory_order_acquire); }
 

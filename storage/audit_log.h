@@ -169,6 +169,14 @@ class AuditLog {
   // The sequence number of the last durable entry (0 for an empty log).
   uint64_t LastSequence() const;
 
+  // Since Open: synced writes, and the entries they held (entries / commits is the group
+  // commit's batch size). For metrics; exact once appends have stopped.
+  struct Counts {
+    uint64_t commits = 0;
+    uint64_t entries = 0;
+  };
+  Counts counts() const;
+
  private:
   class Impl;
   explicit AuditLog(std::unique_ptr<Impl> impl);

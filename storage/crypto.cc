@@ -38,7 +38,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <system_error>
+#include <vector>
 
 namespace cp {
 namespace {
@@ -245,15 +247,6 @@ void Hkdf(const std::array<uint8_t, Crypto::kKeyBytes>& master, const char* labe
   if (ok != 1) Fatal("EVP_KDF_derive(HKDF-SHA256)");
 }
 
-// Frees an EVP_CIPHER_CTX (which cleanses the expanded key) on every path out.
-struct CipherCtx {
-  EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
-  CipherCtx() = default;
-  CipherCtx(const CipherCtx&) = delete;
-  CipherCtx& operator=(const CipherCtx&) = delete;
-  ~CipherCtx() { EVP_CIPHER_CTX_free(ctx); }
-};
-
 // Feeds associated data (out == nullptr) or text through EVP_{En,De}cryptUpdate in int-sized
 // pieces. Returns false if OpenSSL refused a piece. GCM is a stream mode: output length
 // equals input length for every piece.
@@ -277,6 +270,71 @@ bool UpdateChunked(UpdateFn update, EVP_CIPHER_CTX* ctx, uint8_t* out, const uin
 const uint8_t* Bytes(std::string_view s) { return reinterpret_cast<const uint8_t*>(s.data()); }
 
 }  // namespace
+
+// Contexts keyed once with the seal key, one direction each, reused by Seal and Open with
+// a new nonce: scheduling the AES key and GCM's hash key cost more than sealing a record
+// (a search's audit entry and every result's hidden fields are sealed or opened). A call
+// takes a context for itself, so threads never share one; the pool holds at most as many
+// as calls ever ran at once. The expanded keys live as long as the Crypto, which holds the
+// key anyway, and are cleansed with it (EVP_CIPHER_CTX_free).
+class Crypto::CipherPool {
+ public:
+  explicit CipherPool(const std::array<uint8_t, kKeyBytes>& key) : key_(key) {}
+  ~CipherPool() {
+    for (EVP_CIPHER_CTX* c : free_[0]) EVP_CIPHER_CTX_free(c);
+    for (EVP_CIPHER_CTX* c : free_[1]) EVP_CIPHER_CTX_free(c);
+    OPENSSL_cleanse(key_.data(), key_.size());
+  }
+
+  // A context keyed for encryption (or decryption) and ready for EVP_*Init_ex with only a
+  // nonce; nullptr when OpenSSL cannot make one.
+  EVP_CIPHER_CTX* Take(bool encrypt) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto& list = free_[encrypt ? 1 : 0];
+      if (!list.empty()) {
+        EVP_CIPHER_CTX* c = list.back();
+        list.pop_back();
+        return c;
+      }
+    }
+    EVP_CIPHER_CTX* c = EVP_CIPHER_CTX_new();
+    if (c == nullptr) return nullptr;
+    if (EVP_CipherInit_ex(c, EVP_aes_256_gcm(), nullptr, key_.data(), nullptr, encrypt ? 1 : 0) != 1) {
+      EVP_CIPHER_CTX_free(c);
+      return nullptr;
+    }
+    return c;
+  }
+  void Give(EVP_CIPHER_CTX* c, bool encrypt) {
+    std::lock_guard<std::mutex> lock(mu_);
+    free_[encrypt ? 1 : 0].push_back(c);
+  }
+
+ private:
+  std::array<uint8_t, kKeyBytes> key_;
+  std::mutex mu_;
+  std::vector<EVP_CIPHER_CTX*> free_[2];  // [0] decrypt, [1] encrypt
+};
+
+// One pooled context for the length of a call, back to the pool on every path out.
+class PooledCipher {
+ public:
+  PooledCipher(Crypto::CipherPool* pool, bool encrypt)
+      : pool_(pool), encrypt_(encrypt), ctx(pool->Take(encrypt)) {}
+  ~PooledCipher() {
+    if (ctx != nullptr) pool_->Give(ctx, encrypt_);
+  }
+  PooledCipher(const PooledCipher&) = delete;
+  PooledCipher& operator=(const PooledCipher&) = delete;
+
+ private:
+  Crypto::CipherPool* pool_;
+  bool encrypt_;
+
+ public:
+  EVP_CIPHER_CTX* ctx;
+};
 
 Result<std::unique_ptr<Crypto>> Crypto::CreateKeyFile(const std::string& path) {
   std::array<uint8_t, kKeyBytes> key{};
@@ -390,6 +448,7 @@ Result<std::unique_ptr<Crypto>> Crypto::LoadKeyFile(const std::string& path) {
 std::unique_ptr<Crypto> Crypto::FromKey(const std::array<uint8_t, kKeyBytes>& key) {
   std::unique_ptr<Crypto> crypto(new Crypto());
   Hkdf(key, kSealLabel, crypto->seal_key_);
+  crypto->ciphers_ = std::make_unique<CipherPool>(crypto->seal_key_);
   Hkdf(key, kHashLabel, crypto->hash_key_);
   Hkdf(key, kFileLabel, crypto->file_key_);
   uint8_t digest[EVP_MAX_MD_SIZE];
@@ -403,14 +462,14 @@ std::unique_ptr<Crypto> Crypto::FromKey(const std::array<uint8_t, kKeyBytes>& ke
   return crypto;
 }
 
+Crypto::Crypto() = default;
+
 Crypto::~Crypto() {
   OPENSSL_cleanse(seal_key_.data(), seal_key_.size());
   OPENSSL_cleanse(hash_key_.data(), hash_key_.size());
   OPENSSL_cleanse(file_key_.data(), file_key_.size());
 }
 
-// A new EVP_CIPHER_CTX per call: no state is shared between threads, and no expanded key
-// outlives the call (a thread_local context would keep the last key schedule around).
 std::string Crypto::Seal(std::string_view plaintext, std::string_view associated) const {
   std::string out(kSealOverhead + plaintext.size(), '\0');
   uint8_t* p = reinterpret_cast<uint8_t*>(out.data());
@@ -421,10 +480,11 @@ std::string Crypto::Seal(std::string_view plaintext, std::string_view associated
   // A repeated nonce under one key breaks GCM; a failing generator must not be papered over.
   if (RAND_bytes(nonce, static_cast<int>(kNonceBytes)) != 1) Fatal("RAND_bytes(nonce)");
 
-  CipherCtx c;
+  PooledCipher c(ciphers_.get(), true);
   if (c.ctx == nullptr) Fatal("EVP_CIPHER_CTX_new");
-  // The default GCM IV length is 12 bytes, which is kNonceBytes.
-  if (EVP_EncryptInit_ex(c.ctx, EVP_aes_256_gcm(), nullptr, seal_key_.data(), nonce) != 1) {
+  // The default GCM IV length is 12 bytes, which is kNonceBytes. Setting the nonce starts a
+  // new message under the context's key.
+  if (EVP_EncryptInit_ex(c.ctx, nullptr, nullptr, nullptr, nonce) != 1) {
     Fatal("EVP_EncryptInit_ex(aes-256-gcm)");
   }
   if (!UpdateChunked(EVP_EncryptUpdate, c.ctx, nullptr, Bytes(associated), associated.size()) ||
@@ -457,9 +517,9 @@ Result<std::string> Crypto::Open(std::string_view sealed, std::string_view assoc
   const size_t ciphertext_len = sealed.size() - kSealOverhead;
   const uint8_t* tag = ciphertext + ciphertext_len;
 
-  CipherCtx c;
+  PooledCipher c(ciphers_.get(), false);
   if (c.ctx == nullptr) return Status::IOError("cannot allocate a cipher context");
-  if (EVP_DecryptInit_ex(c.ctx, EVP_aes_256_gcm(), nullptr, seal_key_.data(), nonce) != 1) {
+  if (EVP_DecryptInit_ex(c.ctx, nullptr, nullptr, nullptr, nonce) != 1) {
     return Status::IOError("cannot initialise AES-256-GCM");
   }
   std::string plaintext(ciphertext_len, '\0');

@@ -57,7 +57,12 @@ class Crypto {
   const std::array<uint8_t, kKeyBytes>& FileKey() const { return file_key_; }
 
  private:
-  Crypto() = default;
+  // AES-256-GCM contexts keyed with the seal key, for reuse (below, in crypto.cc).
+  class CipherPool;
+  friend class PooledCipher;
+
+  Crypto();
+  std::unique_ptr<CipherPool> ciphers_;
   std::array<uint8_t, kKeyBytes> seal_key_{};
   std::array<uint8_t, kKeyBytes> hash_key_{};
   std::array<uint8_t, kKeyBytes> file_key_{};

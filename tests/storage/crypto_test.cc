@@ -206,6 +206,31 @@ TEST(CryptoSealTest, ConcurrentUseFromManyThreads) {
   EXPECT_EQ(failures.load(), 0);
 }
 
+// Seal and Open reuse keyed cipher contexts: a context that has just failed an
+// authentication (or sealed a long message) must start the next message clean.
+TEST(CryptoSealTest, ReusedContextsStartEachMessageClean) {
+  auto crypto = Crypto::FromKey(CountingKey());
+  const std::string long_text(100000, 'x');
+  for (int round = 0; round < 50; ++round) {
+    std::string sealed = crypto->Seal("9 Example Road", "child-" + std::to_string(round));
+    std::string tampered = sealed;
+    tampered[tampered.size() - 1] ^= 0x01;
+    EXPECT_FALSE(crypto->Open(tampered, "child-" + std::to_string(round)).ok());
+    EXPECT_FALSE(crypto->Open(sealed, "another child").ok());
+    Result<std::string> opened = crypto->Open(sealed, "child-" + std::to_string(round));
+    ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+    EXPECT_EQ(*opened, "9 Example Road");
+    // A long message then a short one on the same contexts.
+    Result<std::string> long_opened = crypto->Open(crypto->Seal(long_text, "ad"), "ad");
+    ASSERT_TRUE(long_opened.ok());
+    EXPECT_EQ(*long_opened, long_text);
+    EXPECT_EQ(crypto->Seal("", "ad").size(), 1u + 12u + 16u);  // version, nonce, tag
+  }
+  // The known-answer vector still opens after all that reuse.
+  auto other = Crypto::FromKey(CountingKey());
+  EXPECT_TRUE(other->Open(crypto->Seal("12 Example Street", "child-0001"), "child-0001").ok());
+}
+
 // --- Keyed hash and fingerprint ----------------------------------------------------------
 
 TEST(CryptoKeyedHashTest, DeterministicKeyDependentAndSixteenBytes) {
