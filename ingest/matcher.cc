@@ -360,6 +360,16 @@ ScoredCandidate CompareWith(const MatchWeights& w, const PreparedRecord& p, cons
   return out;
 }
 
+// The most a candidate's hidden fields can add to its total against a record with these:
+// the best postcode level and the best address level (CompareWith compares the two only
+// where both sides have them).
+double HiddenFieldsBound(const MatchWeights& w, const HiddenFields& h) {
+  double bound = 0;
+  if (!h.postcode.empty()) bound += std::max({0.0, w.postcode_exact, w.postcode_district, w.postcode_disagree});
+  if (!h.address.empty()) bound += std::max({0.0, w.address_exact, w.address_close});
+  return bound;
+}
+
 }  // namespace
 
 BlockingProfile MakeBlockingProfile(const ChildRecord& r, const HiddenFields& h) {
@@ -605,18 +615,44 @@ Status Matcher::Block(const ChildRecord& r, const HiddenFields& hidden, std::vec
             }
             ranked.emplace_back(CompareWith(weights_, prepared, r, no_hidden, light, names, false).total, p.id);
   };
-  // The record's birth year is scanned whole (a wrong month or day, or a wrong date with
-  // agreeing names); a year one digit away only in the record's month, since the year
-  // digit was the one wrong.
+  // Under the record's family codes (`wide`): the birth year whole (a wrong month or day,
+  // or a wrong date with agreeing names), and a year one digit away in the record's month,
+  // since the year digit was the one wrong. Every child whose names both agree with the
+  // record's, either way round, has a posting under a family code, so these scans alone
+  // find them. Under the given and middle codes (`narrow`) only the postings whose date can
+  // agree without a slip in the month or year digits are read: the record's own month
+  // (any day: a wrong day digit) and the month its day would be were day and month
+  // swapped. A child sharing only a given-name code whose month or year is one digit
+  // wrong is no longer reached (docs/matching.md, "Blocking"); reading a common given
+  // name's whole year, and its month in ten other years, was most of blocking's cost.
+  // Without a family name, or without a date, every code is wide.
   const bool dated = !r.date_of_birth.empty();
+  std::vector<uint8_t> narrow_months;
+  if (dated) {
+    narrow_months.push_back(r.date_of_birth.month);
+    const int day = r.date_of_birth.day;
+    if (day >= 1 && day <= 12 && day != r.date_of_birth.month) narrow_months.push_back(static_cast<uint8_t>(day));
+  }
   for (const auto& code : codes) {
     const bool family_code = has(family_codes, code);
+    const bool wide = !dated || family_code || family_codes.empty();
+    auto scan = [&](uint16_t year, std::optional<uint8_t> month) {
+      bool complete = false;
+      return scanner.ScanName(TermKind::kPhonetic, code, year, month, kPostingLimit,
+                              [&](const Posting& p) { visit(p, false, family_code); }, &complete);
+    };
     for (uint16_t year : years) {
       const bool own_year = !dated || year == r.date_of_birth.year || year == 0;
-      bool complete = false;
-      Status s = scanner.ScanName(TermKind::kPhonetic, code, year,
-                                  own_year ? std::nullopt : std::optional<uint8_t>(r.date_of_birth.month),
-                                  kPostingLimit, [&](const Posting& p) { visit(p, false, family_code); }, &complete);
+      Status s;
+      if (wide) {
+        s = scan(year, own_year ? std::nullopt : std::optional<uint8_t>(r.date_of_birth.month));
+      } else if (year == 0) {
+        s = scan(year, std::nullopt);
+      } else if (year == r.date_of_birth.year) {
+        for (uint8_t month : narrow_months) {
+          if (s.ok()) s = scan(year, month);
+        }
+      }
       if (!s.ok()) return s;
     }
   }
@@ -701,33 +737,100 @@ Result<MatchOutcome> Matcher::Match(const SourceRecord& in) const {
     if (d.same && std::find(ids.begin(), ids.end(), d.child) == ids.end()) ids.push_back(d.child);
   }
   auto clearance = Clearance::Elevated(Clearance::Level::kMatching, "matcher", "feed matching");
-  auto views = store_->MultiGet(ids, clearance);
   const PreparedRecord prepared(in.record, weights_);
+  // Two reads. The records first (no decryption): each candidate is scored on everything
+  // but its postcode and address. Only a candidate that could still reach `lower` with the
+  // best postcode and address levels (or that a reviewer decided is this record) has its
+  // hidden fields read and opened, and is scored again in full. Every other one stays below
+  // `lower` whatever they hold, and Decide reads a candidate below `lower` only for its
+  // shield and identifier flags, which the record alone gives: the decision is the one a
+  // full read of every candidate gives.
+  const double hidden_bound = HiddenFieldsBound(weights_, in.hidden);
+  auto records = store_->MultiGetRecords(ids);
   std::vector<ScoredCandidate> scored;
+  std::vector<bool> opened;  // per scored candidate: scored with its hidden fields
+  std::vector<size_t> to_open;
   for (size_t i = 0; i < ids.size(); ++i) {
-    if (!views[i].ok()) {
-      if (views[i].status().IsNotFound()) continue;  // removed since it was indexed
-      return views[i].status();
+    if (!records[i].ok()) {
+      if (records[i].status().IsNotFound()) continue;  // removed since it was indexed
+      return records[i].status();
     }
-    bool excluded = false;
-    for (const auto& d : decisions) excluded |= (!d.same && d.child == ids[i]);
+    // As ChildStore::MultiGet under this clearance: an archived child it does not see is no child.
+    const LifecycleState& life = records[i]->lifecycle;
+    if (life.archived() && !clearance.SeesArchived(life.archived_on)) continue;
+    bool excluded = false, decided_same = false;
+    for (const auto& d : decisions) {
+      excluded |= (!d.same && d.child == ids[i]);
+      decided_same |= (d.same && d.child == ids[i]);
+    }
     if (excluded) continue;
+    ChildView view;
+    view.record = std::move(*records[i]);
     CandidateNames names;
-    names.SetAll(names_.get(), views[i]->record);
-    scored.push_back(CompareWith(weights_, prepared, in.record, in.hidden, *views[i], names));
+    names.SetAll(names_.get(), view.record);
+    ScoredCandidate c = CompareWith(weights_, prepared, in.record, in.hidden, view, names);
+    if (decided_same || c.total + hidden_bound >= weights_.lower) to_open.push_back(scored.size());
+    scored.push_back(std::move(c));
+    opened.push_back(false);
   }
+  // Reads the hidden fields of scored[slot] for each slot and scores them again in full; a
+  // child removed since the first read is dropped.
+  auto open = [&](const std::vector<size_t>& slots) -> Status {
+    if (slots.empty()) return Status::OK();
+    std::vector<ChildId> open_ids;
+    for (size_t slot : slots) open_ids.push_back(scored[slot].child);
+    auto views = store_->MultiGet(open_ids, clearance);
+    std::vector<bool> gone(scored.size(), false);
+    for (size_t j = 0; j < slots.size(); ++j) {
+      if (!views[j].ok()) {
+        if (!views[j].status().IsNotFound()) return views[j].status();
+        gone[slots[j]] = true;
+        continue;
+      }
+      CandidateNames names;
+      names.SetAll(names_.get(), views[j]->record);
+      scored[slots[j]] = CompareWith(weights_, prepared, in.record, in.hidden, *views[j], names);
+      opened[slots[j]] = true;
+    }
+    size_t kept = 0;
+    for (size_t k = 0; k < scored.size(); ++k) {
+      if (gone[k]) continue;
+      opened[kept] = opened[k];
+      scored[kept++] = std::move(scored[k]);
+    }
+    scored.resize(kept);
+    opened.resize(kept);
+    return Status::OK();
+  };
+  s = open(to_open);
+  if (!s.ok()) return s;
+  ChildId decided = 0;  // a candidate a reviewer decided is this record
   for (const auto& d : decisions) {
-    if (!d.same) continue;
     for (const auto& c : scored) {
-      if (c.child != d.child) continue;
-      MatchOutcome out = Decide(scored);
-      out.decision = MatchDecision::kLink;
-      out.child = d.child;
-      out.reason = "a reviewer decided this record is this child";
-      return out;
+      if (d.same && c.child == d.child && decided == 0) decided = d.child;
     }
   }
-  return Decide(std::move(scored));
+  if (hidden_bound > 0) {
+    std::vector<size_t> rest;  // candidates scored without their hidden fields
+    for (size_t k = 0; k < scored.size(); ++k) {
+      if (!opened[k]) rest.push_back(k);
+    }
+    // A reviewer sees every candidate's total in full: open the rest when the record waits
+    // in review (the decision stays what it was). Otherwise say which totals lack them.
+    if (!rest.empty() && decided == 0 && Decide(scored).decision == MatchDecision::kReview) {
+      s = open(rest);
+      if (!s.ok()) return s;
+    } else {
+      for (size_t k : rest) scored[k].fields.push_back({"postcode_address", "unread", 0});
+    }
+  }
+  MatchOutcome out = Decide(std::move(scored));
+  if (decided != 0) {
+    out.decision = MatchDecision::kLink;
+    out.child = decided;
+    out.reason = "a reviewer decided this record is this child";
+  }
+  return out;
 }
 
 }  // namespace cp
