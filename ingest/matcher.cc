@@ -795,8 +795,11 @@ Result<MatchOutcome> Matcher::Match(const SourceRecord& in) const {
     size_t kept = 0;
     for (size_t k = 0; k < scored.size(); ++k) {
       if (gone[k]) continue;
-      opened[kept] = opened[k];
-      scored[kept++] = std::move(scored[k]);
+      if (kept != k) {  // never a self-move: it would empty the candidate's fields
+        opened[kept] = opened[k];
+        scored[kept] = std::move(scored[k]);
+      }
+      ++kept;
     }
     scored.resize(kept);
     opened.resize(kept);

@@ -1,8 +1,10 @@
-// Which children blocking reaches (ingest/matcher.h): a record with the usual slips still
+// What matching reads (ingest/matcher.h). Blocking: a record with the usual slips still
 // reaches its child, and the one class blocking gave up for speed (a child sharing only a
 // given-name code whose month or year digit is wrong) is pinned down here, with
-// CouldBeCandidate still answering true for it (the feed window relies on that).
+// CouldBeCandidate still answering true for it (the feed window relies on that). Hidden
+// fields: opened only for candidates they could lift to `lower`, and all of them in review.
 #include <algorithm>
+#include <memory>
 
 #include "feed_test_util.h"
 
@@ -112,6 +114,96 @@ TEST_F(MatcherBlockingTest, AChildSharingOnlyAGivenNameCodeWithAWrongMonthOrYear
 TEST_F(MatcherBlockingTest, AChildAtTheRecordsPostcodeIsReachedWhateverItsNames) {
   // The place index, not the name scans: a plausible date at the same postcode.
   EXPECT_TRUE(Reaches({"h1", "Olly", "Brown", "2015-05-12", "M", "1 Elm Road", "LS6 1AA"}));
+}
+
+
+// Hidden fields are opened only for candidates they could lift to `lower`; the others are
+// listed without them, except when the record waits in review.
+class MatcherHiddenReadTest : public FeedTest {
+ protected:
+  void SetUp() override {
+    FeedTest::SetUp();
+    const RowSpec specs[] = {
+        {"c1", "Amelia", "Whitfield", "2016-03-02", "F", "1 High St", "LS1 4AB", "9434765919"},
+        // Against the records below: given name exact, family name and gender disagreeing,
+        // the date one digit out, the NHS number disagreeing: -12.1 before postcode and
+        // address, which can add at most 15.
+        {"c2", "Amelia", "Okafor", "2016-03-22", "M", "2 Low St", "LS2 2CD", "9434765870"},
+    };
+    std::vector<NewChild> children(2);
+    for (size_t i = 0; i < 2; ++i) {
+      FeedRow row = MakeRow(specs[i]);
+      children[i].record = row.record.record;
+      children[i].hidden = row.record.hidden;
+      children[i].source = {"births", specs[i].key};
+      children[i].source_payload = row.raw;
+    }
+    auto ids = store_->InsertChildren(children);
+    ASSERT_TRUE(ids.ok()) << ids.status().ToString();
+    c1_ = ids->at(0);
+    c2_ = ids->at(1);
+    matcher_ = std::make_unique<Matcher>(store_.get());
+  }
+  MatchOutcome Match(const RowSpec& spec) {
+    SourceRecord rec = MakeRow(spec).record;
+    rec.ref.source = "health";
+    auto out = matcher_->Match(rec);
+    EXPECT_TRUE(out.ok()) << out.status().ToString();
+    return out.ok() ? *out : MatchOutcome{};
+  }
+  static const ScoredCandidate* Find(const MatchOutcome& out, ChildId id) {
+    for (const auto& c : out.candidates) {
+      if (c.child == id) return &c;
+    }
+    return nullptr;
+  }
+  static bool Has(const ScoredCandidate& c, const std::string& field, const std::string& level = "") {
+    for (const auto& f : c.fields) {
+      if (f.field == field && (level.empty() || f.level == level)) return true;
+    }
+    return false;
+  }
+  std::unique_ptr<Matcher> matcher_;
+  ChildId c1_ = 0, c2_ = 0;
+};
+
+TEST_F(MatcherHiddenReadTest, ACandidateThatCannotReachLowerIsNotOpened) {
+  MatchOutcome out = Match({"h1", "Amelia", "Whitfield", "2016-03-02", "F", "1 High St", "LS1 4AB", "9434765919"});
+  EXPECT_EQ(out.decision, MatchDecision::kLink);
+  EXPECT_EQ(out.child, c1_);
+  const ScoredCandidate* c1 = Find(out, c1_);
+  const ScoredCandidate* c2 = Find(out, c2_);
+  ASSERT_NE(c1, nullptr);
+  ASSERT_NE(c2, nullptr);
+  EXPECT_TRUE(Has(*c1, "postcode", "exact"));
+  EXPECT_TRUE(Has(*c1, "address", "exact"));
+  EXPECT_FALSE(Has(*c1, "postcode_address"));
+  EXPECT_TRUE(Has(*c2, "postcode_address", "unread"));
+  EXPECT_FALSE(Has(*c2, "postcode"));
+  EXPECT_NEAR(c2->total, -12.1, 1e-9);
+}
+
+TEST_F(MatcherHiddenReadTest, InReviewEveryCandidateIsOpenedAndScoredInFull) {
+  // The date one digit out and the NHS number disagreeing put c1 between the thresholds.
+  const RowSpec spec{"h1", "Amelia", "Whitfield", "2016-03-12", "F", "9 Other Rd", "LS9 9ZZ", "9434765900"};
+  MatchOutcome out = Match(spec);
+  ASSERT_EQ(out.decision, MatchDecision::kReview) << out.reason;
+  ASSERT_FALSE(out.candidates.empty());
+  EXPECT_EQ(out.candidates[0].child, c1_);
+  const ScoredCandidate* c2 = Find(out, c2_);
+  ASSERT_NE(c2, nullptr);
+  for (const auto& c : out.candidates) EXPECT_FALSE(Has(c, "postcode_address")) << c.child;
+  EXPECT_TRUE(Has(*c2, "postcode", "disagree"));
+  // The same total as a comparison with everything read.
+  FeedRow row = MakeRow(spec);
+  ScoredCandidate full = matcher_->Compare(row.record.record, row.record.hidden, Full(c2_));
+  EXPECT_DOUBLE_EQ(c2->total, full.total);
+}
+
+TEST_F(MatcherHiddenReadTest, WithoutAPostcodeOrAddressNothingIsLeftUnread) {
+  MatchOutcome out = Match({"h1", "Amelia", "Whitfield", "2016-03-02", "F", "", "", "9434765919"});
+  for (const auto& c : out.candidates) EXPECT_FALSE(Has(c, "postcode_address")) << c.child;
+  EXPECT_NE(Find(out, c2_), nullptr);
 }
 
 }  // namespace
