@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <forward_list>
 #include <memory>
 #include <mutex>
@@ -360,6 +361,9 @@ ScoredCandidate CompareWith(const MatchWeights& w, const PreparedRecord& p, cons
   return out;
 }
 
+// The light score of a candidate that is read whatever it scores (Matcher::Block).
+constexpr double kMustRead = std::numeric_limits<double>::infinity();
+
 // The most a candidate's hidden fields can add to its total against a record with these:
 // the best postcode level and the best address level (CompareWith compares the two only
 // where both sides have them).
@@ -499,10 +503,14 @@ ScoredCandidate Matcher::Compare(const ChildRecord& record, const HiddenFields& 
 // Candidate ids: children sharing an identifier, every shielded child sharing a Double
 // Metaphone code, then the best-ranked children whose name postings share a code with the
 // record in a plausible birth year, or who live at its postcode.
-Status Matcher::Block(const ChildRecord& r, const HiddenFields& hidden, std::vector<ChildId>* ids) const {
+Status Matcher::Block(const ChildRecord& r, const HiddenFields& hidden, std::vector<ChildId>* ids,
+                      std::vector<double>* light_scores) const {
   std::unordered_set<ChildId> seen;
-  auto add_id = [&](ChildId id) {
-    if (seen.insert(id).second) ids->push_back(id);
+  auto add_id = [&](ChildId id, double light_score = kMustRead) {
+    if (seen.insert(id).second) {
+      ids->push_back(id);
+      light_scores->push_back(light_score);
+    }
   };
   std::vector<ChildId> by_id;
   if (!r.nhs_number.empty()) {
@@ -578,6 +586,7 @@ Status Matcher::Block(const ChildRecord& r, const HiddenFields& hidden, std::vec
   // Pre-rank by a comparison on what the postings carry (names, date, gender).
   std::vector<std::pair<double, ChildId>> ranked;
   std::unordered_set<ChildId> visited(seen.begin(), seen.end());
+  std::unordered_set<ChildId> shielded_posting;  // always read, however they score
   PostingScanner scanner(store_);
   HiddenFields no_hidden;
   ChildView light;  // reused: only id, gender and date of birth are set
@@ -597,6 +606,7 @@ Status Matcher::Block(const ChildRecord& r, const HiddenFields& hidden, std::vec
               return;
             }
             if (!visited.insert(p.id).second) return;
+            if (p.shielded) shielded_posting.insert(p.id);
             // The posting's canonical names prepare as the record's own would (NameParts
             // of a canonical name is that name's parts).
             light.record.id = p.id;
@@ -680,7 +690,7 @@ Status Matcher::Block(const ChildRecord& r, const HiddenFields& hidden, std::vec
   const size_t cap = ids->size() + kMaxCandidates;
   for (const auto& [score, id] : ranked) {
     if (ids->size() >= cap) break;
-    add_id(id);
+    add_id(id, shielded_posting.count(id) ? kMustRead : score);
   }
   return Status::OK();
 }
@@ -731,26 +741,55 @@ Result<MatchOutcome> Matcher::Match(const SourceRecord& in) const {
   Status s = store_->GetDecisions(in.ref, &decisions);
   if (!s.ok()) return s;
   std::vector<ChildId> ids;
-  s = Block(in.record, in.hidden, &ids);
+  std::vector<double> light;
+  s = Block(in.record, in.hidden, &ids, &light);
   if (!s.ok()) return s;
   for (const auto& d : decisions) {
-    if (d.same && std::find(ids.begin(), ids.end(), d.child) == ids.end()) ids.push_back(d.child);
+    if (d.same && std::find(ids.begin(), ids.end(), d.child) == ids.end()) {
+      ids.push_back(d.child);
+      light.push_back(kMustRead);
+    }
   }
   auto clearance = Clearance::Elevated(Clearance::Level::kMatching, "matcher", "feed matching");
   const PreparedRecord prepared(in.record, weights_);
-  // Two reads. The records first (no decryption): each candidate is scored on everything
-  // but its postcode and address. Only a candidate that could still reach `lower` with the
-  // best postcode and address levels (or that a reviewer decided is this record) has its
-  // hidden fields read and opened, and is scored again in full. Every other one stays below
-  // `lower` whatever they hold, and Decide reads a candidate below `lower` only for its
-  // shield and identifier flags, which the record alone gives: the decision is the one a
-  // full read of every candidate gives.
+  // Each candidate is read only as far as it can matter. A candidate's total is what its
+  // posting carries (names, date, gender: `light`, compared exactly as its record would be)
+  // plus its identifiers (at most 0: a candidate whose identifier agrees was found through
+  // the identifier index and is always read) plus its postcode and address (at most
+  // `hidden_bound`). One whose light score plus `hidden_bound` falls short of `lower` is not
+  // read at all; of the rest the records are read (no decryption) and scored without the
+  // hidden fields, and only those that could still reach `lower` have their hidden fields
+  // read, opened and scored in full. Decide reads a candidate below `lower` only for its
+  // shield and identifier flags, which cannot be set on one left unread: the decision is
+  // the one a full read of every candidate gives. A record that waits in review has every
+  // candidate read in full, so that the reviewer sees full totals.
+  enum class Read { kNothing, kRecord, kAll };
   const double hidden_bound = HiddenFieldsBound(weights_, in.hidden);
-  auto records = store_->MultiGetRecords(ids);
   std::vector<ScoredCandidate> scored;
-  std::vector<bool> opened;  // per scored candidate: scored with its hidden fields
-  std::vector<size_t> to_open;
+  std::vector<Read> read;  // per scored candidate
+  std::vector<ChildId> record_ids;
+  std::vector<bool> decided_same;
   for (size_t i = 0; i < ids.size(); ++i) {
+    bool excluded = false, same = false;
+    for (const auto& d : decisions) {
+      excluded |= (!d.same && d.child == ids[i]);
+      same |= (d.same && d.child == ids[i]);
+    }
+    if (excluded) continue;
+    if (!same && light[i] + hidden_bound < weights_.lower) {
+      ScoredCandidate c;
+      c.child = ids[i];
+      c.total = light[i];
+      scored.push_back(std::move(c));
+      read.push_back(Read::kNothing);
+      continue;
+    }
+    record_ids.push_back(ids[i]);
+    decided_same.push_back(same);
+  }
+  auto records = store_->MultiGetRecords(record_ids);
+  std::vector<size_t> to_open;
+  for (size_t i = 0; i < record_ids.size(); ++i) {
     if (!records[i].ok()) {
       if (records[i].status().IsNotFound()) continue;  // removed since it was indexed
       return records[i].status();
@@ -758,23 +797,17 @@ Result<MatchOutcome> Matcher::Match(const SourceRecord& in) const {
     // As ChildStore::MultiGet under this clearance: an archived child it does not see is no child.
     const LifecycleState& life = records[i]->lifecycle;
     if (life.archived() && !clearance.SeesArchived(life.archived_on)) continue;
-    bool excluded = false, decided_same = false;
-    for (const auto& d : decisions) {
-      excluded |= (!d.same && d.child == ids[i]);
-      decided_same |= (d.same && d.child == ids[i]);
-    }
-    if (excluded) continue;
     ChildView view;
     view.record = std::move(*records[i]);
     CandidateNames names;
     names.SetAll(names_.get(), view.record);
     ScoredCandidate c = CompareWith(weights_, prepared, in.record, in.hidden, view, names);
-    if (decided_same || c.total + hidden_bound >= weights_.lower) to_open.push_back(scored.size());
+    if (decided_same[i] || c.total + hidden_bound >= weights_.lower) to_open.push_back(scored.size());
     scored.push_back(std::move(c));
-    opened.push_back(false);
+    read.push_back(Read::kRecord);
   }
-  // Reads the hidden fields of scored[slot] for each slot and scores them again in full; a
-  // child removed since the first read is dropped.
+  // Reads scored[slot] in full (record and hidden fields) for each slot and scores it again;
+  // a child removed since it was indexed is dropped.
   auto open = [&](const std::vector<size_t>& slots) -> Status {
     if (slots.empty()) return Status::OK();
     std::vector<ChildId> open_ids;
@@ -790,19 +823,19 @@ Result<MatchOutcome> Matcher::Match(const SourceRecord& in) const {
       CandidateNames names;
       names.SetAll(names_.get(), views[j]->record);
       scored[slots[j]] = CompareWith(weights_, prepared, in.record, in.hidden, *views[j], names);
-      opened[slots[j]] = true;
+      read[slots[j]] = Read::kAll;
     }
     size_t kept = 0;
     for (size_t k = 0; k < scored.size(); ++k) {
       if (gone[k]) continue;
       if (kept != k) {  // never a self-move: it would empty the candidate's fields
-        opened[kept] = opened[k];
+        read[kept] = read[k];
         scored[kept] = std::move(scored[k]);
       }
       ++kept;
     }
     scored.resize(kept);
-    opened.resize(kept);
+    read.resize(kept);
     return Status::OK();
   };
   s = open(to_open);
@@ -813,18 +846,16 @@ Result<MatchOutcome> Matcher::Match(const SourceRecord& in) const {
       if (d.same && c.child == d.child && decided == 0) decided = d.child;
     }
   }
-  if (hidden_bound > 0) {
-    std::vector<size_t> rest;  // candidates scored without their hidden fields
-    for (size_t k = 0; k < scored.size(); ++k) {
-      if (!opened[k]) rest.push_back(k);
-    }
-    // A reviewer sees every candidate's total in full: open the rest when the record waits
-    // in review (the decision stays what it was). Otherwise say which totals lack them.
-    if (!rest.empty() && decided == 0 && Decide(scored).decision == MatchDecision::kReview) {
-      s = open(rest);
-      if (!s.ok()) return s;
-    } else {
-      for (size_t k : rest) scored[k].fields.push_back({"postcode_address", "unread", 0});
+  std::vector<size_t> rest;  // candidates not read in full, where that could change a total
+  for (size_t k = 0; k < scored.size(); ++k) {
+    if (read[k] == Read::kNothing || (read[k] == Read::kRecord && hidden_bound > 0)) rest.push_back(k);
+  }
+  if (!rest.empty() && decided == 0 && Decide(scored).decision == MatchDecision::kReview) {
+    s = open(rest);
+    if (!s.ok()) return s;
+  } else {
+    for (size_t k : rest) {
+      scored[k].fields.push_back({read[k] == Read::kNothing ? "record" : "postcode_address", "unread", 0});
     }
   }
   MatchOutcome out = Decide(std::move(scored));

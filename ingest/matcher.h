@@ -136,7 +136,11 @@ class Matcher {
   const MatchWeights& weights() const { return weights_; }
 
  private:
-  Status Block(const ChildRecord& record, const HiddenFields& hidden, std::vector<ChildId>* ids) const;
+  // Candidate ids, and for each the most its names, date and gender can score (what its
+  // posting carries, compared as the record would be): +infinity for those that must be
+  // read whatever they score (identifier, shielded).
+  Status Block(const ChildRecord& record, const HiddenFields& hidden, std::vector<ChildId>* ids,
+               std::vector<double>* light) const;
   MatchOutcome Decide(std::vector<ScoredCandidate> scored) const;
 
   const ChildStore* store_;

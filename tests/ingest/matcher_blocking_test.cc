@@ -1,8 +1,8 @@
 // What matching reads (ingest/matcher.h). Blocking: a record with the usual slips still
 // reaches its child, and the one class blocking gave up for speed (a child sharing only a
 // given-name code whose month or year digit is wrong) is pinned down here, with
-// CouldBeCandidate still answering true for it (the feed window relies on that). Hidden
-// fields: opened only for candidates they could lift to `lower`, and all of them in review.
+// CouldBeCandidate still answering true for it (the feed window relies on that). Reads: a
+// candidate is read only as far as it could matter, and in review in full.
 #include <algorithm>
 #include <memory>
 
@@ -117,8 +117,8 @@ TEST_F(MatcherBlockingTest, AChildAtTheRecordsPostcodeIsReachedWhateverItsNames)
 }
 
 
-// Hidden fields are opened only for candidates they could lift to `lower`; the others are
-// listed without them, except when the record waits in review.
+// A candidate is read only as far as it could lift it to `lower`: not at all, its record,
+// or its record and hidden fields. In review every candidate is read in full.
 class MatcherHiddenReadTest : public FeedTest {
  protected:
   void SetUp() override {
@@ -129,9 +129,12 @@ class MatcherHiddenReadTest : public FeedTest {
         // the date one digit out, the NHS number disagreeing: -12.1 before postcode and
         // address, which can add at most 15.
         {"c2", "Amelia", "Okafor", "2016-03-22", "M", "2 Low St", "LS2 2CD", "9434765870"},
+        // Found only at the records' postcode: given and family names and gender
+        // disagreeing, the date one digit out: -14.6 from what its posting carries.
+        {"c3", "Zoe", "Nowak", "2016-03-22", "M", "3 Other Rd", "LS9 9ZZ", "9434765888"},
     };
-    std::vector<NewChild> children(2);
-    for (size_t i = 0; i < 2; ++i) {
+    std::vector<NewChild> children(3);
+    for (size_t i = 0; i < 3; ++i) {
       FeedRow row = MakeRow(specs[i]);
       children[i].record = row.record.record;
       children[i].hidden = row.record.hidden;
@@ -142,6 +145,7 @@ class MatcherHiddenReadTest : public FeedTest {
     ASSERT_TRUE(ids.ok()) << ids.status().ToString();
     c1_ = ids->at(0);
     c2_ = ids->at(1);
+    c3_ = ids->at(2);
     matcher_ = std::make_unique<Matcher>(store_.get());
   }
   MatchOutcome Match(const RowSpec& spec) {
@@ -164,23 +168,33 @@ class MatcherHiddenReadTest : public FeedTest {
     return false;
   }
   std::unique_ptr<Matcher> matcher_;
-  ChildId c1_ = 0, c2_ = 0;
+  ChildId c1_ = 0, c2_ = 0, c3_ = 0;
 };
 
-TEST_F(MatcherHiddenReadTest, ACandidateThatCannotReachLowerIsNotOpened) {
-  MatchOutcome out = Match({"h1", "Amelia", "Whitfield", "2016-03-02", "F", "1 High St", "LS1 4AB", "9434765919"});
+TEST_F(MatcherHiddenReadTest, ACandidateIsReadOnlyAsFarAsItCanMatter) {
+  MatchOutcome out = Match({"h1", "Amelia", "Whitfield", "2016-03-02", "F", "1 High St", "LS9 9ZZ", "9434765919"});
   EXPECT_EQ(out.decision, MatchDecision::kLink);
   EXPECT_EQ(out.child, c1_);
   const ScoredCandidate* c1 = Find(out, c1_);
   const ScoredCandidate* c2 = Find(out, c2_);
+  const ScoredCandidate* c3 = Find(out, c3_);
   ASSERT_NE(c1, nullptr);
   ASSERT_NE(c2, nullptr);
-  EXPECT_TRUE(Has(*c1, "postcode", "exact"));
+  ASSERT_NE(c3, nullptr);
+  // Read in full.
+  EXPECT_TRUE(Has(*c1, "postcode", "disagree"));
   EXPECT_TRUE(Has(*c1, "address", "exact"));
   EXPECT_FALSE(Has(*c1, "postcode_address"));
+  EXPECT_FALSE(Has(*c1, "record"));
+  // Its record read (the NHS number disagrees), its hidden fields not: -12.1 + 15 < 7.
+  EXPECT_TRUE(Has(*c2, "nhs_number", "disagree"));
   EXPECT_TRUE(Has(*c2, "postcode_address", "unread"));
   EXPECT_FALSE(Has(*c2, "postcode"));
   EXPECT_NEAR(c2->total, -12.1, 1e-9);
+  // Not read at all: what its posting carries, -14.6, plus 15 falls short of 7.
+  EXPECT_TRUE(Has(*c3, "record", "unread"));
+  EXPECT_FALSE(Has(*c3, "nhs_number"));
+  EXPECT_NEAR(c3->total, -14.6, 1e-9);
 }
 
 TEST_F(MatcherHiddenReadTest, InReviewEveryCandidateIsOpenedAndScoredInFull) {
@@ -192,18 +206,30 @@ TEST_F(MatcherHiddenReadTest, InReviewEveryCandidateIsOpenedAndScoredInFull) {
   EXPECT_EQ(out.candidates[0].child, c1_);
   const ScoredCandidate* c2 = Find(out, c2_);
   ASSERT_NE(c2, nullptr);
-  for (const auto& c : out.candidates) EXPECT_FALSE(Has(c, "postcode_address")) << c.child;
+  for (const auto& c : out.candidates) {
+    EXPECT_FALSE(Has(c, "postcode_address")) << c.child;
+    EXPECT_FALSE(Has(c, "record")) << c.child;
+  }
   EXPECT_TRUE(Has(*c2, "postcode", "disagree"));
+  const ScoredCandidate* c3 = Find(out, c3_);
+  ASSERT_NE(c3, nullptr);
+  EXPECT_TRUE(Has(*c3, "postcode", "exact"));
+  EXPECT_TRUE(Has(*c3, "nhs_number", "disagree"));
   // The same total as a comparison with everything read.
   FeedRow row = MakeRow(spec);
-  ScoredCandidate full = matcher_->Compare(row.record.record, row.record.hidden, Full(c2_));
-  EXPECT_DOUBLE_EQ(c2->total, full.total);
+  EXPECT_DOUBLE_EQ(c2->total, matcher_->Compare(row.record.record, row.record.hidden, Full(c2_)).total);
+  EXPECT_DOUBLE_EQ(c3->total, matcher_->Compare(row.record.record, row.record.hidden, Full(c3_)).total);
 }
 
-TEST_F(MatcherHiddenReadTest, WithoutAPostcodeOrAddressNothingIsLeftUnread) {
+TEST_F(MatcherHiddenReadTest, WithoutAPostcodeOrAddressTheLightScoreAloneDecidesWhatIsRead) {
   MatchOutcome out = Match({"h1", "Amelia", "Whitfield", "2016-03-02", "F", "", "", "9434765919"});
+  // Nothing hidden can change a total, so only the light score decides what is read: c2's
+  // -0.1 is below 7 (not read), and so is nothing else here.
   for (const auto& c : out.candidates) EXPECT_FALSE(Has(c, "postcode_address")) << c.child;
-  EXPECT_NE(Find(out, c2_), nullptr);
+  const ScoredCandidate* c2 = Find(out, c2_);
+  ASSERT_NE(c2, nullptr);
+  EXPECT_TRUE(Has(*c2, "record", "unread"));
+  EXPECT_NEAR(c2->total, -0.1, 1e-9);
 }
 
 }  // namespace
