@@ -586,7 +586,9 @@ Status Matcher::Block(const ChildRecord& r, const HiddenFields& hidden, std::vec
   // Pre-rank by a comparison on what the postings carry (names, date, gender).
   std::vector<std::pair<double, ChildId>> ranked;
   std::unordered_set<ChildId> visited(seen.begin(), seen.end());
-  std::unordered_set<ChildId> shielded_posting;  // always read, however they score
+  // Read whatever their posting scores: shielded children, and children with a name that
+  // may have been cut to the 255 bytes a posting keeps (its score is not the record's).
+  std::unordered_set<ChildId> always_read;
   PostingScanner scanner(store_);
   HiddenFields no_hidden;
   ChildView light;  // reused: only id, gender and date of birth are set
@@ -606,7 +608,7 @@ Status Matcher::Block(const ChildRecord& r, const HiddenFields& hidden, std::vec
               return;
             }
             if (!visited.insert(p.id).second) return;
-            if (p.shielded) shielded_posting.insert(p.id);
+            if (p.shielded) always_read.insert(p.id);
             // The posting's canonical names prepare as the record's own would (NameParts
             // of a canonical name is that name's parts).
             light.record.id = p.id;
@@ -616,6 +618,7 @@ Status Matcher::Block(const ChildRecord& r, const HiddenFields& hidden, std::vec
             size_t pos = 0;
             FeatureView::NameField nf;
             while (fv.NextName(&pos, &nf)) {
+              if (nf.name.size() >= 255) always_read.insert(p.id);
               switch (nf.role) {
                 case NameRole::kGiven: names.SetGiven(names_.get(), nf.name); break;
                 case NameRole::kMiddle: names.SetMiddle(names_.get(), nf.name); break;
@@ -690,7 +693,7 @@ Status Matcher::Block(const ChildRecord& r, const HiddenFields& hidden, std::vec
   const size_t cap = ids->size() + kMaxCandidates;
   for (const auto& [score, id] : ranked) {
     if (ids->size() >= cap) break;
-    add_id(id, shielded_posting.count(id) ? kMustRead : score);
+    add_id(id, always_read.count(id) ? kMustRead : score);
   }
   return Status::OK();
 }
