@@ -232,5 +232,32 @@ TEST_F(MatcherHiddenReadTest, WithoutAPostcodeOrAddressTheLightScoreAloneDecides
   EXPECT_NEAR(c2->total, -0.1, 1e-9);
 }
 
+TEST_F(FeedTest, AChildWithANameLongerThanAPostingKeepsIsAlwaysRead) {
+  // A posting keeps 255 bytes of a name, so its score for this child is not the record's:
+  // with weights under which the cut name's "phonetic" level sinks the posting's score
+  // far below `lower`, the child must still be read and link.
+  const std::string family = "Fotheringham" + std::string(290, 'e');
+  const RowSpec child{"c1", "Zed", family, "2016-03-02", "M", "1 High St", "LS1 4AB"};
+  std::vector<NewChild> children(1);
+  FeedRow row = MakeRow(child);
+  children[0].record = row.record.record;
+  children[0].hidden = row.record.hidden;
+  children[0].source = {"births", "c1"};
+  children[0].source_payload = row.raw;
+  auto ids = store_->InsertChildren(children);
+  ASSERT_TRUE(ids.ok()) << ids.status().ToString();
+  MatchWeights w;
+  w.family_phonetic = -40;
+  w.family_typo = -40;
+  w.family_disagree = -40;
+  Matcher matcher(store_.get(), w);
+  SourceRecord rec = MakeRow({"h1", "Zed", family, "2016-03-02", "M", "1 High St", "LS1 4AB"}).record;
+  rec.ref.source = "health";
+  auto out = matcher.Match(rec);
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(out->decision, MatchDecision::kLink) << out->reason;
+  EXPECT_EQ(out->child, ids->at(0));
+}
+
 }  // namespace
 }  // namespace cp::feed_test
