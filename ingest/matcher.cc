@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
 #include <forward_list>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <set>
