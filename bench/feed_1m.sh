@@ -32,7 +32,9 @@ head -n 100001 "$DIR/children.csv" > "$DIR/unchanged.csv"
 sed -i 's/^gen-/new-/' "$DIR/new.csv"
 
 # Each apply under /usr/bin/time: CPU time (user + sys) is the steadier figure on a shared
-# machine. FEED_ARGS passes options through (e.g. "--threads 1").
+# machine. FEED_ARGS passes options through (e.g. "--threads 1"). An apply's figures include
+# flushing its own writes when the store closes; none pays for replaying the previous
+# apply's write-ahead log (before 2026-11-29 each did: RocksDB does not flush on close).
 apply() {
   local label=$1 n=$2; shift 2
   local t0 t1

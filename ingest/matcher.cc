@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <forward_list>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -360,6 +361,19 @@ ScoredCandidate CompareWith(const MatchWeights& w, const PreparedRecord& p, cons
   return out;
 }
 
+// The light score of a candidate that is read whatever it scores (Matcher::Block).
+constexpr double kMustRead = std::numeric_limits<double>::infinity();
+
+// The most a candidate's hidden fields can add to its total against a record with these:
+// the best postcode level and the best address level (CompareWith compares the two only
+// where both sides have them).
+double HiddenFieldsBound(const MatchWeights& w, const HiddenFields& h) {
+  double bound = 0;
+  if (!h.postcode.empty()) bound += std::max({0.0, w.postcode_exact, w.postcode_district, w.postcode_disagree});
+  if (!h.address.empty()) bound += std::max({0.0, w.address_exact, w.address_close});
+  return bound;
+}
+
 }  // namespace
 
 BlockingProfile MakeBlockingProfile(const ChildRecord& r, const HiddenFields& h) {
@@ -489,10 +503,14 @@ ScoredCandidate Matcher::Compare(const ChildRecord& record, const HiddenFields& 
 // Candidate ids: children sharing an identifier, every shielded child sharing a Double
 // Metaphone code, then the best-ranked children whose name postings share a code with the
 // record in a plausible birth year, or who live at its postcode.
-Status Matcher::Block(const ChildRecord& r, const HiddenFields& hidden, std::vector<ChildId>* ids) const {
+Status Matcher::Block(const ChildRecord& r, const HiddenFields& hidden, std::vector<ChildId>* ids,
+                      std::vector<double>* light_scores) const {
   std::unordered_set<ChildId> seen;
-  auto add_id = [&](ChildId id) {
-    if (seen.insert(id).second) ids->push_back(id);
+  auto add_id = [&](ChildId id, double light_score = kMustRead) {
+    if (seen.insert(id).second) {
+      ids->push_back(id);
+      light_scores->push_back(light_score);
+    }
   };
   std::vector<ChildId> by_id;
   if (!r.nhs_number.empty()) {
@@ -568,6 +586,9 @@ Status Matcher::Block(const ChildRecord& r, const HiddenFields& hidden, std::vec
   // Pre-rank by a comparison on what the postings carry (names, date, gender).
   std::vector<std::pair<double, ChildId>> ranked;
   std::unordered_set<ChildId> visited(seen.begin(), seen.end());
+  // Read whatever their posting scores: shielded children, and children with a name that
+  // may have been cut to the 255 bytes a posting keeps (its score is not the record's).
+  std::unordered_set<ChildId> always_read;
   PostingScanner scanner(store_);
   HiddenFields no_hidden;
   ChildView light;  // reused: only id, gender and date of birth are set
@@ -587,6 +608,7 @@ Status Matcher::Block(const ChildRecord& r, const HiddenFields& hidden, std::vec
               return;
             }
             if (!visited.insert(p.id).second) return;
+            if (p.shielded) always_read.insert(p.id);
             // The posting's canonical names prepare as the record's own would (NameParts
             // of a canonical name is that name's parts).
             light.record.id = p.id;
@@ -596,6 +618,7 @@ Status Matcher::Block(const ChildRecord& r, const HiddenFields& hidden, std::vec
             size_t pos = 0;
             FeatureView::NameField nf;
             while (fv.NextName(&pos, &nf)) {
+              if (nf.name.size() >= 255) always_read.insert(p.id);
               switch (nf.role) {
                 case NameRole::kGiven: names.SetGiven(names_.get(), nf.name); break;
                 case NameRole::kMiddle: names.SetMiddle(names_.get(), nf.name); break;
@@ -605,18 +628,44 @@ Status Matcher::Block(const ChildRecord& r, const HiddenFields& hidden, std::vec
             }
             ranked.emplace_back(CompareWith(weights_, prepared, r, no_hidden, light, names, false).total, p.id);
   };
-  // The record's birth year is scanned whole (a wrong month or day, or a wrong date with
-  // agreeing names); a year one digit away only in the record's month, since the year
-  // digit was the one wrong.
+  // Under the record's family codes (`wide`): the birth year whole (a wrong month or day,
+  // or a wrong date with agreeing names), and a year one digit away in the record's month,
+  // since the year digit was the one wrong. Every child whose names both agree with the
+  // record's, either way round, has a posting under a family code, so these scans alone
+  // find them. Under the given and middle codes (`narrow`) only the postings whose date can
+  // agree without a slip in the month or year digits are read: the record's own month
+  // (any day: a wrong day digit) and the month its day would be were day and month
+  // swapped. A child sharing only a given-name code whose month or year is one digit
+  // wrong is no longer reached (docs/matching.md, "Blocking"); reading a common given
+  // name's whole year, and its month in ten other years, was most of blocking's cost.
+  // Without a family name, or without a date, every code is wide.
   const bool dated = !r.date_of_birth.empty();
+  std::vector<uint8_t> narrow_months;
+  if (dated) {
+    narrow_months.push_back(r.date_of_birth.month);
+    const int day = r.date_of_birth.day;
+    if (day >= 1 && day <= 12 && day != r.date_of_birth.month) narrow_months.push_back(static_cast<uint8_t>(day));
+  }
   for (const auto& code : codes) {
     const bool family_code = has(family_codes, code);
+    const bool wide = !dated || family_code || family_codes.empty();
+    auto scan = [&](uint16_t year, std::optional<uint8_t> month) {
+      bool complete = false;
+      return scanner.ScanName(TermKind::kPhonetic, code, year, month, kPostingLimit,
+                              [&](const Posting& p) { visit(p, false, family_code); }, &complete);
+    };
     for (uint16_t year : years) {
       const bool own_year = !dated || year == r.date_of_birth.year || year == 0;
-      bool complete = false;
-      Status s = scanner.ScanName(TermKind::kPhonetic, code, year,
-                                  own_year ? std::nullopt : std::optional<uint8_t>(r.date_of_birth.month),
-                                  kPostingLimit, [&](const Posting& p) { visit(p, false, family_code); }, &complete);
+      Status s;
+      if (wide) {
+        s = scan(year, own_year ? std::nullopt : std::optional<uint8_t>(r.date_of_birth.month));
+      } else if (year == 0) {
+        s = scan(year, std::nullopt);
+      } else if (year == r.date_of_birth.year) {
+        for (uint8_t month : narrow_months) {
+          if (s.ok()) s = scan(year, month);
+        }
+      }
       if (!s.ok()) return s;
     }
   }
@@ -644,7 +693,7 @@ Status Matcher::Block(const ChildRecord& r, const HiddenFields& hidden, std::vec
   const size_t cap = ids->size() + kMaxCandidates;
   for (const auto& [score, id] : ranked) {
     if (ids->size() >= cap) break;
-    add_id(id);
+    add_id(id, always_read.count(id) ? kMustRead : score);
   }
   return Status::OK();
 }
@@ -695,39 +744,130 @@ Result<MatchOutcome> Matcher::Match(const SourceRecord& in) const {
   Status s = store_->GetDecisions(in.ref, &decisions);
   if (!s.ok()) return s;
   std::vector<ChildId> ids;
-  s = Block(in.record, in.hidden, &ids);
+  std::vector<double> light;
+  s = Block(in.record, in.hidden, &ids, &light);
   if (!s.ok()) return s;
   for (const auto& d : decisions) {
-    if (d.same && std::find(ids.begin(), ids.end(), d.child) == ids.end()) ids.push_back(d.child);
+    if (d.same && std::find(ids.begin(), ids.end(), d.child) == ids.end()) {
+      ids.push_back(d.child);
+      light.push_back(kMustRead);
+    }
   }
   auto clearance = Clearance::Elevated(Clearance::Level::kMatching, "matcher", "feed matching");
-  auto views = store_->MultiGet(ids, clearance);
   const PreparedRecord prepared(in.record, weights_);
+  // Each candidate is read only as far as it can matter. A candidate's total is what its
+  // posting carries (names, date, gender: `light`, compared exactly as its record would be)
+  // plus its identifiers (at most 0: a candidate whose identifier agrees was found through
+  // the identifier index and is always read) plus its postcode and address (at most
+  // `hidden_bound`). One whose light score plus `hidden_bound` falls short of `lower` is not
+  // read at all; of the rest the records are read (no decryption) and scored without the
+  // hidden fields, and only those that could still reach `lower` have their hidden fields
+  // read, opened and scored in full. Decide reads a candidate below `lower` only for its
+  // shield and identifier flags, which cannot be set on one left unread: the decision is
+  // the one a full read of every candidate gives. A record that waits in review has every
+  // candidate read in full, so that the reviewer sees full totals.
+  enum class Read { kNothing, kRecord, kAll };
+  const double hidden_bound = HiddenFieldsBound(weights_, in.hidden);
   std::vector<ScoredCandidate> scored;
+  std::vector<Read> read;  // per scored candidate
+  std::vector<ChildId> record_ids;
+  std::vector<bool> decided_same;
   for (size_t i = 0; i < ids.size(); ++i) {
-    if (!views[i].ok()) {
-      if (views[i].status().IsNotFound()) continue;  // removed since it was indexed
-      return views[i].status();
+    bool excluded = false, same = false;
+    for (const auto& d : decisions) {
+      excluded |= (!d.same && d.child == ids[i]);
+      same |= (d.same && d.child == ids[i]);
     }
-    bool excluded = false;
-    for (const auto& d : decisions) excluded |= (!d.same && d.child == ids[i]);
     if (excluded) continue;
-    CandidateNames names;
-    names.SetAll(names_.get(), views[i]->record);
-    scored.push_back(CompareWith(weights_, prepared, in.record, in.hidden, *views[i], names));
+    if (!same && light[i] + hidden_bound < weights_.lower) {
+      ScoredCandidate c;
+      c.child = ids[i];
+      c.total = light[i];
+      scored.push_back(std::move(c));
+      read.push_back(Read::kNothing);
+      continue;
+    }
+    record_ids.push_back(ids[i]);
+    decided_same.push_back(same);
   }
+  auto records = store_->MultiGetRecords(record_ids);
+  std::vector<size_t> to_open;
+  for (size_t i = 0; i < record_ids.size(); ++i) {
+    if (!records[i].ok()) {
+      if (records[i].status().IsNotFound()) continue;  // removed since it was indexed
+      return records[i].status();
+    }
+    // As ChildStore::MultiGet under this clearance: an archived child it does not see is no child.
+    const LifecycleState& life = records[i]->lifecycle;
+    if (life.archived() && !clearance.SeesArchived(life.archived_on)) continue;
+    ChildView view;
+    view.record = std::move(*records[i]);
+    CandidateNames names;
+    names.SetAll(names_.get(), view.record);
+    ScoredCandidate c = CompareWith(weights_, prepared, in.record, in.hidden, view, names);
+    if (decided_same[i] || c.total + hidden_bound >= weights_.lower) to_open.push_back(scored.size());
+    scored.push_back(std::move(c));
+    read.push_back(Read::kRecord);
+  }
+  // Reads scored[slot] in full (record and hidden fields) for each slot and scores it again;
+  // a child removed since it was indexed is dropped.
+  auto open = [&](const std::vector<size_t>& slots) -> Status {
+    if (slots.empty()) return Status::OK();
+    std::vector<ChildId> open_ids;
+    for (size_t slot : slots) open_ids.push_back(scored[slot].child);
+    auto views = store_->MultiGet(open_ids, clearance);
+    std::vector<bool> gone(scored.size(), false);
+    for (size_t j = 0; j < slots.size(); ++j) {
+      if (!views[j].ok()) {
+        if (!views[j].status().IsNotFound()) return views[j].status();
+        gone[slots[j]] = true;
+        continue;
+      }
+      CandidateNames names;
+      names.SetAll(names_.get(), views[j]->record);
+      scored[slots[j]] = CompareWith(weights_, prepared, in.record, in.hidden, *views[j], names);
+      read[slots[j]] = Read::kAll;
+    }
+    size_t kept = 0;
+    for (size_t k = 0; k < scored.size(); ++k) {
+      if (gone[k]) continue;
+      if (kept != k) {  // never a self-move: it would empty the candidate's fields
+        read[kept] = read[k];
+        scored[kept] = std::move(scored[k]);
+      }
+      ++kept;
+    }
+    scored.resize(kept);
+    read.resize(kept);
+    return Status::OK();
+  };
+  s = open(to_open);
+  if (!s.ok()) return s;
+  ChildId decided = 0;  // a candidate a reviewer decided is this record
   for (const auto& d : decisions) {
-    if (!d.same) continue;
     for (const auto& c : scored) {
-      if (c.child != d.child) continue;
-      MatchOutcome out = Decide(scored);
-      out.decision = MatchDecision::kLink;
-      out.child = d.child;
-      out.reason = "a reviewer decided this record is this child";
-      return out;
+      if (d.same && c.child == d.child && decided == 0) decided = d.child;
     }
   }
-  return Decide(std::move(scored));
+  std::vector<size_t> rest;  // candidates not read in full, where that could change a total
+  for (size_t k = 0; k < scored.size(); ++k) {
+    if (read[k] == Read::kNothing || (read[k] == Read::kRecord && hidden_bound > 0)) rest.push_back(k);
+  }
+  if (!rest.empty() && decided == 0 && Decide(scored).decision == MatchDecision::kReview) {
+    s = open(rest);
+    if (!s.ok()) return s;
+  } else {
+    for (size_t k : rest) {
+      scored[k].fields.push_back({read[k] == Read::kNothing ? "record" : "postcode_address", "unread", 0});
+    }
+  }
+  MatchOutcome out = Decide(std::move(scored));
+  if (decided != 0) {
+    out.decision = MatchDecision::kLink;
+    out.child = decided;
+    out.reason = "a reviewer decided this record is this child";
+  }
+  return out;
 }
 
 }  // namespace cp

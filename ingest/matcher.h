@@ -1,15 +1,23 @@
 // Matching a feed record against the children already held, Fellegi–Sunter style.
 //
 // Blocking: candidates come from the identifier index (an NHS or pupil number the record
-// carries) and from the name index — the Double Metaphone codes of every name part of the
-// record, in its birth year and every year one digit away — and from the place index (the
-// record's postcode). A name posting is a candidate when its date of birth plausibly is the
-// record's (exact, swapped, one digit) or when both names agree phonetically whatever the
-// date; a place posting when its date plausibly is the record's or a name agrees; candidates are pre-ranked by comparing what
-// their postings carry (names, date, gender). Every shielded child that shares a code with
-// the record is a candidate whatever its date of birth (storage files shielded children's
-// codes once more, year-free). These and the best kMaxCandidates others are read in full,
-// hidden fields included, under matching clearance: matching sees shielded children whole.
+// carries), from the name index and from the place index (the record's postcode). Under each
+// of the record's family-name codes blocking reads its birth year whole and its month in
+// every year one digit away; under each given-name and middle-name code only its birth month
+// and the month its day would be were day and month swapped (docs/matching.md says which
+// children that leaves out). A name posting is a candidate when its date of birth plausibly
+// is the record's (exact, swapped, one digit) or, under a family code, when both names agree
+// phonetically whatever the date; a place posting when its date plausibly is the record's or
+// a name agrees; candidates are pre-ranked by comparing what their postings carry (names,
+// date, gender). Every shielded child that shares a code with the record is a candidate
+// whatever its date of birth (storage files shielded children's codes once more, year-free).
+// These and the best kMaxCandidates others are candidates. Each is read only as far as it can
+// matter: one whose posting's score plus the best postcode and address levels falls short of
+// `lower` is not read; of the others the record is read, and the hidden fields too (under
+// matching clearance: matching sees shielded children whole) where they could lift it to
+// `lower`. Identifier, shielded and reviewer-decided candidates always have their records
+// read (shielded ones their hidden fields too where those could lift them to `lower`), and
+// every candidate of a record that waits in review is read in full.
 //
 // Pairwise score: each field compared gives an agreement level and a weight in bits,
 // log2(m / u), where m is the chance of that level for two records of the same child and u
@@ -113,7 +121,10 @@ struct MatchOutcome {
   ChildId child = 0;              // with kLink: the child linked to
   bool shielded = false;          // a shielded child is involved: the record is treated as shielded
   std::string reason;             // why, for explain and logs (no personal data)
-  std::vector<ScoredCandidate> candidates;  // best first
+  // Best first. A candidate left unread (it cannot reach `lower`) has a field "record" or
+  // "postcode_address" at level "unread", and its total lacks what was not read; never in
+  // an outcome of kReview, whose candidates are all read in full.
+  std::vector<ScoredCandidate> candidates;
 };
 
 class NameCache;
@@ -136,7 +147,11 @@ class Matcher {
   const MatchWeights& weights() const { return weights_; }
 
  private:
-  Status Block(const ChildRecord& record, const HiddenFields& hidden, std::vector<ChildId>* ids) const;
+  // Candidate ids, and for each the most its names, date and gender can score (what its
+  // posting carries, compared as the record would be): +infinity for those that must be
+  // read whatever they score (identifier, shielded).
+  Status Block(const ChildRecord& record, const HiddenFields& hidden, std::vector<ChildId>* ids,
+               std::vector<double>* light) const;
   MatchOutcome Decide(std::vector<ScoredCandidate> scored) const;
 
   const ChildStore* store_;

@@ -451,6 +451,17 @@ std::unique_ptr<Crypto> Crypto::FromKey(const std::array<uint8_t, kKeyBytes>& ke
   crypto->ciphers_ = std::make_unique<CipherPool>(crypto->seal_key_);
   Hkdf(key, kHashLabel, crypto->hash_key_);
   Hkdf(key, kFileLabel, crypto->file_key_);
+  EVP_MAC* hmac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+  if (hmac == nullptr) Fatal("EVP_MAC_fetch(HMAC)");
+  crypto->hash_mac_ = EVP_MAC_CTX_new(hmac);
+  EVP_MAC_free(hmac);  // the context holds its own reference
+  char sha256[] = "SHA256";
+  const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, sha256, 0),
+                               OSSL_PARAM_construct_end()};
+  if (crypto->hash_mac_ == nullptr ||
+      EVP_MAC_init(crypto->hash_mac_, crypto->hash_key_.data(), crypto->hash_key_.size(), params) != 1) {
+    Fatal("EVP_MAC_init(HMAC-SHA256)");
+  }
   uint8_t digest[EVP_MAX_MD_SIZE];
   unsigned int digest_len = 0;
   if (EVP_Digest(key.data(), key.size(), digest, &digest_len, EVP_sha256(), nullptr) != 1 ||
@@ -465,6 +476,7 @@ std::unique_ptr<Crypto> Crypto::FromKey(const std::array<uint8_t, kKeyBytes>& ke
 Crypto::Crypto() = default;
 
 Crypto::~Crypto() {
+  EVP_MAC_CTX_free(hash_mac_);  // cleanses the keyed state
   OPENSSL_cleanse(seal_key_.data(), seal_key_.size());
   OPENSSL_cleanse(hash_key_.data(), hash_key_.size());
   OPENSSL_cleanse(file_key_.data(), file_key_.size());
@@ -544,16 +556,15 @@ Result<std::string> Crypto::Open(std::string_view sealed, std::string_view assoc
 
 std::string Crypto::KeyedHash(std::string_view data) const {
   uint8_t mac[EVP_MAX_MD_SIZE];
-  unsigned int mac_len = 0;
-  // HMAC() with a null output buffer would use a static one; always pass ours. HMAC() wants
-  // a non-null data pointer even for empty input.
+  size_t mac_len = 0;
+  // A duplicate per call: the keyed template is only read, so threads share it safely.
   static const uint8_t kEmpty = 0;
   const uint8_t* in = data.empty() ? &kEmpty : Bytes(data);
-  if (HMAC(EVP_sha256(), hash_key_.data(), static_cast<int>(hash_key_.size()), in, data.size(), mac,
-           &mac_len) == nullptr ||
-      mac_len < kKeyedHashBytes) {
-    Fatal("HMAC-SHA256");
-  }
+  EVP_MAC_CTX* ctx = EVP_MAC_CTX_dup(hash_mac_);
+  const bool ok = ctx != nullptr && EVP_MAC_update(ctx, in, data.size()) == 1 &&
+                  EVP_MAC_final(ctx, mac, &mac_len, sizeof(mac)) == 1 && mac_len >= kKeyedHashBytes;
+  EVP_MAC_CTX_free(ctx);
+  if (!ok) Fatal("HMAC-SHA256");
   return std::string(reinterpret_cast<const char*>(mac), kKeyedHashBytes);
 }
 

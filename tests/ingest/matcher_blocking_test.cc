@@ -1,0 +1,263 @@
+// What matching reads (ingest/matcher.h). Blocking: a record with the usual slips still
+// reaches its child, and the one class blocking gave up for speed (a child sharing only a
+// given-name code whose month or year digit is wrong) is pinned down here, with
+// CouldBeCandidate still answering true for it (the feed window relies on that). Reads: a
+// candidate is read only as far as it could matter, and in review in full.
+#include <algorithm>
+#include <memory>
+
+#include "feed_test_util.h"
+
+namespace cp::feed_test {
+namespace {
+
+const RowSpec kOliver{"b1", "Oliver", "Smith", "2015-04-12", "M", "1 Elm Road", "LS6 1AA", ""};
+
+struct Case {
+  const char* what;
+  RowSpec record;
+};
+
+class MatcherBlockingTest : public FeedTest {
+ protected:
+  void SetUp() override {
+    FeedTest::SetUp();
+    // The child, and namesakes around it (inserted as they are, not matched with one
+    // another): blocking must still reach the child among them.
+    std::vector<RowSpec> rows{kOliver};
+    for (int i = 0; i < 30; ++i) {
+      const std::string day = (i % 28 + 1 < 10 ? "0" : "") + std::to_string(i % 28 + 1);
+      rows.push_back({"n" + std::to_string(i), i % 2 ? "Oliver" : "Jack", i % 3 ? "Smith" : "Jones",
+                      "2015-0" + std::to_string(i % 9 + 1) + "-" + day, "M"});
+    }
+    std::vector<NewChild> children(rows.size());
+    for (size_t i = 0; i < rows.size(); ++i) {
+      FeedRow row = MakeRow(rows[i]);
+      children[i].record = row.record.record;
+      children[i].hidden = row.record.hidden;
+      children[i].source = {"births", rows[i].key};
+      children[i].source_payload = row.raw;
+    }
+    auto ids = store_->InsertChildren(children);
+    ASSERT_TRUE(ids.ok()) << ids.status().ToString();
+    oliver_ = ids->at(0);
+  }
+  // The ids `spec` is compared with.
+  std::vector<ChildId> Candidates(const RowSpec& spec) {
+    Matcher matcher(store_.get());
+    SourceRecord rec = MakeRow(spec).record;
+    rec.ref.source = "health";
+    auto out = matcher.Match(rec);
+    EXPECT_TRUE(out.ok()) << out.status().ToString();
+    std::vector<ChildId> ids;
+    if (out.ok()) {
+      for (const auto& c : out->candidates) ids.push_back(c.child);
+    }
+    return ids;
+  }
+  bool Reaches(const RowSpec& spec) {
+    auto ids = Candidates(spec);
+    return std::find(ids.begin(), ids.end(), oliver_) != ids.end();
+  }
+  bool CouldReach(const RowSpec& spec) {
+    FeedRow record = MakeRow(spec), child = MakeRow(kOliver);
+    return CouldBeCandidate(MakeBlockingProfile(record.record.record, record.record.hidden),
+                            MakeBlockingProfile(child.record.record, child.record.hidden));
+  }
+
+  ChildId oliver_ = 0;
+};
+
+TEST_F(MatcherBlockingTest, RecordsWithTheUsualSlipsReachTheirChild) {
+  const Case cases[] = {
+      {"exact", {"h1", "Oliver", "Smith", "2015-04-12", "M"}},
+      {"day digits transposed", {"h1", "Oliver", "Smith", "2015-04-21", "M"}},
+      {"day and month swapped", {"h1", "Oliver", "Smith", "2015-12-04", "M"}},
+      {"names swapped", {"h1", "Smith", "Oliver", "2015-04-12", "M"}},
+      {"typo in a common surname", {"h1", "Oliver", "Smtih", "2015-04-12", "M"}},
+      {"typo in the surname and a wrong day", {"h1", "Oliver", "Smtih", "2015-04-19", "M"}},
+      {"typo in the surname, day and month swapped", {"h1", "Oliver", "Smtih", "2015-12-04", "M"}},
+      {"another surname (adoption), same date", {"h1", "Oliver", "Whitaker", "2015-04-12", "M"}},
+      {"month digit wrong", {"h1", "Oliver", "Smith", "2015-05-12", "M"}},
+      {"year digit wrong", {"h1", "Oliver", "Smith", "2016-04-12", "M"}},
+      {"typo in the given name and month digit wrong", {"h1", "Olivre", "Smith", "2015-07-12", "M"}},
+      {"another given name, month digit wrong", {"h1", "Ollie", "Smith", "2015-05-12", "M"}},
+      {"both names agree, date far off in the birth year", {"h1", "Oliver", "Smith", "2015-09-30", "M"}},
+      {"both names agree, year one digit away, same month", {"h1", "Oliver", "Smith", "2013-04-03", "M"}},
+      {"no date", {"h1", "Oliver", "Smith", "", "M"}},
+  };
+  for (const auto& c : cases) {
+    EXPECT_TRUE(Reaches(c.record)) << c.what;
+    EXPECT_TRUE(CouldReach(c.record)) << c.what << ": the feed window must see what blocking reaches";
+  }
+}
+
+TEST_F(MatcherBlockingTest, AChildSharingOnlyAGivenNameCodeWithAWrongMonthOrYearIsNotReached) {
+  // What blocking no longer reads: under a given-name code only the record's own month and
+  // its day-month swap. The surname here shares no code with Smith.
+  const Case cases[] = {
+      {"month digit wrong", {"h1", "Oliver", "Brown", "2015-05-12", "M"}},
+      {"year digit wrong", {"h1", "Oliver", "Brown", "2016-04-12", "M"}},
+  };
+  for (const auto& c : cases) {
+    EXPECT_FALSE(Reaches(c.record)) << c.what;
+    EXPECT_TRUE(CouldReach(c.record)) << c.what << ": CouldBeCandidate still errs towards true";
+  }
+  // The same slips with the surname agreeing are reached (a family-name code's whole year
+  // is read), and so is the same surname-less pair on the record's own month.
+  EXPECT_TRUE(Reaches({"h1", "Oliver", "Smith", "2015-05-12", "M"}));
+  EXPECT_TRUE(Reaches({"h1", "Oliver", "Brown", "2015-04-17", "M"}));
+  // Without a family name every code is read as a family code would be.
+  EXPECT_TRUE(Reaches({"h1", "Oliver", "", "2015-05-12", "M"}));
+}
+
+TEST_F(MatcherBlockingTest, AChildAtTheRecordsPostcodeIsReachedWhateverItsNames) {
+  // The place index, not the name scans: a plausible date at the same postcode.
+  EXPECT_TRUE(Reaches({"h1", "Olly", "Brown", "2015-05-12", "M", "1 Elm Road", "LS6 1AA"}));
+}
+
+
+// A candidate is read only as far as it could lift it to `lower`: not at all, its record,
+// or its record and hidden fields. In review every candidate is read in full.
+class MatcherHiddenReadTest : public FeedTest {
+ protected:
+  void SetUp() override {
+    FeedTest::SetUp();
+    const RowSpec specs[] = {
+        {"c1", "Amelia", "Whitfield", "2016-03-02", "F", "1 High St", "LS1 4AB", "9434765919"},
+        // Against the records below: given name exact, family name and gender disagreeing,
+        // the date one digit out, the NHS number disagreeing: -12.1 before postcode and
+        // address, which can add at most 15.
+        {"c2", "Amelia", "Okafor", "2016-03-22", "M", "2 Low St", "LS2 2CD", "9434765870"},
+        // Found only at the records' postcode: given and family names and gender
+        // disagreeing, the date one digit out: -14.6 from what its posting carries.
+        {"c3", "Zoe", "Nowak", "2016-03-22", "M", "3 Other Rd", "LS9 9ZZ", "9434765888"},
+    };
+    std::vector<NewChild> children(3);
+    for (size_t i = 0; i < 3; ++i) {
+      FeedRow row = MakeRow(specs[i]);
+      children[i].record = row.record.record;
+      children[i].hidden = row.record.hidden;
+      children[i].source = {"births", specs[i].key};
+      children[i].source_payload = row.raw;
+    }
+    auto ids = store_->InsertChildren(children);
+    ASSERT_TRUE(ids.ok()) << ids.status().ToString();
+    c1_ = ids->at(0);
+    c2_ = ids->at(1);
+    c3_ = ids->at(2);
+    matcher_ = std::make_unique<Matcher>(store_.get());
+  }
+  MatchOutcome Match(const RowSpec& spec) {
+    SourceRecord rec = MakeRow(spec).record;
+    rec.ref.source = "health";
+    auto out = matcher_->Match(rec);
+    EXPECT_TRUE(out.ok()) << out.status().ToString();
+    return out.ok() ? *out : MatchOutcome{};
+  }
+  static const ScoredCandidate* Find(const MatchOutcome& out, ChildId id) {
+    for (const auto& c : out.candidates) {
+      if (c.child == id) return &c;
+    }
+    return nullptr;
+  }
+  static bool Has(const ScoredCandidate& c, const std::string& field, const std::string& level = "") {
+    for (const auto& f : c.fields) {
+      if (f.field == field && (level.empty() || f.level == level)) return true;
+    }
+    return false;
+  }
+  std::unique_ptr<Matcher> matcher_;
+  ChildId c1_ = 0, c2_ = 0, c3_ = 0;
+};
+
+TEST_F(MatcherHiddenReadTest, ACandidateIsReadOnlyAsFarAsItCanMatter) {
+  MatchOutcome out = Match({"h1", "Amelia", "Whitfield", "2016-03-02", "F", "1 High St", "LS9 9ZZ", "9434765919"});
+  EXPECT_EQ(out.decision, MatchDecision::kLink);
+  EXPECT_EQ(out.child, c1_);
+  const ScoredCandidate* c1 = Find(out, c1_);
+  const ScoredCandidate* c2 = Find(out, c2_);
+  const ScoredCandidate* c3 = Find(out, c3_);
+  ASSERT_NE(c1, nullptr);
+  ASSERT_NE(c2, nullptr);
+  ASSERT_NE(c3, nullptr);
+  // Read in full.
+  EXPECT_TRUE(Has(*c1, "postcode", "disagree"));
+  EXPECT_TRUE(Has(*c1, "address", "exact"));
+  EXPECT_FALSE(Has(*c1, "postcode_address"));
+  EXPECT_FALSE(Has(*c1, "record"));
+  // Its record read (the NHS number disagrees), its hidden fields not: -12.1 + 15 < 7.
+  EXPECT_TRUE(Has(*c2, "nhs_number", "disagree"));
+  EXPECT_TRUE(Has(*c2, "postcode_address", "unread"));
+  EXPECT_FALSE(Has(*c2, "postcode"));
+  EXPECT_NEAR(c2->total, -12.1, 1e-9);
+  // Not read at all: what its posting carries, -14.6, plus 15 falls short of 7.
+  EXPECT_TRUE(Has(*c3, "record", "unread"));
+  EXPECT_FALSE(Has(*c3, "nhs_number"));
+  EXPECT_NEAR(c3->total, -14.6, 1e-9);
+}
+
+TEST_F(MatcherHiddenReadTest, InReviewEveryCandidateIsOpenedAndScoredInFull) {
+  // The date one digit out and the NHS number disagreeing put c1 between the thresholds.
+  const RowSpec spec{"h1", "Amelia", "Whitfield", "2016-03-12", "F", "9 Other Rd", "LS9 9ZZ", "9434765900"};
+  MatchOutcome out = Match(spec);
+  ASSERT_EQ(out.decision, MatchDecision::kReview) << out.reason;
+  ASSERT_FALSE(out.candidates.empty());
+  EXPECT_EQ(out.candidates[0].child, c1_);
+  const ScoredCandidate* c2 = Find(out, c2_);
+  ASSERT_NE(c2, nullptr);
+  for (const auto& c : out.candidates) {
+    EXPECT_FALSE(Has(c, "postcode_address")) << c.child;
+    EXPECT_FALSE(Has(c, "record")) << c.child;
+  }
+  EXPECT_TRUE(Has(*c2, "postcode", "disagree"));
+  const ScoredCandidate* c3 = Find(out, c3_);
+  ASSERT_NE(c3, nullptr);
+  EXPECT_TRUE(Has(*c3, "postcode", "exact"));
+  EXPECT_TRUE(Has(*c3, "nhs_number", "disagree"));
+  // The same total as a comparison with everything read.
+  FeedRow row = MakeRow(spec);
+  EXPECT_DOUBLE_EQ(c2->total, matcher_->Compare(row.record.record, row.record.hidden, Full(c2_)).total);
+  EXPECT_DOUBLE_EQ(c3->total, matcher_->Compare(row.record.record, row.record.hidden, Full(c3_)).total);
+}
+
+TEST_F(MatcherHiddenReadTest, WithoutAPostcodeOrAddressTheLightScoreAloneDecidesWhatIsRead) {
+  MatchOutcome out = Match({"h1", "Amelia", "Whitfield", "2016-03-02", "F", "", "", "9434765919"});
+  // Nothing hidden can change a total, so only the light score decides what is read: c2's
+  // -0.1 is below 7 (not read), and so is nothing else here.
+  for (const auto& c : out.candidates) EXPECT_FALSE(Has(c, "postcode_address")) << c.child;
+  const ScoredCandidate* c2 = Find(out, c2_);
+  ASSERT_NE(c2, nullptr);
+  EXPECT_TRUE(Has(*c2, "record", "unread"));
+  EXPECT_NEAR(c2->total, -0.1, 1e-9);
+}
+
+TEST_F(FeedTest, AChildWithANameLongerThanAPostingKeepsIsAlwaysRead) {
+  // A posting keeps 255 bytes of a name, so its score for this child is not the record's:
+  // with weights under which the cut name's "phonetic" level sinks the posting's score
+  // far below `lower`, the child must still be read and link.
+  const std::string family = "Fotheringham" + std::string(290, 'e');
+  const RowSpec child{"c1", "Zed", family, "2016-03-02", "M", "1 High St", "LS1 4AB"};
+  std::vector<NewChild> children(1);
+  FeedRow row = MakeRow(child);
+  children[0].record = row.record.record;
+  children[0].hidden = row.record.hidden;
+  children[0].source = {"births", "c1"};
+  children[0].source_payload = row.raw;
+  auto ids = store_->InsertChildren(children);
+  ASSERT_TRUE(ids.ok()) << ids.status().ToString();
+  MatchWeights w;
+  w.family_phonetic = -40;
+  w.family_typo = -40;
+  w.family_disagree = -40;
+  Matcher matcher(store_.get(), w);
+  SourceRecord rec = MakeRow({"h1", "Zed", family, "2016-03-02", "M", "1 High St", "LS1 4AB"}).record;
+  rec.ref.source = "health";
+  auto out = matcher.Match(rec);
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(out->decision, MatchDecision::kLink) << out->reason;
+  EXPECT_EQ(out->child, ids->at(0));
+}
+
+}  // namespace
+}  // namespace cp::feed_test
