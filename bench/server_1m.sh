@@ -98,7 +98,7 @@ pid=$!
 trap 'kill -TERM $pid 2>/dev/null || true' EXIT
 port=
 for _ in $(seq 1 600); do
-  port=$(sed -n 's/.*serving on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/daemon.log")
+  port=$(sed -n 's/.*serving on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/daemon.log" 2>/dev/null || true)
   [ -n "$port" ] && break
   kill -0 "$pid" 2>/dev/null || { cat "$work/daemon.log"; exit 1; }
   sleep 0.1

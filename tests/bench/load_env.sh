@@ -67,7 +67,8 @@ TOML
   "$daemon_bin" --config "$dir/contactpointd.toml" 2> "$dir/daemon.log" &
   daemon_pid=$!
   for _ in $(seq 1 600); do
-    port=$(sed -n 's/.*serving on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$dir/daemon.log")
+    # The background shell may not have created the log yet.
+    port=$(sed -n 's/.*serving on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$dir/daemon.log" 2>/dev/null || true)
     [ -n "$port" ] && return 0
     kill -0 "$daemon_pid" 2>/dev/null || fail "contactpointd exited"
     sleep 0.1
