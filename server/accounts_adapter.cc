@@ -56,6 +56,7 @@ AuditAction ActionOf(const std::string& action) {
       {"review", AuditAction::kReview},
       {"admin", AuditAction::kAdmin},
       {"retention", AuditAction::kRetention},
+      {"backup", AuditAction::kBackup},
   };
   auto it = kActions.find(action);
   return it == kActions.end() ? AuditAction::kAdmin : it->second;

@@ -107,7 +107,17 @@ Status ReadAll(const toml::table& t, ServerConfig* c) {
   if (s.ok()) s = Read(t, "metrics", "listen", &metrics_listen);
   if (s.ok()) s = Read(t, "retention", "enabled", &c->retention_enabled);
   if (s.ok()) s = ReadTimeOfDay(t, "retention", "at", &c->retention_at_minute);
+  int64_t backup_keep = c->backup_keep;
+  if (s.ok()) s = Read(t, "backup", "dir", &c->backup_dir);
+  if (s.ok()) s = ReadTimeOfDay(t, "backup", "at", &c->backup_at_minute);
+  if (s.ok()) s = Read(t, "backup", "keep", &backup_keep);
+  if (s.ok()) s = Read(t, "backup", "verify", &c->backup_verify);
   if (!s.ok()) return s;
+  if (backup_keep < 1 || backup_keep > 1000) return Status::InvalidArgument("backup.keep must be 1..1000");
+  c->backup_keep = static_cast<int>(backup_keep);
+  if (c->backup_at_minute >= 0 && c->backup_dir.empty()) {
+    return Status::InvalidArgument("backup.at needs backup.dir: where the daily backup goes");
+  }
   if (log_format != "json" && log_format != "text")
     return Status::InvalidArgument("log.format must be \"json\" or \"text\"");
   c->log_json = log_format == "json";
@@ -160,6 +170,11 @@ Status CheckSafe(ServerConfig* c) {
   if (c->db_dir.empty()) return Status::InvalidArgument("database.dir is required");
   while (c->db_dir.size() > 1 && c->db_dir.back() == '/') c->db_dir.pop_back();
   if (c->key_file.empty()) c->key_file = c->db_dir + ".key";
+  while (c->backup_dir.size() > 1 && c->backup_dir.back() == '/') c->backup_dir.pop_back();
+  if (!c->backup_dir.empty() &&
+      (c->backup_dir == c->db_dir || c->backup_dir.starts_with(c->db_dir + "/"))) {
+    return Status::InvalidArgument("backup.dir must be outside database.dir (" + c->db_dir + ")");
+  }
   return Status::OK();
 }
 
@@ -195,6 +210,10 @@ std::vector<std::string> KeysNeedingRestart(const ServerConfig& a, const ServerC
         "metrics.listen");
   check(a.retention_enabled == b.retention_enabled, "retention.enabled");
   check(a.retention_at_minute == b.retention_at_minute, "retention.at");
+  check(a.backup_dir == b.backup_dir, "backup.dir");
+  check(a.backup_at_minute == b.backup_at_minute, "backup.at");
+  check(a.backup_keep == b.backup_keep, "backup.keep");
+  check(a.backup_verify == b.backup_verify, "backup.verify");
   return keys;
 }
 

@@ -63,6 +63,15 @@ struct ServerConfig {
   // in Europe/London it starts at, in minutes after midnight ("02:30" -> 150).
   bool retention_enabled = true;
   int retention_at_minute = 150;
+  // [backup] Backups taken by the daemon (server/backup_job.h), which holds the database
+  // (the CLI's `backup create` cannot while it runs): `dir` (empty: none), a daily time in
+  // Europe/London (`at`, "HH:MM"; absent: only on SIGUSR1), how many to keep (`keep`, 1..1000:
+  // older ones are purged after each new one) and whether each new backup is verified
+  // (`verify`, reading every file back against its checksum).
+  std::string backup_dir;
+  int backup_at_minute = -1;  // -1: no daily backup
+  int backup_keep = 7;
+  bool backup_verify = true;
 };
 
 // Reloading (SIGHUP) applies these keys to the running server without dropping a

@@ -11,6 +11,7 @@
 
 #include "index/index_policy.h"
 #include "server/accounts_adapter.h"
+#include "server/backup_job.h"
 #include "server/config.h"
 #include "server/daemon_ops.h"
 #include "server/log.h"
@@ -64,9 +65,21 @@ int Serve(const cp::server::ServerConfig& config, cp::server::DaemonOps* ops) {
   // The daily lifecycle run, on its own thread; stopped (between children) after the drain.
   RetentionJob retention(config.retention_at_minute, {store->get(), deps.audit, SystemNowMs});
   if (config.retention_enabled) retention.Start();
-  auto attached = ops->Attach(store->get(), &handler, server->get());
+  // Backups on the daemon's own thread: daily at [backup] at, and on SIGUSR1.
+  std::unique_ptr<BackupJob> backups;
+  if (!config.backup_dir.empty()) {
+    BackupJob::Options bo;
+    bo.dir = config.backup_dir;
+    bo.at_minute = config.backup_at_minute;
+    bo.keep = static_cast<uint32_t>(config.backup_keep);
+    bo.verify = config.backup_verify;
+    backups = std::make_unique<BackupJob>(bo, BackupJob::Deps{store->get(), deps.audit, config.key_file, SystemNowMs});
+    backups->Start();
+  }
+  auto attached = ops->Attach(store->get(), &handler, server->get(), backups.get());
   Status s = (*server)->Run(/*handle_signals=*/true);
   attached.reset();
+  if (backups) backups->Stop();
   retention.Stop();
   const AuditLog::Counts audit = (*services)->audit_log()->counts();
   LogInfo("audit trail: " + std::to_string(audit.entries) + " entries in " +

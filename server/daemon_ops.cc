@@ -12,6 +12,7 @@
 #include "server/log.h"
 #include "server/metrics.h"
 #include "server/server.h"
+#include "server/backup_job.h"
 #include "storage/child_store.h"
 
 namespace cp::server {
@@ -28,6 +29,7 @@ Status DaemonOps::Start() {
   h.metrics = [this] { return RenderMetrics(); };
   h.ready = [this] { return Ready(); };
   h.reload = [this] { ReloadNow(); };
+  h.backup = [this] { BackupNow(); };
   auto endpoint = OpsEndpoint::Start(running_.metrics_address, running_.metrics_port, std::move(h));
   if (!endpoint.ok()) return endpoint.status();
   endpoint_ = std::move(*endpoint);
@@ -41,10 +43,11 @@ Status DaemonOps::Start() {
 uint16_t DaemonOps::port() const { return endpoint_ ? endpoint_->port() : 0; }
 
 std::unique_ptr<DaemonOps::Attachment> DaemonOps::Attach(ChildStore* store, RequestHandler* handler,
-                                                         Server* server) {
+                                                         Server* server, BackupJob* backups) {
   {
     std::lock_guard lock(mu_);
     store_ = store;
+    backups_ = backups;
     handler_ = handler;
     server_ = server;
     handler_->ApplyLimits(running_);
@@ -59,6 +62,7 @@ DaemonOps::Attachment::~Attachment() {
   ops_->store_ = nullptr;
   ops_->handler_ = nullptr;
   ops_->server_ = nullptr;
+  ops_->backups_ = nullptr;
 }
 
 bool DaemonOps::Ready() {
@@ -77,6 +81,10 @@ std::string DaemonOps::RenderMetrics() {
     g.draining = handler_->draining();
     g.connections = server_->connections();
     g.sessions = handler_->open_sessions();
+    if (backups_ != nullptr) {
+      g.backups = ScrapeGauges::Backups{backups_->succeeded(), backups_->failed(),
+                                        backups_->last_success_unix_s()};
+    }
     Status s = CollectStoreGauges(*store_, now_unix, &g);
     if (!s.ok()) {
       LogError("metrics: reading the database's figures failed: " + s.ToString(),
@@ -116,6 +124,17 @@ void DaemonOps::ReloadNow() {
                                          {"rate_burst", running_.rate_burst},
                                          {"sessions_closed", uint64_t{closed}}});
   NotifySystemd("READY=1");
+}
+
+void DaemonOps::BackupNow() {
+  std::lock_guard lock(mu_);
+  if (backups_ == nullptr) {
+    LogError(store_ == nullptr ? "backup requested (SIGUSR1) before the database is open; ignored"
+                               : "backup requested (SIGUSR1) but [backup] dir is not configured; ignored",
+             {{"event", "backup_refused"}});
+    return;
+  }
+  backups_->RequestNow();
 }
 
 void NotifySystemd(const std::string& state) {

@@ -6,6 +6,8 @@
 // store, handler and server once they run (Attach) and detaches them before tearing them
 // down (the Attachment's destructor).
 //
+// Backup (SIGUSR1, BackupNow): the attached BackupJob makes a backup on its own thread.
+//
 // Reload (SIGHUP, ReloadNow): the config file is read again. One that fails to load is
 // logged and the running config kept. Otherwise the reloadable keys (config.h:
 // KeysNeedingRestart) apply at once without dropping a connection, every other changed
@@ -29,6 +31,7 @@ class ChildStore;
 
 namespace cp::server {
 
+class BackupJob;
 class RequestHandler;
 class Server;
 
@@ -60,11 +63,15 @@ class DaemonOps {
   };
   // Also applies the running config's limits to `handler` and `server` (a reload may have
   // come while the database was opening) and tells systemd the daemon is ready.
-  std::unique_ptr<Attachment> Attach(ChildStore* store, RequestHandler* handler, Server* server);
+  // `backups` (may be null: no [backup] dir) takes SIGUSR1's backup requests.
+  std::unique_ptr<Attachment> Attach(ChildStore* store, RequestHandler* handler, Server* server,
+                                     BackupJob* backups = nullptr);
 
   std::string RenderMetrics();
   bool Ready();
   void ReloadNow();
+  // SIGUSR1: asks the backup job for a backup now (logged and ignored without one).
+  void BackupNow();
 
  private:
   const std::string config_path_;
@@ -74,6 +81,7 @@ class DaemonOps {
   ChildStore* store_ = nullptr;
   RequestHandler* handler_ = nullptr;
   Server* server_ = nullptr;
+  BackupJob* backups_ = nullptr;
 };
 
 // sd_notify(3) without libsystemd: sends `state` ("READY=1", ...) to $NOTIFY_SOCKET when

@@ -122,9 +122,10 @@ awaitable<void> OpsEndpoint::Impl::Accept() {
 }
 
 void OpsEndpoint::Impl::WaitForHangup() {
-  hangup->async_wait([this](const error_code& ec, int) {
+  hangup->async_wait([this](const error_code& ec, int signal) {
     if (ec) return;
-    if (handlers.reload) handlers.reload();
+    if (signal == SIGHUP && handlers.reload) handlers.reload();
+    if (signal == SIGUSR1 && handlers.backup) handlers.backup();
     WaitForHangup();
   });
 }
@@ -151,7 +152,7 @@ Result<std::unique_ptr<OpsEndpoint>> OpsEndpoint::Start(const std::string& addre
     }
     asio::co_spawn(impl->io, impl->Accept(), asio::detached);
   }
-  impl->hangup = std::make_unique<asio::signal_set>(impl->io, SIGHUP);
+  impl->hangup = std::make_unique<asio::signal_set>(impl->io, SIGHUP, SIGUSR1);
   impl->WaitForHangup();
   Impl* raw = impl.get();
   impl->thread = std::thread([raw] { raw->io.run(); });
@@ -163,10 +164,12 @@ OpsEndpoint::OpsEndpoint(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 OpsEndpoint::~OpsEndpoint() {
   impl_->io.stop();
   impl_->thread.join();
-  // Asio restores SIGHUP's default action (terminate) when the set goes: ignore it instead,
-  // so that a reload sent while the daemon stops does not kill it mid-drain.
+  // Asio restores SIGHUP's and SIGUSR1's default action (terminate) when the set goes:
+  // ignore them instead, so that a reload or backup request sent while the daemon stops
+  // does not kill it mid-drain.
   impl_->hangup.reset();
   std::signal(SIGHUP, SIG_IGN);
+  std::signal(SIGUSR1, SIG_IGN);
 }
 
 uint16_t OpsEndpoint::port() const {

@@ -1,5 +1,5 @@
 // contactpointd's operations side: a plain-HTTP endpoint on a loopback port for Prometheus
-// and health probes, and the SIGHUP handler. Both run on one thread of their own, so that
+// and health probes, and the SIGHUP (reload) and SIGUSR1 (backup) handlers. Both run on one thread of their own, so that
 // neither a scrape nor a reload takes an I/O or worker thread from clients.
 //
 //   GET /metrics  200, Prometheus text format 0.0.4 (Handlers::metrics)
@@ -31,9 +31,10 @@ class OpsEndpoint {
     std::function<std::string()> metrics;  // required when listening
     std::function<bool()> ready;           // required when listening
     std::function<void()> reload;          // on SIGHUP; empty: SIGHUP is ignored
+    std::function<void()> backup;          // on SIGUSR1; empty: SIGUSR1 is ignored
   };
   // Binds `address`:`port` (0: an ephemeral port) unless `address` is empty (no HTTP:
-  // SIGHUP only), installs the SIGHUP handler and starts the thread. InvalidArgument for
+  // signals only), installs the SIGHUP and SIGUSR1 handlers and starts the thread. InvalidArgument for
   // a non-loopback address, IOError when the port cannot be bound.
   static Result<std::unique_ptr<OpsEndpoint>> Start(const std::string& address, uint16_t port,
                                                     Handlers handlers);

@@ -236,6 +236,16 @@ std::string ServerMetrics::Render(const ScrapeGauges& g) const {
            "Feed records waiting for a reviewer's decision.");
     Sample(&out, "contactpointd_review_queue_items", "", *g.review_queue);
   }
+  if (g.backups) {
+    Header(&out, "contactpointd_backups_total", "counter",
+           "Backups the daemon attempted since it started, by result.");
+    Sample(&out, "contactpointd_backups_total", "result=\"ok\"", g.backups->succeeded);
+    Sample(&out, "contactpointd_backups_total", "result=\"failed\"", g.backups->failed);
+    Header(&out, "contactpointd_backup_last_success_timestamp_seconds", "gauge",
+           "Unix time of the last backup made and verified since start (0: none yet).");
+    Sample(&out, "contactpointd_backup_last_success_timestamp_seconds", "",
+           static_cast<uint64_t>(g.backups->last_success_unix));
+  }
   return out;
 }
 

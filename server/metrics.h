@@ -55,6 +55,11 @@ struct ScrapeGauges {
   };
   std::vector<Feed> feeds;
   std::optional<uint64_t> review_queue;
+  struct Backups {
+    uint64_t succeeded = 0, failed = 0;  // since start
+    int64_t last_success_unix = 0;       // 0: none yet
+  };
+  std::optional<Backups> backups;  // absent without [backup] dir
   int64_t now_unix = 0;
 };
 

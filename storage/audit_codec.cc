@@ -31,7 +31,7 @@ bool ReasonRequired(AuditAction action) {
   }
 }
 
-bool KnownAction(uint8_t v) { return v >= 1 && v <= 11; }
+bool KnownAction(uint8_t v) { return v >= 1 && v <= 12; }
 bool KnownOutcome(uint8_t v) { return v >= 1 && v <= 4; }
 
 void PutShort(std::string* out, std::string_view s) {
@@ -209,6 +209,8 @@ const char* AuditActionName(AuditAction action) {
       return "admin";
     case AuditAction::kRetention:
       return "retention";
+    case AuditAction::kBackup:
+      return "backup";
   }
   return "unknown";
 }

@@ -61,6 +61,7 @@ enum class AuditAction : uint8_t {
   kReview = 9,
   kAdmin = 10,      // accounts administration; criteria holds what was changed
   kRetention = 11,  // the daemon's daily lifecycle run (a system action); criteria: counts
+  kBackup = 12,     // a backup made by the daemon (a system action); criteria: directory, id
 };
 const char* AuditActionName(AuditAction action);
 

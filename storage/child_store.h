@@ -276,8 +276,9 @@ class ChildStore {
   // Adds a backup of the open database to `backup_dir` (created when missing) with RocksDB's
   // BackupEngine: a consistent point in time, taken while reads and writes go on. Its files
   // are encrypted as the database's are, under the same key; the key file is never copied.
-  // Returns the new backup's id.
-  Result<uint32_t> CreateBackup(const std::string& backup_dir);
+  // Returns the new backup's id. `keep` > 0: then only the newest `keep` backups are kept
+  // (older ones and the files only they used are deleted).
+  Result<uint32_t> CreateBackup(const std::string& backup_dir, uint32_t keep = 0);
 
   // RocksDB's own figures, for monitoring (storage/child_store_stats.cc). Cheap: counters
   // and in-memory properties, no I/O.

@@ -65,7 +65,7 @@ Result<ReadOnlyEngine> OpenReadOnly(const std::string& backup_dir, const std::st
 
 }  // namespace
 
-Result<uint32_t> ChildStore::CreateBackup(const std::string& backup_dir) {
+Result<uint32_t> ChildStore::CreateBackup(const std::string& backup_dir, uint32_t keep) {
   std::error_code ec;
   if (fs::exists(backup_dir, ec)) {
     Status s = CheckBackupKey(backup_dir, *crypto_, options_.key_file);
@@ -86,6 +86,13 @@ Result<uint32_t> ChildStore::CreateBackup(const std::string& backup_dir) {
   rocksdb::BackupID id = 0;
   rs = engine->CreateNewBackup(create, h_->db, &id);
   if (!rs.ok()) return FromRocks(rs, "backing up " + options_.db_dir + " to " + backup_dir);
+  if (keep > 0) {
+    rs = engine->PurgeOldBackups(keep);
+    if (!rs.ok()) {
+      return FromRocks(rs, "backup " + std::to_string(id) + " was made, but purging those older " +
+                               "than the last " + std::to_string(keep) + " failed");
+    }
+  }
   return static_cast<uint32_t>(id);
 }
 
