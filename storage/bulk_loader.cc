@@ -560,6 +560,58 @@ Result<std::vector<ChildId>> BulkLoader::AddMoving(std::span<NewChild> children)
   return AddImpl(children, /*move=*/true);
 }
 
+// Nothing is inserted into keys_ until the whole call is accepted, so that a refused call
+// leaves no trace. A fingerprint already in keys_ is a duplicate only if the key itself is
+// staged or linked: the one case of two keys with one fingerprint is let through.
+Status BulkLoader::CheckNewKeysLocked(std::span<const NewChild> children) {
+  std::vector<std::pair<uint64_t, size_t>> call;  // fingerprint, index in the call
+  call.reserve(children.size());
+  for (size_t i = 0; i < children.size(); ++i) {
+    const SourceRef& source = children[i].source;
+    if (source.source.empty() || source.source.size() > 255) {
+      return Status::InvalidArgument("a source name must be 1 to 255 bytes");
+    }
+    call.emplace_back(KeyFingerprintSet::Fingerprint(keys::SourceKey(source.source, source.key)), i);
+  }
+  auto refuse = [](const SourceRef& source, const std::string& why) {
+    return Status::AlreadyExists("source " + source.source + " key '" + source.key + "' " + why);
+  };
+  // Repeats within the call: equal fingerprints, then equal keys.
+  std::vector<std::pair<uint64_t, size_t>> sorted = call;
+  std::sort(sorted.begin(), sorted.end());
+  for (size_t i = 1; i < sorted.size(); ++i) {
+    if (sorted[i].first != sorted[i - 1].first) continue;
+    const SourceRef& a = children[sorted[i - 1].second].source;
+    const SourceRef& b = children[sorted[i].second].source;
+    if (a == b) return refuse(b, "appears twice");
+  }
+  for (const auto& [fingerprint, i] : call) {
+    const SourceRef& source = children[i].source;
+    if (keys_.Contains(fingerprint)) {
+      bool staged = false;
+      if (pipeline_ != nullptr) {
+        pipeline_->ForEachStaged([&](const NewChild& c) { staged = staged || c.source == source; });
+      }
+      if (staged) return refuse(source, "was added earlier to this bulk load");
+      auto linked = store_->FindSource(source.source, source.key);
+      if (linked.ok()) {
+        return refuse(source, "was added earlier to this bulk load (child " +
+                                  std::to_string(linked->child) + ")");
+      }
+      if (!linked.status().IsNotFound()) return linked.status();
+      continue;  // another key's fingerprint, and the store was asked already
+    }
+    if (!foreign_links_) continue;
+    auto linked = store_->FindSource(source.source, source.key);
+    if (linked.ok()) {
+      return refuse(source, "is already linked to child " + std::to_string(linked->child));
+    }
+    if (!linked.status().IsNotFound()) return linked.status();
+  }
+  for (const auto& [fingerprint, i] : call) keys_.Insert(fingerprint);
+  return Status::OK();
+}
+
 Result<std::vector<ChildId>> BulkLoader::AddImpl(std::span<NewChild> children, bool move) {
   if (!failed_.ok()) return failed_;
   std::vector<ChildId> ids;
@@ -569,39 +621,8 @@ Result<std::vector<ChildId>> BulkLoader::AddImpl(std::span<NewChild> children, b
     // against InsertChildren, as it is inside InsertChildren.
     std::lock_guard<std::mutex> lock(store_->write_mu_);
     NoteForeignWritesLocked();
-    // This call's keys go into keys_ as they are checked, and come out again if the call
-    // is refused. Set elements do not move when the set rehashes.
-    std::vector<const std::string*> added;
-    added.reserve(children.size());
-    auto refuse = [&](Status s) {
-      for (const std::string* key : added) keys_.erase(keys_.find(*key));
-      return s;
-    };
-    for (const auto& c : children) {
-      if (c.source.source.empty() || c.source.source.size() > 255) {
-        return refuse(Status::InvalidArgument("a source name must be 1 to 255 bytes"));
-      }
-      auto [it, fresh] = keys_.insert(keys::SourceKey(c.source.source, c.source.key));
-      if (!fresh) {
-        // Not `*it` in the lambda: clang 14 (the fuzz build) cannot capture a structured
-        // binding.
-        const std::string& key = *it;
-        const bool in_call = std::any_of(added.begin(), added.end(),
-                                         [&](const std::string* k) { return *k == key; });
-        return refuse(Status::AlreadyExists(
-            "source " + c.source.source + " key '" + c.source.key +
-            (in_call ? "' appears twice" : "' was added earlier to this bulk load")));
-      }
-      added.push_back(&*it);
-      if (!foreign_links_) continue;
-      auto linked = store_->FindSource(c.source.source, c.source.key);
-      if (linked.ok()) {
-        return refuse(Status::AlreadyExists("source " + c.source.source + " key '" + c.source.key +
-                                            "' is already linked to child " +
-                                            std::to_string(linked->child)));
-      }
-      if (!linked.status().IsNotFound()) return refuse(linked.status());
-    }
+    Status refused = CheckNewKeysLocked(children);
+    if (!refused.ok()) return refused;
     // Reserved now, not when ingested: InsertChildren may run before this chunk is ingested
     // and must not hand out the same ids. The durable counter follows with the ingest.
     const ChildId first = store_->next_id_.load();

@@ -53,8 +53,8 @@
 //   family's own values. The loaded files then wait in L0 for ChildStore::CompactAll (or
 //   RocksDB's next compaction): run it after an import.
 //
-// Memory: the loader remembers every source key it has staged or ingested (an
-// std::unordered_set; about 100 bytes per child, for the loader's lifetime). A chunk
+// Memory: the loader remembers a 64-bit fingerprint of every source key it has staged or
+// ingested (KeyFingerprintSet: 11 to 21 bytes per child, for the loader's lifetime). A chunk
 // costs about 5 KB per child with the production index policy (a copy of each staged
 // child, then its keys and values and their sort order): some 1.2 GB for the default
 // chunk of 250,000. That memory is reused from chunk to chunk and released by Finish.
@@ -71,9 +71,9 @@
 #include <memory>
 #include <span>
 #include <string>
-#include <unordered_set>
 #include <vector>
 
+#include "storage/bulk_loader_key_set.h"
 #include "storage/child_store.h"
 #include "util/status.h"
 
@@ -139,6 +139,10 @@ class BulkLoader {
   // asks the store about every key, and keys staged before it are checked against the
   // store again before they are ingested. Requires the store's write lock.
   void NoteForeignWritesLocked();
+  // Refuses the call (InvalidArgument for a bad source name, AlreadyExists for a key that
+  // repeats within it, was staged or ingested before, or is linked in the store) or adds
+  // its keys to keys_. Requires the store's write lock.
+  Status CheckNewKeysLocked(std::span<const NewChild> children);
   Status MakeChunkDir(std::string* dir);
   void RemoveTempDir();
 
@@ -148,7 +152,7 @@ class BulkLoader {
   Status failed_;                         // sticky: the first chunk that failed
   std::unique_ptr<Pipeline> pipeline_;    // the stage and its builder; null until an Add
   size_t staged_ = 0;                     // children staged, not yet ingested
-  std::unordered_set<std::string> keys_;  // SourceKey of every child staged or ingested
+  KeyFingerprintSet keys_;                // SourceKey of every child staged or ingested
   ChildId reserved_end_ = 0;              // one past the last id this loader reserved
   ChildId give_back_from_ = 0;            // [this, reserved_end_): reserved, unwritten
   uint64_t last_sequence_ = 0;            // the database's sequence number when last locked
