@@ -578,7 +578,10 @@ Status BulkLoader::CheckNewKeysLocked(std::span<const NewChild> children) {
     if (source.source.empty() || source.source.size() > 255) {
       return Status::InvalidArgument("a source name must be 1 to 255 bytes");
     }
-    call.emplace_back(KeyFingerprintSet::Fingerprint(keys::SourceKey(source.source, source.key)), i);
+    const std::string key = keys::SourceKey(source.source, source.key);
+    call.emplace_back(options_.key_fingerprint != nullptr ? options_.key_fingerprint(key)
+                                                          : KeyFingerprintSet::Fingerprint(key),
+                      i);
   }
   auto refuse = [](const SourceRef& source, const std::string& why) {
     return Status::AlreadyExists("source " + source.source + " key '" + source.key + "' " + why);

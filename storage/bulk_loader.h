@@ -48,10 +48,13 @@
 //   temp_dir itself if it created it.
 // - From its first Add until Finish (or its destruction), a loader raises the L0
 //   compaction triggers of the families it writes (128 files to compact, 256 to slow
-//   writes, 384 to stop them: 64 chunks, 16M children at the default chunk), so that chunks ingested into L0 are not merged into the bottommost
-//   level while the load runs; the last loader of a database to finish restores the
-//   family's own values. The loaded files then wait in L0 for ChildStore::CompactAll (or
-//   RocksDB's next compaction): run it after an import.
+//   writes, 384 to stop them: 64 chunks, 16M children at the default chunk) and their base
+//   level's size (1 PB, so that L0's bytes never start a compaction, only its file count),
+//   so that chunks ingested into L0 are not merged into the bottommost level while the load
+//   runs and the work per child does not grow with the database; the last loader of a
+//   database to finish restores the family's own values. The loaded files then wait in L0
+//   for ChildStore::CompactAll (or RocksDB's next compaction): run it after an import. A
+//   load past 64 chunks merges L0 once per 64 chunks.
 //
 // Memory: the loader remembers a 64-bit fingerprint of every source key it has staged or
 // ingested (KeyFingerprintSet: 11 to 21 bytes per child, for the loader's lifetime). A chunk
@@ -71,6 +74,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "storage/bulk_loader_key_set.h"
@@ -90,6 +94,10 @@ class BulkLoader {
     // file system as the database, so that the ingest moves files rather than copies them.
     // Created (when missing) and removed by the loader.
     std::string temp_dir;
+    // The fingerprint of a source key (storage/bulk_loader_key_set.h); null: XXH3. A test
+    // seam: a function under which keys collide shows that a shared fingerprint never
+    // refuses a new key and never lets a repeated one through.
+    uint64_t (*key_fingerprint)(std::string_view key) = nullptr;
   };
   struct Stats {
     size_t children = 0;  // children ingested (visible)
