@@ -586,14 +586,18 @@ Status BulkLoader::CheckNewKeysLocked(std::span<const NewChild> children) {
   auto refuse = [](const SourceRef& source, const std::string& why) {
     return Status::AlreadyExists("source " + source.source + " key '" + source.key + "' " + why);
   };
-  // Repeats within the call: equal fingerprints, then equal keys.
+  // Repeats within the call: equal fingerprints, then equal keys, every pair of a group
+  // (a group of more than one is a repeat, or very rarely a collision).
   std::vector<std::pair<uint64_t, size_t>> sorted = call;
   std::sort(sorted.begin(), sorted.end());
-  for (size_t i = 1; i < sorted.size(); ++i) {
-    if (sorted[i].first != sorted[i - 1].first) continue;
-    const SourceRef& a = children[sorted[i - 1].second].source;
-    const SourceRef& b = children[sorted[i].second].source;
-    if (a == b) return refuse(b, "appears twice");
+  for (size_t first = 0, end = 0; first < sorted.size(); first = end) {
+    for (end = first + 1; end < sorted.size() && sorted[end].first == sorted[first].first;) ++end;
+    for (size_t i = first; i < end; ++i) {
+      for (size_t j = i + 1; j < end; ++j) {
+        const SourceRef& later = children[sorted[j].second].source;
+        if (children[sorted[i].second].source == later) return refuse(later, "appears twice");
+      }
+    }
   }
   for (const auto& [fingerprint, i] : call) {
     const SourceRef& source = children[i].source;

@@ -808,8 +808,10 @@ TEST_F(BulkLoaderTest, KeysSharingAFingerprintAreLoadedAndRepeatsStillRefused) {
     EXPECT_THAT(ids.status().message(), HasSubstr("kid-" + std::to_string(n)));
     EXPECT_THAT(ids.status().message(), HasSubstr("earlier"));
   }
-  std::vector<NewChild> twice = {Kid(20), Kid(20)};
-  EXPECT_EQ(loader->Add(twice).status().code(), Status::Code::kAlreadyExists);
+  std::vector<NewChild> twice = {Kid(20), Kid(21), Kid(20)};  // not side by side once sorted
+  auto ids = loader->Add(twice);
+  EXPECT_EQ(ids.status().code(), Status::Code::kAlreadyExists);
+  EXPECT_THAT(ids.status().message(), HasSubstr("kid-20' appears twice"));
   EXPECT_EQ(Add(loader.get(), Kids(10, 3)), Range(6, 8));
   ASSERT_TRUE(loader->Finish().ok());
   EXPECT_EQ(Insert(ref_.get(), Kids(0, 5)), Range(1, 5));
