@@ -61,6 +61,12 @@ if [ "${SKIP_LOAD:-0}" != 1 ]; then
     2> "$work/import.log" || { cat "$work/import.log"; exit 1; }
   tail -n 2 "$work/import.log"
   cat "$work/import.time"
+  # CPU per child is the figure to compare across loads and sizes: on a shared machine the
+  # wall time is the machine's, and a per-child cost that grows with N is a regression.
+  awk -v n="$n" '{for (i = 1; i < NF - 1; i++) { if ($(i+1) == "s" && $(i+2) ~ /^user/) u = $i;
+      if ($(i+1) == "s" && $(i+2) ~ /^sys/) s = $i } }
+    END { printf "import CPU: %.1f s (user + sys), %.1f us per child\n", u + s, (u + s) / n * 1e6 }' \
+    "$work/import.time"
   echo "database size after import: $(du -sb "$work/db" | cut -f1) bytes (load $(load))"
   if [ "${COMPACT:-1}" = 1 ]; then
     /usr/bin/time -f "compaction: %e s wall, max RSS %M KB" "$bin" compact --db "$work/db"

@@ -105,13 +105,14 @@ class Arena {
   size_t left_ = 0;
 };
 
-// The first 8 bytes of key[from...], big-endian, zero-padded.
+// The first 8 bytes of key[from...], big-endian, zero-padded. Three per entry, some 90 per
+// child: a byte loop here cost more than the comparisons it saves.
 uint64_t KeyHead(std::string_view key, size_t from) {
-  uint64_t head = 0;
-  for (size_t i = from; i < from + 8; ++i) {
-    head = (head << 8) | (i < key.size() ? static_cast<uint8_t>(key[i]) : 0);
-  }
-  return head;
+  unsigned char bytes[8] = {};
+  if (from < key.size()) std::memcpy(bytes, key.data() + from, std::min<size_t>(8, key.size() - from));
+  uint64_t head;
+  std::memcpy(&head, bytes, 8);
+  return __builtin_bswap64(head);
 }
 
 // One key-value pair in an arena. The key's first 24 bytes, as integers, decide almost
@@ -136,6 +137,12 @@ bool ItemLess(const Item& a, const Item& b) {
   if (a.head2 != b.head2) return a.head2 < b.head2;
   return a.key() < b.key();  // equal heads (or zero padding): the whole key decides
 }
+
+// ItemLess as a type of its own: passed as a function pointer, std::sort and lower_bound
+// called it through the pointer, once per comparison, instead of inlining it.
+struct ByKey {
+  bool operator()(const Item& a, const Item& b) const { return ItemLess(a, b); }
+};
 
 bool SameKey(const Item& a, const Item& b) {
   return a.head0 == b.head0 && a.head1 == b.head1 && a.head2 == b.head2 && a.key() == b.key();
@@ -279,7 +286,7 @@ void PlanFamily(rocksdb::ColumnFamilyHandle* cf, const std::vector<Run>& runs, i
         samples.push_back(run[k * run.size() / kSamplesPerRun]);
       }
     }
-    std::sort(samples.begin(), samples.end(), ItemLess);
+    std::sort(samples.begin(), samples.end(), ByKey());
   }
   std::vector<Item> pivots;  // part p covers [pivots[p-1], pivots[p])
   for (size_t p = 1; p < parts; ++p) pivots.push_back(samples[p * samples.size() / parts]);
@@ -288,9 +295,9 @@ void PlanFamily(rocksdb::ColumnFamilyHandle* cf, const std::vector<Run>& runs, i
     plan.cf = cf;
     for (const auto& run : runs) {
       auto begin =
-          p == 0 ? run.begin() : std::lower_bound(run.begin(), run.end(), pivots[p - 1], ItemLess);
+          p == 0 ? run.begin() : std::lower_bound(run.begin(), run.end(), pivots[p - 1], ByKey());
       auto end = p == pivots.size() ? run.end()
-                                    : std::lower_bound(run.begin(), run.end(), pivots[p], ItemLess);
+                                    : std::lower_bound(run.begin(), run.end(), pivots[p], ByKey());
       if (begin >= end) continue;
       plan.runs.push_back(run.subspan(begin - run.begin(), end - begin));
       plan.entries += plan.runs.back().size();
@@ -373,8 +380,15 @@ class CompactionDeferral {
   static constexpr int kLoadTrigger = 128;
   // The families' small base level (16 MB, for feed writes after an import: see
   // FamilyOptions in child_store.cc) made ingested files cascade down the levels while the
-  // load ran: 12 s more CPU for 1M children. A load keeps RocksDB's default meanwhile.
-  static constexpr uint64_t kLoadLevelBase = uint64_t{256} << 20;
+  // load ran: 12 s more CPU for 1M children. RocksDB's default (256 MB) was no better at
+  // scale: with level_compaction_dynamic_level_bytes, L0 is also due for compaction once
+  // its bytes reach the base level's, whatever the file count, so every ~256 MB of a
+  // family's chunks merged all of L0 into the bottommost level, rewriting with ZSTD all
+  // that family had loaded so far. The work per row grew with the database: 26 s of 144 s
+  // CPU at 3M children, and a 12M import took 23 times the CPU of 1M. While loading, the
+  // base level is made too large for L0's size ever to reach it: only the file count
+  // (kLoadTrigger) starts a compaction.
+  static constexpr uint64_t kLoadLevelBase = uint64_t{1} << 50;
   struct State {
     int loaders = 0;
     std::vector<std::unordered_map<std::string, std::string>> saved;  // per family
@@ -553,6 +567,65 @@ Result<std::vector<ChildId>> BulkLoader::AddMoving(std::span<NewChild> children)
   return AddImpl(children, /*move=*/true);
 }
 
+// Nothing is inserted into keys_ until the whole call is accepted, so that a refused call
+// leaves no trace. A fingerprint already in keys_ is a duplicate only if the key itself is
+// staged or linked: the one case of two keys with one fingerprint is let through.
+Status BulkLoader::CheckNewKeysLocked(std::span<const NewChild> children) {
+  std::vector<std::pair<uint64_t, size_t>> call;  // fingerprint, index in the call
+  call.reserve(children.size());
+  for (size_t i = 0; i < children.size(); ++i) {
+    const SourceRef& source = children[i].source;
+    if (source.source.empty() || source.source.size() > 255) {
+      return Status::InvalidArgument("a source name must be 1 to 255 bytes");
+    }
+    const std::string key = keys::SourceKey(source.source, source.key);
+    call.emplace_back(options_.key_fingerprint != nullptr ? options_.key_fingerprint(key)
+                                                          : KeyFingerprintSet::Fingerprint(key),
+                      i);
+  }
+  auto refuse = [](const SourceRef& source, const std::string& why) {
+    return Status::AlreadyExists("source " + source.source + " key '" + source.key + "' " + why);
+  };
+  // Repeats within the call: equal fingerprints, then equal keys, every pair of a group
+  // (a group of more than one is a repeat, or very rarely a collision).
+  std::vector<std::pair<uint64_t, size_t>> sorted = call;
+  std::sort(sorted.begin(), sorted.end());
+  for (size_t first = 0, end = 0; first < sorted.size(); first = end) {
+    for (end = first + 1; end < sorted.size() && sorted[end].first == sorted[first].first;) ++end;
+    for (size_t i = first; i < end; ++i) {
+      for (size_t j = i + 1; j < end; ++j) {
+        const SourceRef& later = children[sorted[j].second].source;
+        if (children[sorted[i].second].source == later) return refuse(later, "appears twice");
+      }
+    }
+  }
+  for (const auto& [fingerprint, i] : call) {
+    const SourceRef& source = children[i].source;
+    if (keys_.Contains(fingerprint)) {
+      bool staged = false;
+      if (pipeline_ != nullptr) {
+        pipeline_->ForEachStaged([&](const NewChild& c) { staged = staged || c.source == source; });
+      }
+      if (staged) return refuse(source, "was added earlier to this bulk load");
+      auto linked = store_->FindSource(source.source, source.key);
+      if (linked.ok()) {
+        return refuse(source, "was added earlier to this bulk load (child " +
+                                  std::to_string(linked->child) + ")");
+      }
+      if (!linked.status().IsNotFound()) return linked.status();
+      continue;  // another key's fingerprint, and the store was asked already
+    }
+    if (!foreign_links_) continue;
+    auto linked = store_->FindSource(source.source, source.key);
+    if (linked.ok()) {
+      return refuse(source, "is already linked to child " + std::to_string(linked->child));
+    }
+    if (!linked.status().IsNotFound()) return linked.status();
+  }
+  for (const auto& [fingerprint, i] : call) keys_.Insert(fingerprint);
+  return Status::OK();
+}
+
 Result<std::vector<ChildId>> BulkLoader::AddImpl(std::span<NewChild> children, bool move) {
   if (!failed_.ok()) return failed_;
   std::vector<ChildId> ids;
@@ -562,39 +635,8 @@ Result<std::vector<ChildId>> BulkLoader::AddImpl(std::span<NewChild> children, b
     // against InsertChildren, as it is inside InsertChildren.
     std::lock_guard<std::mutex> lock(store_->write_mu_);
     NoteForeignWritesLocked();
-    // This call's keys go into keys_ as they are checked, and come out again if the call
-    // is refused. Set elements do not move when the set rehashes.
-    std::vector<const std::string*> added;
-    added.reserve(children.size());
-    auto refuse = [&](Status s) {
-      for (const std::string* key : added) keys_.erase(keys_.find(*key));
-      return s;
-    };
-    for (const auto& c : children) {
-      if (c.source.source.empty() || c.source.source.size() > 255) {
-        return refuse(Status::InvalidArgument("a source name must be 1 to 255 bytes"));
-      }
-      auto [it, fresh] = keys_.insert(keys::SourceKey(c.source.source, c.source.key));
-      if (!fresh) {
-        // Not `*it` in the lambda: clang 14 (the fuzz build) cannot capture a structured
-        // binding.
-        const std::string& key = *it;
-        const bool in_call = std::any_of(added.begin(), added.end(),
-                                         [&](const std::string* k) { return *k == key; });
-        return refuse(Status::AlreadyExists(
-            "source " + c.source.source + " key '" + c.source.key +
-            (in_call ? "' appears twice" : "' was added earlier to this bulk load")));
-      }
-      added.push_back(&*it);
-      if (!foreign_links_) continue;
-      auto linked = store_->FindSource(c.source.source, c.source.key);
-      if (linked.ok()) {
-        return refuse(Status::AlreadyExists("source " + c.source.source + " key '" + c.source.key +
-                                            "' is already linked to child " +
-                                            std::to_string(linked->child)));
-      }
-      if (!linked.status().IsNotFound()) return refuse(linked.status());
-    }
+    Status refused = CheckNewKeysLocked(children);
+    if (!refused.ok()) return refused;
     // Reserved now, not when ingested: InsertChildren may run before this chunk is ingested
     // and must not hand out the same ids. The durable counter follows with the ingest.
     const ChildId first = store_->next_id_.load();
@@ -731,8 +773,8 @@ Status BulkLoader::IngestChunk() {
   std::sort(to_sort.begin(), to_sort.end(),
             [](const auto& a, const auto& b) { return a.size() > b.size(); });
   ParallelFor(to_sort.size(), options_.threads, [&](size_t i) {
-    if (!std::is_sorted(to_sort[i].begin(), to_sort[i].end(), ItemLess)) {
-      std::sort(to_sort[i].begin(), to_sort[i].end(), ItemLess);
+    if (!std::is_sorted(to_sort[i].begin(), to_sort[i].end(), ByKey())) {
+      std::sort(to_sort[i].begin(), to_sort[i].end(), ByKey());
     }
   });
 

@@ -48,13 +48,16 @@
 //   temp_dir itself if it created it.
 // - From its first Add until Finish (or its destruction), a loader raises the L0
 //   compaction triggers of the families it writes (128 files to compact, 256 to slow
-//   writes, 384 to stop them: 64 chunks, 16M children at the default chunk), so that chunks ingested into L0 are not merged into the bottommost
-//   level while the load runs; the last loader of a database to finish restores the
-//   family's own values. The loaded files then wait in L0 for ChildStore::CompactAll (or
-//   RocksDB's next compaction): run it after an import.
+//   writes, 384 to stop them: 64 chunks, 16M children at the default chunk) and their base
+//   level's size (1 PB, so that L0's bytes never start a compaction, only its file count),
+//   so that chunks ingested into L0 are not merged into the bottommost level while the load
+//   runs and the work per child does not grow with the database; the last loader of a
+//   database to finish restores the family's own values. The loaded files then wait in L0
+//   for ChildStore::CompactAll (or RocksDB's next compaction): run it after an import. A
+//   load past 64 chunks merges L0 once per 64 chunks.
 //
-// Memory: the loader remembers every source key it has staged or ingested (an
-// std::unordered_set; about 100 bytes per child, for the loader's lifetime). A chunk
+// Memory: the loader remembers a 64-bit fingerprint of every source key it has staged or
+// ingested (KeyFingerprintSet: 11 to 21 bytes per child, for the loader's lifetime). A chunk
 // costs about 5 KB per child with the production index policy (a copy of each staged
 // child, then its keys and values and their sort order): some 1.2 GB for the default
 // chunk of 250,000. That memory is reused from chunk to chunk and released by Finish.
@@ -71,9 +74,10 @@
 #include <memory>
 #include <span>
 #include <string>
-#include <unordered_set>
+#include <string_view>
 #include <vector>
 
+#include "storage/bulk_loader_key_set.h"
 #include "storage/child_store.h"
 #include "util/status.h"
 
@@ -90,6 +94,10 @@ class BulkLoader {
     // file system as the database, so that the ingest moves files rather than copies them.
     // Created (when missing) and removed by the loader.
     std::string temp_dir;
+    // The fingerprint of a source key (storage/bulk_loader_key_set.h); null: XXH3. A test
+    // seam: a function under which keys collide shows that a shared fingerprint never
+    // refuses a new key and never lets a repeated one through.
+    uint64_t (*key_fingerprint)(std::string_view key) = nullptr;
   };
   struct Stats {
     size_t children = 0;  // children ingested (visible)
@@ -139,6 +147,10 @@ class BulkLoader {
   // asks the store about every key, and keys staged before it are checked against the
   // store again before they are ingested. Requires the store's write lock.
   void NoteForeignWritesLocked();
+  // Refuses the call (InvalidArgument for a bad source name, AlreadyExists for a key that
+  // repeats within it, was staged or ingested before, or is linked in the store) or adds
+  // its keys to keys_. Requires the store's write lock.
+  Status CheckNewKeysLocked(std::span<const NewChild> children);
   Status MakeChunkDir(std::string* dir);
   void RemoveTempDir();
 
@@ -148,7 +160,7 @@ class BulkLoader {
   Status failed_;                         // sticky: the first chunk that failed
   std::unique_ptr<Pipeline> pipeline_;    // the stage and its builder; null until an Add
   size_t staged_ = 0;                     // children staged, not yet ingested
-  std::unordered_set<std::string> keys_;  // SourceKey of every child staged or ingested
+  KeyFingerprintSet keys_;                // SourceKey of every child staged or ingested
   ChildId reserved_end_ = 0;              // one past the last id this loader reserved
   ChildId give_back_from_ = 0;            // [this, reserved_end_): reserved, unwritten
   uint64_t last_sequence_ = 0;            // the database's sequence number when last locked

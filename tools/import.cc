@@ -1,6 +1,8 @@
 #include "tools/import.h"
 
 #include <algorithm>
+#include <array>
+#include <string_view>
 #include <unordered_map>
 
 #include "storage/bulk_loader.h"
@@ -80,7 +82,14 @@ Result<NewChild> ImportRowParser::Parse(const std::vector<std::string>& fields) 
     return Status::InvalidArgument("expected " + std::to_string(width_) + " fields, found " +
                                    std::to_string(fields.size()));
   }
-  auto get = [&](int column) { return column_[column] < 0 ? std::string() : Trim(fields[column_[column]]); };
+  // Each column trimmed once, as a view into the row: parsing paces an import (it runs on
+  // the thread that reads the file), and the fields are wanted twice, for the child and for
+  // the payload line.
+  std::array<std::string_view, kColumnCount> view;
+  for (size_t col = 0; col < kColumnCount; ++col) {
+    if (column_[col] >= 0) view[col] = TrimView(fields[column_[col]]);
+  }
+  auto get = [&](int column) { return std::string(view[column]); };
   NewChild c;
   c.source = {source_, get(kSourceKey)};
   if (c.source.key.empty()) return Status::InvalidArgument("source_key is empty");
@@ -127,19 +136,18 @@ Result<NewChild> ImportRowParser::Parse(const std::vector<std::string>& fields) 
   }
   r.provenance.reserve(kColumnCount - kGiven);
   for (size_t col = kGiven; col < kColumnCount; ++col) {
-    // Row parsing paces an import: test for a value without copying it.
-    const int at = column_[col];
-    if (at >= 0 && !TrimView(fields[at]).empty()) r.provenance.push_back({kImportColumns[col], source_});
+    if (!view[col].empty()) r.provenance.push_back({kImportColumns[col], source_});
   }
   // The payload lists the columns in one order, whatever the file's, so that a feed sending
   // the same record again finds its fingerprint unchanged (tools/feed_csv.cc does the same).
-  std::vector<std::string> canonical(kColumnCount);
-  for (size_t col = 0; col < kColumnCount; ++col) canonical[col] = get(static_cast<int>(col));
-  if (std::all_of(canonical.begin() + kSexualHealth, canonical.end(),
-                  [](const std::string& v) { return v.empty(); })) {
-    canonical.resize(kImportColumnsBeforeSensitive);
+  // As CsvLine would join them (never a single empty field: there are at least 15).
+  const bool sensitive = std::any_of(view.begin() + kSexualHealth, view.end(),
+                                     [](std::string_view v) { return !v.empty(); });
+  const size_t width = sensitive ? size_t{kColumnCount} : kImportColumnsBeforeSensitive;
+  for (size_t col = 0; col < width; ++col) {
+    if (col > 0) c.source_payload.push_back(',');
+    AppendCsvField(view[col], &c.source_payload);
   }
-  c.source_payload = CsvLine(canonical);
   return c;
 }
 

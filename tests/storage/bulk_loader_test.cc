@@ -222,9 +222,10 @@ std::set<std::string> Compressions(const std::string& dir, const std::string& fa
   return names;
 }
 
-// A family's level0_file_num_compaction_trigger as the database's newest OPTIONS file
-// records it (RocksDB writes one at each SetOptions); -1 when not found.
-int L0Trigger(const std::string& dir, const std::string& family) {
+// A family's option as the database's newest OPTIONS file records it (RocksDB writes one at
+// each SetOptions); empty when not found.
+std::string FamilyOption(const std::string& dir, const std::string& family,
+                         const std::string& option) {
   std::string newest;
   for (const auto& entry : std::filesystem::directory_iterator(dir)) {
     const std::string name = entry.path().filename().string();
@@ -240,13 +241,25 @@ int L0Trigger(const std::string& dir, const std::string& family) {
   std::istringstream in(text);
   std::string line;
   bool in_family = false;
+  const std::string key = option + "=";
   while (std::getline(in, line)) {
     if (line.starts_with("[")) in_family = line == "[CFOptions \"" + family + "\"]";
-    const std::string key = "level0_file_num_compaction_trigger=";
     const size_t at = line.find(key);
-    if (in_family && at != std::string::npos) return std::stoi(line.substr(at + key.size()));
+    if (in_family && at != std::string::npos && (at == 0 || line[at - 1] == ' ')) {
+      return line.substr(at + key.size());
+    }
   }
-  return -1;
+  return "";
+}
+
+int L0Trigger(const std::string& dir, const std::string& family) {
+  const std::string value = FamilyOption(dir, family, "level0_file_num_compaction_trigger");
+  return value.empty() ? -1 : std::stoi(value);
+}
+
+uint64_t LevelBaseBytes(const std::string& dir, const std::string& family) {
+  const std::string value = FamilyOption(dir, family, "max_bytes_for_level_base");
+  return value.empty() ? 0 : std::stoull(value);
 }
 
 int CountFiles(const std::string& dir) {
@@ -262,10 +275,12 @@ class BulkLoaderTest : public testing_util::TempDirTest {
  protected:
   std::string TempDir() const { return db_dir_ + ".bulk"; }
 
-  std::unique_ptr<BulkLoader> Loader(size_t chunk_children, int threads = 2) {
+  std::unique_ptr<BulkLoader> Loader(size_t chunk_children, int threads = 2,
+                                     uint64_t (*key_fingerprint)(std::string_view) = nullptr) {
     BulkLoader::Options options;
     options.chunk_children = chunk_children;
     options.threads = threads;
+    options.key_fingerprint = key_fingerprint;
     return std::make_unique<BulkLoader>(store_.get(), options);
   }
 
@@ -586,6 +601,27 @@ TEST_F(BulkLoaderTest, L0CompactionTriggerIsRaisedWhileLoadingAndRestoredAfter) 
   EXPECT_EQ(Count(*store_), 12u);  // the last 3 were staged and dropped, never ingested
 }
 
+// With level_compaction_dynamic_level_bytes, RocksDB compacts L0 once its bytes reach the
+// base level's, whatever the file count: at 256 MB, a 12M-child import merged every family's
+// L0 into the bottommost level again and again, each time rewriting all loaded so far, and
+// the CPU per child grew with the database. While loading, no L0 of any size may qualify.
+TEST_F(BulkLoaderTest, L0SizeCannotStartACompactionWhileLoading) {
+  CreateStore();
+  const uint64_t normal = LevelBaseBytes(db_dir_, "name_index");
+  ASSERT_GT(normal, 0u);
+  {
+    auto loader = Loader(/*chunk_children=*/5);
+    Add(loader.get(), Kids(0, 12));
+    for (const char* family : {"name_index", "sources", "id_index", "place_index"}) {
+      EXPECT_GE(LevelBaseBytes(db_dir_, family), uint64_t{1} << 40) << family;
+    }
+    ASSERT_TRUE(loader->Finish().ok());
+  }
+  EXPECT_EQ(LevelBaseBytes(db_dir_, "name_index"), normal);
+  EXPECT_EQ(LevelBaseBytes(db_dir_, "sources"), normal);
+  EXPECT_EQ(Count(*store_), 12u);
+}
+
 TEST_F(BulkLoaderTest, TheLastOfTwoLoadersRestoresTheL0Trigger) {
   CreateStore();
   const int normal = L0Trigger(db_dir_, "name_index");
@@ -754,6 +790,35 @@ TEST_F(BulkLoaderTest, AKeyAddedEarlierIsRefusedWhetherStagedOrIngested) {
   NewChild other = Kid(1);
   other.source.source = "school_census";
   EXPECT_EQ(Add(loader.get(), {other}), Range(7, 7));
+}
+
+// The loader remembers fingerprints of keys, not keys: a fingerprint it has seen is checked
+// against the stage and the store before a row is refused. Here every key has the same one.
+TEST_F(BulkLoaderTest, KeysSharingAFingerprintAreLoadedAndRepeatsStillRefused) {
+  CreateTwinStores();
+  auto loader = Loader(/*chunk_children=*/3, /*threads=*/2, [](std::string_view) -> uint64_t { return 42; });
+  EXPECT_EQ(Add(loader.get(), Kids(0, 2)), Range(1, 2));  // two keys, one fingerprint, one call
+  EXPECT_EQ(Add(loader.get(), Kids(2, 2)), Range(3, 4));  // 0..2 ingested, 3 staged
+  EXPECT_EQ(Add(loader.get(), Kids(4, 1)), Range(5, 5));
+  for (int n : {1, 3, 4}) {  // ingested; staged; staged
+    std::vector<NewChild> call = Kids(10, 1);
+    call.push_back(Kid(n));
+    auto ids = loader->Add(call);
+    ASSERT_EQ(ids.status().code(), Status::Code::kAlreadyExists) << n;
+    EXPECT_THAT(ids.status().message(), HasSubstr("kid-" + std::to_string(n)));
+    EXPECT_THAT(ids.status().message(), HasSubstr("earlier"));
+  }
+  std::vector<NewChild> twice = {Kid(20), Kid(21), Kid(20)};  // not side by side once sorted
+  auto ids = loader->Add(twice);
+  EXPECT_EQ(ids.status().code(), Status::Code::kAlreadyExists);
+  EXPECT_THAT(ids.status().message(), HasSubstr("kid-20' appears twice"));
+  EXPECT_EQ(Add(loader.get(), Kids(10, 3)), Range(6, 8));
+  ASSERT_TRUE(loader->Finish().ok());
+  EXPECT_EQ(Insert(ref_.get(), Kids(0, 5)), Range(1, 5));
+  EXPECT_EQ(Insert(ref_.get(), Kids(10, 3)), Range(6, 8));
+  std::vector<NewChild> all = Kids(0, 5);
+  for (auto& c : Kids(10, 3)) all.push_back(c);
+  ExpectSameAsReference(all);
 }
 
 TEST_F(BulkLoaderTest, AKeyInsertedBeforeTheLoadIsRefused) {
