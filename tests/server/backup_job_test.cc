@@ -43,20 +43,26 @@ class MemoryAudit : public AuditPort {
   std::vector<AuditEvent> events_;
 };
 
+// A new database DIR/db with its key DIR/db.key.
+std::unique_ptr<ChildStore> CreateStore(const std::string& dir) {
+  ChildStore::Options options;
+  options.db_dir = dir + "/db";
+  options.key_file = dir + "/db.key";
+  options.create = true;
+  options.policy = &NameIndexPolicy::Instance();
+  auto store = ChildStore::Open(options);
+  EXPECT_TRUE(store.ok()) << store.status().ToString();
+  return store.ok() ? std::move(*store) : nullptr;
+}
+
 class BackupJobTest : public ::testing::Test {
  protected:
   void SetUp() override {
     char tmpl[] = "/tmp/cp_backup_job_XXXXXX";
     ASSERT_NE(mkdtemp(tmpl), nullptr);
     dir_ = tmpl;
-    ChildStore::Options options;
-    options.db_dir = dir_ + "/db";
-    options.key_file = dir_ + "/db.key";
-    options.create = true;
-    options.policy = &NameIndexPolicy::Instance();
-    auto store = ChildStore::Open(options);
-    ASSERT_TRUE(store.ok()) << store.status().ToString();
-    store_ = std::move(*store);
+    store_ = CreateStore(dir_);
+    ASSERT_NE(store_, nullptr);
     NewChild c;
     c.record.given_name = "Test";
     c.record.family_name = "Child";
@@ -196,14 +202,9 @@ TEST(BackupDaemonTest, SigUsr1MakesABackupWhileServing) {
   ASSERT_NE(mkdtemp(tmpl), nullptr);
   const std::string dir = tmpl;
   {
-    ChildStore::Options options;
-    options.db_dir = dir + "/db";
-    options.key_file = dir + "/db.key";
-    options.create = true;
-    options.policy = &NameIndexPolicy::Instance();
-    auto store = ChildStore::Open(options);
-    ASSERT_TRUE(store.ok());
-    auto services = AccountServices::Open(store->get(), AccountServices::Options());
+    auto store = CreateStore(dir);
+    ASSERT_NE(store, nullptr);
+    auto services = AccountServices::Open(store.get(), AccountServices::Options());
     ASSERT_TRUE(services.ok()) << services.status().ToString();
     ASSERT_TRUE(AddTestOrganisations(services->get()).ok());
   }
