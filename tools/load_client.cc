@@ -30,61 +30,38 @@ using boost::system::error_code;
 using server::Client;
 using Steady = std::chrono::steady_clock;
 
-// One session token per user, logged in by whichever connection asks first.
-class Sessions {
- public:
-  explicit Sessions(const std::vector<LoadCredential>& users) : users_(users) {}
-
-  // Logs `client` in as user `u`, or gives it that user's existing session.
-  Status Join(Client* client, size_t u) {
-    std::lock_guard lock(mu_);
-    auto it = tokens_.find(u);
-    if (it != tokens_.end()) {
-      client->set_session(it->second);
-      return Status::OK();
-    }
-    Status s = LogIn(client, users_[u]);
-    if (s.ok()) tokens_[u] = client->session();
-    return s;
+// Logs `client` in as `c`, keeping the session token on the client. The code of the
+// current step, else of the next (the server accepts one step either
+// side), else of the one after that once the next has come: a user logged in a moment
+// ago (the previous run of a bench) has used the current step's code or the next one's,
+// and a step's code is accepted once. Each refused code counts towards lockout; a
+// success resets the count.
+Status LogIn(Client* client, const LoadCredential& c) {
+  auto secret = Base32Decode(c.totp_secret);
+  if (!secret.ok()) {
+    return Status::InvalidArgument("the TOTP secret of " + c.user + " is not base32");
   }
-
- private:
-  // The code of the current step, else of the next (the server accepts one step either
-  // side), else of the one after that once the next has come: a user logged in a moment
-  // ago (the previous run of a bench) has used the current step's code or the next one's,
-  // and a step's code is accepted once. Each refused code counts towards lockout; a
-  // success resets the count.
-  static Status LogIn(Client* client, const LoadCredential& c) {
-    auto secret = Base32Decode(c.totp_secret);
-    if (!secret.ok()) {
-      return Status::InvalidArgument("the TOTP secret of " + c.user + " is not base32");
+  const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    const uint64_t step = TotpStep(now) + attempt;
+    if (attempt == 2) {
+      const int64_t wait_s = (TotpStep(now) + 1) * kTotpStepSeconds - now + 1;
+      std::this_thread::sleep_for(std::chrono::seconds(wait_s));
     }
-    const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
-                            std::chrono::system_clock::now().time_since_epoch())
-                            .count();
-    for (int attempt = 0; attempt < 3; ++attempt) {
-      const uint64_t step = TotpStep(now) + attempt;
-      if (attempt == 2) {
-        const int64_t wait_s = (TotpStep(now) + 1) * kTotpStepSeconds - now + 1;
-        std::this_thread::sleep_for(std::chrono::seconds(wait_s));
-      }
-      auto r = client->LogIn(c.user, c.password, TotpCodeAt(*secret, step));
-      if (!r.ok()) return r.status();
-      const fb::Error* e = r->error();
-      if (e == nullptr) return Status::OK();
-      if (e->code() != fb::ErrorCode::BadCode) {
-        return Status::PermissionDenied("login of " + c.user +
-                                        " refused: " + server::ErrorCodeName(e->code()) +
-                                        (e->message() ? " (" + e->message()->str() + ")" : ""));
-      }
+    auto r = client->LogIn(c.user, c.password, TotpCodeAt(*secret, step));
+    if (!r.ok()) return r.status();
+    const fb::Error* e = r->error();
+    if (e == nullptr) return Status::OK();
+    if (e->code() != fb::ErrorCode::BadCode) {
+      return Status::PermissionDenied("login of " + c.user +
+                                      " refused: " + server::ErrorCodeName(e->code()) +
+                                      (e->message() ? " (" + e->message()->str() + ")" : ""));
     }
-    return Status::PermissionDenied("login of " + c.user + " refused: bad_code three times");
   }
-
-  const std::vector<LoadCredential>& users_;
-  std::mutex mu_;
-  std::map<size_t, std::string> tokens_;
-};
+  return Status::PermissionDenied("login of " + c.user + " refused: bad_code three times");
+}
 
 struct Shared {
   const LoadOptions* options;
@@ -461,12 +438,11 @@ Result<LoadReport> RunLoad(const LoadOptions& o) {
 
   // Every user a connection will use logs in once, through the blocking client; the
   // connections then present its session (bound to the address, not to a connection).
-  Sessions sessions(o.users);
   std::vector<std::string> tokens(std::min(n, o.users.size()));
   for (size_t u = 0; u < tokens.size(); ++u) {
     auto client = Client::Connect(o.client);
     if (!client.ok()) return client.status();
-    Status s = sessions.Join(client->get(), u);
+    Status s = LogIn(client->get(), o.users[u]);
     if (!s.ok()) return s;
     tokens[u] = (*client)->session();
   }
