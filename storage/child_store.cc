@@ -301,9 +301,12 @@ Status ChildStore::InitMeta(bool create) {
     batch.Put(h_->meta, std::string(keys::kMetaSchemaVersion), std::to_string(kSchemaVersion));
     batch.Put(h_->meta, std::string(keys::kMetaKeyFingerprint), crypto_->KeyFingerprint());
     batch.Put(h_->meta, std::string(keys::kMetaNextChildId), BigEndian64(1));
+    batch.Put(h_->meta, std::string(keys::kMetaRowFingerprint), std::string(keys::kRowFingerprintXxh3Aes));
     rocksdb::WriteOptions wo;
     wo.sync = true;
-    return FromRocks(db->Write(wo, &batch), "writing database metadata");
+    Status ws = FromRocks(db->Write(wo, &batch), "writing database metadata");
+    if (ws.ok()) h_->row_fingerprint_xxh3 = true;
+    return ws;
   }
   std::string version, fingerprint, next;
   auto s = db->Get(rocksdb::ReadOptions(), h_->meta, std::string(keys::kMetaSchemaVersion), &version);
@@ -329,6 +332,17 @@ Status ChildStore::InitMeta(bool create) {
   s = db->Get(rocksdb::ReadOptions(), h_->meta, std::string(keys::kMetaNextChildId), &next);
   if (!s.ok() || next.size() != 8) return Status::Corruption("next child id is missing or malformed");
   next_id_ = DecodeBigEndian64(next.data());
+  std::string scheme;
+  s = db->Get(rocksdb::ReadOptions(), h_->meta, std::string(keys::kMetaRowFingerprint), &scheme);
+  if (s.ok()) {
+    if (scheme != keys::kRowFingerprintXxh3Aes) {
+      return Status::NotSupported("database " + options_.db_dir + " fingerprints source rows as '" + scheme +
+                                  "', which this build does not know (upgrade contactpoint)");
+    }
+    h_->row_fingerprint_xxh3 = true;
+  } else if (!s.IsNotFound()) {
+    return FromRocks(s, "reading the row fingerprint scheme");
+  }
   return Status::OK();
 }
 

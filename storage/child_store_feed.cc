@@ -267,7 +267,7 @@ Result<std::vector<ChildId>> ChildStore::ApplyChange(FeedChange change) {
     }
     std::string key = keys::SourceKey(ref.source, ref.key);
     std::string value = BigEndian64(child);
-    value += link.fingerprint ? BigEndian64(*link.fingerprint) : SourceFingerprint(*crypto_, link.fingerprint_input);
+    value += BigEndian64(link.fingerprint ? *link.fingerprint : SourceFingerprint(*h_, *crypto_, link.fingerprint_input));
     // A moved link keeps its arrival order; a new record is the newest.
     const uint64_t seq = link.fingerprint ? link.source.seq : next_seq++;
     value += crypto_->Seal(EncodeSourceRecord(link.source.record, link.source.hidden, seq), key);
@@ -322,7 +322,7 @@ Result<ChildId> ChildStore::Resolve(ChildId id) const {
 }
 
 uint64_t ChildStore::Fingerprint(std::string_view raw_row) const {
-  return DecodeBigEndian64(SourceFingerprint(*crypto_, raw_row).data());
+  return SourceFingerprint(*h_, *crypto_, raw_row);
 }
 
 Result<FeedState> ChildStore::GetFeedState(std::string_view source) const {

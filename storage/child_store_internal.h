@@ -38,6 +38,9 @@ struct ChildStore::Handles {
   rocksdb::ColumnFamilyHandle* audit_index = nullptr;
   std::shared_ptr<rocksdb::Cache> cache;
   std::shared_ptr<rocksdb::Statistics> statistics;  // null unless Options::statistics
+  // Source rows are fingerprinted with Crypto::RowFingerprint (true) or, in a database
+  // created before it, with the first 8 bytes of Crypto::KeyedHash (keys::kMetaRowFingerprint).
+  bool row_fingerprint_xxh3 = false;
 
   ~Handles();
 };
@@ -59,8 +62,9 @@ struct IndexImage {
 
 IndexImage MakeIndexImage(const IndexPolicy& policy, const ChildRecord& record);
 
-// First 8 bytes of the keyed hash of a source's raw record ("has it changed?").
-std::string SourceFingerprint(const Crypto& crypto, std::string_view payload);
+// The keyed fingerprint of a source's raw record ("has it changed?"), by the database's
+// scheme (Handles::row_fingerprint_xxh3).
+uint64_t SourceFingerprint(const ChildStore::Handles& h, const Crypto& crypto, std::string_view payload);
 
 // Puts every index entry of a child. A shielded child gets no place posting: that is
 // the rule that keeps a postcode search from confirming where a shielded child lives. It

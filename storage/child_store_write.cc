@@ -24,8 +24,9 @@ struct EntrySink {
 
 // Keyed, because the payload holds an address: an unkeyed hash on disk would let anyone
 // holding the files confirm a guessed address.
-std::string SourceFingerprint(const Crypto& crypto, std::string_view payload) {
-  return crypto.KeyedHash(payload).substr(0, 8);
+uint64_t SourceFingerprint(const ChildStore::Handles& h, const Crypto& crypto, std::string_view payload) {
+  if (h.row_fingerprint_xxh3) return crypto.RowFingerprint(payload);
+  return DecodeBigEndian64(crypto.KeyedHash(payload).data());
 }
 
 IndexImage MakeIndexImage(const IndexPolicy& policy, const ChildRecord& record) {
@@ -58,7 +59,7 @@ Status AppendNewChildEntries(ChildStore::Handles* h, const Crypto& crypto,
   // stays readable from the child until a change to the child writes the copy out
   // (ChildStore::MaterializeDerivedLinks). A copy would double the database.
   std::string link = BigEndian64(r.id);
-  link += SourceFingerprint(crypto, c.source_payload);
+  link += BigEndian64(SourceFingerprint(*h, crypto, c.source_payload));
   sink.Put(h->sources, std::move(source_key), std::move(link));
   return Status::OK();
 }

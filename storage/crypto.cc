@@ -11,7 +11,7 @@
 //
 // Subkeys: HKDF-SHA256 (RFC 5869) over the master key, no salt (the master key is already
 // uniformly random, so the extract step needs none), 32 bytes each, with the info labels
-// kSealLabel, kHashLabel and kFileLabel below. Changing a label or the derivation makes every existing
+// kSealLabel, kHashLabel, kFileLabel and kRowLabel below. Changing a label or the derivation makes every existing
 // database unreadable: the labels are part of the on-disk format.
 //
 // Failure policy: Seal, KeyedHash and FromKey have no error channel. If OpenSSL fails inside
@@ -30,6 +30,7 @@
 #include <openssl/kdf.h>
 #include <openssl/params.h>
 #include <openssl/rand.h>
+#include <xxhash.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -55,6 +56,7 @@ constexpr off_t kKeyFileMaxBytes = 4096;
 constexpr char kSealLabel[] = "contactpoint hidden-fields aes-256-gcm v1";
 constexpr char kHashLabel[] = "contactpoint keyed-hash v1";
 constexpr char kFileLabel[] = "contactpoint database-files aes-256-ctr v1";
+constexpr char kRowLabel[] = "contactpoint row-fingerprint xxh3-aes v1";
 
 constexpr uint8_t kSealVersion = 0x01;
 constexpr size_t kNonceBytes = 12;
@@ -279,7 +281,10 @@ const uint8_t* Bytes(std::string_view s) { return reinterpret_cast<const uint8_t
 // key anyway, and are cleansed with it (EVP_CIPHER_CTX_free).
 class Crypto::CipherPool {
  public:
-  explicit CipherPool(const std::array<uint8_t, kKeyBytes>& key) : key_(key) {}
+  // `cipher`: AES-256-GCM for sealing, AES-256-ECB without padding for row fingerprints
+  // (one block each, so a context carries nothing from one call to the next).
+  CipherPool(const std::array<uint8_t, kKeyBytes>& key, const EVP_CIPHER* cipher)
+      : key_(key), cipher_(cipher) {}
   ~CipherPool() {
     for (EVP_CIPHER_CTX* c : free_[0]) EVP_CIPHER_CTX_free(c);
     for (EVP_CIPHER_CTX* c : free_[1]) EVP_CIPHER_CTX_free(c);
@@ -300,7 +305,8 @@ class Crypto::CipherPool {
     }
     EVP_CIPHER_CTX* c = EVP_CIPHER_CTX_new();
     if (c == nullptr) return nullptr;
-    if (EVP_CipherInit_ex(c, EVP_aes_256_gcm(), nullptr, key_.data(), nullptr, encrypt ? 1 : 0) != 1) {
+    if (EVP_CipherInit_ex(c, cipher_, nullptr, key_.data(), nullptr, encrypt ? 1 : 0) != 1 ||
+        EVP_CIPHER_CTX_set_padding(c, 0) != 1) {
       EVP_CIPHER_CTX_free(c);
       return nullptr;
     }
@@ -313,6 +319,7 @@ class Crypto::CipherPool {
 
  private:
   std::array<uint8_t, kKeyBytes> key_;
+  const EVP_CIPHER* cipher_;
   std::mutex mu_;
   std::vector<EVP_CIPHER_CTX*> free_[2];  // [0] decrypt, [1] encrypt
 };
@@ -448,9 +455,13 @@ Result<std::unique_ptr<Crypto>> Crypto::LoadKeyFile(const std::string& path) {
 std::unique_ptr<Crypto> Crypto::FromKey(const std::array<uint8_t, kKeyBytes>& key) {
   std::unique_ptr<Crypto> crypto(new Crypto());
   Hkdf(key, kSealLabel, crypto->seal_key_);
-  crypto->ciphers_ = std::make_unique<CipherPool>(crypto->seal_key_);
+  crypto->ciphers_ = std::make_unique<CipherPool>(crypto->seal_key_, EVP_aes_256_gcm());
   Hkdf(key, kHashLabel, crypto->hash_key_);
   Hkdf(key, kFileLabel, crypto->file_key_);
+  std::array<uint8_t, kKeyBytes> row_key{};
+  Hkdf(key, kRowLabel, row_key);
+  crypto->row_ciphers_ = std::make_unique<CipherPool>(row_key, EVP_aes_256_ecb());
+  OPENSSL_cleanse(row_key.data(), row_key.size());
   EVP_MAC* hmac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
   if (hmac == nullptr) Fatal("EVP_MAC_fetch(HMAC)");
   crypto->hash_mac_ = EVP_MAC_CTX_new(hmac);
@@ -566,6 +577,28 @@ std::string Crypto::KeyedHash(std::string_view data) const {
   EVP_MAC_CTX_free(ctx);
   if (!ok) Fatal("HMAC-SHA256");
   return std::string(reinterpret_cast<const char*>(mac), kKeyedHashBytes);
+}
+
+// XXH3-128 compresses the row to one AES block; the block enciphered under the row
+// subkey is a pseudo-random function of the row that only the key holder can compute.
+// XXH3 is not collision-resistant against someone choosing rows, but the only rows that
+// meet here are one source's successive versions of one record.
+uint64_t Crypto::RowFingerprint(std::string_view data) const {
+  const XXH128_hash_t h = XXH3_128bits(data.data(), data.size());
+  uint8_t block[16], out[16 + 16];
+  for (int i = 0; i < 8; ++i) {
+    block[i] = static_cast<uint8_t>(h.high64 >> (56 - 8 * i));
+    block[8 + i] = static_cast<uint8_t>(h.low64 >> (56 - 8 * i));
+  }
+  PooledCipher c(row_ciphers_.get(), true);
+  int out_len = 0;
+  if (c.ctx == nullptr || EVP_EncryptUpdate(c.ctx, out, &out_len, block, sizeof(block)) != 1 ||
+      out_len != static_cast<int>(sizeof(block))) {
+    Fatal("AES-256-ECB (row fingerprint)");
+  }
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | out[i];
+  return v;
 }
 
 std::string Crypto::KeyFingerprint() const { return fingerprint_; }

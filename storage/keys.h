@@ -61,6 +61,11 @@ inline constexpr std::string_view kMetaNextChildId = "next_child_id";
 inline constexpr std::string_view kMetaKeyFingerprint = "key_fingerprint";
 inline constexpr std::string_view kMetaNextSourceSeq = "next_source_seq";
 inline constexpr std::string_view kMetaNextReviewId = "next_review_id";
+// How source rows are fingerprinted (SourceFingerprint): kRowFingerprintXxh3Aes in every
+// database created since 2026-11-29; absent in older ones, which keep HMAC-SHA256 so that
+// the rows they hold still compare equal to the same rows sent again.
+inline constexpr std::string_view kMetaRowFingerprint = "row_fingerprint";
+inline constexpr std::string_view kRowFingerprintXxh3Aes = "xxh3-aes";
 // Meta key of a named setting: "setting/" + name.
 inline std::string SettingKey(std::string_view name) { return "setting/" + std::string(name); }
 

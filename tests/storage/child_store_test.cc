@@ -22,6 +22,7 @@
 #include <functional>
 #include <numeric>
 #include <random>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -377,6 +378,50 @@ TEST_F(ChildStoreTest, OpenAcceptsTheCurrentSchemaVersionWrittenBack) {
   SetSchemaVersion(db_dir_, std::to_string(kSchemaVersion), /*add_future_family=*/false);
   OpenStore();
   EXPECT_EQ(Count(), 1u);
+}
+
+void SetRowFingerprintScheme(const std::string& db_dir, const std::optional<std::string>& scheme) {
+  EditRawDatabase(db_dir, [&](rocksdb::DB* db, const auto& handles, const auto& names) {
+    auto* meta = Family(handles, names, "meta");
+    ASSERT_NE(meta, nullptr);
+    auto s = scheme ? db->Put(rocksdb::WriteOptions(), meta, "row_fingerprint", *scheme)
+                    : db->Delete(rocksdb::WriteOptions(), meta, "row_fingerprint");
+    ASSERT_TRUE(s.ok()) << s.ToString();
+  });
+}
+
+// A database created before row fingerprints moved to XXH3 + AES has no scheme in meta:
+// its links hold HMAC fingerprints, so the same row sent again must still hash by HMAC,
+// and so must rows it links from now on.
+TEST_F(ChildStoreTest, ADatabaseWithoutARowFingerprintSchemeKeepsHmacFingerprints) {
+  CreateStore();
+  InsertOne(Alice());
+  store_.reset();
+  SetRowFingerprintScheme(db_dir_, std::nullopt);
+  OpenStore();
+  auto crypto = Crypto::LoadKeyFile(key_file_);
+  ASSERT_TRUE(crypto.ok()) << crypto.status().ToString();
+  const std::string payload = Bob().source_payload;
+  const uint64_t hmac = DecodeBigEndian64((*crypto)->KeyedHash(payload).data());
+  EXPECT_EQ(store_->Fingerprint(payload), hmac);
+  InsertOne(Bob());
+  auto link = store_->FindSource("test", "bob");
+  ASSERT_TRUE(link.ok()) << link.status().ToString();
+  EXPECT_EQ(link->fingerprint, hmac);
+  EXPECT_NE(link->fingerprint, (*crypto)->RowFingerprint(payload));
+  // Reopening does not switch it either.
+  store_.reset();
+  OpenStore();
+  EXPECT_EQ(store_->Fingerprint(payload), hmac);
+}
+
+TEST_F(ChildStoreTest, OpenRefusesAnUnknownRowFingerprintScheme) {
+  CreateStore();
+  store_.reset();
+  SetRowFingerprintScheme(db_dir_, "md5");
+  Status s = OpenFails();
+  EXPECT_EQ(s.code(), Status::Code::kNotSupported) << s.ToString();
+  EXPECT_THAT(s.message(), HasSubstr("'md5'"));
 }
 
 TEST_F(ChildStoreTest, OpenRefusesAnUnreadableSchemaVersion) {
@@ -966,8 +1011,10 @@ TEST_F(ChildStoreTest, FindSourceReturnsTheChildAndPayloadFingerprint) {
   const std::string payload = Bob().source_payload;
   auto crypto = Crypto::LoadKeyFile(key_file_);
   ASSERT_TRUE(crypto.ok()) << crypto.status().ToString();
-  EXPECT_EQ(link->fingerprint, DecodeBigEndian64((*crypto)->KeyedHash(payload).data()));
+  EXPECT_EQ(link->fingerprint, (*crypto)->RowFingerprint(payload));
+  EXPECT_EQ(link->fingerprint, store_->Fingerprint(payload));
   EXPECT_NE(link->fingerprint, XXH3_64bits(payload.data(), payload.size()));
+  EXPECT_NE(link->fingerprint, DecodeBigEndian64((*crypto)->KeyedHash(payload).data()));
   EXPECT_NE(link->fingerprint, store_->FindSource("test", "alice")->fingerprint);
 
   EXPECT_TRUE(store_->FindSource("test", "nobody").status().IsNotFound());

@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 #include <algorithm>
 #include <array>
@@ -249,6 +250,42 @@ TEST(CryptoKeyedHashTest, KnownAnswerVector) {
   // HMAC-SHA256(HKDF(key 00..1f, "contactpoint keyed-hash v1"), "SW1A 1AA")[:16].
   auto crypto = Crypto::FromKey(CountingKey());
   EXPECT_EQ(ToHex(crypto->KeyedHash("SW1A 1AA")), "dab929f0d622170059952c7c17893573");
+}
+
+TEST(CryptoRowFingerprintTest, KnownAnswerVector) {
+  // AES-256-ECB(HKDF(key 00..1f, "contactpoint row-fingerprint xxh3-aes v1"),
+  //             XXH3-128 of the row, big-endian)[:8], computed with the openssl CLI:
+  //   openssl kdf -keylen 32 -kdfopt digest:SHA256 -kdfopt hexkey:00..1f
+  //     -kdfopt "info:contactpoint row-fingerprint xxh3-aes v1" HKDF
+  //   XXH3-128("gen-1,Amelia,Smith") = 546cc3c106a7dd29fd7a77f29852e5b8
+  //   openssl enc -aes-256-ecb -nopad -K <subkey> = 7a0307229d567c87...
+  auto crypto = Crypto::FromKey(CountingKey());
+  EXPECT_EQ(crypto->RowFingerprint("gen-1,Amelia,Smith"), 0x7a0307229d567c87ull);
+}
+
+TEST(CryptoRowFingerprintTest, DeterministicKeyDependentAndUnlikeTheOtherHashes) {
+  auto a = Crypto::FromKey(CountingKey());
+  auto a_again = Crypto::FromKey(CountingKey());
+  auto b = Crypto::FromKey(FilledKey(0x42));
+  const std::string row = "gen-1,Amelia,Smith,2015-03-01,F,\"1 High Street\",LS1 1AA";
+  EXPECT_EQ(a->RowFingerprint(row), a_again->RowFingerprint(row));
+  EXPECT_NE(a->RowFingerprint(row), b->RowFingerprint(row));
+  EXPECT_NE(a->RowFingerprint(row), a->RowFingerprint(row + " "));
+  EXPECT_NE(a->RowFingerprint(""), a->RowFingerprint(std::string(1, '\0')));
+  EXPECT_NE(a->RowFingerprint(row), XXH3_64bits(row.data(), row.size()));
+  // Many threads at once share the pooled contexts and get the same answers.
+  const uint64_t expected = a->RowFingerprint(row);
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 2000; ++i) {
+        if (a->RowFingerprint(row) != expected) ++wrong;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(wrong.load(), 0);
 }
 
 TEST(CryptoFingerprintTest, KnownAnswersAndKeyDependence) {
