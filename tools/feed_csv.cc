@@ -35,7 +35,6 @@ Result<FeedRowParser> FeedRowParser::Create(const std::vector<std::string>& head
   FeedRowParser p;
   p.width_ = header.size();
   p.canonical_.assign(FeedColumns().size(), -1);
-  std::vector<std::string> base_header;
   for (size_t i = 0; i < header.size(); ++i) {
     std::string name = Trim(header[i]);
     auto it = std::find(FeedColumns().begin(), FeedColumns().end(), name);
@@ -44,11 +43,9 @@ Result<FeedRowParser> FeedRowParser::Create(const std::vector<std::string>& head
       if (slot != -1) return Status::InvalidArgument("column '" + name + "' appears twice");
       slot = static_cast<int>(i);
     }
-    if (name == "action" || name == "date_of_death") continue;
-    base_header.push_back(header[i]);  // the import parser names unknown columns itself
-    p.base_columns_.push_back(static_cast<int>(i));
   }
-  auto base = ImportRowParser::Create(base_header, source);
+  // The import parser reads every column but these two, and names unknown columns itself.
+  auto base = ImportRowParser::Create(header, source, {"action", "date_of_death"});
   if (!base.ok()) {
     return Status::InvalidArgument(base.status().message() + ", action, date_of_death");
   }
@@ -61,10 +58,7 @@ Status FeedRowParser::Parse(const std::vector<std::string>& fields, FeedRow* row
     return Status::InvalidArgument("expected " + std::to_string(width_) + " fields, found " +
                                    std::to_string(fields.size()));
   }
-  std::vector<std::string> base_fields;
-  base_fields.reserve(base_columns_.size());
-  for (int i : base_columns_) base_fields.push_back(fields[i]);
-  auto child = base_->Parse(base_fields);
+  auto child = base_->Parse(fields);
   if (!child.ok()) return child.status();
   auto extra = [&](ExtraColumn c) {
     int i = canonical_[kImportColumns.size() + c];
@@ -74,6 +68,7 @@ Status FeedRowParser::Parse(const std::vector<std::string>& fields, FeedRow* row
   if (action != "" && action != "upsert" && action != "withdraw") {
     return Status::InvalidArgument("action: must be upsert, withdraw or empty");
   }
+  const std::string dod = extra(kDateOfDeath);
   row->withdraw = action == "withdraw";
   row->record.record = std::move(child->record);
   row->record.record.provenance.clear();
@@ -81,29 +76,22 @@ Status FeedRowParser::Parse(const std::vector<std::string>& fields, FeedRow* row
   row->record.ref = std::move(child->source);
   row->record.seq = 0;
   row->record.record.date_of_death = Date{};
-  if (std::string dod = extra(kDateOfDeath); !dod.empty()) {
+  if (!dod.empty()) {
     auto d = ParseDate(dod);
     if (!d.ok()) return Status::InvalidArgument("date_of_death: not a date in the form YYYY-MM-DD");
     row->record.record.date_of_death = *d;
   }
-  // The fingerprint input lists every import column in one order, whatever the file's —
-  // the same line an import stores, so a record imported and then fed again unchanged is
-  // unchanged — then action and date of death only when given.
-  // The sensitive services, too, only when given (tools/import.h).
-  std::vector<std::string> canonical;
-  canonical.reserve(FeedColumns().size());
-  for (int i : canonical_) canonical.push_back(i < 0 ? std::string() : Trim(fields[i]));
-  auto given = [&](size_t from, size_t to) {
-    return std::any_of(canonical.begin() + from, canonical.begin() + to,
-                       [](const std::string& v) { return !v.empty(); });
-  };
-  const size_t n = kImportColumns.size();
-  std::vector<std::string> line(canonical.begin(), canonical.begin() + kImportColumnsBeforeSensitive);
-  if (given(kImportColumnsBeforeSensitive, n)) {
-    line.insert(line.end(), canonical.begin() + kImportColumnsBeforeSensitive, canonical.begin() + n);
+  // The fingerprint input is the line an import stores (every import column in one order,
+  // whatever the file's; the sensitive services only when given: tools/import.h), so that a
+  // record imported and then fed again unchanged is unchanged; then action and date of
+  // death, only when given.
+  row->raw = std::move(child->source_payload);
+  if (!action.empty() || !dod.empty()) {
+    row->raw.push_back(',');
+    AppendCsvField(action, &row->raw);
+    row->raw.push_back(',');
+    AppendCsvField(dod, &row->raw);
   }
-  if (given(n, n + 2)) line.insert(line.end(), canonical.begin() + n, canonical.end());
-  row->raw = CsvLine(line);
   return Status::OK();
 }
 

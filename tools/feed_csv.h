@@ -26,7 +26,6 @@ class FeedRowParser {
  private:
   FeedRowParser() = default;
   std::shared_ptr<ImportRowParser> base_;
-  std::vector<int> base_columns_;    // row index of each column the import parser reads
   std::vector<int> canonical_;       // row index of each FeedColumns() entry, or -1
   size_t width_ = 0;
 };

@@ -58,7 +58,8 @@ std::vector<std::string> SplitFormerNames(const std::string& text) {
 }  // namespace
 
 Result<ImportRowParser> ImportRowParser::Create(const std::vector<std::string>& header,
-                                                std::string source) {
+                                                std::string source,
+                                                const std::vector<std::string>& passed_over) {
   ImportRowParser p;
   p.source_ = std::move(source);
   p.column_.assign(kColumnCount, -1);
@@ -66,6 +67,10 @@ Result<ImportRowParser> ImportRowParser::Create(const std::vector<std::string>& 
   for (size_t i = 0; i < header.size(); ++i) {
     std::string name = Trim(header[i]);
     auto it = std::find(kImportColumns.begin(), kImportColumns.end(), name);
+    if (it == kImportColumns.end() &&
+        std::find(passed_over.begin(), passed_over.end(), name) != passed_over.end()) {
+      continue;
+    }
     if (it == kImportColumns.end()) {
       return Status::InvalidArgument("unknown column '" + name + "'; the columns are " + JoinedColumns());
     }
@@ -144,6 +149,9 @@ Result<NewChild> ImportRowParser::Parse(const std::vector<std::string>& fields) 
   const bool sensitive = std::any_of(view.begin() + kSexualHealth, view.end(),
                                      [](std::string_view v) { return !v.empty(); });
   const size_t width = sensitive ? size_t{kColumnCount} : kImportColumnsBeforeSensitive;
+  size_t bytes = width;
+  for (size_t col = 0; col < width; ++col) bytes += view[col].size();
+  c.source_payload.reserve(bytes + 16);  // room for a few quotes, and a feed's two columns
   for (size_t col = 0; col < width; ++col) {
     if (col > 0) c.source_payload.push_back(',');
     AppendCsvField(view[col], &c.source_payload);

@@ -34,7 +34,10 @@ struct ImportSummary {
 // known columns, no repeats, source_key present.
 class ImportRowParser {
  public:
-  static Result<ImportRowParser> Create(const std::vector<std::string>& header, std::string source);
+  // `passed_over`: other columns the caller reads itself (a feed's action and
+  // date_of_death): accepted in the header and left out of the child and its payload.
+  static Result<ImportRowParser> Create(const std::vector<std::string>& header, std::string source,
+                                        const std::vector<std::string>& passed_over = {});
 
   // The child a row describes, or InvalidArgument naming the column and the fault.
   Result<NewChild> Parse(const std::vector<std::string>& fields) const;

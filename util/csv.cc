@@ -186,8 +186,16 @@ CsvReader::FieldEnd CsvReader::AfterClosingQuote(std::string* field, std::string
 // Quotes a field holding a comma, quote, CR or LF, and one starting with a UTF-8 BOM (which
 // the reader would otherwise drop if it began a file).
 void AppendCsvField(std::string_view field, std::string* out) {
-  const bool needs_quotes =
-      field.find_first_of(",\"\r\n") != std::string_view::npos || field.starts_with(kUtf8Bom);
+  // One pass with plain comparisons: find_first_of with a set calls memchr over the set
+  // for every character, and every import and feed row's fingerprint line comes through
+  // here (a fifth of an unchanged feed row's parsing).
+  static constexpr auto kSpecial = [] {
+    std::array<bool, 256> t{};
+    for (unsigned char c : {',', '"', '\r', '\n'}) t[c] = true;
+    return t;
+  }();
+  bool needs_quotes = field.starts_with(kUtf8Bom);
+  for (char c : field) needs_quotes |= kSpecial[static_cast<unsigned char>(c)];
   if (!needs_quotes) {
     out->append(field);
     return;
