@@ -72,7 +72,13 @@ std::vector<rocksdb::ColumnFamilyDescriptor> Descriptors(
   d.emplace_back(rocksdb::kDefaultColumnFamilyName, FamilyOptions(cache, false));
   d.emplace_back(kMeta, FamilyOptions(cache, false));
   d.emplace_back(kChildren, FamilyOptions(cache, false));
-  d.emplace_back(kHidden, FamilyOptions(cache, false));
+  // Hidden fields are sealed (AES-GCM): ciphertext does not compress, and compressing it
+  // anyway cost the bulk loader, flushes and compactions the CPU of every block, for
+  // RocksDB to store each block as it was. Files written before keep their compression.
+  auto hidden = FamilyOptions(cache, false);
+  hidden.compression = rocksdb::kNoCompression;
+  hidden.bottommost_compression = rocksdb::kNoCompression;
+  d.emplace_back(kHidden, hidden);
   d.emplace_back(kSources, FamilyOptions(cache, false));
   auto name = FamilyOptions(cache, true);
   name.prefix_extractor = std::make_shared<NamePostingPrefix>();

@@ -527,6 +527,7 @@ TEST_F(BulkLoaderTest, ATermNamedTwiceIsPostedOnce) {
 }
 
 // Loaded files are compressed as flushes are; CompactAll gives the bottommost level ZSTD.
+// Sealed hidden fields are never compressed: ciphertext does not shrink.
 TEST_F(BulkLoaderTest, CompactAllRecompressesLoadedFilesAndKeepsEveryChild) {
   CreateTwinStores();
   auto loader = Loader(/*chunk_children=*/10);
@@ -534,9 +535,11 @@ TEST_F(BulkLoaderTest, CompactAllRecompressesLoadedFilesAndKeepsEveryChild) {
   ASSERT_TRUE(loader->Finish().ok());
   EXPECT_EQ(Insert(ref_.get(), Kids(0, 35)), Range(1, 35));
   EXPECT_THAT(Compressions(db_dir_, "name_index"), ElementsAre("LZ4"));
+  EXPECT_THAT(Compressions(db_dir_, "hidden"), ElementsAre("NoCompression"));
   ASSERT_TRUE(store_->CompactAll().ok());
   EXPECT_THAT(Compressions(db_dir_, "name_index"), ElementsAre("ZSTD"));
   EXPECT_THAT(Compressions(db_dir_, "children"), ElementsAre("ZSTD"));
+  EXPECT_THAT(Compressions(db_dir_, "hidden"), ElementsAre("NoCompression"));
   ExpectSameAsReference(Kids(0, 35));
 }
 
