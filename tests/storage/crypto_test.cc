@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <xxhash.h>
 
@@ -22,6 +23,7 @@
 #include <fstream>
 #include <iterator>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -107,6 +109,49 @@ TEST(CryptoSealTest, NonceDiffersBetweenSealsOfTheSamePlaintext) {
   std::string b = crypto->Seal("same address", "child-0001");
   EXPECT_NE(a.substr(1, 12), b.substr(1, 12));
   EXPECT_NE(a, b);
+}
+
+// Nonces come from a per-thread buffer of random bytes: across a refill, across threads
+// and across a fork (whose child holds a copy of its parent's buffer) none may repeat.
+TEST(CryptoSealTest, NoncesNeverRepeatAcrossRefillsThreadsOrAFork) {
+  auto crypto = Crypto::FromKey(CountingKey());
+  auto nonce = [&] { return crypto->Seal("x", "").substr(1, 12); };
+  std::set<std::string> seen;
+  for (int i = 0; i < 2000; ++i) EXPECT_TRUE(seen.insert(nonce()).second) << i;  // several refills
+  std::vector<std::string> from_threads[2];
+  std::thread t0([&] { for (int i = 0; i < 500; ++i) from_threads[0].push_back(nonce()); });
+  std::thread t1([&] { for (int i = 0; i < 500; ++i) from_threads[1].push_back(nonce()); });
+  t0.join();
+  t1.join();
+  for (const auto& list : from_threads) {
+    for (const auto& n : list) EXPECT_TRUE(seen.insert(n).second);
+  }
+  // The parent has nonces buffered; the child's next ones must not be the parent's.
+  nonce();
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    std::string out;
+    for (int i = 0; i < 10; ++i) out += nonce();
+    ssize_t n = write(fds[1], out.data(), out.size());
+    _exit(n == static_cast<ssize_t>(out.size()) ? 0 : 1);
+  }
+  close(fds[1]);
+  std::string child(120, '\0');
+  size_t got = 0;
+  while (got < child.size()) {
+    ssize_t n = read(fds[0], child.data() + got, child.size() - got);
+    if (n <= 0) break;
+    got += static_cast<size_t>(n);
+  }
+  close(fds[0]);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_EQ(got, child.size());
+  for (int i = 0; i < 10; ++i) EXPECT_TRUE(seen.insert(nonce()).second);
+  for (int i = 0; i < 10; ++i) EXPECT_TRUE(seen.insert(child.substr(12 * i, 12)).second) << "child nonce " << i;
 }
 
 TEST(CryptoSealTest, OpensKnownAnswerVector) {
