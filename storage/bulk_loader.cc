@@ -176,31 +176,40 @@ struct BuildContext {
   std::array<rocksdb::ColumnFamilyHandle*, kFamilies> families;
 };
 
+// Copies each entry straight into the slice's arena: building them as strings in a list
+// first cost two allocations and a copy per entry, some 90 entries per child.
+class ArenaWriter : public EntryWriter {
+ public:
+  ArenaWriter(const BuildContext& ctx, Slice* slice) : ctx_(ctx), slice_(slice) {}
+  void Put(rocksdb::ColumnFamilyHandle* cf, std::string_view key, std::string_view value) override {
+    if (!slice_->status.ok()) return;
+    const size_t f = std::find(ctx_.families.begin(), ctx_.families.end(), cf) - ctx_.families.begin();
+    if (f == kFamilies) {
+      slice_->status = Status::Corruption("an entry for an unexpected column family");
+    } else if (key.size() + value.size() > UINT32_MAX) {
+      slice_->status = Status::InvalidArgument("an entry of 4 GB or more");
+    } else {
+      char* data = slice_->arena.Allocate(key.size() + value.size());
+      std::memcpy(data, key.data(), key.size());
+      std::memcpy(data + key.size(), value.data(), value.size());
+      slice_->family[f].push_back(Item{KeyHead(key, 0), KeyHead(key, 8), KeyHead(key, 16), data,
+                                       static_cast<uint32_t>(key.size()),
+                                       static_cast<uint32_t>(value.size())});
+    }
+  }
+
+ private:
+  const BuildContext& ctx_;
+  Slice* slice_;
+};
+
 // Appends the entries of a block's children to `slice`. After a failure the slice keeps
 // its status and builds nothing more.
 void BuildBlock(const BuildContext& ctx, const StageBlock& block, Slice* slice) {
-  std::vector<Entry> entries;
+  ArenaWriter writer(ctx, slice);
   for (size_t i = 0; i < block.count && slice->status.ok(); ++i) {
-    entries.clear();
-    slice->status =
-        AppendNewChildEntries(ctx.h, *ctx.crypto, *ctx.policy, block.children[i], &entries);
-    for (const auto& e : entries) {
-      if (!slice->status.ok()) break;
-      const size_t f =
-          std::find(ctx.families.begin(), ctx.families.end(), e.cf) - ctx.families.begin();
-      if (f == kFamilies) {
-        slice->status = Status::Corruption("an entry for an unexpected column family");
-      } else if (e.key.size() + e.value.size() > UINT32_MAX) {
-        slice->status = Status::InvalidArgument("an entry of 4 GB or more");
-      } else {
-        char* data = slice->arena.Allocate(e.key.size() + e.value.size());
-        std::memcpy(data, e.key.data(), e.key.size());
-        std::memcpy(data + e.key.size(), e.value.data(), e.value.size());
-        slice->family[f].push_back(Item{KeyHead(e.key, 0), KeyHead(e.key, 8), KeyHead(e.key, 16),
-                                        data, static_cast<uint32_t>(e.key.size()),
-                                        static_cast<uint32_t>(e.value.size())});
-      }
-    }
+    Status s = AppendNewChildEntries(ctx.h, *ctx.crypto, *ctx.policy, block.children[i], &writer);
+    if (!s.ok() && slice->status.ok()) slice->status = s;
   }
 }
 

@@ -79,15 +79,16 @@ void PutIndexEntries(ChildStore::Handles* h, const Crypto& crypto, const IndexIm
                      const ChildRecord& r, const HiddenFields& hidden, Sink* b) {
   const auto year = static_cast<uint16_t>(r.date_of_birth.year);
   const bool archived = r.lifecycle.archived();
+  std::string key;  // reused: both sinks copy what they are given
   for (const auto& term : image.terms) {
     const std::string& value = CarriesFeatures(term.kind) ? image.posting_value : image.flags_only;
     if (!archived) {
-      b->Put(h->name_index,
-             keys::NamePostingKey(term.kind, term.token, year, r.date_of_birth.month, r.id), value);
+      keys::NamePostingKeyInto(&key, term.kind, term.token, year, r.date_of_birth.month, r.id);
+      b->Put(h->name_index, key, value);
     }
     if (r.shield.shielded && term.kind == TermKind::kPhonetic) {
-      b->Put(h->name_index, keys::NamePostingKey(TermKind::kShieldedPhonetic, term.token, 0, 0, r.id),
-             image.posting_value);
+      keys::NamePostingKeyInto(&key, TermKind::kShieldedPhonetic, term.token, 0, 0, r.id);
+      b->Put(h->name_index, key, image.posting_value);
     }
   }
   if (archived) return;
@@ -100,12 +101,31 @@ void PutIndexEntries(ChildStore::Handles* h, const Crypto& crypto, const IndexIm
   }
 }
 
-// Appends every entry a new child writes: record, sealed hidden fields, index postings
-// and the sealed source link. `child.record.id` must be assigned and `child.record.sources`
-// must hold `child.source`. InvalidArgument for an index token outside 1..255 bytes.
+// Where AppendNewChildEntries puts a child's entries; Put copies what it is given.
+class EntryWriter {
+ public:
+  virtual ~EntryWriter() = default;
+  virtual void Put(rocksdb::ColumnFamilyHandle* cf, std::string_view key, std::string_view value) = 0;
+};
+
+// An EntryWriter that keeps the entries in a list.
+class EntryList : public EntryWriter {
+ public:
+  explicit EntryList(std::vector<Entry>* out) : out_(out) {}
+  void Put(rocksdb::ColumnFamilyHandle* cf, std::string_view key, std::string_view value) override {
+    out_->push_back({cf->GetID(), cf, std::string(key), std::string(value)});
+  }
+
+ private:
+  std::vector<Entry>* out_;
+};
+
+// Writes every entry a new child writes: record, sealed hidden fields, index postings
+// and the source link. `child.record.id` must be assigned and `child.record.sources`
+// must hold `child.source`. InvalidArgument for an index token outside 1..255 bytes,
+// before anything is written.
 Status AppendNewChildEntries(ChildStore::Handles* h, const Crypto& crypto,
-                             const IndexPolicy& policy, const NewChild& child,
-                             std::vector<Entry>* out);
+                             const IndexPolicy& policy, const NewChild& child, EntryWriter* out);
 
 // Orders entries by column family, then key.
 void SortEntries(std::vector<Entry>* entries);

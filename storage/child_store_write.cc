@@ -10,17 +10,6 @@
 #include "util/coding.h"
 
 namespace cp {
-namespace {
-
-// Adapts an entry list to PutIndexEntries' sink interface.
-struct EntrySink {
-  std::vector<Entry>* out;
-  void Put(rocksdb::ColumnFamilyHandle* cf, std::string key, std::string value) {
-    out->push_back({cf->GetID(), cf, std::move(key), std::move(value)});
-  }
-};
-
-}  // namespace
 
 // Keyed, because the payload holds an address: an unkeyed hash on disk would let anyone
 // holding the files confirm a guessed address.
@@ -40,8 +29,7 @@ IndexImage MakeIndexImage(const IndexPolicy& policy, const ChildRecord& record) 
 }
 
 Status AppendNewChildEntries(ChildStore::Handles* h, const Crypto& crypto,
-                             const IndexPolicy& policy, const NewChild& c,
-                             std::vector<Entry>* out) {
+                             const IndexPolicy& policy, const NewChild& c, EntryWriter* sink) {
   const ChildRecord& r = c.record;
   IndexImage image = MakeIndexImage(policy, r);
   for (const auto& t : image.terms) {
@@ -49,18 +37,17 @@ Status AppendNewChildEntries(ChildStore::Handles* h, const Crypto& crypto,
       return Status::InvalidArgument("an index token must be 1 to 255 bytes");
     }
   }
-  EntrySink sink{out};
-  sink.Put(h->children, keys::ChildKey(r.id), EncodeChildRecord(r));
-  sink.Put(h->hidden, keys::ChildKey(r.id),
-           crypto.Seal(EncodeHiddenFields(c.hidden), HiddenAssociatedData(r.id)));
-  PutIndexEntries(h, crypto, image, r, c.hidden, &sink);
+  sink->Put(h->children, keys::ChildKey(r.id), EncodeChildRecord(r));
+  sink->Put(h->hidden, keys::ChildKey(r.id),
+            crypto.Seal(EncodeHiddenFields(c.hidden), HiddenAssociatedData(r.id)));
+  PutIndexEntries(h, crypto, image, r, c.hidden, sink);
   std::string source_key = keys::SourceKey(c.source.source, c.source.key);
   // No sealed copy of the record: what this source said is the child as created, and
   // stays readable from the child until a change to the child writes the copy out
   // (ChildStore::MaterializeDerivedLinks). A copy would double the database.
   std::string link = BigEndian64(r.id);
   link += BigEndian64(SourceFingerprint(*h, crypto, c.source_payload));
-  sink.Put(h->sources, std::move(source_key), std::move(link));
+  sink->Put(h->sources, source_key, link);
   return Status::OK();
 }
 
@@ -101,7 +88,8 @@ Result<std::vector<ChildId>> ChildStore::InsertChildren(std::span<NewChild> chil
     if (std::find(r.sources.begin(), r.sources.end(), c.source) == r.sources.end()) {
       r.sources.push_back(c.source);
     }
-    Status s = AppendNewChildEntries(h_.get(), *crypto_, *options_.policy, c, &entries);
+    EntryList list(&entries);
+    Status s = AppendNewChildEntries(h_.get(), *crypto_, *options_.policy, c, &list);
     if (!s.ok()) return s;
     ids.push_back(r.id);
   }

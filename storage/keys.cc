@@ -23,10 +23,21 @@ std::string NamePostingPrefix(TermKind kind, std::string_view token, uint16_t ye
 
 std::string NamePostingKey(TermKind kind, std::string_view token, uint16_t year, uint8_t month,
                            ChildId id) {
-  std::string k = NamePostingPrefix(kind, token, year);
-  k.push_back(static_cast<char>(month));
-  PutBigEndian64(&k, id);
+  std::string k;
+  NamePostingKeyInto(&k, kind, token, year, month, id);
   return k;
+}
+
+void NamePostingKeyInto(std::string* out, TermKind kind, std::string_view token, uint16_t year,
+                        uint8_t month, ChildId id) {
+  out->clear();
+  out->reserve(2 + token.size() + 11);
+  out->push_back(static_cast<char>(kind));
+  out->push_back(static_cast<char>(token.size()));
+  out->append(token);
+  PutBigEndian16(out, year);
+  out->push_back(static_cast<char>(month));
+  PutBigEndian64(out, id);
 }
 
 size_t NamePostingPrefixLength(std::string_view key) {

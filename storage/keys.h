@@ -22,6 +22,10 @@ std::optional<ChildId> DecodeChildKey(std::string_view key);
 std::string NamePostingPrefix(TermKind kind, std::string_view token, uint16_t year);
 std::string NamePostingKey(TermKind kind, std::string_view token, uint16_t year, uint8_t month,
                            ChildId id);
+// The same key in `*out`, whose buffer is reused: a child's twenty-odd postings need no
+// allocation each.
+void NamePostingKeyInto(std::string* out, TermKind kind, std::string_view token, uint16_t year,
+                        uint8_t month, ChildId id);
 // Length of the bloom prefix of a name posting key, or 0 when the key is malformed.
 size_t NamePostingPrefixLength(std::string_view key);
 struct NamePostingParts {
