@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <string>
+#include <tuple>
 
 #include "storage/child_store_internal.h"
 #include "storage/file_encryption.h"
@@ -308,10 +310,11 @@ Status ChildStore::InitMeta(bool create) {
     batch.Put(h_->meta, std::string(keys::kMetaKeyFingerprint), crypto_->KeyFingerprint());
     batch.Put(h_->meta, std::string(keys::kMetaNextChildId), BigEndian64(1));
     batch.Put(h_->meta, std::string(keys::kMetaRowFingerprint), std::string(keys::kRowFingerprintXxh3Aes));
+    batch.Put(h_->meta, std::string(keys::kMetaPlaceHash), std::string(keys::kPlaceHashXxh3Aes));
     rocksdb::WriteOptions wo;
     wo.sync = true;
     Status ws = FromRocks(db->Write(wo, &batch), "writing database metadata");
-    if (ws.ok()) h_->row_fingerprint_xxh3 = true;
+    if (ws.ok()) h_->row_fingerprint_xxh3 = h_->place_hash_xxh3 = true;
     return ws;
   }
   std::string version, fingerprint, next;
@@ -338,16 +341,23 @@ Status ChildStore::InitMeta(bool create) {
   s = db->Get(rocksdb::ReadOptions(), h_->meta, std::string(keys::kMetaNextChildId), &next);
   if (!s.ok() || next.size() != 8) return Status::Corruption("next child id is missing or malformed");
   next_id_ = DecodeBigEndian64(next.data());
-  std::string scheme;
-  s = db->Get(rocksdb::ReadOptions(), h_->meta, std::string(keys::kMetaRowFingerprint), &scheme);
-  if (s.ok()) {
-    if (scheme != keys::kRowFingerprintXxh3Aes) {
-      return Status::NotSupported("database " + options_.db_dir + " fingerprints source rows as '" + scheme +
-                                  "', which this build does not know (upgrade contactpoint)");
+  // Hash schemes chosen when the database was created; absent: the HMAC of older builds.
+  for (auto [name, known, flag, what] :
+       {std::tuple{keys::kMetaRowFingerprint, keys::kRowFingerprintXxh3Aes, &h_->row_fingerprint_xxh3,
+                   "fingerprints source rows"},
+        std::tuple{keys::kMetaPlaceHash, keys::kPlaceHashXxh3Aes, &h_->place_hash_xxh3,
+                   "hashes postcodes"}}) {
+    std::string scheme;
+    s = db->Get(rocksdb::ReadOptions(), h_->meta, std::string(name), &scheme);
+    if (s.ok()) {
+      if (scheme != known) {
+        return Status::NotSupported("database " + options_.db_dir + " " + what + " as '" + scheme +
+                                    "', which this build does not know (upgrade contactpoint)");
+      }
+      *flag = true;
+    } else if (!s.IsNotFound()) {
+      return FromRocks(s, std::string("reading how the database ") + what);
     }
-    h_->row_fingerprint_xxh3 = true;
-  } else if (!s.IsNotFound()) {
-    return FromRocks(s, "reading the row fingerprint scheme");
   }
   return Status::OK();
 }

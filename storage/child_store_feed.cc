@@ -155,7 +155,7 @@ void ChildStore::DeletePostings(const ChildRecord& o, const HiddenFields& hidden
     batch->Delete(h_->id_index, keys::IdKey(keys::IdKind::kPupilNumber, o.pupil_number, o.id));
   }
   if (!o.shield.shielded && !hidden.postcode.empty()) {
-    batch->Delete(h_->place_index, keys::PlaceKey(crypto_->KeyedHash(hidden.postcode), o.id));
+    batch->Delete(h_->place_index, keys::PlaceKey(PlaceHash(*h_, *crypto_, hidden.postcode), o.id));
   }
 }
 

@@ -41,6 +41,9 @@ struct ChildStore::Handles {
   // Source rows are fingerprinted with Crypto::RowFingerprint (true) or, in a database
   // created before it, with the first 8 bytes of Crypto::KeyedHash (keys::kMetaRowFingerprint).
   bool row_fingerprint_xxh3 = false;
+  // Place-index keys hash the postcode with Crypto::PlaceHash (true) or, in a database
+  // created before it, Crypto::KeyedHash (keys::kMetaPlaceHash).
+  bool place_hash_xxh3 = false;
 
   ~Handles();
 };
@@ -65,6 +68,12 @@ IndexImage MakeIndexImage(const IndexPolicy& policy, const ChildRecord& record);
 // The keyed fingerprint of a source's raw record ("has it changed?"), by the database's
 // scheme (Handles::row_fingerprint_xxh3).
 uint64_t SourceFingerprint(const ChildStore::Handles& h, const Crypto& crypto, std::string_view payload);
+
+// The 16 bytes a canonical postcode's place-index keys start with, by the database's
+// scheme (Handles::place_hash_xxh3).
+inline std::string PlaceHash(const ChildStore::Handles& h, const Crypto& crypto, std::string_view postcode) {
+  return h.place_hash_xxh3 ? crypto.PlaceHash(postcode) : crypto.KeyedHash(postcode);
+}
 
 // Puts every index entry of a child. A shielded child gets no place posting: that is
 // the rule that keeps a postcode search from confirming where a shielded child lives. It
@@ -97,7 +106,7 @@ void PutIndexEntries(ChildStore::Handles* h, const Crypto& crypto, const IndexIm
     b->Put(h->id_index, keys::IdKey(keys::IdKind::kPupilNumber, r.pupil_number, r.id), "");
   }
   if (!r.shield.shielded && !hidden.postcode.empty()) {
-    b->Put(h->place_index, keys::PlaceKey(crypto.KeyedHash(hidden.postcode), r.id), image.posting_value);
+    b->Put(h->place_index, keys::PlaceKey(PlaceHash(*h, crypto, hidden.postcode), r.id), image.posting_value);
   }
 }
 

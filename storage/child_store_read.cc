@@ -203,7 +203,7 @@ Status PostingScanner::ScanName(TermKind kind, std::string_view token, uint16_t 
 
 Status PostingScanner::ScanPlace(std::string_view canonical_postcode, size_t limit,
                                  const PostingVisitor& visit, bool* complete) {
-  const std::string prefix = store_->crypto_->KeyedHash(canonical_postcode);
+  const std::string prefix = PlaceHash(*store_->h_, *store_->crypto_, canonical_postcode);
   if (!place_it_) {
     rocksdb::ReadOptions ro;
     ro.prefix_same_as_start = true;

@@ -131,7 +131,7 @@ Status ChildStore::SetShield(ChildId id, bool shielded, std::string_view by,
   }
   std::string place_key;
   if (shielded && !hidden.postcode.empty()) {
-    place_key = keys::PlaceKey(crypto_->KeyedHash(hidden.postcode), id);
+    place_key = keys::PlaceKey(PlaceHash(*h_, *crypto_, hidden.postcode), id);
     batch.Delete(h_->place_index, place_key);
   }
   rocksdb::WriteOptions wo;

@@ -11,7 +11,7 @@
 //
 // Subkeys: HKDF-SHA256 (RFC 5869) over the master key, no salt (the master key is already
 // uniformly random, so the extract step needs none), 32 bytes each, with the info labels
-// kSealLabel, kHashLabel, kFileLabel and kRowLabel below. Changing a label or the derivation makes every existing
+// kSealLabel, kHashLabel, kFileLabel, kRowLabel and kPlaceLabel below. Changing a label or the derivation makes every existing
 // database unreadable: the labels are part of the on-disk format.
 //
 // Failure policy: Seal, KeyedHash and FromKey have no error channel. If OpenSSL fails inside
@@ -59,6 +59,7 @@ constexpr char kSealLabel[] = "contactpoint hidden-fields aes-256-gcm v1";
 constexpr char kHashLabel[] = "contactpoint keyed-hash v1";
 constexpr char kFileLabel[] = "contactpoint database-files aes-256-ctr v1";
 constexpr char kRowLabel[] = "contactpoint row-fingerprint xxh3-aes v1";
+constexpr char kPlaceLabel[] = "contactpoint place-hash xxh3-aes v1";
 
 constexpr uint8_t kSealVersion = 0x01;
 constexpr size_t kNonceBytes = 12;
@@ -463,6 +464,8 @@ std::unique_ptr<Crypto> Crypto::FromKey(const std::array<uint8_t, kKeyBytes>& ke
   std::array<uint8_t, kKeyBytes> row_key{};
   Hkdf(key, kRowLabel, row_key);
   crypto->row_ciphers_ = std::make_unique<CipherPool>(row_key, EVP_aes_256_ecb());
+  Hkdf(key, kPlaceLabel, row_key);
+  crypto->place_ciphers_ = std::make_unique<CipherPool>(row_key, EVP_aes_256_ecb());
   OPENSSL_cleanse(row_key.data(), row_key.size());
   EVP_MAC* hmac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
   if (hmac == nullptr) Fatal("EVP_MAC_fetch(HMAC)");
@@ -613,27 +616,49 @@ std::string Crypto::KeyedHash(std::string_view data) const {
   return std::string(reinterpret_cast<const char*>(mac), kKeyedHashBytes);
 }
 
-// XXH3-128 compresses the row to one AES block; the block enciphered under the row
-// subkey is a pseudo-random function of the row that only the key holder can compute.
-// XXH3 is not collision-resistant against someone choosing rows, but the only rows that
-// meet here are one source's successive versions of one record.
+namespace {
+
+// XXH3-128 compresses the data to one AES block; the block enciphered under a subkey is a
+// pseudo-random function of the data that only the key holder can compute. XXH3 is not
+// collision-resistant against someone choosing inputs, but the inputs that meet here are
+// one source's successive versions of one record, or postcodes.
+void Xxh3Aes(Crypto::CipherPool* pool, std::string_view data, uint8_t out[16]);
+
+}  // namespace
+
 uint64_t Crypto::RowFingerprint(std::string_view data) const {
-  const XXH128_hash_t h = XXH3_128bits(data.data(), data.size());
-  uint8_t block[16], out[16 + 16];
-  for (int i = 0; i < 8; ++i) {
-    block[i] = static_cast<uint8_t>(h.high64 >> (56 - 8 * i));
-    block[8 + i] = static_cast<uint8_t>(h.low64 >> (56 - 8 * i));
-  }
-  PooledCipher c(row_ciphers_.get(), true);
-  int out_len = 0;
-  if (c.ctx == nullptr || EVP_EncryptUpdate(c.ctx, out, &out_len, block, sizeof(block)) != 1 ||
-      out_len != static_cast<int>(sizeof(block))) {
-    Fatal("AES-256-ECB (row fingerprint)");
-  }
+  uint8_t out[16];
+  Xxh3Aes(row_ciphers_.get(), data, out);
   uint64_t v = 0;
   for (int i = 0; i < 8; ++i) v = (v << 8) | out[i];
   return v;
 }
+
+std::string Crypto::PlaceHash(std::string_view data) const {
+  uint8_t out[16];
+  Xxh3Aes(place_ciphers_.get(), data, out);
+  return std::string(reinterpret_cast<const char*>(out), sizeof(out));
+}
+
+namespace {
+
+void Xxh3Aes(Crypto::CipherPool* pool, std::string_view data, uint8_t out[16]) {
+  const XXH128_hash_t h = XXH3_128bits(data.data(), data.size());
+  uint8_t block[16], enciphered[16 + 16];
+  for (int i = 0; i < 8; ++i) {
+    block[i] = static_cast<uint8_t>(h.high64 >> (56 - 8 * i));
+    block[8 + i] = static_cast<uint8_t>(h.low64 >> (56 - 8 * i));
+  }
+  PooledCipher c(pool, true);
+  int out_len = 0;
+  if (c.ctx == nullptr || EVP_EncryptUpdate(c.ctx, enciphered, &out_len, block, sizeof(block)) != 1 ||
+      out_len != static_cast<int>(sizeof(block))) {
+    Fatal("AES-256-ECB (XXH3 + AES keyed hash)");
+  }
+  std::memcpy(out, enciphered, 16);
+}
+
+}  // namespace
 
 std::string Crypto::KeyFingerprint() const { return fingerprint_; }
 

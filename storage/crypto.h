@@ -4,8 +4,8 @@
 // (created 0600). From it three subkeys are derived (HKDF-SHA256, distinct labels): one for
 // AES-256-GCM sealing of hidden fields, one for HMAC-SHA256 keyed hashes (postcode index
 // keys), one for AES-256-CTR encryption of every database file
-// (storage/file_encryption.h), and one for row fingerprints, so that no use can be turned
-// against another.
+// (storage/file_encryption.h), one for row fingerprints and one for place-index hashes, so
+// that no use can be turned against another.
 //
 // Thread safety: a Crypto object is immutable after Load/Create; Seal, Open and KeyedHash
 // may be called from many threads at once.
@@ -57,6 +57,11 @@ class Crypto {
   // at about a tenth of its cost: an unchanged feed row spent a fifth of its CPU in HMAC.
   uint64_t RowFingerprint(std::string_view data) const;
 
+  // 16 bytes for a postcode's place-index key: XXH3-128 of the postcode, enciphered as one
+  // AES-256 block under the place-hash subkey. Keyed like KeyedHash (postcodes never appear
+  // in clear in a key) at a fifteenth of its cost.
+  std::string PlaceHash(std::string_view data) const;
+
   // A short fingerprint of the master key (first 8 bytes of SHA-256 over it, hex), stored
   // in the database so that opening it with the wrong key file is refused clearly.
   std::string KeyFingerprint() const;
@@ -65,14 +70,17 @@ class Crypto {
   // the file encryption provider may hold it; it opens nothing else.
   const std::array<uint8_t, kKeyBytes>& FileKey() const { return file_key_; }
 
- private:
-  // AES-256-GCM contexts keyed with the seal key, for reuse (below, in crypto.cc).
+ public:
+  // Cipher contexts keyed once, for reuse (crypto.cc).
   class CipherPool;
+
+ private:
   friend class PooledCipher;
 
   Crypto();
   std::unique_ptr<CipherPool> ciphers_;      // AES-256-GCM under seal_key_
-  std::unique_ptr<CipherPool> row_ciphers_;  // AES-256-ECB under the row subkey
+  std::unique_ptr<CipherPool> row_ciphers_;    // AES-256-ECB under the row subkey
+  std::unique_ptr<CipherPool> place_ciphers_;  // AES-256-ECB under the place-hash subkey
   std::array<uint8_t, kKeyBytes> seal_key_{};
   std::array<uint8_t, kKeyBytes> hash_key_{};
   std::array<uint8_t, kKeyBytes> file_key_{};

@@ -70,6 +70,10 @@ inline constexpr std::string_view kMetaNextReviewId = "next_review_id";
 // the rows they hold still compare equal to the same rows sent again.
 inline constexpr std::string_view kMetaRowFingerprint = "row_fingerprint";
 inline constexpr std::string_view kRowFingerprintXxh3Aes = "xxh3-aes";
+// How place-index keys hash the postcode (PlaceHash): kPlaceHashXxh3Aes in every database
+// created since 2026-11-29; absent in older ones, whose place keys are HMAC-SHA256.
+inline constexpr std::string_view kMetaPlaceHash = "place_hash";
+inline constexpr std::string_view kPlaceHashXxh3Aes = "xxh3-aes";
 // Meta key of a named setting: "setting/" + name.
 inline std::string SettingKey(std::string_view name) { return "setting/" + std::string(name); }
 

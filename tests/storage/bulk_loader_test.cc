@@ -1031,7 +1031,7 @@ TEST_F(BulkLoaderTest, SetShieldWorksOnBulkLoadedChildrenAndLeavesNoPlaceKeyOnDi
 
   auto crypto = Crypto::LoadKeyFile(key_file_);
   ASSERT_TRUE(crypto.ok()) << crypto.status().ToString();
-  const std::string hash = (*crypto)->KeyedHash("ZZ9 9ZZ");
+  const std::string hash = (*crypto)->PlaceHash("ZZ9 9ZZ");
   const std::string shielded_key = keys::PlaceKey(hash, 3);
   const std::string control_key = keys::PlaceKey(hash, 4);
   DiskScan scan = ScanDirectory(db_dir_, {shielded_key, control_key});

@@ -83,7 +83,7 @@ class CheckTest : public testing_util::TempDirTest {
   std::string PostcodeHash(const std::string& postcode) {
     auto crypto = Crypto::LoadKeyFile(key_file_);
     EXPECT_TRUE(crypto.ok());
-    return (*crypto)->KeyedHash(postcode);
+    return (*crypto)->PlaceHash(postcode);
   }
 
   void ExpectOnly(ProblemKind kind, ChildId child) {

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "storage/crypto.h"
+#include "storage/keys.h"
 #include "tests/storage/raw_db_util.h"
 #include "tests/storage/store_test_util.h"
 
@@ -413,6 +414,64 @@ TEST_F(ChildStoreTest, ADatabaseWithoutARowFingerprintSchemeKeepsHmacFingerprint
   store_.reset();
   OpenStore();
   EXPECT_EQ(store_->Fingerprint(payload), hmac);
+}
+
+void DeleteMeta(const std::string& db_dir, const std::string& key) {
+  EditRawDatabase(db_dir, [&](rocksdb::DB* db, const auto& handles, const auto& names) {
+    auto* meta = Family(handles, names, "meta");
+    ASSERT_NE(meta, nullptr);
+    ASSERT_TRUE(db->Delete(rocksdb::WriteOptions(), meta, key).ok());
+  });
+}
+
+// Place keys of a database created before the XXH3 + AES place hash are HMAC-SHA256 of the
+// postcode: such a database keeps writing and finding them so.
+TEST_F(ChildStoreTest, ADatabaseWithoutAPlaceHashSchemeKeepsHmacPlaceKeys) {
+  CreateStore();
+  store_.reset();
+  DeleteMeta(db_dir_, "place_hash");
+  OpenStore();
+  auto ids = Insert({Alice(), Bob()});
+  EXPECT_THAT(ScanPlaceIds("LS1 4AP"), ElementsAre(ids[0], ids[1]));
+  auto crypto = Crypto::LoadKeyFile(key_file_);
+  ASSERT_TRUE(crypto.ok()) << crypto.status().ToString();
+  std::vector<std::string> place_keys;
+  store_.reset();
+  EditRawDatabase(db_dir_, [&](rocksdb::DB* db, const auto& handles, const auto& names) {
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), Family(handles, names, "place_index")));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) place_keys.push_back(it->key().ToString());
+  });
+  const std::string hmac = (*crypto)->KeyedHash("LS1 4AP");
+  EXPECT_THAT(place_keys, ElementsAre(keys::PlaceKey(hmac, ids[0]), keys::PlaceKey(hmac, ids[1])));
+  // A database created now hashes with XXH3 + AES, and finds its children by postcode too.
+  OpenStore();
+  EXPECT_THAT(ScanPlaceIds("LS1 4AP"), ElementsAre(ids[0], ids[1]));
+}
+
+TEST_F(ChildStoreTest, ANewDatabaseKeysPlacesWithTheXxh3AesHash) {
+  CreateStore();
+  auto ids = Insert({Carol()});
+  EXPECT_THAT(ScanPlaceIds("YO1 7HH"), ElementsAre(ids[0]));
+  auto crypto = Crypto::LoadKeyFile(key_file_);
+  ASSERT_TRUE(crypto.ok()) << crypto.status().ToString();
+  std::vector<std::string> place_keys;
+  store_.reset();
+  EditRawDatabase(db_dir_, [&](rocksdb::DB* db, const auto& handles, const auto& names) {
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), Family(handles, names, "place_index")));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) place_keys.push_back(it->key().ToString());
+  });
+  EXPECT_THAT(place_keys, ElementsAre(keys::PlaceKey((*crypto)->PlaceHash("YO1 7HH"), ids[0])));
+}
+
+TEST_F(ChildStoreTest, OpenRefusesAnUnknownPlaceHashScheme) {
+  CreateStore();
+  store_.reset();
+  EditRawDatabase(db_dir_, [&](rocksdb::DB* db, const auto& handles, const auto& names) {
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), Family(handles, names, "meta"), "place_hash", "crc32").ok());
+  });
+  Status s = OpenFails();
+  EXPECT_EQ(s.code(), Status::Code::kNotSupported) << s.ToString();
+  EXPECT_THAT(s.message(), HasSubstr("'crc32'"));
 }
 
 TEST_F(ChildStoreTest, OpenRefusesAnUnknownRowFingerprintScheme) {

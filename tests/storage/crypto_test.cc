@@ -333,6 +333,27 @@ TEST(CryptoRowFingerprintTest, DeterministicKeyDependentAndUnlikeTheOtherHashes)
   EXPECT_EQ(wrong.load(), 0);
 }
 
+TEST(CryptoPlaceHashTest, SixteenBytesKeyDependentAndNotTheHmac) {
+  auto a = Crypto::FromKey(CountingKey());
+  auto b = Crypto::FromKey(FilledKey(0x42));
+  EXPECT_EQ(a->PlaceHash("LS1 1AA").size(), 16u);
+  EXPECT_EQ(a->PlaceHash("LS1 1AA"), Crypto::FromKey(CountingKey())->PlaceHash("LS1 1AA"));
+  EXPECT_NE(a->PlaceHash("LS1 1AA"), b->PlaceHash("LS1 1AA"));
+  EXPECT_NE(a->PlaceHash("LS1 1AA"), a->PlaceHash("LS1 1AB"));
+  EXPECT_NE(a->PlaceHash("LS1 1AA"), a->KeyedHash("LS1 1AA"));
+  // Its own subkey: not the row fingerprint's bytes either.
+  uint64_t head = 0;
+  for (int i = 0; i < 8; ++i) head = (head << 8) | static_cast<uint8_t>(a->PlaceHash("LS1 1AA")[i]);
+  EXPECT_NE(head, a->RowFingerprint("LS1 1AA"));
+}
+
+TEST(CryptoPlaceHashTest, KnownAnswerVector) {
+  // AES-256-ECB(HKDF(key 00..1f, "contactpoint place-hash xxh3-aes v1"), XXH3-128("LS1 1AA"))
+  // with the openssl CLI, as the row fingerprint's vector above.
+  auto crypto = Crypto::FromKey(CountingKey());
+  EXPECT_EQ(ToHex(crypto->PlaceHash("LS1 1AA")), "95da61556b4e1b393ae5224916e73ae4");
+}
+
 TEST(CryptoFingerprintTest, KnownAnswersAndKeyDependence) {
   // First 8 bytes of SHA-256 over the master key, hex.
   EXPECT_EQ(Crypto::FromKey(FilledKey(0))->KeyFingerprint(), "66687aadf862bd77");

@@ -344,7 +344,7 @@ TEST_F(ShieldMarkerTest, ShieldLeavesNoTraceOfThePlaceKeyOnDisk) {
 
   auto crypto = Crypto::LoadKeyFile(key_file_);
   ASSERT_TRUE(crypto.ok()) << crypto.status().ToString();
-  const std::string hash = (*crypto)->KeyedHash(kPostcode);
+  const std::string hash = (*crypto)->PlaceHash(kPostcode);
   const std::string shielded_key = keys::PlaceKey(hash, shielded);
   const std::string control_key = keys::PlaceKey(hash, control);
   const std::vector<std::string> traces = {shielded_key, Hex(shielded_key, true),
