@@ -285,7 +285,8 @@ const uint8_t* Bytes(std::string_view s) { return reinterpret_cast<const uint8_t
 class Crypto::CipherPool {
  public:
   // `cipher`: AES-256-GCM for sealing, AES-256-ECB without padding for row fingerprints
-  // (one block each, so a context carries nothing from one call to the next).
+  // and place hashes (one block each, so a context carries nothing from one call to the
+  // next).
   CipherPool(const std::array<uint8_t, kKeyBytes>& key, const EVP_CIPHER* cipher)
       : key_(key), cipher_(cipher) {}
   ~CipherPool() {

@@ -471,6 +471,20 @@ TEST_F(ChildStoreTest, ANewDatabaseKeysPlacesWithTheXxh3AesHash) {
   EXPECT_THAT(place_keys, ElementsAre(keys::PlaceKey((*crypto)->PlaceHash("YO1 7HH"), ids[0])));
 }
 
+// The raw editor follows the key: a database created again at the same path, with a new
+// key file there, is edited under the new key.
+TEST_F(ChildStoreTest, ARawEditOfADatabaseCreatedAgainAtTheSamePathUsesItsNewKey) {
+  for (int round = 0; round < 2; ++round) {
+    CreateStore();
+    store_.reset();
+    SetMeta(db_dir_, "place_hash", "md5");
+    Status s = OpenFails();
+    EXPECT_EQ(s.code(), Status::Code::kNotSupported) << "round " << round << ": " << s.ToString();
+    std::filesystem::remove_all(db_dir_);
+    std::filesystem::remove(key_file_);
+  }
+}
+
 TEST_F(ChildStoreTest, OpenRefusesAnUnknownRowFingerprintScheme) {
   ExpectUnknownSchemeRefused("row_fingerprint");
 }

@@ -28,11 +28,14 @@ inline std::string KeyBeside(const std::string& db_dir) {
   return (std::filesystem::path(db_dir).parent_path() / "master.key").string();
 }
 
-// The Env that reads files encrypted under `key_file`'s key; one per key file, kept for
-// the process (a DB or reader must not outlive its Env).
+// The Env that reads files encrypted under `key_file`'s key; one per key, kept for the
+// process (a DB or reader must not outlive its Env). Found by the file's bytes, not its
+// path: a test that creates a database again at the same path has a new key there.
 inline rocksdb::Env* FilesEnv(const std::string& key_file) {
   static std::map<std::string, std::unique_ptr<rocksdb::Env>> envs;
-  auto& env = envs[key_file];
+  std::ifstream in(key_file, std::ios::binary);
+  const std::string key_bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto& env = envs[key_bytes];
   if (env == nullptr) {
     auto crypto = Crypto::LoadKeyFile(key_file);
     EXPECT_TRUE(crypto.ok()) << crypto.status().ToString();
