@@ -11,13 +11,13 @@
 #include <fstream>
 #include <thread>
 
-#include "index/index_policy.h"
 #include "server/accounts_adapter.h"
 #include "server/config.h"
 #include "storage/audit_log.h"
 #include "storage/backup.h"
 #include "tests/server/subprocess.h"
 #include "tests/server/test_accounts.h"
+#include "tests/server/test_store.h"
 
 namespace cp::server::testing {
 namespace {
@@ -43,25 +43,13 @@ class MemoryAudit : public AuditPort {
   std::vector<AuditEvent> events_;
 };
 
-// A new database DIR/db with its key DIR/db.key.
-std::unique_ptr<ChildStore> CreateStore(const std::string& dir) {
-  ChildStore::Options options;
-  options.db_dir = dir + "/db";
-  options.key_file = dir + "/db.key";
-  options.create = true;
-  options.policy = &NameIndexPolicy::Instance();
-  auto store = ChildStore::Open(options);
-  EXPECT_TRUE(store.ok()) << store.status().ToString();
-  return store.ok() ? std::move(*store) : nullptr;
-}
-
 class BackupJobTest : public ::testing::Test {
  protected:
   void SetUp() override {
     char tmpl[] = "/tmp/cp_backup_job_XXXXXX";
     ASSERT_NE(mkdtemp(tmpl), nullptr);
     dir_ = tmpl;
-    store_ = CreateStore(dir_);
+    store_ = OpenTestStore(dir_, true);
     ASSERT_NE(store_, nullptr);
     NewChild c;
     c.record.given_name = "Test";
@@ -202,7 +190,7 @@ TEST(BackupDaemonTest, SigUsr1MakesABackupWhileServing) {
   ASSERT_NE(mkdtemp(tmpl), nullptr);
   const std::string dir = tmpl;
   {
-    auto store = CreateStore(dir);
+    auto store = OpenTestStore(dir, true);
     ASSERT_NE(store, nullptr);
     auto services = AccountServices::Open(store.get(), AccountServices::Options());
     ASSERT_TRUE(services.ok()) << services.status().ToString();

@@ -7,12 +7,12 @@
 #include <filesystem>
 #include <thread>
 
-#include "index/index_policy.h"
 #include "server/accounts_adapter.h"
 #include "server/client.h"
 #include "storage/child_store.h"
 #include "tests/server/subprocess.h"
 #include "tests/server/test_accounts.h"
+#include "tests/server/test_store.h"
 
 namespace cp::server::testing {
 namespace {
@@ -53,15 +53,10 @@ TEST_F(DaemonTest, AMissingDatabaseIsExitCodeThree) {
 
 TEST_F(DaemonTest, ServesThenDrainsOnSigterm) {
   {
-    ChildStore::Options options;
-    options.db_dir = dir_ + "/db";
-    options.key_file = dir_ + "/db.key";
-    options.create = true;
-    options.policy = &NameIndexPolicy::Instance();
-    auto store = ChildStore::Open(options);
-    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    auto store = OpenTestStore(dir_, true);
+    ASSERT_NE(store, nullptr);
     // The server refuses connections from addresses no organisation registered.
-    auto services = AccountServices::Open(store->get(), AccountServices::Options());
+    auto services = AccountServices::Open(store.get(), AccountServices::Options());
     ASSERT_TRUE(services.ok()) << services.status().ToString();
     ASSERT_TRUE(AddTestOrganisations(services->get()).ok());
   }

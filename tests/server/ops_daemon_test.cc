@@ -11,7 +11,6 @@
 #include <sstream>
 #include <thread>
 
-#include "index/index_policy.h"
 #include "server/accounts_adapter.h"
 #include "server/client.h"
 #include "storage/child_store.h"
@@ -19,6 +18,7 @@
 #include "tests/server/server_fixture.h"
 #include "tests/server/subprocess.h"
 #include "tests/server/test_accounts.h"
+#include "tests/server/test_store.h"
 #include "util/totp.h"
 
 namespace cp::server::testing {
@@ -44,14 +44,9 @@ class OpsDaemonTest : public ::testing::Test {
 
   // A database with the test organisations and one user (whose TOTP secret is kept).
   void MakeDatabase() {
-    ChildStore::Options options;
-    options.db_dir = dir_ + "/db";
-    options.key_file = dir_ + "/db.key";
-    options.create = true;
-    options.policy = &NameIndexPolicy::Instance();
-    auto store = ChildStore::Open(options);
-    ASSERT_TRUE(store.ok()) << store.status().ToString();
-    auto services = AccountServices::Open(store->get(), AccountServices::Options());
+    auto store = OpenTestStore(dir_, true);
+    ASSERT_NE(store, nullptr);
+    auto services = AccountServices::Open(store.get(), AccountServices::Options());
     ASSERT_TRUE(services.ok()) << services.status().ToString();
     ASSERT_TRUE(AddTestOrganisations(services->get()).ok());
     auto secret = AddTestUser(services->get(), kUser, "la_leeds", "la_social_care", kPassword);

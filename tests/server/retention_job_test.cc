@@ -11,11 +11,11 @@
 #include <fstream>
 #include <thread>
 
-#include "index/index_policy.h"
 #include "server/accounts_adapter.h"
 #include "storage/audit_log.h"
 #include "tests/server/subprocess.h"
 #include "tests/server/test_accounts.h"
+#include "tests/server/test_store.h"
 
 namespace cp::server::testing {
 namespace {
@@ -72,24 +72,13 @@ NewChild Child(const std::string& key, Date born) {
   return c;
 }
 
-std::unique_ptr<ChildStore> OpenStore(const std::string& dir, bool create) {
-  ChildStore::Options options;
-  options.db_dir = dir + "/db";
-  options.key_file = dir + "/db.key";
-  options.create = create;
-  options.policy = &NameIndexPolicy::Instance();
-  auto store = ChildStore::Open(options);
-  EXPECT_TRUE(store.ok()) << store.status().ToString();
-  return store.ok() ? std::move(*store) : nullptr;
-}
-
 class RetentionJobTest : public ::testing::Test {
  protected:
   void SetUp() override {
     char tmpl[] = "/tmp/cp_retention_job_XXXXXX";
     ASSERT_NE(mkdtemp(tmpl), nullptr);
     dir_ = tmpl;
-    store_ = OpenStore(dir_, true);
+    store_ = OpenTestStore(dir_, true);
     ASSERT_NE(store_, nullptr);
     // 18 on 2026-03-10 (archived from 2026-03-11); 18 on 2026-03-11 (archived from 03-12).
     std::vector<NewChild> batch{Child("a", *ParseDate("2008-03-10")),
@@ -234,7 +223,7 @@ TEST(RetentionDaemonTest, ArchivesAChildPast18WithNoManualCommand) {
   const Date young{static_cast<int16_t>(today.year - 5), 1, 1};
   std::vector<ChildId> ids;
   {
-    auto store = OpenStore(dir, true);
+    auto store = OpenTestStore(dir, true);
     ASSERT_NE(store, nullptr);
     std::vector<NewChild> batch{Child("old", born), Child("young", young)};
     auto inserted = store->InsertChildren(batch);
@@ -267,7 +256,7 @@ TEST(RetentionDaemonTest, ArchivesAChildPast18WithNoManualCommand) {
   EXPECT_EQ(log.find("Child old"), std::string::npos);  // no personal data in the log
   EXPECT_EQ(log.find(born.ToString()), std::string::npos);
   {
-    auto store = OpenStore(dir, false);
+    auto store = OpenTestStore(dir, false);
     ASSERT_NE(store, nullptr);
     EXPECT_TRUE(store->Get(ids[0], Clearance::Ordinary()).status().IsNotFound());
     EXPECT_TRUE(store->GetRecord(ids[0])->lifecycle.archived());

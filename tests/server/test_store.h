@@ -1,0 +1,27 @@
+// The database of a daemon or job test: DIR/db with its key file DIR/db.key, as a
+// contactpointd.toml written by these tests names them, under the default name index.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+
+#include "index/index_policy.h"
+#include "storage/child_store.h"
+
+namespace cp::server::testing {
+
+// Creates (create = true) or opens the store; null, with a test failure, when it cannot.
+inline std::unique_ptr<ChildStore> OpenTestStore(const std::string& dir, bool create) {
+  ChildStore::Options options;
+  options.db_dir = dir + "/db";
+  options.key_file = dir + "/db.key";
+  options.create = create;
+  options.policy = &NameIndexPolicy::Instance();
+  auto store = ChildStore::Open(options);
+  EXPECT_TRUE(store.ok()) << store.status().ToString();
+  return store.ok() ? std::move(*store) : nullptr;
+}
+
+}  // namespace cp::server::testing
