@@ -16,6 +16,7 @@
 # `[bench] unmetered_daily_quota = true` (allowed on loopback only), so that one user may
 # search thousands of times a second; everything else is the production default.
 set -euo pipefail
+. "$(dirname "$0")/daemon_port.sh"
 n=${1:-1000000}
 work=${2:-/tmp/cp-server-$n}
 build=${BUILD_DIR:-build/release}
@@ -96,14 +97,7 @@ echo "== start contactpointd"
 "$daemon" --config "$work/contactpointd.toml" 2> "$work/daemon.log" &
 pid=$!
 trap 'kill -TERM $pid 2>/dev/null || true' EXIT
-port=
-for _ in $(seq 1 600); do
-  port=$(sed -n 's/.*serving on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/daemon.log" 2>/dev/null || true)
-  [ -n "$port" ] && break
-  kill -0 "$pid" 2>/dev/null || { cat "$work/daemon.log"; exit 1; }
-  sleep 0.1
-done
-[ -n "$port" ] || { echo "contactpointd did not start"; exit 1; }
+port=$(wait_for_port "$work/daemon.log" "$pid" 600 0.1) || { echo "contactpointd did not start"; exit 1; }
 echo "serving on port $port (pid $pid), git $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
 
 ticks=$(getconf CLK_TCK)

@@ -8,6 +8,7 @@
 # (default 2,000) more, dumps (callgrind_control -d) and prints the totals and the
 # inclusive cost of the main parts. Output in WORK/callgrind-LABEL/. About 4 minutes.
 set -euo pipefail
+. "$(dirname "$0")/daemon_port.sh"
 work=${1:?work directory of bench/server_1m.sh}
 label=${2:?label}
 searches=${3:-2000}
@@ -22,13 +23,7 @@ valgrind --tool=callgrind --callgrind-out-file="$out/callgrind.out" \
   "$daemon" --config "$work/contactpointd.toml" 2> "$out/daemon.log" &
 vpid=$!
 trap 'kill -TERM $vpid 2>/dev/null || true' EXIT
-port=
-for _ in $(seq 1 1200); do
-  port=$(sed -n 's/.*serving on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$out/daemon.log" 2>/dev/null || true)
-  [ -n "$port" ] && break
-  sleep 0.25
-done
-[ -n "$port" ] || { echo "contactpointd did not start under valgrind"; exit 1; }
+port=$(wait_for_port "$out/daemon.log" "$vpid" 1200 0.25) || { echo "contactpointd did not start under valgrind"; exit 1; }
 load() {
   "$client" load --server "127.0.0.1:$port" --tls-ca "$work/cert.pem" --credentials "$out/cred.tsv" \
     --queries "$work/queries.csv" --connections 8 --mix 0 --requests "$1" --timeout-ms 600000 \
