@@ -45,6 +45,8 @@
 #include <system_error>
 #include <vector>
 
+#include "util/coding.h"
+
 namespace cp {
 namespace {
 
@@ -623,16 +625,27 @@ namespace {
 // pseudo-random function of the data that only the key holder can compute. XXH3 is not
 // collision-resistant against someone choosing inputs, but the inputs that meet here are
 // one source's successive versions of one record, or postcodes.
-void Xxh3Aes(Crypto::CipherPool* pool, std::string_view data, uint8_t out[16]);
+void Xxh3Aes(Crypto::CipherPool* pool, std::string_view data, uint8_t out[16]) {
+  // The canonical form: the high half, then the low, each big-endian.
+  XXH128_canonical_t block;
+  XXH128_canonicalFromHash(&block, XXH3_128bits(data.data(), data.size()));
+  uint8_t enciphered[16 + 16];
+  PooledCipher c(pool, true);
+  int out_len = 0;
+  if (c.ctx == nullptr ||
+      EVP_EncryptUpdate(c.ctx, enciphered, &out_len, block.digest, sizeof(block.digest)) != 1 ||
+      out_len != static_cast<int>(sizeof(block.digest))) {
+    Fatal("AES-256-ECB (XXH3 + AES keyed hash)");
+  }
+  std::memcpy(out, enciphered, 16);
+}
 
 }  // namespace
 
 uint64_t Crypto::RowFingerprint(std::string_view data) const {
   uint8_t out[16];
   Xxh3Aes(row_ciphers_.get(), data, out);
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v = (v << 8) | out[i];
-  return v;
+  return DecodeBigEndian64(reinterpret_cast<const char*>(out));
 }
 
 std::string Crypto::PlaceHash(std::string_view data) const {
@@ -640,26 +653,6 @@ std::string Crypto::PlaceHash(std::string_view data) const {
   Xxh3Aes(place_ciphers_.get(), data, out);
   return std::string(reinterpret_cast<const char*>(out), sizeof(out));
 }
-
-namespace {
-
-void Xxh3Aes(Crypto::CipherPool* pool, std::string_view data, uint8_t out[16]) {
-  const XXH128_hash_t h = XXH3_128bits(data.data(), data.size());
-  uint8_t block[16], enciphered[16 + 16];
-  for (int i = 0; i < 8; ++i) {
-    block[i] = static_cast<uint8_t>(h.high64 >> (56 - 8 * i));
-    block[8 + i] = static_cast<uint8_t>(h.low64 >> (56 - 8 * i));
-  }
-  PooledCipher c(pool, true);
-  int out_len = 0;
-  if (c.ctx == nullptr || EVP_EncryptUpdate(c.ctx, enciphered, &out_len, block, sizeof(block)) != 1 ||
-      out_len != static_cast<int>(sizeof(block))) {
-    Fatal("AES-256-ECB (XXH3 + AES keyed hash)");
-  }
-  std::memcpy(out, enciphered, 16);
-}
-
-}  // namespace
 
 std::string Crypto::KeyFingerprint() const { return fingerprint_; }
 
