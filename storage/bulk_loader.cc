@@ -268,10 +268,11 @@ Status WriteFile(rocksdb::DB* db, FilePlan* plan) {
                                      ": does the index policy name a term twice?");
     }
     const std::string_view key = e.key(), value = e.value();
-    s = FromRocks(writer->Put(rocksdb::Slice(key.data(), key.size()),
-                              rocksdb::Slice(value.data(), value.size())),
-                  "writing " + plan->path);
-    if (!s.ok()) return s;
+    // The message only on failure: built for every entry (a string concatenation and an
+    // allocation), it was ~3% of an import's instructions.
+    const rocksdb::Status put = writer->Put(rocksdb::Slice(key.data(), key.size()),
+                                            rocksdb::Slice(value.data(), value.size()));
+    if (!put.ok()) return FromRocks(put, "writing " + plan->path);
     last = &e;
     ++plan->written;
   }
