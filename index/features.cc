@@ -1,33 +1,38 @@
 #include "index/features.h"
 
-#include "index/double_metaphone.h"
-#include "index/normalize.h"
+#include <algorithm>
+
+#include "index/name_analysis.h"
 #include "util/coding.h"
 
 namespace cp {
 namespace {
 
 void AppendName(NameRole role, std::string_view raw, std::string* out) {
-  std::vector<std::string> parts = NameParts(raw);
-  if (parts.empty()) return;
-  std::string canonical;
-  for (const auto& p : parts) {
-    if (!canonical.empty()) canonical.push_back(' ');
-    canonical += p;
-  }
-  if (canonical.size() > 255) canonical.resize(255);
+  const NameAnalysis& name = AnalyzeName(raw);
+  if (name.parts.empty()) return;
   out->push_back(static_cast<char>(role));
-  out->push_back(static_cast<char>(canonical.size()));
-  out->append(canonical);
+  const size_t length_pos = out->size();
+  out->push_back(0);
+  size_t length = 0;  // the parts joined by single spaces, cut at 255 bytes
+  for (const auto& p : name.parts) {
+    if (length > 0 && length < 255) {
+      out->push_back(' ');
+      ++length;
+    }
+    const size_t n = std::min(p.part.size(), 255 - length);
+    out->append(p.part, 0, n);
+    length += n;
+  }
+  (*out)[length_pos] = static_cast<char>(length);
   size_t count_pos = out->size();
   out->push_back(0);
   uint8_t count = 0;
-  for (const auto& p : parts) {
+  for (const auto& p : name.parts) {
     if (count == 255) break;
-    std::string code = DoubleMetaphone(p).primary;
-    if (code.empty()) continue;
-    out->push_back(static_cast<char>(code.size()));
-    out->append(code);
+    if (p.primary.empty()) continue;
+    out->push_back(static_cast<char>(p.primary.size()));
+    out->append(p.primary);
     ++count;
   }
   (*out)[count_pos] = static_cast<char>(count);

@@ -1,34 +1,51 @@
 #include "index/index_policy.h"
 
 #include <algorithm>
+#include <deque>
+#include <optional>
 
-#include "index/double_metaphone.h"
 #include "index/features.h"
-#include "index/name_variants.h"
-#include "index/normalize.h"
-#include "index/trigrams.h"
+#include "index/name_analysis.h"
 
 namespace cp {
 namespace {
 
-void AddPhonetic(const std::string& part, std::vector<IndexTerm>* terms) {
-  PhoneticCodes codes = DoubleMetaphone(part);
-  if (!codes.primary.empty()) terms->push_back({TermKind::kPhonetic, codes.primary});
-  if (!codes.alternate.empty() && codes.alternate != codes.primary) {
-    terms->push_back({TermKind::kPhonetic, codes.alternate});
-  }
-}
+// A term by reference into the thread's name memo (valid for the record's few fields):
+// sorting these moves 16 bytes, where sorting IndexTerms moved a string each time.
+struct TermRef {
+  TermKind kind;
+  const std::string* token;
+};
 
-void AddField(std::string_view raw, bool trigrams, bool nicknames, std::vector<IndexTerm>* terms) {
-  for (const auto& part : NameParts(raw)) {
-    AddPhonetic(part, terms);
+// The analyses a record's terms point into: the thread's memo, which keeps them valid for
+// kNameMemoValidCalls calls, or for a record with more name fields than that (thousands of
+// former names in one CSV field), analyses of its own.
+class FieldAnalyses {
+ public:
+  explicit FieldAnalyses(const ChildRecord& r) {
+    if (3 + r.former_family_names.size() > kNameMemoValidCalls) owned_.emplace();
+  }
+  const NameAnalysis& Get(std::string_view raw) {
+    if (!owned_) return AnalyzeName(raw);
+    return owned_->emplace_back(ComputeNameAnalysis(raw));
+  }
+
+ private:
+  // A deque, so that references survive later additions; made only when needed, since an
+  // empty deque allocates.
+  std::optional<std::deque<NameAnalysis>> owned_;
+};
+
+void AddField(FieldAnalyses& analyses, std::string_view raw, bool trigrams, bool nicknames,
+              std::vector<TermRef>* refs) {
+  for (const NamePartAnalysis& part : analyses.Get(raw).parts) {
+    if (!part.primary.empty()) refs->push_back({TermKind::kPhonetic, &part.primary});
+    if (!part.alternate.empty()) refs->push_back({TermKind::kPhonetic, &part.alternate});
     if (trigrams) {
-      for (auto& t : Trigrams(part)) terms->push_back({TermKind::kTrigram, std::move(t)});
+      for (const auto& t : part.trigrams) refs->push_back({TermKind::kTrigram, &t});
     }
     if (nicknames) {
-      for (const auto& group : NameVariants::Default().Groups(part)) {
-        terms->push_back({TermKind::kNickname, group});
-      }
+      for (const auto& group : part.nickname_groups) refs->push_back({TermKind::kNickname, &group});
     }
   }
 }
@@ -36,15 +53,21 @@ void AddField(std::string_view raw, bool trigrams, bool nicknames, std::vector<I
 }  // namespace
 
 void NameIndexPolicy::NameTerms(const ChildRecord& r, std::vector<IndexTerm>* terms) const {
-  terms->clear();
-  AddField(r.given_name, /*trigrams=*/true, /*nicknames=*/true, terms);
-  AddField(r.middle_names, /*trigrams=*/false, /*nicknames=*/true, terms);
-  AddField(r.family_name, /*trigrams=*/true, /*nicknames=*/false, terms);
-  for (const auto& former : r.former_family_names) AddField(former, true, false, terms);
-  std::sort(terms->begin(), terms->end(), [](const IndexTerm& a, const IndexTerm& b) {
-    return a.kind != b.kind ? a.kind < b.kind : a.token < b.token;
+  thread_local std::vector<TermRef> refs;
+  refs.clear();
+  FieldAnalyses analyses(r);
+  AddField(analyses, r.given_name, /*trigrams=*/true, /*nicknames=*/true, &refs);
+  AddField(analyses, r.middle_names, /*trigrams=*/false, /*nicknames=*/true, &refs);
+  AddField(analyses, r.family_name, /*trigrams=*/true, /*nicknames=*/false, &refs);
+  for (const auto& former : r.former_family_names) AddField(analyses, former, true, false, &refs);
+  std::sort(refs.begin(), refs.end(), [](const TermRef& a, const TermRef& b) {
+    return a.kind != b.kind ? a.kind < b.kind : *a.token < *b.token;
   });
-  terms->erase(std::unique(terms->begin(), terms->end()), terms->end());
+  terms->clear();
+  for (size_t i = 0; i < refs.size(); ++i) {
+    if (i > 0 && refs[i].kind == refs[i - 1].kind && *refs[i].token == *refs[i - 1].token) continue;
+    terms->push_back({refs[i].kind, *refs[i].token});
+  }
 }
 
 void NameIndexPolicy::EncodeFeatures(const ChildRecord& r, std::string* out) const {
