@@ -4,6 +4,7 @@
 #include <rocksdb/iterator.h>
 #include <rocksdb/options.h>
 #include <rocksdb/sst_file_writer.h>
+#include <rocksdb/table.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 
@@ -46,6 +47,9 @@ constexpr size_t kBlockChildren = 1024;
 // A family's entries are sorted in pieces of at least this many, in parallel; each sorted
 // piece is a run that the file writer merges.
 constexpr size_t kMinSortPiece = size_t{1} << 15;
+
+// Data block size of the loader's files (RocksDB's default, the families', is 4 KB).
+constexpr size_t kLoaderBlockBytes = size_t{16} << 10;
 
 // How far ahead of the merge an entry's bytes are fetched into the cache. Sorted entries
 // point all over the arena, and the cache misses cost more than the table building.
@@ -235,6 +239,11 @@ Status OpenWriter(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, const std::s
                   std::unique_ptr<rocksdb::SstFileWriter>* writer) {
   rocksdb::Options options = db->GetOptions(cf);
   options.bottommost_compression = rocksdb::kDisableCompressionOption;
+  if (const auto* family_table = options.table_factory->GetOptions<rocksdb::BlockBasedTableOptions>()) {
+    rocksdb::BlockBasedTableOptions table = *family_table;
+    table.block_size = std::max<size_t>(table.block_size, kLoaderBlockBytes);
+    options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  }
   writer->reset(new rocksdb::SstFileWriter(rocksdb::EnvOptions(options), options, cf,
                                            /*invalidate_page_cache=*/false));
   return FromRocks((*writer)->Open(path), "creating " + path);

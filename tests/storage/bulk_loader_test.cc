@@ -222,6 +222,23 @@ std::set<std::string> Compressions(const std::string& dir, const std::string& fa
   return names;
 }
 
+// Uncompressed bytes (keys and values) per data block over the SST files under `dir` of the
+// column family `family`.
+double MeanDataBlockBytes(const std::string& dir, const std::string& family) {
+  uint64_t bytes = 0, blocks = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().extension() != ".sst") continue;
+    rocksdb::Options options = testing_util::SstReaderOptions(entry.path().string());
+    rocksdb::SstFileReader reader(options);
+    if (!reader.Open(entry.path().string()).ok()) continue;
+    auto properties = reader.GetTableProperties();
+    if (properties->column_family_name != family) continue;
+    bytes += properties->raw_key_size + properties->raw_value_size;
+    blocks += properties->num_data_blocks;
+  }
+  return blocks == 0 ? 0 : static_cast<double>(bytes) / static_cast<double>(blocks);
+}
+
 // A family's option as the database's newest OPTIONS file records it (RocksDB writes one at
 // each SetOptions); empty when not found.
 std::string FamilyOption(const std::string& dir, const std::string& family,
@@ -541,6 +558,24 @@ TEST_F(BulkLoaderTest, CompactAllRecompressesLoadedFilesAndKeepsEveryChild) {
   EXPECT_THAT(Compressions(db_dir_, "children"), ElementsAre("ZSTD"));
   EXPECT_THAT(Compressions(db_dir_, "hidden"), ElementsAre("NoCompression"));
   ExpectSameAsReference(Kids(0, 35));
+}
+
+// The loader writes 16 KB data blocks (fewer blocks to compress and index, each compressed
+// better); compactions write the family's own 4 KB.
+TEST_F(BulkLoaderTest, LoadedFilesHaveLargerBlocksThanCompactedOnes) {
+  CreateStore();
+  auto loader = Loader(/*chunk_children=*/3000);
+  Add(loader.get(), Kids(0, 3000));
+  ASSERT_TRUE(loader->Finish().ok());
+  // Raw sizes count every key whole, with its 8-byte sequence number: blocks hold them
+  // prefix-compressed, so raw bytes per block run above the block size.
+  const double loaded = MeanDataBlockBytes(db_dir_, "name_index");
+  ASSERT_TRUE(store_->CompactAll().ok());
+  const double compacted = MeanDataBlockBytes(db_dir_, "name_index");
+  EXPECT_GT(loaded, 16 * 1024) << loaded;
+  EXPECT_LT(compacted, 8 * 1024) << compacted;
+  EXPECT_GT(loaded, 3 * compacted) << loaded << " " << compacted;
+  EXPECT_EQ(Count(*store_), 3000u);
 }
 
 // AddMoving stages the same children as Add; only the caller's copies differ.
