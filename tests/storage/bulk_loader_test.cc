@@ -327,6 +327,25 @@ class BulkLoaderTest : public testing_util::TempDirTest {
   }
   std::string RefDir() const { return dir_ + "/ref"; }
 
+  // CreateTwinStores with an index policy of the test's own (which must outlive them).
+  void CreateTwinStoresWithPolicy(const IndexPolicy* policy) {
+    auto open = [&](const std::string& db_dir, bool create) -> std::unique_ptr<ChildStore> {
+      ChildStore::Options options = StoreOptions(create);
+      options.db_dir = db_dir;
+      options.policy = policy;
+      auto store = ChildStore::Open(options);
+      EXPECT_TRUE(store.ok()) << store.status().ToString();
+      if (!store.ok()) return nullptr;
+      return std::move(*store);
+    };
+    store_ = open(db_dir_, true);
+    if (store_ == nullptr) return;
+    store_.reset();
+    std::filesystem::copy(db_dir_, RefDir(), std::filesystem::copy_options::recursive);
+    store_ = open(db_dir_, false);
+    ref_ = open(RefDir(), false);
+  }
+
   void TearDown() override {
     ref_.reset();
     TempDirTest::TearDown();
@@ -480,23 +499,7 @@ class ManyTermsPolicy : public TestIndexPolicy {
 
 TEST_F(BulkLoaderTest, LargeChunkSplitAcrossFilesScansLikeInsertChildren) {
   static const ManyTermsPolicy many;  // outlives the stores, which TearDown closes
-  auto open = [&](const std::string& db_dir, bool create,
-                  const std::string& key_file) -> std::unique_ptr<ChildStore> {
-    ChildStore::Options options = StoreOptions(create);
-    options.db_dir = db_dir;
-    options.key_file = key_file;
-    options.policy = &many;
-    auto store = ChildStore::Open(options);
-    EXPECT_TRUE(store.ok()) << store.status().ToString();
-    if (!store.ok()) return nullptr;
-    return std::move(*store);
-  };
-  store_ = open(db_dir_, true, key_file_);
-  ASSERT_NE(store_, nullptr);
-  store_.reset();
-  std::filesystem::copy(db_dir_, RefDir(), std::filesystem::copy_options::recursive);
-  store_ = open(db_dir_, false, key_file_);
-  ref_ = open(RefDir(), false, key_file_);
+  CreateTwinStoresWithPolicy(&many);
   ASSERT_NE(store_, nullptr);
   ASSERT_NE(ref_, nullptr);
 
@@ -517,6 +520,47 @@ TEST_F(BulkLoaderTest, LargeChunkSplitAcrossFilesScansLikeInsertChildren) {
       EXPECT_EQ(loaded, ScanName(*ref_, TermKind::kNickname, "NICK" + std::to_string(i), year));
     }
   }
+  EXPECT_EQ(DumpChildren(*store_, Manager()), DumpChildren(*ref_, Manager()));
+}
+
+// Tokens longer than the 22 bytes the sort's integer heads hold of them, alike in those
+// bytes and different after: the loader's sort must fall back to comparing whole keys.
+class LongTermsPolicy : public TestIndexPolicy {
+ public:
+  void NameTerms(const ChildRecord& record, std::vector<IndexTerm>* terms) const override {
+    TestIndexPolicy::NameTerms(record, terms);
+    for (int i = 0; i < 30; i += 1 + record.date_of_birth.day % 3) {
+      terms->push_back({TermKind::kNickname, std::string(kSharedBytes, 'Q') + std::to_string(i)});
+    }
+    std::sort(terms->begin(), terms->end(), [](const IndexTerm& a, const IndexTerm& b) {
+      return a.kind != b.kind ? a.kind < b.kind : a.token < b.token;
+    });
+  }
+  static constexpr size_t kSharedBytes = 40;
+};
+
+TEST_F(BulkLoaderTest, KeysAlikeBeyondTheSortHeadsLoadLikeInsertChildren) {
+  static const LongTermsPolicy long_terms;  // outlives the stores, which TearDown closes
+  CreateTwinStoresWithPolicy(&long_terms);
+  ASSERT_NE(store_, nullptr);
+  ASSERT_NE(ref_, nullptr);
+  constexpr int kChildren = 600;
+  BulkLoader loader(store_.get(), BulkLoader::Options{kChildren, 2, ""});
+  std::vector<NewChild> kids = Kids(0, kChildren);
+  auto ids = loader.Add(kids);
+  ASSERT_TRUE(ids.ok()) << ids.status().ToString();
+  ASSERT_TRUE(loader.Finish().ok());
+  EXPECT_EQ(Insert(ref_.get(), Kids(0, kChildren)), *ids);
+  size_t postings = 0;
+  for (int i = 0; i < 30; ++i) {
+    const std::string token = std::string(LongTermsPolicy::kSharedBytes, 'Q') + std::to_string(i);
+    for (uint16_t year = 2008; year <= 2012; ++year) {
+      auto loaded = ScanName(*store_, TermKind::kNickname, token, year);
+      postings += loaded.size();
+      EXPECT_EQ(loaded, ScanName(*ref_, TermKind::kNickname, token, year)) << token << " " << year;
+    }
+  }
+  EXPECT_GT(postings, 5000u);
   EXPECT_EQ(DumpChildren(*store_, Manager()), DumpChildren(*ref_, Manager()));
 }
 
