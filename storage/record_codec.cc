@@ -12,10 +12,22 @@ namespace {
 
 std::string Str(const flatbuffers::String* s) { return s ? s->str() : std::string(); }
 
+// The calling thread's builder, cleared. A builder made for each record allocated its
+// buffer and grew it twice (a copy each time) for a typical record; an import encodes two
+// tables a child. Encoders do not nest, so one builder a thread serves them all.
+flatbuffers::FlatBufferBuilder& ThreadBuilder() {
+  thread_local flatbuffers::FlatBufferBuilder fbb(1024);
+  fbb.Clear();
+  return fbb;
+}
+
 template <typename T>
 std::string Finish(flatbuffers::FlatBufferBuilder& fbb, flatbuffers::Offset<T> root) {
   fbb.Finish(root);
-  return std::string(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize());
+  std::string bytes(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize());
+  // A rare huge record (thousands of names) is not worth keeping memory for.
+  if (bytes.size() > (size_t{64} << 10)) fbb.Reset();
+  return bytes;
 }
 
 // FlatBuffers reads scalars in place and needs the buffer 8-byte aligned; a RocksDB value
@@ -37,7 +49,7 @@ const T* Verified(std::string_view bytes) {
 }  // namespace
 
 std::string EncodeChildRecord(const ChildRecord& r) {
-  flatbuffers::FlatBufferBuilder fbb(256);
+  flatbuffers::FlatBufferBuilder& fbb = ThreadBuilder();
   std::vector<flatbuffers::Offset<flatbuffers::String>> former;
   for (const auto& name : r.former_family_names) former.push_back(fbb.CreateString(name));
   std::vector<flatbuffers::Offset<fb::SourceRefFb>> sources;
@@ -103,7 +115,7 @@ Result<ChildRecord> DecodeChildRecord(std::string_view raw) {
 }
 
 std::string EncodeHiddenFields(const HiddenFields& h) {
-  flatbuffers::FlatBufferBuilder fbb(256);
+  flatbuffers::FlatBufferBuilder& fbb = ThreadBuilder();
   std::vector<flatbuffers::Offset<fb::ServiceContactFb>> services;
   for (const auto& s : h.services) {
     services.push_back(fb::CreateServiceContactFb(fbb, static_cast<uint8_t>(s.kind),

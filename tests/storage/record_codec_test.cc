@@ -10,6 +10,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "storage/record.h"
@@ -53,6 +54,30 @@ TEST(RecordCodecTest, FullChildRecordRoundTrips) {
   auto decoded = DecodeChildRecord(EncodeChildRecord(r));
   ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
   EXPECT_EQ(*decoded, r);
+}
+
+// Encoders reuse one builder a thread: what they give must not depend on what the thread
+// encoded before (a fresh thread is a fresh builder), including after a huge record.
+TEST(RecordCodecTest, EncodingDoesNotDependOnWhatTheThreadEncodedBefore) {
+  ChildRecord huge = FullRecord();
+  huge.former_family_names.assign(5000, "Featherstonehaugh");
+  const std::vector<ChildRecord> records = {FullRecord(), ChildRecord(), huge, FullRecord()};
+  std::vector<std::string> fresh_children, fresh_hidden;
+  for (const auto& r : records) {
+    std::thread([&] {
+      fresh_children.push_back(EncodeChildRecord(r));
+      fresh_hidden.push_back(EncodeHiddenFields(FullHidden()));
+    }).join();
+  }
+  for (int round = 0; round < 2; ++round) {
+    for (size_t i = 0; i < records.size(); ++i) {
+      EXPECT_EQ(EncodeChildRecord(records[i]), fresh_children[i]) << i;
+      EXPECT_EQ(EncodeHiddenFields(FullHidden()), fresh_hidden[i]) << i;
+    }
+  }
+  auto decoded = DecodeChildRecord(EncodeChildRecord(huge));
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  EXPECT_EQ(*decoded, huge);
 }
 
 TEST(RecordCodecTest, EmptyChildRecordRoundTrips) {
