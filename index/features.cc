@@ -9,32 +9,31 @@ namespace cp {
 namespace {
 
 void AppendName(NameRole role, std::string_view raw, std::string* out) {
-  const NameAnalysis& name = AnalyzeName(raw);
-  if (name.parts.empty()) return;
+  const NameView name = AnalyzeName(raw);
+  if (name.empty()) return;
   out->push_back(static_cast<char>(role));
   const size_t length_pos = out->size();
   out->push_back(0);
   size_t length = 0;  // the parts joined by single spaces, cut at 255 bytes
-  for (const auto& p : name.parts) {
+  name.ForEachPart([&](const NamePartView& p) {
     if (length > 0 && length < 255) {
       out->push_back(' ');
       ++length;
     }
     const size_t n = std::min(p.part.size(), 255 - length);
-    out->append(p.part, 0, n);
+    out->append(p.part.substr(0, n));
     length += n;
-  }
+  });
   (*out)[length_pos] = static_cast<char>(length);
   size_t count_pos = out->size();
   out->push_back(0);
   uint8_t count = 0;
-  for (const auto& p : name.parts) {
-    if (count == 255) break;
-    if (p.primary.empty()) continue;
+  name.ForEachPart([&](const NamePartView& p) {
+    if (count == 255 || p.primary.empty()) return;
     out->push_back(static_cast<char>(p.primary.size()));
     out->append(p.primary);
     ++count;
-  }
+  });
   (*out)[count_pos] = static_cast<char>(count);
 }
 

@@ -1,9 +1,9 @@
 #include "index/name_analysis.h"
 
+#include <xxhash.h>
+
 #include <array>
-#include <cstring>
-#include <functional>
-#include <unordered_map>
+#include <memory>
 
 #include "index/double_metaphone.h"
 #include "index/name_variants.h"
@@ -13,27 +13,111 @@
 namespace cp {
 namespace {
 
-// Names a thread remembers before it starts again (about 500 bytes each, and the previous
-// memo is kept until the next fills: ~32 MB a thread at most). Most fields are among the
-// commonest names: importing 100,000 children, 94% of lookups found their name.
-// An entry returned now may move to `previous` at the next call, but is freed only when a
-// fresh memo has filled after that: kMemoNames calls at least, hence kNameMemoValidCalls.
+// Names a memo holds before a new one is started (the previous is kept until the next
+// fills, so a thread holds at most twice this many). Most fields are among the commonest
+// names: at 1M children the 32,000 commonest fields are 97.6% of all.
+// A view returned now may point into a memo set aside at the next call, but is freed only
+// when a fresh memo has filled after that: kMemoNames calls at least, hence
+// kNameMemoValidCalls.
 constexpr size_t kMemoNames = kNameMemoValidCalls + 1;
+constexpr size_t kSlots = 2 * kMemoNames;  // a power of two; at most half full
+static_assert((kSlots & (kSlots - 1)) == 0);
 
-struct StringHash {
-  using is_transparent = void;
-  size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+void PutU32(std::string* out, size_t v) {
+  const uint32_t u = static_cast<uint32_t>(v);
+  out->append(reinterpret_cast<const char*>(&u), 4);
+}
+
+void PutString(std::string* out, std::string_view s) {
+  PutU32(out, s.size());
+  out->append(s);
+}
+
+// The block NameView reads: the key (the raw field) first, so that a probe can compare it,
+// then the part count and the parts.
+std::string EncodeBlock(std::string_view raw, const NameAnalysis& a) {
+  std::string out;
+  PutString(&out, raw);
+  PutU32(&out, a.parts.size());
+  for (const auto& p : a.parts) {
+    PutString(&out, p.part);
+    PutString(&out, p.primary);
+    PutString(&out, p.alternate);
+    const std::string* groups = p.nickname_groups.data();
+    out.append(reinterpret_cast<const char*>(&groups), sizeof(groups));
+    PutU32(&out, p.nickname_groups.size());
+    std::string trigrams;
+    for (const auto& t : p.trigrams) PutString(&trigrams, t);
+    PutString(&out, trigrams);
+  }
+  return out;
+}
+
+uint32_t LoadU32(const char* p) {
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+
+// One generation of remembered names: blocks in a flat, linearly probed table of
+// (hash, block). Never more than half full; never shrinks; dropped whole.
+class Memo {
+ public:
+  Memo() : slots_(kSlots) {}
+
+  size_t size() const { return blocks_.size(); }
+
+  // The analysis of `raw` (a block after its key), or null.
+  const char* Find(uint64_t hash, std::string_view raw) const {
+    for (size_t i = hash & (kSlots - 1);; i = (i + 1) & (kSlots - 1)) {
+      const Slot& slot = slots_[i];
+      if (slot.block == nullptr) return nullptr;
+      if (slot.hash == hash && LoadU32(slot.block) == raw.size() &&
+          std::memcmp(slot.block + 4, raw.data(), raw.size()) == 0) {
+        return slot.block + 4 + raw.size();
+      }
+    }
+  }
+
+  // Keeps `block` (from EncodeBlock); returns where its analysis starts. Requires
+  // size() < kMemoNames and the key not held yet.
+  const char* Add(uint64_t hash, std::string block) {
+    auto owned = std::make_unique<char[]>(block.size());
+    std::memcpy(owned.get(), block.data(), block.size());
+    const char* stored = owned.get();
+    blocks_.push_back(std::move(owned));
+    size_t i = hash & (kSlots - 1);
+    while (slots_[i].block != nullptr) i = (i + 1) & (kSlots - 1);
+    slots_[i] = Slot{hash, stored};
+    return stored + 4 + LoadU32(stored);
+  }
+
+ private:
+  struct Slot {
+    uint64_t hash = 0;
+    const char* block = nullptr;  // key length, key, analysis
+  };
+  std::vector<Slot> slots_;
+  std::vector<std::unique_ptr<char[]>> blocks_;
 };
 
-using Memo = std::unordered_map<std::string, NameAnalysis, StringHash, std::equal_to<>>;
+// The block of a remembered analysis, whole (key and all), given where its analysis starts.
+std::string_view WholeBlock(const char* analysis, std::string_view raw) {
+  const char* block = analysis - 4 - raw.size();
+  const char* p = analysis + 4;
+  for (uint32_t i = 0, n = LoadU32(analysis); i < n; ++i) {
+    for (int s = 0; s < 3; ++s) p += 4 + LoadU32(p);  // part, primary, alternate
+    p += sizeof(const std::string*) + 4;               // nickname groups
+    p += 4 + LoadU32(p);                               // trigrams
+  }
+  return std::string_view(block, static_cast<size_t>(p - block));
+}
 
 // The last few names looked up, in front of the memo: a record's names are looked up once
-// for its index terms and again, straight after, for its posting features. The memo's
-// look-up is a hash and two or three cache misses (at 1M children, 3.5% of an import's
-// time); this one is a few compares in lines already in cache.
+// for its index terms and again, straight after, for its posting features.
 class RecentNames {
  public:
-  const NameAnalysis* Find(std::string_view raw) const {
+  const char* Find(std::string_view raw) const {
     for (const Slot& slot : slots_) {
       if (slot.analysis != nullptr && slot.size == raw.size() &&
           std::memcmp(slot.bytes, raw.data(), raw.size()) == 0) {
@@ -42,7 +126,7 @@ class RecentNames {
     }
     return nullptr;
   }
-  void Add(std::string_view raw, const NameAnalysis* analysis) {
+  void Add(std::string_view raw, const char* analysis) {
     if (raw.size() > sizeof(Slot::bytes)) return;  // long names go to the memo only
     Slot& slot = slots_[next_++ % slots_.size()];
     slot.size = static_cast<uint8_t>(raw.size());
@@ -53,7 +137,7 @@ class RecentNames {
 
  private:
   struct Slot {
-    const NameAnalysis* analysis = nullptr;
+    const char* analysis = nullptr;
     uint8_t size = 0;
     char bytes[23] = {};
   };
@@ -78,33 +162,43 @@ NameAnalysis ComputeNameAnalysis(std::string_view raw) {
   return a;
 }
 
-const NameAnalysis& AnalyzeName(std::string_view raw) {
-  // A full memo is set aside, not emptied at once: what the last calls returned stays
-  // valid until the memo fills again (the promise in the header).
-  thread_local Memo memo, previous;
+NameAnalysis NameView::ToAnalysis() const {
+  NameAnalysis a;
+  ForEachPart([&](const NamePartView& v) {
+    NamePartAnalysis p;
+    p.part = v.part;
+    p.primary = v.primary;
+    p.alternate = v.alternate;
+    p.nickname_groups = v.nickname_groups;
+    v.ForEachTrigram([&](std::string_view t) { p.trigrams.emplace_back(t); });
+    a.parts.push_back(std::move(p));
+  });
+  return a;
+}
+
+NameView AnalyzeName(std::string_view raw) {
+  static const uint32_t kNoParts = 0;  // most records have no middle or former names
+  if (raw.empty()) return NameView(reinterpret_cast<const char*>(&kNoParts));
+  thread_local std::unique_ptr<Memo> memo = std::make_unique<Memo>(), previous;
   thread_local RecentNames recent;
-  static const NameAnalysis kNone;  // most records have no middle or former names
-  if (raw.empty()) return kNone;
-  if (const NameAnalysis* hit = recent.Find(raw)) return *hit;
-  auto it = memo.find(raw);
-  if (it == memo.end()) {
-    if (memo.size() >= kMemoNames) {
+  if (const char* hit = recent.Find(raw)) return NameView(hit);
+  const uint64_t hash = XXH3_64bits(raw.data(), raw.size());
+  const char* analysis = memo->Find(hash, raw);
+  if (analysis == nullptr) {
+    if (memo->size() >= kMemoNames) {
       recent.Clear();  // it may point into what `previous` held
       previous = std::move(memo);
-      memo = Memo();
+      memo = std::make_unique<Memo>();
     }
-    // A name of the previous memo moves over whole (its node, so its address stays): a
-    // common name is computed again only if it went unused for a whole memo's worth of
-    // names. Emptying the memo outright made every common name a miss again, and at 1M
-    // children (124,612 distinct name fields) that was ~7% of look-ups.
-    if (auto old = previous.find(raw); old != previous.end()) {
-      it = memo.insert(previous.extract(old)).position;
-    } else {
-      it = memo.emplace(std::string(raw), ComputeNameAnalysis(raw)).first;
-    }
+    // A name of the previous memo is copied over: a common name is computed again only if
+    // it went unused for a whole memo's worth of names. (Emptying the memo outright made
+    // every common name a miss again: at 1M children ~7% of look-ups.)
+    const char* old = previous != nullptr ? previous->Find(hash, raw) : nullptr;
+    analysis = memo->Add(hash, old != nullptr ? std::string(WholeBlock(old, raw))
+                                              : EncodeBlock(raw, ComputeNameAnalysis(raw)));
   }
-  recent.Add(raw, &it->second);
-  return it->second;
+  recent.Add(raw, analysis);
+  return NameView(analysis);
 }
 
 }  // namespace cp

@@ -34,6 +34,9 @@ bool Same(const NameAnalysis& a, const NameAnalysis& b) {
   return std::equal(a.parts.begin(), a.parts.end(), b.parts.begin(), b.parts.end(), SamePart);
 }
 
+bool Same(NameView a, const NameAnalysis& b) { return Same(a.ToAnalysis(), b); }
+bool Same(NameView a, NameView b) { return Same(a.ToAnalysis(), b.ToAnalysis()); }
+
 // Hand-picked fields: particles, punctuation, non-ASCII, nicknames, empty and letterless
 // fields, one far over the 255 bytes a posting keeps of a name.
 std::vector<std::string> Fields() {
@@ -172,7 +175,7 @@ TEST(NameAnalysisTest, AReferenceOutlivesTheMemoFillingUp) {
   // replaced. A reference taken at the start stays what it was for the calls promised
   // (under ASan a freed one would be reported here).
   const auto names = RandomFields(2 * kNameMemoValidCalls + 100, 2);
-  const NameAnalysis& first = AnalyzeName("Theodora Fitzwilliam");
+  const NameView first = AnalyzeName("Theodora Fitzwilliam");
   const NameAnalysis expected = ComputeNameAnalysis("Theodora Fitzwilliam");
   for (size_t i = 0; i < kNameMemoValidCalls; ++i) AnalyzeName(names[i] + "#");
   EXPECT_TRUE(Same(first, expected));
