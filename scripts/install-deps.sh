@@ -18,7 +18,7 @@ packages=(
   librocksdb-dev libflatbuffers-dev flatbuffers-compiler libxxhash-dev liburing-dev
   libboost-dev libssl-dev libicu-dev libgtest-dev libgmock-dev libbenchmark-dev
   libtomlplusplus-dev libcli11-dev libfmt-dev libspdlog-dev nlohmann-json3-dev
-  libargon2-dev libsodium-dev jq openssl
+  libargon2-dev libsodium-dev libjemalloc-dev jq openssl
   clang libclang-rt-dev
   "${extra[@]}"
 )
