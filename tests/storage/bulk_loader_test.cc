@@ -195,30 +195,31 @@ DiskScan ScanDirectory(const std::string& dir, const std::vector<std::string>& n
   return scan;
 }
 
-// SST files under `dir` that belong to the column family `family`.
-int CountSstFiles(const std::string& dir, const std::string& family) {
-  int n = 0;
-  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
-    if (entry.path().extension() != ".sst") continue;
-    rocksdb::Options options = testing_util::SstReaderOptions(entry.path().string());
-    rocksdb::SstFileReader reader(options);
-    if (!reader.Open(entry.path().string()).ok()) continue;
-    n += reader.GetTableProperties()->column_family_name == family ? 1 : 0;
-  }
-  return n;
-}
-
-// The compression of every SST file under `dir` of the column family `family`.
-std::set<std::string> Compressions(const std::string& dir, const std::string& family) {
-  std::set<std::string> names;
+// Calls fn(properties) for each SST file under `dir` of the column family `family`.
+template <typename Fn>
+void ForEachTableOf(const std::string& dir, const std::string& family, Fn&& fn) {
   for (const auto& entry : std::filesystem::directory_iterator(dir)) {
     if (entry.path().extension() != ".sst") continue;
     rocksdb::Options options = testing_util::SstReaderOptions(entry.path().string());
     rocksdb::SstFileReader reader(options);
     if (!reader.Open(entry.path().string()).ok()) continue;
     auto properties = reader.GetTableProperties();
-    if (properties->column_family_name == family) names.insert(properties->compression_name);
+    if (properties->column_family_name == family) fn(*properties);
   }
+}
+
+// SST files under `dir` that belong to the column family `family`.
+int CountSstFiles(const std::string& dir, const std::string& family) {
+  int n = 0;
+  ForEachTableOf(dir, family, [&](const rocksdb::TableProperties&) { ++n; });
+  return n;
+}
+
+// The compression of every SST file under `dir` of the column family `family`.
+std::set<std::string> Compressions(const std::string& dir, const std::string& family) {
+  std::set<std::string> names;
+  ForEachTableOf(dir, family,
+                 [&](const rocksdb::TableProperties& p) { names.insert(p.compression_name); });
   return names;
 }
 
@@ -226,16 +227,10 @@ std::set<std::string> Compressions(const std::string& dir, const std::string& fa
 // column family `family`.
 double MeanDataBlockBytes(const std::string& dir, const std::string& family) {
   uint64_t bytes = 0, blocks = 0;
-  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
-    if (entry.path().extension() != ".sst") continue;
-    rocksdb::Options options = testing_util::SstReaderOptions(entry.path().string());
-    rocksdb::SstFileReader reader(options);
-    if (!reader.Open(entry.path().string()).ok()) continue;
-    auto properties = reader.GetTableProperties();
-    if (properties->column_family_name != family) continue;
-    bytes += properties->raw_key_size + properties->raw_value_size;
-    blocks += properties->num_data_blocks;
-  }
+  ForEachTableOf(dir, family, [&](const rocksdb::TableProperties& p) {
+    bytes += p.raw_key_size + p.raw_value_size;
+    blocks += p.num_data_blocks;
+  });
   return blocks == 0 ? 0 : static_cast<double>(bytes) / static_cast<double>(blocks);
 }
 
