@@ -1,6 +1,8 @@
 #include "ingest/matcher.h"
 
 #include <algorithm>
+#include <array>
+#include <bit>
 #include <cmath>
 #include <forward_list>
 #include <limits>
@@ -152,8 +154,8 @@ void DateDigits(const Date& d, char out[8]) {
   }
 }
 
-// Hamming distance 1 over YYYYMMDD, or two adjacent digits transposed.
-bool OneDigitApart(const Date& a, const Date& b) {
+// OneDigitApart for any date, digit by digit.
+bool OneDigitApartSlow(const Date& a, const Date& b) {
   char x[8], y[8];
   DateDigits(a, x);
   DateDigits(b, y);
@@ -166,6 +168,41 @@ bool OneDigitApart(const Date& a, const Date& b) {
   }
   if (diff == 1) return true;
   return diff == 2 && first < 7 && x[first] == y[first + 1] && x[first + 1] == y[first];
+}
+
+// 0..99 as two decimal digits, one a nibble.
+constexpr std::array<uint8_t, 100> kTwoDigits = [] {
+  std::array<uint8_t, 100> t{};
+  for (int i = 0; i < 100; ++i) t[i] = static_cast<uint8_t>((i / 10) << 4 | (i % 10));
+  return t;
+}();
+
+// The digits of YYYYMMDD as eight nibbles, the last digit lowest; false for a date that
+// is not eight digits (a year outside 0..9999).
+bool DateNibbles(const Date& d, uint32_t* out) {
+  if (d.year < 0 || d.year > 9999 || d.month > 99 || d.day > 99) return false;
+  const unsigned y = static_cast<unsigned>(d.year);
+  *out = uint32_t{kTwoDigits[y / 100]} << 24 | uint32_t{kTwoDigits[y % 100]} << 16 |
+         uint32_t{kTwoDigits[d.month]} << 8 | kTwoDigits[d.day];
+  return true;
+}
+
+// Hamming distance 1 over YYYYMMDD, or two adjacent digits transposed. Blocking asks this
+// of every posting it reads: compared as nibbles, not as strings of digits.
+bool OneDigitApart(const Date& a, const Date& b) {
+  uint32_t x, y;
+  if (!DateNibbles(a, &x) || !DateNibbles(b, &y)) return OneDigitApartSlow(a, b);
+  uint32_t t = x ^ y;
+  t = (t | t >> 1 | t >> 2 | t >> 3) & 0x11111111u;  // one bit per digit that differs
+  const int diff = std::popcount(t);
+  if (diff == 1) return true;
+  if (diff != 2) return false;
+  // Two digits differ: they must be neighbours holding each other's value.
+  const int low = std::countr_zero(t);  // 4 * the lower digit's place; the other is higher
+  if (((t >> (low + 4)) & 1u) == 0) return false;
+  const uint32_t x_low = (x >> low) & 0xF, x_high = (x >> (low + 4)) & 0xF;
+  const uint32_t y_low = (y >> low) & 0xF, y_high = (y >> (low + 4)) & 0xF;
+  return x_low == y_high && x_high == y_low;
 }
 
 bool DatesSwapped(const Date& a, const Date& b) {

@@ -111,6 +111,42 @@ TEST_F(MatcherBlockingTest, AChildSharingOnlyAGivenNameCodeWithAWrongMonthOrYear
   EXPECT_TRUE(Reaches({"h1", "Oliver", "", "2015-05-12", "M"}));
 }
 
+// Blocking's date filter (DobPlausible) through CouldBeCandidate, which shares it: the
+// child's date against the record's 2015-04-12 (names disagreeing, so only the date can
+// make the child a candidate).
+TEST(CouldBeCandidateDateTest, PlausibleDatesAreOneDigitOrOneSwapAway) {
+  const struct {
+    const char* date;
+    bool plausible;
+  } cases[] = {
+      {"2015-04-12", true},   // exact
+      {"2015-12-04", true},   // day and month swapped
+      {"2016-04-12", true},   // last year digit
+      {"2005-04-12", true},   // third year digit
+      {"2015-09-12", true},   // last month digit
+      {"2015-04-13", true},   // last day digit
+      {"2015-04-22", true},   // first day digit
+      {"2015-04-21", true},   // day digits transposed
+      {"2014-05-12", false},  // two digits (year and month)
+      {"2015-05-13", false},  // two digits (month and day)
+      {"2016-04-13", false},  // two digits (year and day)
+      {"2051-04-12", true},   // the year's last two digits transposed
+      {"2105-04-12", true},   // the year's middle digits transposed
+      {"2013-04-12", true},   // one year digit
+      {"2012-04-15", false},  // two digits apart, not neighbours swapped
+      {"2015-04-11", true},
+      {"", true},             // no date: either side missing is plausible
+  };
+  for (const auto& c : cases) {
+    FeedRow record = MakeRow({"h1", "Oliver", "Smith", "2015-04-12", "M"});
+    FeedRow child = MakeRow({"c1", "Amelia", "Jones", c.date, "F"});
+    BlockingProfile r = MakeBlockingProfile(record.record.record, record.record.hidden);
+    BlockingProfile k = MakeBlockingProfile(child.record.record, child.record.hidden);
+    k.given = r.given;  // one shared code, so that the date decides
+    EXPECT_EQ(CouldBeCandidate(r, k), c.plausible) << c.date;
+  }
+}
+
 TEST_F(MatcherBlockingTest, AChildAtTheRecordsPostcodeIsReachedWhateverItsNames) {
   // The place index, not the name scans: a plausible date at the same postcode.
   EXPECT_TRUE(Reaches({"h1", "Olly", "Brown", "2015-05-12", "M", "1 Elm Road", "LS6 1AA"}));
