@@ -411,6 +411,15 @@ double HiddenFieldsBound(const MatchWeights& w, const HiddenFields& h) {
   return bound;
 }
 
+// As HiddenFieldsBound, for a candidate known not to live at the record's postcode: its
+// postcode can agree at most on the district.
+double HiddenFieldsBoundElsewhere(const MatchWeights& w, const HiddenFields& h) {
+  double bound = 0;
+  if (!h.postcode.empty()) bound += std::max({0.0, w.postcode_district, w.postcode_disagree});
+  if (!h.address.empty()) bound += std::max({0.0, w.address_exact, w.address_close});
+  return bound;
+}
+
 }  // namespace
 
 BlockingProfile MakeBlockingProfile(const ChildRecord& r, const HiddenFields& h) {
@@ -541,12 +550,14 @@ ScoredCandidate Matcher::Compare(const ChildRecord& record, const HiddenFields& 
 // Metaphone code, then the best-ranked children whose name postings share a code with the
 // record in a plausible birth year, or who live at its postcode.
 Status Matcher::Block(const ChildRecord& r, const HiddenFields& hidden, std::vector<ChildId>* ids,
-                      std::vector<double>* light_scores) const {
+                      std::vector<double>* light_scores, std::vector<double>* hidden_bounds) const {
+  const double full_bound = HiddenFieldsBound(weights_, hidden);
   std::unordered_set<ChildId> seen;
-  auto add_id = [&](ChildId id, double light_score = kMustRead) {
+  auto add_id = [&](ChildId id, double light_score, double hidden_bound) {
     if (seen.insert(id).second) {
       ids->push_back(id);
       light_scores->push_back(light_score);
+      hidden_bounds->push_back(hidden_bound);
     }
   };
   std::vector<ChildId> by_id;
@@ -558,7 +569,7 @@ Status Matcher::Block(const ChildRecord& r, const HiddenFields& hidden, std::vec
     Status s = store_->FindByIdentifier(keys::IdKind::kPupilNumber, r.pupil_number, &by_id);
     if (!s.ok()) return s;
   }
-  for (ChildId id : by_id) add_id(id);
+  for (ChildId id : by_id) add_id(id, kMustRead, full_bound);
 
   const PreparedRecord prepared(r, weights_);
   std::vector<std::string> given_codes, family_codes;
@@ -717,20 +728,31 @@ Status Matcher::Block(const ChildRecord& r, const HiddenFields& hidden, std::vec
     if (!s.ok()) return s;
   }
   // Children at the record's postcode (never a shielded child: they have no place posting,
-  // and are found by name above).
+  // and are found by name above). Every unshielded, unarchived child whose postcode is the
+  // record's has a posting here, so when the scan is complete a ranked candidate not among
+  // them can agree at most on the postcode's district: its hidden fields can add less.
+  std::unordered_set<ChildId> at_postcode;
+  bool place_complete = false;
   if (!hidden.postcode.empty()) {
-    bool complete = false;
-    Status s = scanner.ScanPlace(hidden.postcode, kPostingLimit, [&](const Posting& p) { visit(p, true, false); }, &complete);
+    Status s = scanner.ScanPlace(hidden.postcode, kPostingLimit,
+                                 [&](const Posting& p) {
+                                   at_postcode.insert(p.id);
+                                   visit(p, true, false);
+                                 },
+                                 &place_complete);
     if (!s.ok()) return s;
   }
+  const double elsewhere_bound = place_complete ? HiddenFieldsBoundElsewhere(weights_, hidden) : full_bound;
   std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {
     return a.first != b.first ? a.first > b.first : a.second < b.second;
   });
-  for (ChildId id : shielded) add_id(id);
+  for (ChildId id : shielded) add_id(id, kMustRead, full_bound);
   const size_t cap = ids->size() + kMaxCandidates;
   for (const auto& [score, id] : ranked) {
     if (ids->size() >= cap) break;
-    add_id(id, always_read.count(id) ? kMustRead : score);
+    // A shielded child has no place posting wherever it lives: the full bound.
+    const bool must_read = always_read.count(id) > 0;
+    add_id(id, must_read ? kMustRead : score, must_read || at_postcode.count(id) ? full_bound : elsewhere_bound);
   }
   return Status::OK();
 }
@@ -781,13 +803,15 @@ Result<MatchOutcome> Matcher::Match(const SourceRecord& in) const {
   Status s = store_->GetDecisions(in.ref, &decisions);
   if (!s.ok()) return s;
   std::vector<ChildId> ids;
-  std::vector<double> light;
-  s = Block(in.record, in.hidden, &ids, &light);
+  std::vector<double> light, bounds;
+  s = Block(in.record, in.hidden, &ids, &light, &bounds);
   if (!s.ok()) return s;
+  const double full_bound = HiddenFieldsBound(weights_, in.hidden);
   for (const auto& d : decisions) {
     if (d.same && std::find(ids.begin(), ids.end(), d.child) == ids.end()) {
       ids.push_back(d.child);
       light.push_back(kMustRead);
+      bounds.push_back(full_bound);
     }
   }
   auto clearance = Clearance::Elevated(Clearance::Level::kMatching, "matcher", "feed matching");
@@ -795,19 +819,20 @@ Result<MatchOutcome> Matcher::Match(const SourceRecord& in) const {
   // Each candidate is read only as far as it can matter. A candidate's total is what its
   // posting carries (names, date, gender: `light`, compared exactly as its record would be)
   // plus its identifiers (at most 0: a candidate whose identifier agrees was found through
-  // the identifier index and is always read) plus its postcode and address (at most
-  // `hidden_bound`). One whose light score plus `hidden_bound` falls short of `lower` is not
-  // read at all; of the rest the records are read (no decryption) and scored without the
-  // hidden fields, and only those that could still reach `lower` have their hidden fields
-  // read, opened and scored in full. Decide reads a candidate below `lower` only for its
+  // the identifier index and is always read) plus its postcode and address (at most its
+  // `bounds` entry: less for one Block knows lives elsewhere). One whose light score plus
+  // that bound falls short of `lower` is not read at all; of the rest the records are read
+  // (no decryption) and scored without the hidden fields, and only those that could still
+  // reach `lower` have their hidden fields read, opened and scored in full. Decide reads a candidate below `lower` only for its
   // shield and identifier flags, which cannot be set on one left unread: the decision is
   // the one a full read of every candidate gives. A record that waits in review has every
   // candidate read in full, so that the reviewer sees full totals.
   enum class Read { kNothing, kRecord, kAll };
-  const double hidden_bound = HiddenFieldsBound(weights_, in.hidden);
   std::vector<ScoredCandidate> scored;
-  std::vector<Read> read;  // per scored candidate
+  std::vector<Read> read;             // per scored candidate
+  std::vector<double> hidden_bound;   // per scored candidate
   std::vector<ChildId> record_ids;
+  std::vector<double> record_bounds;  // per record_ids entry
   std::vector<bool> decided_same;
   for (size_t i = 0; i < ids.size(); ++i) {
     bool excluded = false, same = false;
@@ -816,15 +841,17 @@ Result<MatchOutcome> Matcher::Match(const SourceRecord& in) const {
       same |= (d.same && d.child == ids[i]);
     }
     if (excluded) continue;
-    if (!same && light[i] + hidden_bound < weights_.lower) {
+    if (!same && light[i] + bounds[i] < weights_.lower) {
       ScoredCandidate c;
       c.child = ids[i];
       c.total = light[i];
       scored.push_back(std::move(c));
       read.push_back(Read::kNothing);
+      hidden_bound.push_back(bounds[i]);
       continue;
     }
     record_ids.push_back(ids[i]);
+    record_bounds.push_back(bounds[i]);
     decided_same.push_back(same);
   }
   auto records = store_->MultiGetRecords(record_ids);
@@ -842,9 +869,10 @@ Result<MatchOutcome> Matcher::Match(const SourceRecord& in) const {
     CandidateNames names;
     names.SetAll(names_.get(), view.record);
     ScoredCandidate c = CompareWith(weights_, prepared, in.record, in.hidden, view, names);
-    if (decided_same[i] || c.total + hidden_bound >= weights_.lower) to_open.push_back(scored.size());
+    if (decided_same[i] || c.total + record_bounds[i] >= weights_.lower) to_open.push_back(scored.size());
     scored.push_back(std::move(c));
     read.push_back(Read::kRecord);
+    hidden_bound.push_back(record_bounds[i]);
   }
   // Reads scored[slot] in full (record and hidden fields) for each slot and scores it again;
   // a child removed since it was indexed is dropped.
@@ -870,12 +898,14 @@ Result<MatchOutcome> Matcher::Match(const SourceRecord& in) const {
       if (gone[k]) continue;
       if (kept != k) {  // never a self-move: it would empty the candidate's fields
         read[kept] = read[k];
+        hidden_bound[kept] = hidden_bound[k];
         scored[kept] = std::move(scored[k]);
       }
       ++kept;
     }
     scored.resize(kept);
     read.resize(kept);
+    hidden_bound.resize(kept);
     return Status::OK();
   };
   s = open(to_open);
@@ -888,7 +918,7 @@ Result<MatchOutcome> Matcher::Match(const SourceRecord& in) const {
   }
   std::vector<size_t> rest;  // candidates not read in full, where that could change a total
   for (size_t k = 0; k < scored.size(); ++k) {
-    if (read[k] == Read::kNothing || (read[k] == Read::kRecord && hidden_bound > 0)) rest.push_back(k);
+    if (read[k] == Read::kNothing || (read[k] == Read::kRecord && hidden_bound[k] > 0)) rest.push_back(k);
   }
   if (!rest.empty() && decided == 0 && Decide(scored).decision == MatchDecision::kReview) {
     s = open(rest);

@@ -13,11 +13,13 @@
 // whatever its date of birth (storage files shielded children's codes once more, year-free).
 // These and the best kMaxCandidates others are candidates. Each is read only as far as it can
 // matter: one whose posting's score plus the best postcode and address levels falls short of
-// `lower` is not read; of the others the record is read, and the hidden fields too (under
-// matching clearance: matching sees shielded children whole) where they could lift it to
-// `lower`. Identifier, shielded and reviewer-decided candidates always have their records
-// read (shielded ones their hidden fields too where those could lift them to `lower`), and
-// every candidate of a record that waits in review is read in full.
+// `lower` is not read (for a child the record's postcode scan did not list, the best
+// postcode level is the district's: it lives elsewhere); of the others the record is read,
+// and the hidden fields too (under matching clearance: matching sees shielded children
+// whole) where they could lift it to `lower`. Identifier, shielded and reviewer-decided
+// candidates always have their records read (shielded ones their hidden fields too where
+// those could lift them to `lower`), and every candidate of a record that waits in review
+// is read in full.
 //
 // Pairwise score: each field compared gives an agreement level and a weight in bits,
 // log2(m / u), where m is the chance of that level for two records of the same child and u
@@ -149,9 +151,10 @@ class Matcher {
  private:
   // Candidate ids, and for each the most its names, date and gender can score (what its
   // posting carries, compared as the record would be): +infinity for those that must be
-  // read whatever they score (identifier, shielded).
+  // read whatever they score (identifier, shielded); and the most its postcode and address
+  // can add (less for a candidate the record's postcode scan shows lives elsewhere).
   Status Block(const ChildRecord& record, const HiddenFields& hidden, std::vector<ChildId>* ids,
-               std::vector<double>* light) const;
+               std::vector<double>* light, std::vector<double>* hidden_bounds) const;
   MatchOutcome Decide(std::vector<ScoredCandidate> scored) const;
 
   const ChildStore* store_;

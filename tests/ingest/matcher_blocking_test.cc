@@ -233,6 +233,39 @@ TEST_F(MatcherHiddenReadTest, ACandidateIsReadOnlyAsFarAsItCanMatter) {
   EXPECT_NEAR(c3->total, -14.6, 1e-9);
 }
 
+TEST_F(MatcherHiddenReadTest, ACandidateNotAtTheRecordsPostcodeCanGainOnlyTheDistrict) {
+  // With gender disagreeing at -7, c2's posting scores -2.5. At the record's postcode its
+  // postcode and address could add 15 (read); elsewhere at most the district's 4 and the
+  // address's 5: -2.5 + 9 falls short of 7 (not read). The decision is the same either way.
+  MatchWeights w;
+  w.gender_disagree = -7;
+  Matcher matcher(store_.get(), w);
+  auto match = [&matcher](const RowSpec& spec) {
+    SourceRecord rec = MakeRow(spec).record;
+    rec.ref.source = "health";
+    auto out = matcher.Match(rec);
+    EXPECT_TRUE(out.ok()) << out.status().ToString();
+    return out.ok() ? *out : MatchOutcome{};
+  };
+  const MatchOutcome elsewhere =
+      match({"h1", "Amelia", "Whitfield", "2016-03-02", "F", "1 High St", "LS9 9ZZ", "9434765919"});
+  EXPECT_EQ(elsewhere.decision, MatchDecision::kLink);
+  EXPECT_EQ(elsewhere.child, c1_);
+  const ScoredCandidate* c2 = Find(elsewhere, c2_);
+  ASSERT_NE(c2, nullptr);
+  EXPECT_TRUE(Has(*c2, "record", "unread"));
+  EXPECT_NEAR(c2->total, -2.5, 1e-9);
+
+  const MatchOutcome at_postcode =
+      match({"h1", "Amelia", "Whitfield", "2016-03-02", "F", "1 High St", "LS2 2CD", "9434765919"});
+  EXPECT_EQ(at_postcode.decision, MatchDecision::kLink);
+  EXPECT_EQ(at_postcode.child, c1_);
+  c2 = Find(at_postcode, c2_);
+  ASSERT_NE(c2, nullptr);
+  EXPECT_FALSE(Has(*c2, "record", "unread"));
+  EXPECT_TRUE(Has(*c2, "nhs_number", "disagree"));
+}
+
 TEST_F(MatcherHiddenReadTest, InReviewEveryCandidateIsOpenedAndScoredInFull) {
   // The date one digit out and the NHS number disagreeing put c1 between the thresholds.
   const RowSpec spec{"h1", "Amelia", "Whitfield", "2016-03-12", "F", "9 Other Rd", "LS9 9ZZ", "9434765900"};
