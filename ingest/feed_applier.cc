@@ -397,8 +397,7 @@ Status FeedApplier::ApplyBatch(const std::string& source, uint64_t batch, const 
         }
       }
       if (!stale && reached_by_new && slot.ahead.blocking) {
-        auto outcome =
-            matcher_.MatchWithAdded(row.record, *slot.ahead.blocking, added, &slot.ahead.blocking);
+        auto outcome = matcher_.MatchWithAdded(row.record, *slot.ahead.blocking, added);
         if (!outcome.ok()) return outcome.status();
         slot.ahead.outcome = std::move(*outcome);
       } else if (reached_by_new) {
