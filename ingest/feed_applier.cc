@@ -229,7 +229,7 @@ FeedApplier::Lookahead FeedApplier::LookAhead(const FeedRow& row) const {
     return a;
   }
   if (row.withdraw) return a;
-  auto outcome = matcher_.Match(row.record);
+  auto outcome = matcher_.Match(row.record, &a.blocking);
   if (!outcome.ok()) {
     a.status = outcome.status();
     return a;
@@ -365,10 +365,13 @@ Status FeedApplier::ApplyBatch(const std::string& source, uint64_t batch, const 
     });
 
     // Apply in file order. What the window has written so far: source keys, the children
-    // written (as blocking sees them), and the existing children rewritten.
+    // written (as blocking sees them; `written_new`: created in this window), the existing
+    // children rewritten, and the children created (as stored, rewrites included).
     std::unordered_set<std::string> touched_sources;
     std::vector<BlockingProfile> written;
+    std::vector<bool> written_new;
     std::unordered_set<ChildId> touched_children;
+    std::vector<AddedChild> added;
     for (size_t i = 0; i < n; ++i) {
       Slot& slot = window[i];
       if (!slot.error.empty()) {
@@ -377,10 +380,28 @@ Status FeedApplier::ApplyBatch(const std::string& source, uint64_t batch, const 
         continue;
       }
       const FeedRow& row = slot.row;
+      // A row is matched again if something written before it in the window could change
+      // its match. When that is only children created since (a sibling, mostly), the match
+      // is brought up to date with them instead (Matcher::MatchWithAdded).
       bool stale = touched_sources.count(row.record.ref.key) > 0;
+      bool reached_by_new = false;
       if (!stale && slot.ahead.outcome) {
         for (const auto& c : slot.ahead.outcome->candidates) stale = stale || touched_children.count(c.child) > 0;
-        for (const auto& w : written) stale = stale || CouldBeCandidate(slot.ahead.profile, w);
+        for (size_t k = 0; k < written.size() && !stale; ++k) {
+          if (!CouldBeCandidate(slot.ahead.profile, written[k])) continue;
+          if (written_new[k]) {
+            reached_by_new = true;
+          } else {
+            stale = true;
+          }
+        }
+      }
+      if (!stale && reached_by_new && slot.ahead.blocking) {
+        auto outcome = matcher_.MatchWithAdded(row.record, *slot.ahead.blocking, added);
+        if (!outcome.ok()) return outcome.status();
+        slot.ahead.outcome = std::move(*outcome);
+      } else if (reached_by_new) {
+        stale = true;
       }
       FeedChange change;
       Status s = ProcessRow(row, stale ? nullptr : &slot.ahead, &change, &counts, report);
@@ -390,15 +411,35 @@ Status FeedApplier::ApplyBatch(const std::string& source, uint64_t batch, const 
         continue;
       }
       touched_sources.insert(row.record.ref.key);
-      for (const auto& w : change.children) {
-        if (w.record.id != 0) touched_children.insert(w.record.id);
+      std::vector<size_t> new_slots;  // indexes into change.children of children created
+      for (size_t k = 0; k < change.children.size(); ++k) {
+        const auto& w = change.children[k];
+        if (w.record.id != 0) {
+          touched_children.insert(w.record.id);
+          // A child created in this window and rewritten since: its postings are the new ones.
+          for (auto& a : added) {
+            if (a.id == w.record.id) a = MakeAddedChild(a.id, w.record, w.hidden);
+          }
+        } else {
+          new_slots.push_back(k);
+        }
         written.push_back(MakeBlockingProfile(w.record, w.hidden));
+        written_new.push_back(w.record.id == 0);
+      }
+      std::vector<AddedChild> new_children;  // ids once the store has given them
+      for (size_t k : new_slots) {
+        new_children.push_back(MakeAddedChild(0, change.children[k].record, change.children[k].hidden));
       }
       progress.next_row = slot.index + 1;
       progress.open_counts = counts;
       change.feed_state = progress;
       auto applied = store_->ApplyChange(std::move(change));
       if (!applied.ok()) return applied.status();
+      if (applied->size() != new_children.size()) return Status::Corruption("new children and ids differ");
+      for (size_t k = 0; k < new_children.size(); ++k) {
+        new_children[k].id = (*applied)[k];
+        added.push_back(std::move(new_children[k]));
+      }
       if (++writes == options_.kill_after_writes) std::raise(SIGKILL);
     }
   }

@@ -126,6 +126,7 @@ class FeedApplier {
     Result<ReviewItem> waiting = Status::NotFound("");
     std::optional<MatchOutcome> outcome;    // an unlinked row that is not withdrawn
     BlockingProfile profile;                // of the row, when matched
+    std::shared_ptr<const BlockingState> blocking;  // what the match's blocking found
   };
   Lookahead LookAhead(const FeedRow& row) const;
 

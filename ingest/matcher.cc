@@ -1,6 +1,8 @@
 #include "ingest/matcher.h"
 
 #include <algorithm>
+#include <array>
+#include <bit>
 #include <cmath>
 #include <forward_list>
 #include <limits>
@@ -152,8 +154,8 @@ void DateDigits(const Date& d, char out[8]) {
   }
 }
 
-// Hamming distance 1 over YYYYMMDD, or two adjacent digits transposed.
-bool OneDigitApart(const Date& a, const Date& b) {
+// OneDigitApart for any date, digit by digit.
+bool OneDigitApartSlow(const Date& a, const Date& b) {
   char x[8], y[8];
   DateDigits(a, x);
   DateDigits(b, y);
@@ -166,6 +168,41 @@ bool OneDigitApart(const Date& a, const Date& b) {
   }
   if (diff == 1) return true;
   return diff == 2 && first < 7 && x[first] == y[first + 1] && x[first + 1] == y[first];
+}
+
+// 0..99 as two decimal digits, one a nibble.
+constexpr std::array<uint8_t, 100> kTwoDigits = [] {
+  std::array<uint8_t, 100> t{};
+  for (int i = 0; i < 100; ++i) t[i] = static_cast<uint8_t>((i / 10) << 4 | (i % 10));
+  return t;
+}();
+
+// The digits of YYYYMMDD as eight nibbles, the last digit lowest; false for a date that
+// is not eight digits (a year outside 0..9999).
+bool DateNibbles(const Date& d, uint32_t* out) {
+  if (d.year < 0 || d.year > 9999 || d.month > 99 || d.day > 99) return false;
+  const unsigned y = static_cast<unsigned>(d.year);
+  *out = uint32_t{kTwoDigits[y / 100]} << 24 | uint32_t{kTwoDigits[y % 100]} << 16 |
+         uint32_t{kTwoDigits[d.month]} << 8 | kTwoDigits[d.day];
+  return true;
+}
+
+// Hamming distance 1 over YYYYMMDD, or two adjacent digits transposed. Blocking asks this
+// of every posting it reads: compared as nibbles, not as strings of digits.
+bool OneDigitApart(const Date& a, const Date& b) {
+  uint32_t x, y;
+  if (!DateNibbles(a, &x) || !DateNibbles(b, &y)) return OneDigitApartSlow(a, b);
+  uint32_t t = x ^ y;
+  t = (t | t >> 1 | t >> 2 | t >> 3) & 0x11111111u;  // one bit per digit that differs
+  const int diff = std::popcount(t);
+  if (diff == 1) return true;
+  if (diff != 2) return false;
+  // Two digits differ: they must be neighbours holding each other's value.
+  const int low = std::countr_zero(t);  // 4 * the lower digit's place; the other is higher
+  if (((t >> (low + 4)) & 1u) == 0) return false;
+  const uint32_t x_low = (x >> low) & 0xF, x_high = (x >> (low + 4)) & 0xF;
+  const uint32_t y_low = (y >> low) & 0xF, y_high = (y >> (low + 4)) & 0xF;
+  return x_low == y_high && x_high == y_low;
 }
 
 bool DatesSwapped(const Date& a, const Date& b) {
@@ -374,6 +411,42 @@ double HiddenFieldsBound(const MatchWeights& w, const HiddenFields& h) {
   return bound;
 }
 
+// As HiddenFieldsBound, for a candidate known not to live at the record's postcode: its
+// postcode can agree at most on the district.
+double HiddenFieldsBoundElsewhere(const MatchWeights& w, const HiddenFields& h) {
+  double bound = 0;
+  if (!h.postcode.empty()) bound += std::max({0.0, w.postcode_district, w.postcode_disagree});
+  if (!h.address.empty()) bound += std::max({0.0, w.address_exact, w.address_close});
+  return bound;
+}
+
+// A posting's light score: the record compared with what the posting carries (names,
+// date, gender), exactly as with the child's record. A child with a name of 255 bytes or
+// more, which a posting may have cut, goes into `always_read`.
+double PostingScore(const MatchWeights& w, NameCache* cache, const PreparedRecord& prepared,
+                    const ChildRecord& r, ChildId id, const FeatureView& fv, ChildView* scratch,
+                    std::unordered_set<ChildId>* always_read) {
+  // The posting's canonical names prepare as the record's own would (NameParts of a
+  // canonical name is that name's parts).
+  scratch->record.id = id;  // only id, gender and date of birth are set
+  scratch->record.gender = fv.gender();
+  scratch->record.date_of_birth = fv.date_of_birth();
+  CandidateNames names;
+  size_t pos = 0;
+  FeatureView::NameField nf;
+  while (fv.NextName(&pos, &nf)) {
+    if (nf.name.size() >= 255) always_read->insert(id);
+    switch (nf.role) {
+      case NameRole::kGiven: names.SetGiven(cache, nf.name); break;
+      case NameRole::kMiddle: names.SetMiddle(cache, nf.name); break;
+      case NameRole::kFamily: names.SetFamily(cache, nf.name); break;
+      case NameRole::kFormerFamily: names.AddFormer(cache, nf.name); break;
+    }
+  }
+  static const HiddenFields no_hidden;
+  return CompareWith(w, prepared, r, no_hidden, *scratch, names, false).total;
+}
+
 }  // namespace
 
 BlockingProfile MakeBlockingProfile(const ChildRecord& r, const HiddenFields& h) {
@@ -393,6 +466,15 @@ BlockingProfile MakeBlockingProfile(const ChildRecord& r, const HiddenFields& h)
   p.date_of_birth = r.date_of_birth;
   p.shielded = r.shield.shielded;
   return p;
+}
+
+AddedChild MakeAddedChild(ChildId id, const ChildRecord& r, const HiddenFields& h) {
+  AddedChild a;
+  a.id = id;
+  a.profile = MakeBlockingProfile(r, h);
+  EncodeCandidateFeatures(r, &a.features);
+  a.archived = r.lifecycle.archived();
+  return a;
 }
 
 bool CouldBeCandidate(const BlockingProfile& record, const BlockingProfile& child) {
@@ -500,51 +582,51 @@ ScoredCandidate Matcher::Compare(const ChildRecord& record, const HiddenFields& 
   return CompareWith(weights_, PreparedRecord(record, weights_), record, hidden, candidate, names);
 }
 
-// Candidate ids: children sharing an identifier, every shielded child sharing a Double
-// Metaphone code, then the best-ranked children whose name postings share a code with the
-// record in a plausible birth year, or who live at its postcode.
-Status Matcher::Block(const ChildRecord& r, const HiddenFields& hidden, std::vector<ChildId>* ids,
-                      std::vector<double>* light_scores) const {
-  std::unordered_set<ChildId> seen;
-  auto add_id = [&](ChildId id, double light_score = kMustRead) {
-    if (seen.insert(id).second) {
-      ids->push_back(id);
-      light_scores->push_back(light_score);
-    }
-  };
-  std::vector<ChildId> by_id;
-  if (!r.nhs_number.empty()) {
-    Status s = store_->FindByIdentifier(keys::IdKind::kNhsNumber, r.nhs_number, &by_id);
-    if (!s.ok()) return s;
-  }
-  if (!r.pupil_number.empty()) {
-    Status s = store_->FindByIdentifier(keys::IdKind::kPupilNumber, r.pupil_number, &by_id);
-    if (!s.ok()) return s;
-  }
-  for (ChildId id : by_id) add_id(id);
-
-  const PreparedRecord prepared(r, weights_);
+// What blocking planned and found for one record: the scans' plan (which codes, years and
+// months), and every child a scan admitted with its light score, before the best
+// kMaxCandidates were taken. Matcher::MatchWithAdded tests children written since against
+// the same plan and filter.
+struct BlockingState {
+  ChildRecord record;
+  std::string postcode;  // the record's
   std::vector<std::string> given_codes, family_codes;
-  auto add_code = [](std::vector<std::string>* v, const std::string& c) {
-    if (std::find(v->begin(), v->end(), c) == v->end()) v->push_back(c);
-  };
-  for (const auto& c : prepared.given.codes) add_code(&given_codes, c);
-  for (const auto& c : prepared.family.codes) add_code(&family_codes, c);
-  for (const auto& f : prepared.former) {
-    for (const auto& c : f.codes) add_code(&family_codes, c);
-  }
-  std::set<std::string> codes(given_codes.begin(), given_codes.end());
-  for (const auto& c : Prepare(r.middle_names).codes) codes.insert(c);
-  codes.insert(family_codes.begin(), family_codes.end());
-  auto has = [](const std::vector<std::string>& v, std::string_view c) {
+  std::set<std::string> codes;  // every code scanned, in scan order
+  std::set<uint16_t> years;
+  std::vector<uint8_t> narrow_months;  // given and middle codes in the birth year
+  bool dated = false;
+
+  std::vector<ChildId> by_id;     // sharing an identifier
+  std::vector<ChildId> shielded;  // sharing a code, shielded
+  std::vector<std::pair<double, ChildId>> ranked;  // admitted by a scan, light score
+  std::unordered_set<ChildId> visited;             // by_id and ranked
+  // Read whatever their posting scores: shielded children, and children with a name that
+  // may have been cut to the 255 bytes a posting keeps (its score is not the record's).
+  std::unordered_set<ChildId> always_read;
+  std::unordered_set<ChildId> at_postcode;  // every place posting at the record's postcode
+  bool place_complete = false;
+  size_t fullest_scan = 0;  // the most postings one scan visited
+
+  bool Has(const std::vector<std::string>& v, std::string_view c) const {
     for (const auto& x : v) {
       if (x == c) return true;
     }
     return false;
-  };
+  }
+  bool Wide(const std::string& code) const {
+    return !dated || Has(family_codes, code) || family_codes.empty();
+  }
+  // Whether the name scans read postings under `code` filed at (year, month).
+  bool Scans(const std::string& code, uint16_t year, uint8_t month) const {
+    if (codes.count(code) == 0 || years.count(year) == 0) return false;
+    const bool own_year = !dated || year == record.date_of_birth.year || year == 0;
+    if (Wide(code)) return own_year || month == record.date_of_birth.month;
+    if (year == 0) return true;
+    if (year != record.date_of_birth.year) return false;
+    return std::find(narrow_months.begin(), narrow_months.end(), month) != narrow_months.end();
+  }
   // Whether a posting's names agree with the record's by a shared primary code: given and
   // family both (`both`), or either, either way round.
-  auto names_agree = [&](const FeatureView& fv, bool both) {
+  bool NamesAgree(const FeatureView& fv, bool both) const {
     bool g_given = false, g_family = false, f_given = false, f_family = false;
     size_t pos = 0;
     FeatureView::NameField nf;
@@ -553,7 +635,7 @@ Status Matcher::Block(const ChildRecord& r, const HiddenFields& hidden, std::vec
       size_t cpos = 0;
       std::string_view code;
       while (FeatureView::NextCode(nf.codes, &cpos, &code)) {
-        const bool in_given = has(given_codes, code), in_family = has(family_codes, code);
+        const bool in_given = Has(given_codes, code), in_family = Has(family_codes, code);
         if (family_role) {
           g_family |= in_family;
           f_family |= in_given;
@@ -565,68 +647,76 @@ Status Matcher::Block(const ChildRecord& r, const HiddenFields& hidden, std::vec
     }
     if (!both) return g_given || g_family || f_given || f_family;
     return (g_given && g_family) || (f_given && f_family);
+  }
+  // Whether a scan admits a posting with these features. `from_place`: the posting came
+  // from the record's postcode, which says nothing about the names; one name or the date
+  // must then agree. `family_code`: it came from one of the record's family name codes. A
+  // child whose names both agree with the record's (either way round) has a posting under
+  // one of those, so other scans need only look for a plausible date.
+  bool Admits(const FeatureView& fv, bool from_place, bool family_code) const {
+    const Date& dob = record.date_of_birth;
+    const bool dob_plausible = DobPlausible(dob, fv.date_of_birth());
+    if (from_place) return (dob_plausible && !dob.empty()) || NamesAgree(fv, false);
+    return dob_plausible || (family_code && NamesAgree(fv, true));
+  }
+};
+
+// Candidate ids: children sharing an identifier, every shielded child sharing a Double
+// Metaphone code, then the best-ranked children whose name postings share a code with the
+// record in a plausible birth year, or who live at its postcode.
+Status Matcher::Block(const ChildRecord& r, const HiddenFields& hidden, BlockingState* st) const {
+  st->record = r;
+  st->postcode = hidden.postcode;
+  if (!r.nhs_number.empty()) {
+    Status s = store_->FindByIdentifier(keys::IdKind::kNhsNumber, r.nhs_number, &st->by_id);
+    if (!s.ok()) return s;
+  }
+  if (!r.pupil_number.empty()) {
+    Status s = store_->FindByIdentifier(keys::IdKind::kPupilNumber, r.pupil_number, &st->by_id);
+    if (!s.ok()) return s;
+  }
+  st->visited.insert(st->by_id.begin(), st->by_id.end());
+
+  const PreparedRecord prepared(r, weights_);
+  auto add_code = [](std::vector<std::string>* v, const std::string& c) {
+    if (std::find(v->begin(), v->end(), c) == v->end()) v->push_back(c);
   };
+  for (const auto& c : prepared.given.codes) add_code(&st->given_codes, c);
+  for (const auto& c : prepared.family.codes) add_code(&st->family_codes, c);
+  for (const auto& f : prepared.former) {
+    for (const auto& c : f.codes) add_code(&st->family_codes, c);
+  }
+  st->codes.insert(st->given_codes.begin(), st->given_codes.end());
+  for (const auto& c : Prepare(r.middle_names).codes) st->codes.insert(c);
+  st->codes.insert(st->family_codes.begin(), st->family_codes.end());
   // Years: the record's, and every year one digit away (a mistyped year), within the ages
   // a child can have; no date: every year a child can be born in, and "unknown".
-  std::set<uint16_t> years;
   const int this_year = TodayUtc().year;
   if (!r.date_of_birth.empty()) {
     const int y = r.date_of_birth.year;
-    years.insert(static_cast<uint16_t>(y));
+    st->years.insert(static_cast<uint16_t>(y));
     for (int other = std::max(1800, y - 90); other <= std::min(this_year, y + 90); ++other) {
       if (OneDigitApart(Date{static_cast<int16_t>(y), 1, 1}, Date{static_cast<int16_t>(other), 1, 1})) {
-        years.insert(static_cast<uint16_t>(other));
+        st->years.insert(static_cast<uint16_t>(other));
       }
     }
   } else {
-    for (int y = this_year - 25; y <= this_year; ++y) years.insert(static_cast<uint16_t>(y));
+    for (int y = this_year - 25; y <= this_year; ++y) st->years.insert(static_cast<uint16_t>(y));
   }
-  years.insert(0);
+  st->years.insert(0);
 
   // Pre-rank by a comparison on what the postings carry (names, date, gender).
-  std::vector<std::pair<double, ChildId>> ranked;
-  std::unordered_set<ChildId> visited(seen.begin(), seen.end());
-  // Read whatever their posting scores: shielded children, and children with a name that
-  // may have been cut to the 255 bytes a posting keeps (its score is not the record's).
-  std::unordered_set<ChildId> always_read;
   PostingScanner scanner(store_);
-  HiddenFields no_hidden;
-  ChildView light;  // reused: only id, gender and date of birth are set
-  // `from_place`: the posting came from the record's postcode, which says nothing about the
-  // names; one name or the date must then agree.
-  // `family_code`: the posting came from one of the record's family name codes. A child
-  // whose names both agree with the record's (either way round) has a posting under one of
-  // those, so other scans need only look for a plausible date.
+  ChildView light;  // reused by PostingScore
   auto visit = [&](const Posting& p, bool from_place, bool family_code) {
-            // Most postings fail these filters: they run before the duplicate check.
-            FeatureView fv;
-            if (!fv.Parse(p.features)) return;
-            const bool dob_plausible = DobPlausible(r.date_of_birth, fv.date_of_birth());
-            if (from_place) {
-              if (!(dob_plausible && !r.date_of_birth.empty()) && !names_agree(fv, false)) return;
-            } else if (!dob_plausible && (!family_code || !names_agree(fv, true))) {
-              return;
-            }
-            if (!visited.insert(p.id).second) return;
-            if (p.shielded) always_read.insert(p.id);
-            // The posting's canonical names prepare as the record's own would (NameParts
-            // of a canonical name is that name's parts).
-            light.record.id = p.id;
-            light.record.gender = fv.gender();
-            light.record.date_of_birth = fv.date_of_birth();
-            CandidateNames names;
-            size_t pos = 0;
-            FeatureView::NameField nf;
-            while (fv.NextName(&pos, &nf)) {
-              if (nf.name.size() >= 255) always_read.insert(p.id);
-              switch (nf.role) {
-                case NameRole::kGiven: names.SetGiven(names_.get(), nf.name); break;
-                case NameRole::kMiddle: names.SetMiddle(names_.get(), nf.name); break;
-                case NameRole::kFamily: names.SetFamily(names_.get(), nf.name); break;
-                case NameRole::kFormerFamily: names.AddFormer(names_.get(), nf.name); break;
-              }
-            }
-            ranked.emplace_back(CompareWith(weights_, prepared, r, no_hidden, light, names, false).total, p.id);
+    // Most postings fail these filters: they run before the duplicate check.
+    FeatureView fv;
+    if (!fv.Parse(p.features)) return;
+    if (!st->Admits(fv, from_place, family_code)) return;
+    if (!st->visited.insert(p.id).second) return;
+    if (p.shielded) st->always_read.insert(p.id);
+    st->ranked.emplace_back(
+        PostingScore(weights_, names_.get(), prepared, r, p.id, fv, &light, &st->always_read), p.id);
   };
   // Under the record's family codes (`wide`): the birth year whole (a wrong month or day,
   // or a wrong date with agreeing names), and a year one digit away in the record's month,
@@ -638,31 +728,38 @@ Status Matcher::Block(const ChildRecord& r, const HiddenFields& hidden, std::vec
   // swapped. A child sharing only a given-name code whose month or year is one digit
   // wrong is no longer reached (docs/matching.md, "Blocking"); reading a common given
   // name's whole year, and its month in ten other years, was most of blocking's cost.
-  // Without a family name, or without a date, every code is wide.
-  const bool dated = !r.date_of_birth.empty();
-  std::vector<uint8_t> narrow_months;
-  if (dated) {
-    narrow_months.push_back(r.date_of_birth.month);
+  // Without a family name, or without a date, every code is wide. (BlockingState::Scans
+  // says the same of one posting.)
+  st->dated = !r.date_of_birth.empty();
+  if (st->dated) {
+    st->narrow_months.push_back(r.date_of_birth.month);
     const int day = r.date_of_birth.day;
-    if (day >= 1 && day <= 12 && day != r.date_of_birth.month) narrow_months.push_back(static_cast<uint8_t>(day));
+    if (day >= 1 && day <= 12 && day != r.date_of_birth.month) st->narrow_months.push_back(static_cast<uint8_t>(day));
   }
-  for (const auto& code : codes) {
-    const bool family_code = has(family_codes, code);
-    const bool wide = !dated || family_code || family_codes.empty();
+  for (const auto& code : st->codes) {
+    const bool family_code = st->Has(st->family_codes, code);
+    const bool wide = st->Wide(code);
     auto scan = [&](uint16_t year, std::optional<uint8_t> month) {
       bool complete = false;
-      return scanner.ScanName(TermKind::kPhonetic, code, year, month, kPostingLimit,
-                              [&](const Posting& p) { visit(p, false, family_code); }, &complete);
+      size_t count = 0;
+      Status s = scanner.ScanName(TermKind::kPhonetic, code, year, month, kPostingLimit,
+                                  [&](const Posting& p) {
+                                    ++count;
+                                    visit(p, false, family_code);
+                                  },
+                                  &complete);
+      st->fullest_scan = std::max(st->fullest_scan, count);
+      return s;
     };
-    for (uint16_t year : years) {
-      const bool own_year = !dated || year == r.date_of_birth.year || year == 0;
+    for (uint16_t year : st->years) {
+      const bool own_year = !st->dated || year == r.date_of_birth.year || year == 0;
       Status s;
       if (wide) {
         s = scan(year, own_year ? std::nullopt : std::optional<uint8_t>(r.date_of_birth.month));
       } else if (year == 0) {
         s = scan(year, std::nullopt);
       } else if (year == r.date_of_birth.year) {
-        for (uint8_t month : narrow_months) {
+        for (uint8_t month : st->narrow_months) {
           if (s.ok()) s = scan(year, month);
         }
       }
@@ -672,30 +769,61 @@ Status Matcher::Block(const ChildRecord& r, const HiddenFields& hidden, std::vec
   // Every shielded child sharing a code with the record, whatever its date of birth (their
   // year-free postings): each is compared in full, however it ranks. Missing an unshielded
   // match makes a duplicate; missing a shielded one would make an unshielded duplicate.
-  std::vector<ChildId> shielded;
-  for (const auto& code : codes) {
+  for (const auto& code : st->codes) {
     bool complete = false;
+    size_t count = 0;
     Status s = scanner.ScanName(TermKind::kShieldedPhonetic, code, 0, 0, kPostingLimit,
-                                [&](const Posting& p) { shielded.push_back(p.id); }, &complete);
+                                [&](const Posting& p) {
+                                  ++count;
+                                  st->shielded.push_back(p.id);
+                                },
+                                &complete);
+    st->fullest_scan = std::max(st->fullest_scan, count);
     if (!s.ok()) return s;
   }
   // Children at the record's postcode (never a shielded child: they have no place posting,
-  // and are found by name above).
+  // and are found by name above). Every unshielded, unarchived child whose postcode is the
+  // record's has a posting here, so when the scan is complete a ranked candidate not among
+  // them can agree at most on the postcode's district: its hidden fields can add less.
   if (!hidden.postcode.empty()) {
-    bool complete = false;
-    Status s = scanner.ScanPlace(hidden.postcode, kPostingLimit, [&](const Posting& p) { visit(p, true, false); }, &complete);
+    Status s = scanner.ScanPlace(hidden.postcode, kPostingLimit,
+                                 [&](const Posting& p) {
+                                   st->at_postcode.insert(p.id);
+                                   visit(p, true, false);
+                                 },
+                                 &st->place_complete);
+    st->fullest_scan = std::max(st->fullest_scan, st->at_postcode.size());
     if (!s.ok()) return s;
   }
+  return Status::OK();
+}
+
+void Matcher::Cut(const BlockingState& st, const HiddenFields& hidden, std::vector<ChildId>* ids,
+                  std::vector<double>* light_scores, std::vector<double>* hidden_bounds) const {
+  const double full_bound = HiddenFieldsBound(weights_, hidden);
+  const double elsewhere_bound =
+      st.place_complete ? HiddenFieldsBoundElsewhere(weights_, hidden) : full_bound;
+  std::unordered_set<ChildId> seen;
+  auto add_id = [&](ChildId id, double light_score, double hidden_bound) {
+    if (seen.insert(id).second) {
+      ids->push_back(id);
+      light_scores->push_back(light_score);
+      hidden_bounds->push_back(hidden_bound);
+    }
+  };
+  for (ChildId id : st.by_id) add_id(id, kMustRead, full_bound);
+  std::vector<std::pair<double, ChildId>> ranked = st.ranked;
   std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {
     return a.first != b.first ? a.first > b.first : a.second < b.second;
   });
-  for (ChildId id : shielded) add_id(id);
+  for (ChildId id : st.shielded) add_id(id, kMustRead, full_bound);
   const size_t cap = ids->size() + kMaxCandidates;
   for (const auto& [score, id] : ranked) {
     if (ids->size() >= cap) break;
-    add_id(id, always_read.count(id) ? kMustRead : score);
+    // A shielded child has no place posting wherever it lives: the full bound.
+    const bool must_read = st.always_read.count(id) > 0;
+    add_id(id, must_read ? kMustRead : score, must_read || st.at_postcode.count(id) ? full_bound : elsewhere_bound);
   }
-  return Status::OK();
 }
 
 MatchOutcome Matcher::Decide(std::vector<ScoredCandidate> scored) const {
@@ -739,18 +867,78 @@ MatchOutcome Matcher::Decide(std::vector<ScoredCandidate> scored) const {
   return out;
 }
 
-Result<MatchOutcome> Matcher::Match(const SourceRecord& in) const {
+Result<MatchOutcome> Matcher::Match(const SourceRecord& in,
+                                     std::shared_ptr<const BlockingState>* blocking) const {
+  auto st = std::make_shared<BlockingState>();
+  Status s = Block(in.record, in.hidden, st.get());
+  if (!s.ok()) return s;
+  auto out = Finish(in, *st);
+  if (blocking != nullptr) *blocking = std::move(st);
+  return out;
+}
+
+Result<MatchOutcome> Matcher::MatchWithAdded(const SourceRecord& in, const BlockingState& before,
+                                             std::span<const AddedChild> added,
+                                             std::shared_ptr<const BlockingState>* blocking) const {
+  // Match afresh where an added child could change more than the ranked list: a scan that
+  // could reach its limit, a shielded child (the year-free scans), one sharing an
+  // identifier (the identifier index).
+  const ChildRecord& r = in.record;
+  bool afresh = before.fullest_scan + added.size() >= kPostingLimit;
+  for (const auto& a : added) {
+    const BlockingProfile& c = a.profile;
+    afresh = afresh || c.shielded || a.archived || (!r.nhs_number.empty() && c.nhs == r.nhs_number) ||
+             (!r.pupil_number.empty() && c.upn == r.pupil_number);
+  }
+  if (afresh) return Match(in, blocking);
+  auto st = std::make_shared<BlockingState>(before);
+  const PreparedRecord prepared(r, weights_);
+  ChildView light;
+  for (const auto& a : added) {
+    if (st->visited.count(a.id) > 0) continue;
+    // Where the child's postings are filed and what they carry (storage's PutIndexEntries:
+    // the index policy's phonetic terms under the birth year and month), tested as Block's
+    // scans would.
+    FeatureView fv;
+    if (!fv.Parse(a.features)) continue;
+    const BlockingProfile& profile = a.profile;
+    const auto year = static_cast<uint16_t>(profile.date_of_birth.year);
+    const uint8_t month = profile.date_of_birth.month;
+    bool admitted = false;
+    for (const auto* field : {&profile.given, &profile.family, &profile.middle}) {
+      for (const auto& code : *field) {
+        admitted = admitted || (st->Scans(code, year, month) &&
+                                st->Admits(fv, false, st->Has(st->family_codes, code)));
+      }
+    }
+    if (!st->postcode.empty() && profile.postcode == st->postcode) {
+      st->at_postcode.insert(a.id);
+      admitted = admitted || st->Admits(fv, true, false);
+    }
+    if (!admitted) continue;
+    st->visited.insert(a.id);
+    st->ranked.emplace_back(
+        PostingScore(weights_, names_.get(), prepared, r, a.id, fv, &light, &st->always_read), a.id);
+  }
+  st->fullest_scan += added.size();
+  auto out = Finish(in, *st);
+  if (blocking != nullptr) *blocking = std::move(st);
+  return out;
+}
+
+Result<MatchOutcome> Matcher::Finish(const SourceRecord& in, const BlockingState& blocked) const {
   std::vector<PairDecision> decisions;
   Status s = store_->GetDecisions(in.ref, &decisions);
   if (!s.ok()) return s;
   std::vector<ChildId> ids;
-  std::vector<double> light;
-  s = Block(in.record, in.hidden, &ids, &light);
-  if (!s.ok()) return s;
+  std::vector<double> light, bounds;
+  Cut(blocked, in.hidden, &ids, &light, &bounds);
+  const double full_bound = HiddenFieldsBound(weights_, in.hidden);
   for (const auto& d : decisions) {
     if (d.same && std::find(ids.begin(), ids.end(), d.child) == ids.end()) {
       ids.push_back(d.child);
       light.push_back(kMustRead);
+      bounds.push_back(full_bound);
     }
   }
   auto clearance = Clearance::Elevated(Clearance::Level::kMatching, "matcher", "feed matching");
@@ -758,19 +946,20 @@ Result<MatchOutcome> Matcher::Match(const SourceRecord& in) const {
   // Each candidate is read only as far as it can matter. A candidate's total is what its
   // posting carries (names, date, gender: `light`, compared exactly as its record would be)
   // plus its identifiers (at most 0: a candidate whose identifier agrees was found through
-  // the identifier index and is always read) plus its postcode and address (at most
-  // `hidden_bound`). One whose light score plus `hidden_bound` falls short of `lower` is not
-  // read at all; of the rest the records are read (no decryption) and scored without the
-  // hidden fields, and only those that could still reach `lower` have their hidden fields
-  // read, opened and scored in full. Decide reads a candidate below `lower` only for its
+  // the identifier index and is always read) plus its postcode and address (at most its
+  // `bounds` entry: less for one Block knows lives elsewhere). One whose light score plus
+  // that bound falls short of `lower` is not read at all; of the rest the records are read
+  // (no decryption) and scored without the hidden fields, and only those that could still
+  // reach `lower` have their hidden fields read, opened and scored in full. Decide reads a candidate below `lower` only for its
   // shield and identifier flags, which cannot be set on one left unread: the decision is
   // the one a full read of every candidate gives. A record that waits in review has every
   // candidate read in full, so that the reviewer sees full totals.
   enum class Read { kNothing, kRecord, kAll };
-  const double hidden_bound = HiddenFieldsBound(weights_, in.hidden);
   std::vector<ScoredCandidate> scored;
-  std::vector<Read> read;  // per scored candidate
+  std::vector<Read> read;             // per scored candidate
+  std::vector<double> hidden_bound;   // per scored candidate
   std::vector<ChildId> record_ids;
+  std::vector<double> record_bounds;  // per record_ids entry
   std::vector<bool> decided_same;
   for (size_t i = 0; i < ids.size(); ++i) {
     bool excluded = false, same = false;
@@ -779,15 +968,17 @@ Result<MatchOutcome> Matcher::Match(const SourceRecord& in) const {
       same |= (d.same && d.child == ids[i]);
     }
     if (excluded) continue;
-    if (!same && light[i] + hidden_bound < weights_.lower) {
+    if (!same && light[i] + bounds[i] < weights_.lower) {
       ScoredCandidate c;
       c.child = ids[i];
       c.total = light[i];
       scored.push_back(std::move(c));
       read.push_back(Read::kNothing);
+      hidden_bound.push_back(bounds[i]);
       continue;
     }
     record_ids.push_back(ids[i]);
+    record_bounds.push_back(bounds[i]);
     decided_same.push_back(same);
   }
   auto records = store_->MultiGetRecords(record_ids);
@@ -805,9 +996,10 @@ Result<MatchOutcome> Matcher::Match(const SourceRecord& in) const {
     CandidateNames names;
     names.SetAll(names_.get(), view.record);
     ScoredCandidate c = CompareWith(weights_, prepared, in.record, in.hidden, view, names);
-    if (decided_same[i] || c.total + hidden_bound >= weights_.lower) to_open.push_back(scored.size());
+    if (decided_same[i] || c.total + record_bounds[i] >= weights_.lower) to_open.push_back(scored.size());
     scored.push_back(std::move(c));
     read.push_back(Read::kRecord);
+    hidden_bound.push_back(record_bounds[i]);
   }
   // Reads scored[slot] in full (record and hidden fields) for each slot and scores it again;
   // a child removed since it was indexed is dropped.
@@ -833,12 +1025,14 @@ Result<MatchOutcome> Matcher::Match(const SourceRecord& in) const {
       if (gone[k]) continue;
       if (kept != k) {  // never a self-move: it would empty the candidate's fields
         read[kept] = read[k];
+        hidden_bound[kept] = hidden_bound[k];
         scored[kept] = std::move(scored[k]);
       }
       ++kept;
     }
     scored.resize(kept);
     read.resize(kept);
+    hidden_bound.resize(kept);
     return Status::OK();
   };
   s = open(to_open);
@@ -851,7 +1045,7 @@ Result<MatchOutcome> Matcher::Match(const SourceRecord& in) const {
   }
   std::vector<size_t> rest;  // candidates not read in full, where that could change a total
   for (size_t k = 0; k < scored.size(); ++k) {
-    if (read[k] == Read::kNothing || (read[k] == Read::kRecord && hidden_bound > 0)) rest.push_back(k);
+    if (read[k] == Read::kNothing || (read[k] == Read::kRecord && hidden_bound[k] > 0)) rest.push_back(k);
   }
   if (!rest.empty() && decided == 0 && Decide(scored).decision == MatchDecision::kReview) {
     s = open(rest);

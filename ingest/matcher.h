@@ -13,11 +13,13 @@
 // whatever its date of birth (storage files shielded children's codes once more, year-free).
 // These and the best kMaxCandidates others are candidates. Each is read only as far as it can
 // matter: one whose posting's score plus the best postcode and address levels falls short of
-// `lower` is not read; of the others the record is read, and the hidden fields too (under
-// matching clearance: matching sees shielded children whole) where they could lift it to
-// `lower`. Identifier, shielded and reviewer-decided candidates always have their records
-// read (shielded ones their hidden fields too where those could lift them to `lower`), and
-// every candidate of a record that waits in review is read in full.
+// `lower` is not read (for a child the record's postcode scan did not list, the best
+// postcode level is the district's: it lives elsewhere); of the others the record is read,
+// and the hidden fields too (under matching clearance: matching sees shielded children
+// whole) where they could lift it to `lower`. Identifier, shielded and reviewer-decided
+// candidates always have their records read (shielded ones their hidden fields too where
+// those could lift them to `lower`), and every candidate of a record that waits in review
+// is read in full.
 //
 // Pairwise score: each field compared gives an agreement level and a weight in bits,
 // log2(m / u), where m is the chance of that level for two records of the same child and u
@@ -41,6 +43,7 @@
 #pragma once
 
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -129,6 +132,11 @@ struct MatchOutcome {
 
 class NameCache;
 
+// What blocking planned and found for one record, before the best candidates were taken
+// (matcher.cc). Immutable once made.
+struct BlockingState;
+struct AddedChild;
+
 class Matcher {
  public:
   static constexpr size_t kMaxCandidates = 20;
@@ -138,7 +146,22 @@ class Matcher {
   explicit Matcher(const ChildStore* store, MatchWeights weights = {});
 
   // Matches an unlinked source record (its hidden fields included) against the children.
-  Result<MatchOutcome> Match(const SourceRecord& incoming) const;
+  // With `blocking`, also what blocking found, for MatchWithAdded.
+  Result<MatchOutcome> Match(const SourceRecord& incoming,
+                             std::shared_ptr<const BlockingState>* blocking = nullptr) const;
+
+  // The outcome Match(incoming) gives now, when the store has changed since `before` was
+  // made (by Match of the same record) only by `added`: every child created since, as
+  // stored (MakeAddedChild), and changes no blocking of `incoming` could see. Blocking's
+  // scans are not run again: each added child's postings (the name index policy's
+  // phonetic terms and features, as blocking itself assumes) are tested against their
+  // plan and filter. Falls back to Match when an added child could change more than the
+  // ranked list (shielded, archived, sharing an identifier, a scan near its limit). The
+  // feed applier uses it for a row that a child created earlier in its window could
+  // reach: mostly a sibling at the same address.
+  Result<MatchOutcome> MatchWithAdded(const SourceRecord& incoming, const BlockingState& before,
+                                      std::span<const AddedChild> added,
+                                      std::shared_ptr<const BlockingState>* blocking = nullptr) const;
 
   // The pairwise comparison alone.
   ScoredCandidate Compare(const ChildRecord& record, const HiddenFields& hidden,
@@ -147,11 +170,16 @@ class Matcher {
   const MatchWeights& weights() const { return weights_; }
 
  private:
+  // Runs blocking's scans into `state` (empty on entry).
+  Status Block(const ChildRecord& record, const HiddenFields& hidden, BlockingState* state) const;
   // Candidate ids, and for each the most its names, date and gender can score (what its
   // posting carries, compared as the record would be): +infinity for those that must be
-  // read whatever they score (identifier, shielded).
-  Status Block(const ChildRecord& record, const HiddenFields& hidden, std::vector<ChildId>* ids,
-               std::vector<double>* light) const;
+  // read whatever they score (identifier, shielded); and the most its postcode and address
+  // can add (less for a candidate the record's postcode scan shows lives elsewhere).
+  void Cut(const BlockingState& state, const HiddenFields& hidden, std::vector<ChildId>* ids,
+           std::vector<double>* light, std::vector<double>* hidden_bounds) const;
+  // Reads the candidates Cut leaves as far as they matter, and decides.
+  Result<MatchOutcome> Finish(const SourceRecord& incoming, const BlockingState& blocked) const;
   MatchOutcome Decide(std::vector<ScoredCandidate> scored) const;
 
   const ChildStore* store_;
@@ -169,6 +197,17 @@ struct BlockingProfile {
   bool shielded = false;
 };
 BlockingProfile MakeBlockingProfile(const ChildRecord& r, const HiddenFields& h);
+
+// A child written after a record's match was made, as blocking would meet it: its
+// codes, identifiers, postcode, date and shield (`profile`), and the features its postings
+// carry. MakeAddedChild makes one from the child as stored.
+struct AddedChild {
+  ChildId id = 0;
+  BlockingProfile profile;
+  std::string features;
+  bool archived = false;
+};
+AddedChild MakeAddedChild(ChildId id, const ChildRecord& r, const HiddenFields& h);
 
 // Whether Matcher blocking, matching `record`, could reach `child` at all: they share an
 // identifier; or `child` is shielded and shares a name code; or they share a name code or

@@ -46,6 +46,20 @@ class NamePostingPrefix : public rocksdb::SliceTransform {
   }
 };
 
+// An identifier's posting list is every key but its last 8 bytes (the child id): the
+// bloom filter answers "does any child hold this NHS or pupil number", so a lookup of one
+// nobody holds (most of a feed's new records) reads no data block. SST files written
+// before 2026-11-29 have whole-key filters, which RocksDB does not consult for a seek, and
+// are scanned as before.
+class IdPostingPrefix : public rocksdb::SliceTransform {
+ public:
+  const char* Name() const override { return "cp.IdPostingPrefix.v1"; }
+  rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
+    return rocksdb::Slice(key.data(), key.size() - 8);
+  }
+  bool InDomain(const rocksdb::Slice& key) const override { return key.size() > 8; }
+};
+
 rocksdb::ColumnFamilyOptions FamilyOptions(const std::shared_ptr<rocksdb::Cache>& cache,
                                            bool prefix_scans) {
   rocksdb::ColumnFamilyOptions cf;
@@ -85,7 +99,9 @@ std::vector<rocksdb::ColumnFamilyDescriptor> Descriptors(
   auto name = FamilyOptions(cache, true);
   name.prefix_extractor = std::make_shared<NamePostingPrefix>();
   d.emplace_back(kNameIndex, name);
-  d.emplace_back(kIdIndex, FamilyOptions(cache, false));
+  auto id = FamilyOptions(cache, true);
+  id.prefix_extractor = std::make_shared<IdPostingPrefix>();
+  d.emplace_back(kIdIndex, id);
   auto place = FamilyOptions(cache, true);
   place.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(keys::kPlaceHashBytes));
   d.emplace_back(kPlaceIndex, place);

@@ -122,8 +122,11 @@ Result<SourceLink> ChildStore::FindSource(std::string_view source, std::string_v
 Status ChildStore::FindByIdentifier(keys::IdKind kind, std::string_view value,
                                     std::vector<ChildId>* ids) const {
   const std::string prefix = keys::IdPrefix(kind, value);
-  std::unique_ptr<rocksdb::Iterator> it(h_->db->NewIterator(rocksdb::ReadOptions(), h_->id_index));
-  for (it->Seek(prefix); it->Valid(); it->Next()) {
+  rocksdb::ReadOptions ro;
+  ro.prefix_same_as_start = true;
+  std::unique_ptr<rocksdb::Iterator> it(h_->db->NewIterator(ro, h_->id_index));
+  // Sought as the smallest key of the list (child id 0), whose prefix is `prefix`.
+  for (it->Seek(keys::IdKey(kind, value, 0)); it->Valid(); it->Next()) {
     std::string_view key = View(it->key());
     if (key.size() != prefix.size() + 8 || !key.starts_with(prefix)) break;
     ids->push_back(DecodeBigEndian64(key.data() + prefix.size()));

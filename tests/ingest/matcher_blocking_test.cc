@@ -111,6 +111,42 @@ TEST_F(MatcherBlockingTest, AChildSharingOnlyAGivenNameCodeWithAWrongMonthOrYear
   EXPECT_TRUE(Reaches({"h1", "Oliver", "", "2015-05-12", "M"}));
 }
 
+// Blocking's date filter (DobPlausible) through CouldBeCandidate, which shares it: the
+// child's date against the record's 2015-04-12 (names disagreeing, so only the date can
+// make the child a candidate).
+TEST(CouldBeCandidateDateTest, PlausibleDatesAreOneDigitOrOneSwapAway) {
+  const struct {
+    const char* date;
+    bool plausible;
+  } cases[] = {
+      {"2015-04-12", true},   // exact
+      {"2015-12-04", true},   // day and month swapped
+      {"2016-04-12", true},   // last year digit
+      {"2005-04-12", true},   // third year digit
+      {"2015-09-12", true},   // last month digit
+      {"2015-04-13", true},   // last day digit
+      {"2015-04-22", true},   // first day digit
+      {"2015-04-21", true},   // day digits transposed
+      {"2014-05-12", false},  // two digits (year and month)
+      {"2015-05-13", false},  // two digits (month and day)
+      {"2016-04-13", false},  // two digits (year and day)
+      {"2051-04-12", true},   // the year's last two digits transposed
+      {"2105-04-12", true},   // the year's middle digits transposed
+      {"2013-04-12", true},   // one year digit
+      {"2012-04-15", false},  // two digits apart, not neighbours swapped
+      {"2015-04-11", true},
+      {"", true},             // no date: either side missing is plausible
+  };
+  for (const auto& c : cases) {
+    FeedRow record = MakeRow({"h1", "Oliver", "Smith", "2015-04-12", "M"});
+    FeedRow child = MakeRow({"c1", "Amelia", "Jones", c.date, "F"});
+    BlockingProfile r = MakeBlockingProfile(record.record.record, record.record.hidden);
+    BlockingProfile k = MakeBlockingProfile(child.record.record, child.record.hidden);
+    k.given = r.given;  // one shared code, so that the date decides
+    EXPECT_EQ(CouldBeCandidate(r, k), c.plausible) << c.date;
+  }
+}
+
 TEST_F(MatcherBlockingTest, AChildAtTheRecordsPostcodeIsReachedWhateverItsNames) {
   // The place index, not the name scans: a plausible date at the same postcode.
   EXPECT_TRUE(Reaches({"h1", "Olly", "Brown", "2015-05-12", "M", "1 Elm Road", "LS6 1AA"}));
@@ -195,6 +231,39 @@ TEST_F(MatcherHiddenReadTest, ACandidateIsReadOnlyAsFarAsItCanMatter) {
   EXPECT_TRUE(Has(*c3, "record", "unread"));
   EXPECT_FALSE(Has(*c3, "nhs_number"));
   EXPECT_NEAR(c3->total, -14.6, 1e-9);
+}
+
+TEST_F(MatcherHiddenReadTest, ACandidateNotAtTheRecordsPostcodeCanGainOnlyTheDistrict) {
+  // With gender disagreeing at -7, c2's posting scores -2.5. At the record's postcode its
+  // postcode and address could add 15 (read); elsewhere at most the district's 4 and the
+  // address's 5: -2.5 + 9 falls short of 7 (not read). The decision is the same either way.
+  MatchWeights w;
+  w.gender_disagree = -7;
+  Matcher matcher(store_.get(), w);
+  auto match = [&matcher](const RowSpec& spec) {
+    SourceRecord rec = MakeRow(spec).record;
+    rec.ref.source = "health";
+    auto out = matcher.Match(rec);
+    EXPECT_TRUE(out.ok()) << out.status().ToString();
+    return out.ok() ? *out : MatchOutcome{};
+  };
+  const MatchOutcome elsewhere =
+      match({"h1", "Amelia", "Whitfield", "2016-03-02", "F", "1 High St", "LS9 9ZZ", "9434765919"});
+  EXPECT_EQ(elsewhere.decision, MatchDecision::kLink);
+  EXPECT_EQ(elsewhere.child, c1_);
+  const ScoredCandidate* c2 = Find(elsewhere, c2_);
+  ASSERT_NE(c2, nullptr);
+  EXPECT_TRUE(Has(*c2, "record", "unread"));
+  EXPECT_NEAR(c2->total, -2.5, 1e-9);
+
+  const MatchOutcome at_postcode =
+      match({"h1", "Amelia", "Whitfield", "2016-03-02", "F", "1 High St", "LS2 2CD", "9434765919"});
+  EXPECT_EQ(at_postcode.decision, MatchDecision::kLink);
+  EXPECT_EQ(at_postcode.child, c1_);
+  c2 = Find(at_postcode, c2_);
+  ASSERT_NE(c2, nullptr);
+  EXPECT_FALSE(Has(*c2, "record", "unread"));
+  EXPECT_TRUE(Has(*c2, "nhs_number", "disagree"));
 }
 
 TEST_F(MatcherHiddenReadTest, InReviewEveryCandidateIsOpenedAndScoredInFull) {

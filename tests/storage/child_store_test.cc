@@ -1067,6 +1067,48 @@ TEST_F(ChildStoreTest, FindByIdentifierFindsNhsAndPupilNumbers) {
   }
 }
 
+// Identifier postings in files written before the identifier index had a prefix bloom
+// filter (written here by RocksDB without one) are found as before, beside new ones.
+TEST_F(ChildStoreTest, FindByIdentifierReadsFilesWrittenWithoutThePrefixFilter) {
+  CreateStore();
+  store_.reset();
+  EditRawDatabase(db_dir_, [&](rocksdb::DB* db, const auto& handles, const auto& names) {
+    auto* ids = Family(handles, names, "id_index");
+    ASSERT_NE(ids, nullptr);
+    for (const auto& key : {keys::IdKey(keys::IdKind::kNhsNumber, "9434765919", 7),
+                            keys::IdKey(keys::IdKind::kNhsNumber, "9434765919", 9),
+                            keys::IdKey(keys::IdKind::kNhsNumber, "943476591", 3),
+                            keys::IdKey(keys::IdKind::kPupilNumber, "A123456789012", 5)}) {
+      ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), ids, key, "").ok());
+    }
+    ASSERT_TRUE(db->Flush(rocksdb::FlushOptions(), ids).ok());
+  });
+  OpenStore();
+  Insert({Alice()});  // NHS 9434765919, UPN A123456789012: in a new file beside the old one
+  Reopen();           // the store flushes its memtables when it closes
+  const struct {
+    keys::IdKind kind;
+    std::string value;
+    std::vector<ChildId> ids;
+  } cases[] = {
+      {keys::IdKind::kNhsNumber, "9434765919", {1, 7, 9}},
+      {keys::IdKind::kNhsNumber, "943476591", {3}},
+      {keys::IdKind::kPupilNumber, "A123456789012", {1, 5}},
+      {keys::IdKind::kNhsNumber, "1111111111", {}},
+  };
+  for (bool compacted : {false, true}) {
+    if (compacted) {
+      ASSERT_TRUE(store_->CompactAll().ok());  // one file, with the filter
+    }
+    for (const auto& c : cases) {
+      std::vector<ChildId> ids;
+      ASSERT_TRUE(store_->FindByIdentifier(c.kind, c.value, &ids).ok());
+      std::sort(ids.begin(), ids.end());
+      EXPECT_EQ(ids, c.ids) << c.value << (compacted ? " (compacted)" : "");
+    }
+  }
+}
+
 TEST_F(ChildStoreTest, FindSourceReturnsTheChildAndPayloadFingerprint) {
   CreateStore();
   std::vector<NewChild> batch;
