@@ -58,6 +58,21 @@ inline FeedRow MakeRow(const RowSpec& s) {
   return row;
 }
 
+// The rows as children of `source`, to insert straight into a store (not matched with one
+// another).
+inline std::vector<NewChild> AsNewChildren(const std::vector<RowSpec>& specs,
+                                           const std::string& source = "births") {
+  std::vector<NewChild> children(specs.size());
+  for (size_t i = 0; i < specs.size(); ++i) {
+    FeedRow row = MakeRow(specs[i]);
+    children[i].record = row.record.record;
+    children[i].hidden = row.record.hidden;
+    children[i].source = {source, specs[i].key};
+    children[i].source_payload = row.raw;
+  }
+  return children;
+}
+
 class FeedTest : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -26,14 +26,7 @@ class MatcherAddedTest : public FeedTest {
   }
 
   std::vector<ChildId> Insert(const std::vector<RowSpec>& specs) {
-    std::vector<NewChild> children(specs.size());
-    for (size_t i = 0; i < specs.size(); ++i) {
-      FeedRow row = MakeRow(specs[i]);
-      children[i].record = row.record.record;
-      children[i].hidden = row.record.hidden;
-      children[i].source = {"births", specs[i].key};
-      children[i].source_payload = row.raw;
-    }
+    std::vector<NewChild> children = AsNewChildren(specs);
     auto ids = store_->InsertChildren(children);
     EXPECT_TRUE(ids.ok()) << ids.status().ToString();
     return ids.ok() ? *ids : std::vector<ChildId>{};

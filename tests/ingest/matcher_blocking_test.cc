@@ -30,14 +30,7 @@ class MatcherBlockingTest : public FeedTest {
       rows.push_back({"n" + std::to_string(i), i % 2 ? "Oliver" : "Jack", i % 3 ? "Smith" : "Jones",
                       "2015-0" + std::to_string(i % 9 + 1) + "-" + day, "M"});
     }
-    std::vector<NewChild> children(rows.size());
-    for (size_t i = 0; i < rows.size(); ++i) {
-      FeedRow row = MakeRow(rows[i]);
-      children[i].record = row.record.record;
-      children[i].hidden = row.record.hidden;
-      children[i].source = {"births", rows[i].key};
-      children[i].source_payload = row.raw;
-    }
+    std::vector<NewChild> children = AsNewChildren(rows);
     auto ids = store_->InsertChildren(children);
     ASSERT_TRUE(ids.ok()) << ids.status().ToString();
     oliver_ = ids->at(0);
@@ -159,7 +152,7 @@ class MatcherHiddenReadTest : public FeedTest {
  protected:
   void SetUp() override {
     FeedTest::SetUp();
-    const RowSpec specs[] = {
+    const std::vector<RowSpec> specs = {
         {"c1", "Amelia", "Whitfield", "2016-03-02", "F", "1 High St", "LS1 4AB", "9434765919"},
         // Against the records below: given name exact, family name and gender disagreeing,
         // the date one digit out, the NHS number disagreeing: -12.1 before postcode and
@@ -169,14 +162,7 @@ class MatcherHiddenReadTest : public FeedTest {
         // disagreeing, the date one digit out: -14.6 from what its posting carries.
         {"c3", "Zoe", "Nowak", "2016-03-22", "M", "3 Other Rd", "LS9 9ZZ", "9434765888"},
     };
-    std::vector<NewChild> children(3);
-    for (size_t i = 0; i < 3; ++i) {
-      FeedRow row = MakeRow(specs[i]);
-      children[i].record = row.record.record;
-      children[i].hidden = row.record.hidden;
-      children[i].source = {"births", specs[i].key};
-      children[i].source_payload = row.raw;
-    }
+    std::vector<NewChild> children = AsNewChildren(specs);
     auto ids = store_->InsertChildren(children);
     ASSERT_TRUE(ids.ok()) << ids.status().ToString();
     c1_ = ids->at(0);
