@@ -33,10 +33,10 @@ void PutString(std::string* out, std::string_view s) {
   out->append(s);
 }
 
-// The block NameView reads: the key (the raw field) first, so that a probe can compare it,
-// then the part count and the parts.
+// A remembered name's block: its size, the key (the raw field) so that a probe can compare
+// it, then what NameView reads: the part count and the parts.
 std::string EncodeBlock(std::string_view raw, const NameAnalysis& a) {
-  std::string out;
+  std::string out(4, '\0');  // the block's size, once known
   PutString(&out, raw);
   PutU32(&out, a.parts.size());
   for (const auto& p : a.parts) {
@@ -50,14 +50,14 @@ std::string EncodeBlock(std::string_view raw, const NameAnalysis& a) {
     for (const auto& t : p.trigrams) PutString(&trigrams, t);
     PutString(&out, trigrams);
   }
+  const uint32_t size = static_cast<uint32_t>(out.size());
+  std::memcpy(out.data(), &size, 4);
   return out;
 }
 
-uint32_t LoadU32(const char* p) {
-  uint32_t v;
-  std::memcpy(&v, p, 4);
-  return v;
-}
+// A block whole, and where its analysis starts (after its size and key).
+std::string_view WholeBlock(const char* block) { return std::string_view(block, LoadBlockU32(block)); }
+const char* AnalysisIn(const char* block) { return block + 8 + LoadBlockU32(block + 4); }
 
 // One generation of remembered names: blocks in a flat, linearly probed table of
 // (hash, block). Never more than half full; never shrinks; dropped whole.
@@ -67,21 +67,21 @@ class Memo {
 
   size_t size() const { return blocks_.size(); }
 
-  // The analysis of `raw` (a block after its key), or null.
+  // The block (from EncodeBlock) of `raw`, or null.
   const char* Find(uint64_t hash, std::string_view raw) const {
     for (size_t i = hash & (kSlots - 1);; i = (i + 1) & (kSlots - 1)) {
       const Slot& slot = slots_[i];
       if (slot.block == nullptr) return nullptr;
-      if (slot.hash == hash && LoadU32(slot.block) == raw.size() &&
-          std::memcmp(slot.block + 4, raw.data(), raw.size()) == 0) {
-        return slot.block + 4 + raw.size();
+      if (slot.hash == hash && LoadBlockU32(slot.block + 4) == raw.size() &&
+          std::memcmp(slot.block + 8, raw.data(), raw.size()) == 0) {
+        return slot.block;
       }
     }
   }
 
-  // Keeps `block` (from EncodeBlock); returns where its analysis starts. Requires
-  // size() < kMemoNames and the key not held yet.
-  const char* Add(uint64_t hash, std::string block) {
+  // Keeps a copy of `block` (from EncodeBlock) and returns it. Requires size() < kMemoNames
+  // and the key not held yet.
+  const char* Add(uint64_t hash, std::string_view block) {
     auto owned = std::make_unique<char[]>(block.size());
     std::memcpy(owned.get(), block.data(), block.size());
     const char* stored = owned.get();
@@ -89,29 +89,17 @@ class Memo {
     size_t i = hash & (kSlots - 1);
     while (slots_[i].block != nullptr) i = (i + 1) & (kSlots - 1);
     slots_[i] = Slot{hash, stored};
-    return stored + 4 + LoadU32(stored);
+    return stored;
   }
 
  private:
   struct Slot {
     uint64_t hash = 0;
-    const char* block = nullptr;  // key length, key, analysis
+    const char* block = nullptr;
   };
   std::vector<Slot> slots_;
   std::vector<std::unique_ptr<char[]>> blocks_;
 };
-
-// The block of a remembered analysis, whole (key and all), given where its analysis starts.
-std::string_view WholeBlock(const char* analysis, std::string_view raw) {
-  const char* block = analysis - 4 - raw.size();
-  const char* p = analysis + 4;
-  for (uint32_t i = 0, n = LoadU32(analysis); i < n; ++i) {
-    for (int s = 0; s < 3; ++s) p += 4 + LoadU32(p);  // part, primary, alternate
-    p += sizeof(const std::string*) + 4;               // nickname groups
-    p += 4 + LoadU32(p);                               // trigrams
-  }
-  return std::string_view(block, static_cast<size_t>(p - block));
-}
 
 // The last few names looked up, in front of the memo: a record's names are looked up once
 // for its index terms and again, straight after, for its posting features.
@@ -183,8 +171,8 @@ NameView AnalyzeName(std::string_view raw) {
   thread_local RecentNames recent;
   if (const char* hit = recent.Find(raw)) return NameView(hit);
   const uint64_t hash = XXH3_64bits(raw.data(), raw.size());
-  const char* analysis = memo->Find(hash, raw);
-  if (analysis == nullptr) {
+  const char* block = memo->Find(hash, raw);
+  if (block == nullptr) {
     if (memo->size() >= kMemoNames) {
       recent.Clear();  // it may point into what `previous` held
       previous = std::move(memo);
@@ -194,9 +182,10 @@ NameView AnalyzeName(std::string_view raw) {
     // it went unused for a whole memo's worth of names. (Emptying the memo outright made
     // every common name a miss again: at 1M children ~7% of look-ups.)
     const char* old = previous != nullptr ? previous->Find(hash, raw) : nullptr;
-    analysis = memo->Add(hash, old != nullptr ? std::string(WholeBlock(old, raw))
-                                              : EncodeBlock(raw, ComputeNameAnalysis(raw)));
+    block = old != nullptr ? memo->Add(hash, WholeBlock(old))
+                           : memo->Add(hash, EncodeBlock(raw, ComputeNameAnalysis(raw)));
   }
+  const char* analysis = AnalysisIn(block);
   recent.Add(raw, analysis);
   return NameView(analysis);
 }

@@ -38,6 +38,13 @@ struct NameAnalysis {
 // The analysis of `raw` computed afresh, never remembered: what AnalyzeName must equal.
 NameAnalysis ComputeNameAnalysis(std::string_view raw);
 
+// A 4-byte length in a remembered analysis's block (host order, any alignment).
+inline uint32_t LoadBlockU32(const char* p) {
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+
 // One part of a remembered analysis. Its views point into the memo's block.
 struct NamePartView {
   std::string_view part, primary, alternate;
@@ -48,8 +55,7 @@ struct NamePartView {
   template <typename Fn>
   void ForEachTrigram(Fn&& fn) const {
     for (size_t at = 0; at < trigram_bytes.size();) {
-      uint32_t n;
-      std::memcpy(&n, trigram_bytes.data() + at, 4);
+      const uint32_t n = LoadBlockU32(trigram_bytes.data() + at);
       fn(trigram_bytes.substr(at + 4, n));
       at += 4 + n;
     }
@@ -62,7 +68,7 @@ class NameView {
   explicit NameView(const char* block) : block_(block) {}
 
   bool empty() const { return part_count() == 0; }
-  uint32_t part_count() const { return Load(block_); }
+  uint32_t part_count() const { return LoadBlockU32(block_); }
 
   // Calls fn(const NamePartView&) for each part, in order.
   template <typename Fn>
@@ -76,7 +82,7 @@ class NameView {
       const std::string* groups;
       std::memcpy(&groups, p, sizeof(groups));
       p += sizeof(groups);
-      const uint32_t group_count = Load(p);
+      const uint32_t group_count = LoadBlockU32(p);
       p += 4;
       part.nickname_groups = std::span<const std::string>(groups, group_count);
       part.trigram_bytes = String(&p);
@@ -88,13 +94,8 @@ class NameView {
   NameAnalysis ToAnalysis() const;
 
  private:
-  static uint32_t Load(const char* p) {
-    uint32_t v;
-    std::memcpy(&v, p, 4);
-    return v;
-  }
   static std::string_view String(const char** p) {
-    const uint32_t n = Load(*p);
+    const uint32_t n = LoadBlockU32(*p);
     std::string_view s(*p + 4, n);
     *p += 4 + n;
     return s;
