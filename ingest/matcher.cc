@@ -878,8 +878,7 @@ Result<MatchOutcome> Matcher::Match(const SourceRecord& in,
 }
 
 Result<MatchOutcome> Matcher::MatchWithAdded(const SourceRecord& in, const BlockingState& before,
-                                             std::span<const AddedChild> added,
-                                             std::shared_ptr<const BlockingState>* blocking) const {
+                                             std::span<const AddedChild> added) const {
   // Match afresh where an added child could change more than the ranked list: a scan that
   // could reach its limit, a shielded child (the year-free scans), one sharing an
   // identifier (the identifier index).
@@ -890,12 +889,12 @@ Result<MatchOutcome> Matcher::MatchWithAdded(const SourceRecord& in, const Block
     afresh = afresh || c.shielded || a.archived || (!r.nhs_number.empty() && c.nhs == r.nhs_number) ||
              (!r.pupil_number.empty() && c.upn == r.pupil_number);
   }
-  if (afresh) return Match(in, blocking);
-  auto st = std::make_shared<BlockingState>(before);
+  if (afresh) return Match(in);
+  BlockingState state = before;
   const PreparedRecord prepared(r, weights_);
   ChildView light;
   for (const auto& a : added) {
-    if (st->visited.count(a.id) > 0) continue;
+    if (state.visited.count(a.id) > 0) continue;
     // Where the child's postings are filed and what they carry (storage's PutIndexEntries:
     // the index policy's phonetic terms under the birth year and month), tested as Block's
     // scans would.
@@ -907,23 +906,21 @@ Result<MatchOutcome> Matcher::MatchWithAdded(const SourceRecord& in, const Block
     bool admitted = false;
     for (const auto* field : {&profile.given, &profile.family, &profile.middle}) {
       for (const auto& code : *field) {
-        admitted = admitted || (st->Scans(code, year, month) &&
-                                st->Admits(fv, false, st->Has(st->family_codes, code)));
+        admitted = admitted || (state.Scans(code, year, month) &&
+                                state.Admits(fv, false, state.Has(state.family_codes, code)));
       }
     }
-    if (!st->postcode.empty() && profile.postcode == st->postcode) {
-      st->at_postcode.insert(a.id);
-      admitted = admitted || st->Admits(fv, true, false);
+    if (!state.postcode.empty() && profile.postcode == state.postcode) {
+      state.at_postcode.insert(a.id);
+      admitted = admitted || state.Admits(fv, true, false);
     }
     if (!admitted) continue;
-    st->visited.insert(a.id);
-    st->ranked.emplace_back(
-        PostingScore(weights_, names_.get(), prepared, r, a.id, fv, &light, &st->always_read), a.id);
+    state.visited.insert(a.id);
+    state.ranked.emplace_back(
+        PostingScore(weights_, names_.get(), prepared, r, a.id, fv, &light, &state.always_read), a.id);
   }
-  st->fullest_scan += added.size();
-  auto out = Finish(in, *st);
-  if (blocking != nullptr) *blocking = std::move(st);
-  return out;
+  state.fullest_scan += added.size();
+  return Finish(in, state);
 }
 
 Result<MatchOutcome> Matcher::Finish(const SourceRecord& in, const BlockingState& blocked) const {

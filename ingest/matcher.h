@@ -160,8 +160,7 @@ class Matcher {
   // feed applier uses it for a row that a child created earlier in its window could
   // reach: mostly a sibling at the same address.
   Result<MatchOutcome> MatchWithAdded(const SourceRecord& incoming, const BlockingState& before,
-                                      std::span<const AddedChild> added,
-                                      std::shared_ptr<const BlockingState>* blocking = nullptr) const;
+                                      std::span<const AddedChild> added) const;
 
   // The pairwise comparison alone.
   ScoredCandidate Compare(const ChildRecord& record, const HiddenFields& hidden,
