@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <xxhash.h>
+
 #include "index/name_analysis.h"
 #include "util/coding.h"
 
@@ -37,7 +39,15 @@ void AppendName(NameRole role, std::string_view raw, std::string* out) {
   (*out)[count_pos] = static_cast<char>(count);
 }
 
+constexpr uint8_t kIdentifierTag = 0x80;
+constexpr uint8_t kHasNhs = 1;
+constexpr uint8_t kHasUpn = 2;
+
 }  // namespace
+
+uint8_t IdentifierDigest(std::string_view identifier) {
+  return static_cast<uint8_t>(XXH3_64bits(identifier.data(), identifier.size()));
+}
 
 void EncodeCandidateFeatures(const ChildRecord& r, std::string* out) {
   out->push_back(static_cast<char>(r.gender));
@@ -48,6 +58,10 @@ void EncodeCandidateFeatures(const ChildRecord& r, std::string* out) {
   AppendName(NameRole::kMiddle, r.middle_names, out);
   AppendName(NameRole::kFamily, r.family_name, out);
   for (const auto& former : r.former_family_names) AppendName(NameRole::kFormerFamily, former, out);
+  out->push_back(static_cast<char>(kIdentifierTag | (r.nhs_number.empty() ? 0 : kHasNhs) |
+                                   (r.pupil_number.empty() ? 0 : kHasUpn)));
+  if (!r.nhs_number.empty()) out->push_back(static_cast<char>(IdentifierDigest(r.nhs_number)));
+  if (!r.pupil_number.empty()) out->push_back(static_cast<char>(IdentifierDigest(r.pupil_number)));
 }
 
 bool FeatureView::Parse(std::string_view bytes) {
@@ -58,12 +72,32 @@ bool FeatureView::Parse(std::string_view bytes) {
   dob_ = Date{static_cast<int16_t>(DecodeBigEndian16(bytes.data() + 1)),
               static_cast<uint8_t>(bytes[3]), static_cast<uint8_t>(bytes[4])};
   names_ = bytes.substr(5);
+  carries_identifiers_ = false;
+  nhs_digest_.reset();
+  upn_digest_.reset();
   // Validate the whole name list once so that iteration never reads out of bounds.
   size_t pos = 0;
   NameField field;
   while (NextName(&pos, &field)) {
   }
-  return pos == names_.size();
+  if (pos == names_.size()) return true;
+  // The identifier section: a tag saying which numbers the child holds, then their digests.
+  const auto tag = static_cast<uint8_t>(names_[pos]);
+  if ((tag & ~(kHasNhs | kHasUpn)) != kIdentifierTag) return false;
+  const size_t digests = ((tag & kHasNhs) ? 1 : 0) + ((tag & kHasUpn) ? 1 : 0);
+  if (names_.size() - pos - 1 != digests) return false;
+  size_t d = pos + 1;
+  if (tag & kHasNhs) nhs_digest_ = static_cast<uint8_t>(names_[d++]);
+  if (tag & kHasUpn) upn_digest_ = static_cast<uint8_t>(names_[d++]);
+  carries_identifiers_ = true;
+  names_ = names_.substr(0, pos);
+  return true;
+}
+
+std::string_view FeatureView::WithoutIdentifiers(std::string_view bytes) {
+  FeatureView v;
+  if (!v.Parse(bytes) || !v.carries_identifiers_) return bytes;
+  return bytes.substr(0, 5 + v.names_.size());
 }
 
 bool FeatureView::NextName(size_t* pos, NameField* field) const {

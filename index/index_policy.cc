@@ -71,6 +71,11 @@ void NameIndexPolicy::EncodeFeatures(const ChildRecord& r, std::string* out) con
   EncodeCandidateFeatures(r, out);
 }
 
+bool NameIndexPolicy::IsEarlierForm(std::string_view stored, std::string_view current) const {
+  const std::string_view earlier = FeatureView::WithoutIdentifiers(current);
+  return earlier.size() < current.size() && stored == earlier;
+}
+
 const NameIndexPolicy& NameIndexPolicy::Instance() {
   static const NameIndexPolicy policy;
   return policy;

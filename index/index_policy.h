@@ -18,6 +18,8 @@ class NameIndexPolicy : public IndexPolicy {
  public:
   void NameTerms(const ChildRecord& record, std::vector<IndexTerm>* terms) const override;
   void EncodeFeatures(const ChildRecord& record, std::string* out) const override;
+  // Features without the identifier digests (written before 2026-11-29).
+  bool IsEarlierForm(std::string_view stored, std::string_view current) const override;
 
   // The shared instance.
   static const NameIndexPolicy& Instance();

@@ -421,7 +421,8 @@ double HiddenFieldsBoundElsewhere(const MatchWeights& w, const HiddenFields& h) 
 }
 
 // A posting's light score: the record compared with what the posting carries (names,
-// date, gender), exactly as with the child's record. A child with a name of 255 bytes or
+// date, gender, and an identifier whose digest disagrees), exactly as with the child's
+// record. A child with a name of 255 bytes or
 // more, which a posting may have cut, goes into `always_read`.
 double PostingScore(const MatchWeights& w, NameCache* cache, const PreparedRecord& prepared,
                     const ChildRecord& r, ChildId id, const FeatureView& fv, ChildView* scratch,
@@ -444,7 +445,19 @@ double PostingScore(const MatchWeights& w, NameCache* cache, const PreparedRecor
     }
   }
   static const HiddenFields no_hidden;
-  return CompareWith(w, prepared, r, no_hidden, *scratch, names, false).total;
+  double total = CompareWith(w, prepared, r, no_hidden, *scratch, names, false).total;
+  // An identifier the posting shows to disagree counts as the record's would; one whose
+  // digest agrees may still disagree, so it counts nothing (an upper bound: an agreeing one
+  // was found through the identifier index, and that candidate is read whatever it scores).
+  if (fv.carries_identifiers()) {
+    if (!r.nhs_number.empty() && fv.nhs_digest() && *fv.nhs_digest() != IdentifierDigest(r.nhs_number)) {
+      total += w.nhs_disagree;
+    }
+    if (!r.pupil_number.empty() && fv.upn_digest() && *fv.upn_digest() != IdentifierDigest(r.pupil_number)) {
+      total += w.upn_disagree;
+    }
+  }
+  return total;
 }
 
 }  // namespace
@@ -941,9 +954,10 @@ Result<MatchOutcome> Matcher::Finish(const SourceRecord& in, const BlockingState
   auto clearance = Clearance::Elevated(Clearance::Level::kMatching, "matcher", "feed matching");
   const PreparedRecord prepared(in.record, weights_);
   // Each candidate is read only as far as it can matter. A candidate's total is what its
-  // posting carries (names, date, gender: `light`, compared exactly as its record would be)
-  // plus its identifiers (at most 0: a candidate whose identifier agrees was found through
-  // the identifier index and is always read) plus its postcode and address (at most its
+  // posting carries (names, date, gender, and an identifier its digest shows to disagree:
+  // `light`, compared exactly as its record would be) plus the identifiers the posting does
+  // not settle (at most 0: a candidate whose identifier agrees was found through the
+  // identifier index and is always read) plus its postcode and address (at most its
   // `bounds` entry: less for one Block knows lives elsewhere). One whose light score plus
   // that bound falls short of `lower` is not read at all; of the rest the records are read
   // (no decryption) and scored without the hidden fields, and only those that could still

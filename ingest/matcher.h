@@ -11,7 +11,9 @@
 // a name agrees; candidates are pre-ranked by comparing what their postings carry (names,
 // date, gender). Every shielded child that shares a code with the record is a candidate
 // whatever its date of birth (storage files shielded children's codes once more, year-free).
-// These and the best kMaxCandidates others are candidates. Each is read only as far as it can
+// These and the best kMaxCandidates others are candidates (a posting carries a digest of
+// the child's NHS and pupil numbers: one that shows a number disagreeing ranks the
+// candidate as that disagreement would). Each is read only as far as it can
 // matter: one whose posting's score plus the best postcode and address levels falls short of
 // `lower` is not read (for a child the record's postcode scan did not list, the best
 // postcode level is the district's: it lives elsewhere); of the others the record is read,
@@ -171,8 +173,9 @@ class Matcher {
  private:
   // Runs blocking's scans into `state` (empty on entry).
   Status Block(const ChildRecord& record, const HiddenFields& hidden, BlockingState* state) const;
-  // Candidate ids, and for each the most its names, date and gender can score (what its
-  // posting carries, compared as the record would be): +infinity for those that must be
+  // Candidate ids, and for each the most its names, date, gender and identifiers can score
+  // (what its posting carries, compared as the record would be; an identifier counts only
+  // where the posting's digest shows it disagrees): +infinity for those that must be
   // read whatever they score (identifier, shielded); and the most its postcode and address
   // can add (less for a candidate the record's postcode scan shows lives elsewhere).
   void Cut(const BlockingState& state, const HiddenFields& hidden, std::vector<ChildId>* ids,

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "storage/record.h"
@@ -46,6 +47,14 @@ class IndexPolicy {
   // postings, so that a search can score candidates from the scan alone. Opaque to
   // storage. Deterministic in the record's visible fields.
   virtual void EncodeFeatures(const ChildRecord& record, std::string* out) const = 0;
+
+  // Whether `stored` are features an earlier build wrote where this one writes `current`,
+  // in a format this build still reads: `check` accepts such a posting as the record's.
+  virtual bool IsEarlierForm(std::string_view stored, std::string_view current) const {
+    (void)stored;
+    (void)current;
+    return false;
+  }
 };
 
 }  // namespace cp

@@ -130,6 +130,10 @@ std::string ReferenceFeatures(const ChildRecord& r) {
   ReferenceAppendName(NameRole::kMiddle, r.middle_names, &out);
   ReferenceAppendName(NameRole::kFamily, r.family_name, &out);
   for (const auto& f : r.former_family_names) ReferenceAppendName(NameRole::kFormerFamily, f, &out);
+  // The identifier section (not part of the memo's work): which numbers, their digests.
+  out.push_back(static_cast<char>(0x80 | (r.nhs_number.empty() ? 0 : 1) | (r.pupil_number.empty() ? 0 : 2)));
+  if (!r.nhs_number.empty()) out.push_back(static_cast<char>(IdentifierDigest(r.nhs_number)));
+  if (!r.pupil_number.empty()) out.push_back(static_cast<char>(IdentifierDigest(r.pupil_number)));
   return out;
 }
 
@@ -221,6 +225,8 @@ ChildRecord RandomRecord(std::mt19937& rng, const std::vector<std::string>& fiel
   r.date_of_birth = Date{static_cast<int16_t>(2008 + rng() % 18), static_cast<uint8_t>(1 + rng() % 12),
                          static_cast<uint8_t>(1 + rng() % 28)};
   r.gender = static_cast<Gender>(rng() % 3);
+  if (rng() % 2) r.nhs_number = std::to_string(1000000000 + rng() % 900000000);
+  if (rng() % 3 == 0) r.pupil_number = "A" + std::to_string(100000000000 + rng() % 900000000);
   return r;
 }
 

@@ -6,10 +6,29 @@
 #include <algorithm>
 #include <memory>
 
+#include "../storage/raw_db_util.h"
 #include "feed_test_util.h"
+#include "index/features.h"
+#include "storage/keys.h"
+#include "util/coding.h"
+#include "util/identifiers.h"
 
 namespace cp::feed_test {
 namespace {
+
+// A valid NHS number other than `nhs` whose digest (what a posting carries of it) is the
+// same: a posting cannot show the two disagree.
+std::string NhsSharingDigest(const std::string& nhs) {
+  for (int n = 100000000; n < 999999999; ++n) {
+    const std::string nine = std::to_string(n);
+    const int check = NhsCheckDigit(nine);
+    if (check < 0 || check > 9) continue;
+    const std::string candidate = nine + std::to_string(check);
+    if (candidate != nhs && IdentifierDigest(candidate) == IdentifierDigest(nhs)) return candidate;
+  }
+  ADD_FAILURE() << "no NHS number shares a digest";
+  return "";
+}
 
 const RowSpec kOliver{"b1", "Oliver", "Smith", "2015-04-12", "M", "1 Elm Road", "LS6 1AA", ""};
 
@@ -155,13 +174,16 @@ class MatcherHiddenReadTest : public FeedTest {
     const std::vector<RowSpec> specs = {
         {"c1", "Amelia", "Whitfield", "2016-03-02", "F", "1 High St", "LS1 4AB", "9434765919"},
         // Against the records below: given name exact, family name and gender disagreeing,
-        // the date one digit out, the NHS number disagreeing: -12.1 before postcode and
-        // address, which can add at most 15.
-        {"c2", "Amelia", "Okafor", "2016-03-22", "M", "2 Low St", "LS2 2CD", "9434765870"},
+        // the date one digit out: -0.1 from what its posting carries. Its NHS number
+        // disagrees (-12), but its digest is the records' own, so its posting cannot show
+        // that: only its record does. Postcode and address can add at most 15.
+        {"c2", "Amelia", "Okafor", "2016-03-22", "M", "2 Low St", "LS2 2CD", NhsSharingDigest("9434765919")},
         // Found only at the records' postcode: given and family names and gender
-        // disagreeing, the date one digit out: -14.6 from what its posting carries.
+        // disagreeing, the date one digit out, and the NHS number, which its posting shows
+        // disagreeing: -26.6 from what its posting carries.
         {"c3", "Zoe", "Nowak", "2016-03-22", "M", "3 Other Rd", "LS9 9ZZ", "9434765888"},
     };
+    ASSERT_NE(IdentifierDigest("9434765888"), IdentifierDigest("9434765919"));
     std::vector<NewChild> children = AsNewChildren(specs);
     auto ids = store_->InsertChildren(children);
     ASSERT_TRUE(ids.ok()) << ids.status().ToString();
@@ -213,10 +235,62 @@ TEST_F(MatcherHiddenReadTest, ACandidateIsReadOnlyAsFarAsItCanMatter) {
   EXPECT_TRUE(Has(*c2, "postcode_address", "unread"));
   EXPECT_FALSE(Has(*c2, "postcode"));
   EXPECT_NEAR(c2->total, -12.1, 1e-9);
-  // Not read at all: what its posting carries, -14.6, plus 15 falls short of 7.
+  // Not read at all: what its posting carries, -26.6, plus 15 falls short of 7.
   EXPECT_TRUE(Has(*c3, "record", "unread"));
   EXPECT_FALSE(Has(*c3, "nhs_number"));
-  EXPECT_NEAR(c3->total, -14.6, 1e-9);
+  EXPECT_NEAR(c3->total, -26.6, 1e-9);
+}
+
+// A posting carries a digest of the child's NHS number: a candidate whose digest differs
+// from the record's is scored with its NHS number disagreeing without being read, and
+// that is its record's score. A posting written before digests were carried (the same
+// child, its postings rewritten in the earlier form) says nothing: its record is read.
+TEST_F(MatcherHiddenReadTest, APostingShowingTheNhsNumberDisagreesSparesTheRead) {
+  const RowSpec record{"h1", "Amelia", "Whitfield", "2016-03-02", "F", "1 High St", "LS9 9ZZ", "9434765919"};
+  std::vector<NewChild> children =
+      AsNewChildren({{"c4", "Amelia", "Okafor", "2016-03-22", "M", "2 Low St", "LS2 2CD", "9434765870"}});
+  ASSERT_NE(IdentifierDigest("9434765870"), IdentifierDigest("9434765919"));
+  auto ids = store_->InsertChildren(children);
+  ASSERT_TRUE(ids.ok()) << ids.status().ToString();
+  const ChildId c4 = ids->at(0);
+
+  MatchOutcome out = Match(record);
+  EXPECT_EQ(out.child, c1_);
+  const ScoredCandidate* c = Find(out, c4);
+  ASSERT_NE(c, nullptr);
+  EXPECT_TRUE(Has(*c, "record", "unread"));
+  EXPECT_NEAR(c->total, -12.1, 1e-9);  // -0.1 from names, date and gender; -12 the NHS number
+  FeedRow row = MakeRow(record);
+  HiddenFields no_hidden;
+  EXPECT_DOUBLE_EQ(c->total, matcher_->Compare(row.record.record, no_hidden, Full(c4)).total);
+
+  // The earlier form: every posting of c4 without its identifier section.
+  store_.reset();
+  size_t rewritten = 0;
+  {
+    testing_util::RawDb raw(dir_ + "/db", dir_ + "/db.key");
+    auto dump = raw.Dump();
+    for (const char* family : {"name_index", "place_index"}) {
+      for (const auto& [key, value] : dump[family]) {
+        if (key.size() < 8 || DecodeBigEndian64(key.data() + key.size() - 8) != c4 || value.size() < 2) continue;
+        const std::string earlier = value.substr(0, 1) + std::string(FeatureView::WithoutIdentifiers(value.substr(1)));
+        ASSERT_LT(earlier.size(), value.size());
+        raw.Put(family, key, earlier);
+        ++rewritten;
+      }
+    }
+  }
+  ASSERT_GT(rewritten, 0u);
+  Open(false);
+  matcher_ = std::make_unique<Matcher>(store_.get());
+  out = Match(record);
+  EXPECT_EQ(out.child, c1_);
+  c = Find(out, c4);
+  ASSERT_NE(c, nullptr);
+  EXPECT_FALSE(Has(*c, "record", "unread"));  // -0.1 + 15 could reach 7: its record is read
+  EXPECT_TRUE(Has(*c, "nhs_number", "disagree"));
+  EXPECT_TRUE(Has(*c, "postcode_address", "unread"));
+  EXPECT_NEAR(c->total, -12.1, 1e-9);
 }
 
 TEST_F(MatcherHiddenReadTest, ACandidateNotAtTheRecordsPostcodeCanGainOnlyTheDistrict) {

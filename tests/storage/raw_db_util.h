@@ -45,13 +45,13 @@ inline rocksdb::Env* FilesEnv(const std::string& key_file) {
   return env.get();
 }
 
-// Options for opening a test database directly: its files are encrypted unless CURRENT
-// says otherwise.
-inline rocksdb::DBOptions RawDbOptions(const std::string& db_dir) {
+// Options for opening a test database directly: its files are encrypted (under
+// `key_file`, by default the key beside the directory) unless CURRENT says otherwise.
+inline rocksdb::DBOptions RawDbOptions(const std::string& db_dir, const std::string& key_file = "") {
   rocksdb::DBOptions options;
   auto prefix = ReadFilePrefix(db_dir + "/CURRENT");
   if (prefix.ok() && prefix->encrypted) {
-    options.env = FilesEnv(KeyBeside(db_dir));
+    options.env = FilesEnv(key_file.empty() ? KeyBeside(db_dir) : key_file);
     auto log = NewEncryptedInfoLog(options.env, db_dir);  // RocksDB's own LOG is in clear
     if (log.ok()) options.info_log = *log;
   }
@@ -89,9 +89,9 @@ inline rocksdb::Options SstReaderOptions(const std::string& sst_path) {
 
 class RawDb {
  public:
-  explicit RawDb(const std::string& db_dir) {
+  explicit RawDb(const std::string& db_dir, const std::string& key_file = "") {
     std::vector<std::string> names;
-    const rocksdb::DBOptions options = RawDbOptions(db_dir);
+    const rocksdb::DBOptions options = RawDbOptions(db_dir, key_file);
     EXPECT_TRUE(rocksdb::DB::ListColumnFamilies(options, db_dir, &names).ok());
     std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
     for (const auto& name : names) descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
