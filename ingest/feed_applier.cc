@@ -334,7 +334,10 @@ Status FeedApplier::ApplyBatch(const std::string& source, uint64_t batch, const 
   FeedCounts counts = progress.open_counts;
   uint64_t row_index = 0, writes = 0;
   const size_t window_size = std::max<size_t>(1, options_.window);
-  const size_t threads = ThreadsFor(options_.threads);
+  // The applying thread joins the lookup once it has applied its window: one thread fewer
+  // in the pool keeps `threads` busy, not more.
+  const size_t workers = std::max<size_t>(1, ThreadsFor(options_.threads) - 1);
+  if (pool_ == nullptr || pool_->threads() != workers) pool_ = std::make_unique<WorkerPool>(workers);
 
   struct Slot {
     FeedRow row;
@@ -342,14 +345,21 @@ Status FeedApplier::ApplyBatch(const std::string& source, uint64_t batch, const 
     uint64_t index = 0;
     Lookahead ahead;
   };
-  std::vector<Slot> window(window_size);
+  // Two windows: the pool looks the rows of one up while this thread applies the other's.
+  std::vector<Slot> applying(window_size), looking(window_size);
+  // Waits for the pool on every way out: its job reads the windows.
+  struct WaitForPool {
+    WorkerPool* pool;
+    ~WaitForPool() { pool->Wait(); }
+  } wait_for_pool{pool_.get()};
   bool more = true;
-  while (more) {
-    // Read the next window of rows (those an interrupted run applied are skipped).
+  // Reads the next window of rows into `w` (those an interrupted run applied are skipped).
+  auto read_window = [&](std::vector<Slot>& w) {
     size_t n = 0;
-    while (n < window_size) {
-      Slot& slot = window[n];
+    while (more && n < window_size) {
+      Slot& slot = w[n];
       slot.error.clear();
+      slot.ahead = Lookahead();
       if (!rows(&slot.row, &slot.error)) {
         more = false;
         break;
@@ -359,34 +369,57 @@ Status FeedApplier::ApplyBatch(const std::string& source, uint64_t batch, const 
       slot.row.record.ref.source = source;
       ++n;
     }
-    // Look every row up and match it, in parallel, against the store as it is now.
-    ParallelFor(n, threads, [&](size_t i) {
-      if (window[i].error.empty()) window[i].ahead = LookAhead(window[i].row);
+    return n;
+  };
+  // Looks every row of `w` up and matches it, on the pool, against the store as it is
+  // while the window before is applied: each row's reads may see any part of that
+  // window's writes, and none of its own window's.
+  auto look_ahead = [&](std::vector<Slot>& w, size_t n) {
+    // The slots themselves, not the vector: the two windows' vectors swap while it runs.
+    Slot* slots = w.data();
+    pool_->Start(n, [this, slots](size_t i) {
+      if (slots[i].error.empty()) slots[i].ahead = LookAhead(slots[i].row);
     });
+  };
 
-    // Apply in file order. What the window has written so far: source keys, the children
-    // written (as blocking sees them; `written_new`: created in this window), the existing
-    // children rewritten, and the children created (as stored, rewrites included).
-    std::unordered_set<std::string> touched_sources;
-    std::vector<BlockingProfile> written;
-    std::vector<bool> written_new;
-    std::unordered_set<ChildId> touched_children;
-    std::vector<AddedChild> added;
+  // What was written since the window being applied was looked up: by the window before
+  // it (`earlier_*`, and the first `earlier_written`/`earlier_added` entries of the lists)
+  // and by its own rows so far: source keys, the children written (as blocking sees them;
+  // `written_new`: created), the existing children rewritten, and the children created
+  // (as stored, rewrites included).
+  std::unordered_set<std::string> earlier_sources, touched_sources;
+  std::unordered_set<ChildId> earlier_children, touched_children;
+  std::vector<BlockingProfile> written;
+  std::vector<bool> written_new;
+  std::vector<AddedChild> added;
+  size_t earlier_written = 0, earlier_added = 0;
+
+  size_t n = read_window(applying);
+  look_ahead(applying, n);
+  while (n > 0) {
+    pool_->HelpAndWait();
+    const size_t next_n = read_window(looking);
+    if (next_n > 0) look_ahead(looking, next_n);
+
+    // Apply in file order.
     for (size_t i = 0; i < n; ++i) {
-      Slot& slot = window[i];
+      Slot& slot = applying[i];
       if (!slot.error.empty()) {
         ++counts.rejected;
         report(slot.error);
         continue;
       }
       const FeedRow& row = slot.row;
-      // A row is matched again if something written before it in the window could change
+      // A row is matched again if something written since it was looked up could change
       // its match. When that is only children created since (a sibling, mostly), the match
       // is brought up to date with them instead (Matcher::MatchWithAdded).
-      bool stale = touched_sources.count(row.record.ref.key) > 0;
+      const std::string& key = row.record.ref.key;
+      bool stale = touched_sources.count(key) > 0 || earlier_sources.count(key) > 0;
       bool reached_by_new = false;
       if (!stale && slot.ahead.outcome) {
-        for (const auto& c : slot.ahead.outcome->candidates) stale = stale || touched_children.count(c.child) > 0;
+        for (const auto& c : slot.ahead.outcome->candidates) {
+          stale = stale || touched_children.count(c.child) > 0 || earlier_children.count(c.child) > 0;
+        }
         for (size_t k = 0; k < written.size() && !stale; ++k) {
           if (!CouldBeCandidate(slot.ahead.profile, written[k])) continue;
           if (written_new[k]) {
@@ -410,13 +443,13 @@ Status FeedApplier::ApplyBatch(const std::string& source, uint64_t batch, const 
           !change.review_put && change.review_erase.empty()) {
         continue;
       }
-      touched_sources.insert(row.record.ref.key);
+      touched_sources.insert(key);
       std::vector<size_t> new_slots;  // indexes into change.children of children created
       for (size_t k = 0; k < change.children.size(); ++k) {
         const auto& w = change.children[k];
         if (w.record.id != 0) {
           touched_children.insert(w.record.id);
-          // A child created in this window and rewritten since: its postings are the new ones.
+          // A child created since and rewritten since: its postings are the new ones.
           for (auto& a : added) {
             if (a.id == w.record.id) a = MakeAddedChild(a.id, w.record, w.hidden);
           }
@@ -442,6 +475,19 @@ Status FeedApplier::ApplyBatch(const std::string& source, uint64_t batch, const 
       }
       if (++writes == options_.kill_after_writes) std::raise(SIGKILL);
     }
+    // The next window was looked up while this one was applied: what this one wrote is
+    // what it may not have seen. What the window before wrote, it saw.
+    earlier_sources = std::move(touched_sources);
+    touched_sources.clear();
+    earlier_children = std::move(touched_children);
+    touched_children.clear();
+    written.erase(written.begin(), written.begin() + static_cast<std::ptrdiff_t>(earlier_written));
+    written_new.erase(written_new.begin(), written_new.begin() + static_cast<std::ptrdiff_t>(earlier_written));
+    added.erase(added.begin(), added.begin() + static_cast<std::ptrdiff_t>(earlier_added));
+    earlier_written = written.size();
+    earlier_added = added.size();
+    std::swap(applying, looking);
+    n = next_n;
   }
   FeedState done = progress;
   done.last_batch = batch;

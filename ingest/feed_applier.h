@@ -20,7 +20,8 @@
 // never becomes a separate unshielded child (see ingest/matcher.h).
 //
 // Throughput: rows are looked up and matched in parallel a window at a time, and applied
-// in order (FeedOptions::threads, window).
+// in order (FeedOptions::threads, window); the next window is looked up while this one is
+// applied.
 //
 // Thread safety: one FeedApplier per batch; batches of one store are applied one at a time.
 #pragma once
@@ -32,6 +33,7 @@
 #include "ingest/best_view.h"
 #include "ingest/matcher.h"
 #include "storage/child_store.h"
+#include "util/parallel.h"
 
 namespace cp {
 
@@ -61,10 +63,12 @@ struct FeedOptions {
   // environment variable CP_FEED_KILL_AFTER_WRITES.
   uint64_t kill_after_writes = 0;
   // Rows are read `window` at a time and looked up and matched ahead on `threads` threads
-  // (0: one per core), then applied one at a time in file order. A row that a row before
-  // it in the window could have affected (the same source key, a child written that could
-  // be its candidate, or a rewritten child that was one) is looked up and matched again at
-  // its turn, so the result is the same as one row after another (window 1).
+  // (0: one per core), then applied one at a time in file order by the calling thread,
+  // while the threads look the next window up. A row that a row written since its lookup
+  // began could have affected (one of its own window before it, or any of the window
+  // before: the same source key, a child written that could be its candidate, or a
+  // rewritten child that was one) is looked up and matched again at its turn, so the
+  // result is the same as one row after another.
   size_t threads = 0;
   size_t window = 128;
 };
@@ -142,6 +146,7 @@ class FeedApplier {
   FeedOptions options_;
   Matcher matcher_;
   Clearance clearance_;
+  std::unique_ptr<WorkerPool> pool_;  // looks rows up ahead (ApplyBatch); made on first use
 };
 
 }  // namespace cp

@@ -3,7 +3,11 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -22,6 +26,43 @@ void ParallelFor(size_t n, size_t threads, const Fn& work) {
   loop();
   for (auto& t : pool) t.join();
 }
+
+// Threads kept for the pool's life, to run one job at a time in the background: work(i)
+// for every i in [0, n), each thread taking the next i when done with its last. Kept
+// threads keep what they cache (thread_local) from one job to the next, and the caller is
+// free while a job runs (the feed applier looks the next window's rows up while it
+// applies this one's).
+//
+// Thread safety: Start and Wait from one thread; `work` must not throw.
+class WorkerPool {
+ public:
+  explicit WorkerPool(size_t threads);
+  ~WorkerPool();  // waits for the running job, then stops the threads
+  WorkerPool(const WorkerPool&) = delete;
+  WorkerPool& operator=(const WorkerPool&) = delete;
+
+  // Starts a job and returns; a job already running is waited for first.
+  void Start(size_t n, std::function<void(size_t)> work);
+  // Does the current job's remaining work on the calling thread too, then waits for it.
+  void HelpAndWait();
+  // Returns when the job started last has done every i (at once when there is none).
+  void Wait();
+
+  size_t threads() const { return threads_.size(); }
+
+ private:
+  void Loop();
+
+  std::mutex mu_;
+  std::condition_variable start_cv_, done_cv_;
+  std::function<void(size_t)> work_;
+  size_t n_ = 0;               // set by Start only, on the one thread that calls Start and Help
+  std::atomic<size_t> next_{0};
+  size_t running_ = 0;       // threads still in the current job
+  uint64_t generation_ = 0;  // jobs started
+  bool stop_ = false;
+  std::vector<std::thread> threads_;
+};
 
 // A thread count asked for by an option: 0 means one per core; at least 1, at most 64.
 inline size_t ThreadsFor(size_t requested) {

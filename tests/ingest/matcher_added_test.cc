@@ -134,7 +134,8 @@ TEST_F(MatcherAddedTest, AFeedWindowGivesTheSerialOutcome) {
   serial.window = 1;
   serial.threads = 1;
   FeedBatchResult s;
-  ASSERT_TRUE(Apply("health", 1, rows, &s, serial).ok());
+  Status st = Apply("health", 1, rows, &s, serial);
+  ASSERT_TRUE(st.ok()) << st.ToString();
   EXPECT_EQ(Children(), windowed_children);
   for (size_t i = 0; i < rows.size(); ++i) EXPECT_EQ(LinkedChild("health", rows[i].key), windowed_links[i]) << i;
   EXPECT_EQ(w.counts, s.counts);
