@@ -21,6 +21,7 @@
 #include "index/name_variants.h"
 #include "index/normalize.h"
 #include "index/similarity.h"
+#include "storage/keys.h"
 #include "util/postcode.h"
 
 extern "C" const char cp_data_surnames_begin[], cp_data_surnames_end[];
@@ -565,6 +566,11 @@ bool CouldBeCandidate(const BlockingProfile& record, const BlockingProfile& chil
   }
   const bool place = !record.postcode.empty() && record.postcode == child.postcode;
   if (child.shielded && code) return true;
+  // A shielded child's birth posting reaches every record with a plausible date.
+  if (child.shielded && !record.date_of_birth.empty() && !child.date_of_birth.empty() &&
+      DobPlausible(record.date_of_birth, child.date_of_birth)) {
+    return true;
+  }
   if (!code && !place) return false;
   if (DobPlausible(record.date_of_birth, child.date_of_birth)) return true;
   // As blocking's names_agree: the child's middle names count with its given name.
@@ -851,6 +857,34 @@ Status Matcher::Block(const ChildRecord& r, const HiddenFields& hidden, Blocking
                                 &complete);
     st->fullest_scan = std::max(st->fullest_scan, count);
     if (!s.ok()) return s;
+  }
+  // Every shielded child whose date of birth plausibly is the record's, whatever the names
+  // (their birth postings, keys::kShieldedBirthToken): a typo that moves a letter changes a
+  // name's codes ("Walsh" ALX/FLX, "Wlash" LX), and a variant name has others ("Noah" N, its
+  // group's "Manoah" MN), so a record of a shielded child with both slips shares no code
+  // with it. Read in full like those above. The record's birth year whole (a slip in the
+  // day or month, or the two swapped) and its month in each year one digit away.
+  if (st->dated) {
+    const Date& dob = r.date_of_birth;
+    for (uint16_t year : st->years) {
+      if (year == 0) continue;
+      bool complete = false;
+      size_t count = 0;
+      const std::optional<uint8_t> month =
+          year == dob.year ? std::nullopt : std::optional<uint8_t>(dob.month);
+      Status s = scanner.ScanName(TermKind::kShieldedPhonetic, keys::kShieldedBirthToken, year, month,
+                                  kPostingLimit,
+                                  [&](const Posting& p) {
+                                    ++count;
+                                    FeatureView fv;
+                                    if (fv.Parse(p.features) && DobPlausible(dob, fv.date_of_birth())) {
+                                      st->shielded.push_back(p.id);
+                                    }
+                                  },
+                                  &complete);
+      st->fullest_scan = std::max(st->fullest_scan, count);
+      if (!s.ok()) return s;
+    }
   }
   // Children at the record's postcode (never a shielded child: they have no place posting,
   // and are found by name above). Every unshielded, unarchived child whose postcode is the

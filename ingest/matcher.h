@@ -10,7 +10,9 @@
 // phonetically whatever the date; a place posting when its date plausibly is the record's or
 // a name agrees; candidates are pre-ranked by comparing what their postings carry (names,
 // date, gender). Every shielded child that shares a code with the record is a candidate
-// whatever its date of birth (storage files shielded children's codes once more, year-free).
+// whatever its date of birth (storage files shielded children's codes once more, year-free),
+// and so is every shielded child whose date of birth plausibly is the record's whatever its
+// names (storage files each shielded child once more under its birth year and month).
 // These and the best kMaxCandidates others are candidates (a posting carries a digest of
 // the child's NHS and pupil numbers: one that shows a number disagreeing ranks the
 // candidate as that disagreement would). Each is read only as far as it can

@@ -7,11 +7,13 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <set>
 #include <string>
 #include <tuple>
 
 #include "storage/child_store_internal.h"
 #include "storage/file_encryption.h"
+#include "storage/record_codec.h"
 #include "util/coding.h"
 
 namespace cp {
@@ -327,6 +329,7 @@ Status ChildStore::InitMeta(bool create) {
     batch.Put(h_->meta, std::string(keys::kMetaNextChildId), BigEndian64(1));
     batch.Put(h_->meta, std::string(keys::kMetaRowFingerprint), std::string(keys::kRowFingerprintXxh3Aes));
     batch.Put(h_->meta, std::string(keys::kMetaPlaceHash), std::string(keys::kPlaceHashXxh3Aes));
+    batch.Put(h_->meta, std::string(keys::kMetaShieldedBirth), "1");
     rocksdb::WriteOptions wo;
     wo.sync = true;
     Status ws = FromRocks(db->Write(wo, &batch), "writing database metadata");
@@ -375,7 +378,42 @@ Status ChildStore::InitMeta(bool create) {
       return FromRocks(s, std::string("reading how the database ") + what);
     }
   }
-  return Status::OK();
+  std::string birth;
+  s = db->Get(rocksdb::ReadOptions(), h_->meta, std::string(keys::kMetaShieldedBirth), &birth);
+  if (s.IsNotFound()) return AddShieldedBirthPostings();
+  return FromRocks(s, "reading whether shielded children have birth postings");
+}
+
+// Every shielded child's birth posting, for a database written before they existed: the
+// shielded children are those with year-free shielded postings (a few per thousand, found
+// without reading the rest), each written as PutIndexEntries would, then the meta marker,
+// in one synced batch.
+Status ChildStore::AddShieldedBirthPostings() {
+  std::unique_ptr<rocksdb::Iterator> it(h_->db->NewIterator(rocksdb::ReadOptions(), h_->name_index));
+  const std::string kind(1, static_cast<char>(TermKind::kShieldedPhonetic));
+  std::set<ChildId> ids;
+  for (it->Seek(kind); it->Valid() && it->key().starts_with(kind); it->Next()) {
+    const std::string_view key(it->key().data(), it->key().size());
+    if (key.size() >= 8) ids.insert(DecodeBigEndian64(key.data() + key.size() - 8));
+  }
+  Status s = FromRocks(it->status(), "finding shielded children");
+  if (!s.ok()) return s;
+  rocksdb::WriteBatch batch;
+  for (ChildId id : ids) {
+    std::string bytes;
+    auto rs = h_->db->Get(rocksdb::ReadOptions(), h_->children, keys::ChildKey(id), &bytes);
+    if (rs.IsNotFound()) continue;  // a stale posting: `check` reports it
+    if (!rs.ok()) return FromRocks(rs, "reading a shielded child");
+    auto record = DecodeChildRecord(bytes);
+    if (!record.ok()) return record.status();
+    const std::string key = ShieldedBirthPostingKey(*record);
+    if (!record->shield.shielded || key.empty()) continue;
+    batch.Put(h_->name_index, key, MakeIndexImage(*options_.policy, *record).posting_value);
+  }
+  batch.Put(h_->meta, std::string(keys::kMetaShieldedBirth), "1");
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  return FromRocks(h_->db->Write(wo, &batch), "writing shielded children's birth postings");
 }
 
 bool ChildStore::files_encrypted() const { return h_->env != nullptr; }

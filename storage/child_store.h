@@ -305,6 +305,7 @@ class ChildStore {
   Status OpenDb();
   Status CheckFamiliesPresent(const std::vector<std::string>& existing);
   Status InitMeta(bool create);
+  Status AddShieldedBirthPostings();
   Result<ChildView> MakeView(ChildRecord record, std::string_view sealed_hidden,
                              const Clearance& clearance) const;
 

@@ -150,6 +150,10 @@ void ChildStore::DeletePostings(const ChildRecord& o, const HiddenFields& hidden
       batch->Delete(h_->name_index, keys::NamePostingKey(TermKind::kShieldedPhonetic, t.token, 0, 0, o.id));
     }
   }
+  if (o.shield.shielded) {
+    const std::string birth = ShieldedBirthPostingKey(o);
+    if (!birth.empty()) batch->Delete(h_->name_index, birth);
+  }
   if (!o.nhs_number.empty()) batch->Delete(h_->id_index, keys::IdKey(keys::IdKind::kNhsNumber, o.nhs_number, o.id));
   if (!o.pupil_number.empty()) {
     batch->Delete(h_->id_index, keys::IdKey(keys::IdKind::kPupilNumber, o.pupil_number, o.id));

@@ -83,6 +83,14 @@ inline std::string PlaceHash(const ChildStore::Handles& h, const Crypto& crypto,
 // postings, when shielded, so that a feed record of it still links to it or waits in
 // review rather than making an unshielded child (docs/operations.md, "Record lifecycle").
 // `Sink` has Put(cf, key, value): a rocksdb::WriteBatch or an entry list.
+// A shielded child's birth posting (keys::kShieldedBirthToken); empty for a child without
+// a date of birth.
+inline std::string ShieldedBirthPostingKey(const ChildRecord& r) {
+  if (r.date_of_birth.empty()) return "";
+  return keys::NamePostingKey(TermKind::kShieldedPhonetic, keys::kShieldedBirthToken,
+                              static_cast<uint16_t>(r.date_of_birth.year), r.date_of_birth.month, r.id);
+}
+
 template <typename Sink>
 void PutIndexEntries(ChildStore::Handles* h, const Crypto& crypto, const IndexImage& image,
                      const ChildRecord& r, const HiddenFields& hidden, Sink* b) {
@@ -99,6 +107,10 @@ void PutIndexEntries(ChildStore::Handles* h, const Crypto& crypto, const IndexIm
       keys::NamePostingKeyInto(&key, TermKind::kShieldedPhonetic, term.token, 0, 0, r.id);
       b->Put(h->name_index, key, image.posting_value);
     }
+  }
+  if (r.shield.shielded) {
+    const std::string birth = ShieldedBirthPostingKey(r);
+    if (!birth.empty()) b->Put(h->name_index, birth, image.posting_value);
   }
   if (archived) return;
   if (!r.nhs_number.empty()) b->Put(h->id_index, keys::IdKey(keys::IdKind::kNhsNumber, r.nhs_number, r.id), "");

@@ -128,6 +128,8 @@ Status ChildStore::SetShield(ChildId id, bool shielded, std::string_view by,
       if (t.kind != TermKind::kPhonetic) continue;
       batch.Delete(h_->name_index, keys::NamePostingKey(TermKind::kShieldedPhonetic, t.token, 0, 0, id));
     }
+    const std::string birth = ShieldedBirthPostingKey(r);
+    if (!birth.empty()) batch.Delete(h_->name_index, birth);
   }
   std::string place_key;
   if (shielded && !hidden.postcode.empty()) {

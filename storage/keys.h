@@ -74,6 +74,14 @@ inline constexpr std::string_view kRowFingerprintXxh3Aes = "xxh3-aes";
 // created since 2026-11-29; absent in older ones, whose place keys are HMAC-SHA256.
 inline constexpr std::string_view kMetaPlaceHash = "place_hash";
 inline constexpr std::string_view kPlaceHashXxh3Aes = "xxh3-aes";
+// Present (value "1") once every shielded child has its birth posting (kShieldedBirthToken):
+// written when a database is created; an older database gets the postings, and this, when
+// it is first opened by a build that writes them (ChildStore::AddShieldedBirthPostings).
+inline constexpr std::string_view kMetaShieldedBirth = "shielded_birth_postings";
+// The token of a shielded child's birth posting: kind kShieldedPhonetic, filed under its
+// birth year and month (a phonetic code is never "@dob"), so that feed matching finds every
+// shielded child whose date of birth plausibly is a record's, whatever the names say.
+inline constexpr std::string_view kShieldedBirthToken = "@dob";
 // Meta key of a named setting: "setting/" + name.
 inline std::string SettingKey(std::string_view name) { return "setting/" + std::string(name); }
 
