@@ -39,6 +39,22 @@ class EarlierFeaturesTest : public FeedTest {
     }
     Open(false);
   }
+  // Damages one feature-bearing posting of the child with an NHS number: the check finds
+  // it, and only it.
+  void ExpectOneDamagedPostingFound(const std::function<void(std::string*)>& damage) {
+    bool changed = false;
+    Rewrite([&](std::string_view key, std::string* value) {
+      if (changed || DecodeBigEndian64(key.data() + key.size() - 8) != with_nhs_) return false;
+      damage(value);
+      changed = true;
+      return true;
+    });
+    ASSERT_TRUE(changed);
+    ConsistencyReport report = Check();
+    ASSERT_EQ(report.problems.size(), 1u);
+    EXPECT_EQ(report.problems[0].kind, ProblemKind::kPostingNotFromRecord);
+    EXPECT_EQ(report.problems[0].child, with_nhs_);
+  }
   ConsistencyReport Check() {
     ConsistencyReport report;
     Status s = store_->CheckConsistency(&report);
@@ -65,34 +81,15 @@ TEST_F(EarlierFeaturesTest, PostingsWithoutIdentifierDigestsPassTheCheck) {
 }
 
 TEST_F(EarlierFeaturesTest, APostingWithAnotherIdentifierDigestIsFound) {
-  bool changed = false;
-  Rewrite([&](std::string_view key, std::string* value) {
-    if (changed || DecodeBigEndian64(key.data() + key.size() - 8) != with_nhs_) return false;
+  ExpectOneDamagedPostingFound([](std::string* value) {
     value->back() = static_cast<char>(value->back() ^ 1);  // the NHS number's digest
-    changed = true;
-    return true;
   });
-  ASSERT_TRUE(changed);
-  ConsistencyReport report = Check();
-  ASSERT_EQ(report.problems.size(), 1u);
-  EXPECT_EQ(report.problems[0].kind, ProblemKind::kPostingNotFromRecord);
-  EXPECT_EQ(report.problems[0].child, with_nhs_);
 }
 
 TEST_F(EarlierFeaturesTest, APostingCutShortOfItsDigestIsFound) {
   // The earlier form drops the whole section; a posting that keeps the tag but loses the
   // digest is neither form.
-  bool changed = false;
-  Rewrite([&](std::string_view key, std::string* value) {
-    if (changed || DecodeBigEndian64(key.data() + key.size() - 8) != with_nhs_) return false;
-    value->pop_back();
-    changed = true;
-    return true;
-  });
-  ASSERT_TRUE(changed);
-  ConsistencyReport report = Check();
-  ASSERT_EQ(report.problems.size(), 1u);
-  EXPECT_EQ(report.problems[0].kind, ProblemKind::kPostingNotFromRecord);
+  ExpectOneDamagedPostingFound([](std::string* value) { value->pop_back(); });
 }
 
 }  // namespace
