@@ -138,6 +138,12 @@ class ChildStore {
   // that no superseded version remains on disk. NotFound for an unknown child; setting
   // the state a child already has is OK and changes nothing.
   Status SetShield(ChildId id, bool shielded, std::string_view by, std::string_view reason);
+  // The same for each child in `ids`, in order, each its own atomic change, with one flush
+  // and compaction at the end (for the place postings of every child shielded, including
+  // when a later one failed). Stops at the first failure; `done` (optional) says how many
+  // children were set before it.
+  Status SetShields(std::span<const ChildId> ids, bool shielded, std::string_view by,
+                    std::string_view reason, size_t* done = nullptr);
 
   // ---- Feeds (storage/child_store_feed.cc) --------------------------------------------
 
@@ -312,6 +318,11 @@ class ChildStore {
   Status LoadFeedCounters();
   Status AppendChildWrite(const FeedChange::ChildWrite& w, bool is_new, void* batch);
   void DeletePostings(const ChildRecord& record, const HiddenFields& hidden, void* batch);
+  // SetShields' work for one child, under write_mu_; sets `*purge` when a place posting
+  // was deleted.
+  Status SetShieldLocked(ChildId id, bool shielded, std::string_view by, std::string_view reason,
+                         bool* purge);
+  Status PurgeSupersededPlacePostings();
   Status MaterializeDerivedLinks(const ChildRecord& record, const HiddenFields& hidden, void* batch);
 
   Options options_;

@@ -146,14 +146,8 @@ void ChildStore::DeletePostings(const ChildRecord& o, const HiddenFields& hidden
   const auto year = static_cast<uint16_t>(o.date_of_birth.year);
   for (const auto& t : terms) {
     batch->Delete(h_->name_index, keys::NamePostingKey(t.kind, t.token, year, o.date_of_birth.month, o.id));
-    if (o.shield.shielded && t.kind == TermKind::kPhonetic) {
-      batch->Delete(h_->name_index, keys::NamePostingKey(TermKind::kShieldedPhonetic, t.token, 0, 0, o.id));
-    }
   }
-  if (o.shield.shielded) {
-    const std::string birth = ShieldedBirthPostingKey(o);
-    if (!birth.empty()) batch->Delete(h_->name_index, birth);
-  }
+  if (o.shield.shielded) DeleteShieldedPostings(*h_, o, terms, batch);
   if (!o.nhs_number.empty()) batch->Delete(h_->id_index, keys::IdKey(keys::IdKind::kNhsNumber, o.nhs_number, o.id));
   if (!o.pupil_number.empty()) {
     batch->Delete(h_->id_index, keys::IdKey(keys::IdKind::kPupilNumber, o.pupil_number, o.id));

@@ -91,6 +91,19 @@ inline std::string ShieldedBirthPostingKey(const ChildRecord& r) {
                               static_cast<uint16_t>(r.date_of_birth.year), r.date_of_birth.month, r.id);
 }
 
+// Deletes the postings only a shielded child has (PutIndexEntries writes them): its
+// phonetic terms (`terms`, the index policy's NameTerms of `r`) year-free, and its birth
+// posting. Lifting a shield and removing a shielded child's postings both use it.
+inline void DeleteShieldedPostings(const ChildStore::Handles& h, const ChildRecord& r,
+                                   const std::vector<IndexTerm>& terms, rocksdb::WriteBatch* batch) {
+  for (const auto& t : terms) {
+    if (t.kind != TermKind::kPhonetic) continue;
+    batch->Delete(h.name_index, keys::NamePostingKey(TermKind::kShieldedPhonetic, t.token, 0, 0, r.id));
+  }
+  const std::string birth = ShieldedBirthPostingKey(r);
+  if (!birth.empty()) batch->Delete(h.name_index, birth);
+}
+
 template <typename Sink>
 void PutIndexEntries(ChildStore::Handles* h, const Crypto& crypto, const IndexImage& image,
                      const ChildRecord& r, const HiddenFields& hidden, Sink* b) {

@@ -105,7 +105,30 @@ Result<std::vector<ChildId>> ChildStore::InsertChildren(std::span<NewChild> chil
 
 Status ChildStore::SetShield(ChildId id, bool shielded, std::string_view by,
                              std::string_view reason) {
+  return SetShields(std::span<const ChildId>(&id, 1), shielded, by, reason, nullptr);
+}
+
+Status ChildStore::SetShields(std::span<const ChildId> ids, bool shielded, std::string_view by,
+                              std::string_view reason, size_t* done) {
   std::lock_guard<std::mutex> lock(write_mu_);
+  if (done != nullptr) *done = 0;
+  bool purge = false;
+  Status s;
+  for (ChildId id : ids) {
+    s = SetShieldLocked(id, shielded, by, reason, &purge);
+    if (!s.ok()) break;
+    if (done != nullptr) ++*done;
+  }
+  // Whatever was done is purged, even when a later child failed.
+  if (purge) {
+    Status p = PurgeSupersededPlacePostings();
+    if (s.ok()) s = p;
+  }
+  return s;
+}
+
+Status ChildStore::SetShieldLocked(ChildId id, bool shielded, std::string_view by,
+                                   std::string_view reason, bool* purge) {
   auto view = Get(id, Clearance::Elevated(Clearance::Level::kShieldingManager, std::string(by),
                                           std::string(reason)));
   if (!view.ok()) return view.status();
@@ -121,33 +144,27 @@ Status ChildStore::SetShield(ChildId id, bool shielded, std::string_view by,
   batch.Put(h_->children, keys::ChildKey(id), EncodeChildRecord(r));
   PutIndexEntries(h_.get(), *crypto_, MakeIndexImage(*options_.policy, r), r, hidden, &batch);
   if (!shielded) {
-    // Lifting a shield drops the year-free postings only a shielded child has.
+    // Lifting a shield drops the postings only a shielded child has.
     std::vector<IndexTerm> terms;
     options_.policy->NameTerms(r, &terms);
-    for (const auto& t : terms) {
-      if (t.kind != TermKind::kPhonetic) continue;
-      batch.Delete(h_->name_index, keys::NamePostingKey(TermKind::kShieldedPhonetic, t.token, 0, 0, id));
-    }
-    const std::string birth = ShieldedBirthPostingKey(r);
-    if (!birth.empty()) batch.Delete(h_->name_index, birth);
+    DeleteShieldedPostings(*h_, r, terms, &batch);
   }
-  std::string place_key;
-  if (shielded && !hidden.postcode.empty()) {
-    place_key = keys::PlaceKey(PlaceHash(*h_, *crypto_, hidden.postcode), id);
-    batch.Delete(h_->place_index, place_key);
-  }
+  const bool drops_place = shielded && !hidden.postcode.empty();
+  if (drops_place) batch.Delete(h_->place_index, keys::PlaceKey(PlaceHash(*h_, *crypto_, hidden.postcode), id));
   rocksdb::WriteOptions wo;
   wo.sync = true;
   Status s = FromRocks(h_->db->Write(wo, &batch), "writing the shield");
-  if (!s.ok() || place_key.empty()) return s;
+  if (s.ok() && drops_place) *purge = true;
+  return s;
+}
 
-  // Drop the superseded place posting from disk now rather than at some later
-  // compaction. Flush every family, so that no write-ahead log still holds the old
-  // posting (a log is deleted only once every family written to it is flushed), then
-  // compact the whole place index: a ranged compaction would write the key range into
-  // RocksDB's LOG.
+// Drops superseded place postings from disk now rather than at some later compaction.
+// Flush every family, so that no write-ahead log still holds an old posting (a log is
+// deleted only once every family written to it is flushed), then compact the whole place
+// index: a ranged compaction would write the key range into RocksDB's LOG.
+Status ChildStore::PurgeSupersededPlacePostings() {
   rocksdb::FlushOptions flush;
-  s = FromRocks(h_->db->Flush(flush, h_->all), "flushing after shield");
+  Status s = FromRocks(h_->db->Flush(flush, h_->all), "flushing after shield");
   if (!s.ok()) return s;
   rocksdb::CompactRangeOptions compact;
   compact.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
@@ -158,7 +175,7 @@ Status ChildStore::SetShield(ChildId id, bool shielded, std::string_view by,
   // own edit is applied after the roll's snapshot was taken, so that snapshot still lists
   // the compacted-away file and its first key. One more edit rolls it past that.
   s = FromRocks(h_->db->Put(rocksdb::WriteOptions(), h_->meta, "last_shield_change",
-                            std::to_string(r.shield.since_unix)),
+                            std::to_string(std::time(nullptr))),
                 "recording the shield change");
   if (s.ok()) s = FromRocks(h_->db->Flush(flush, h_->meta), "flushing after shield");
   return s;

@@ -298,27 +298,40 @@ void AddCompact(CLI::App& app, std::function<int()>* run) {
 void AddShield(CLI::App& app, std::function<int()>* run) {
   for (bool shield : {true, false}) {
     static DbFlags flags[2];
-    static std::string id_text[2], by[2], reason[2];
+    static std::vector<std::string> id_texts[2];
+    static std::string by[2], reason[2];
     const int i = shield ? 0 : 1;
     auto* cmd = app.add_subcommand(shield ? "shield" : "unshield",
-                                   shield ? "shield a child: hide every field that could reveal where it is"
-                                          : "lift a child's shield");
+                                   shield ? "shield children: hide every field that could reveal where each is"
+                                          : "lift children's shields");
     AddDbFlags(cmd, &flags[i]);
-    cmd->add_option("child_id", id_text[i], "child id")->required();
+    cmd->add_option("child_ids", id_texts[i], "child ids: each is its own change, in the order given")->required();
     cmd->add_option("--by", by[i], "organisation setting the shield")->required();
     cmd->add_option("--reason", reason[i], "stated reason")->required();
     cmd->callback([run, i, shield] {
       *run = [i, shield] {
-        auto id = ParseChildId(id_text[i]);
-        if (!id.ok()) return Fail(id.status());
+        // Every id is checked before any child is touched.
+        std::vector<ChildId> ids;
+        for (const auto& text : id_texts[i]) {
+          auto id = ParseChildId(text);
+          if (!id.ok()) return Fail(id.status());
+          ids.push_back(*id);
+        }
         if (reason[i].find_first_not_of(" \t") == std::string::npos) {
           return Fail(Status::InvalidArgument("a reason is required"));
         }
         auto store = OpenStore(flags[i], false);
         if (!store.ok()) return Fail(store.status());
-        Status s = (*store)->SetShield(*id, shield, by[i], reason[i]);
-        if (!s.ok()) return Fail(s);
-        std::cout << "child " << *id << (shield ? " shielded\n" : " unshielded\n");
+        size_t done = 0;
+        Status s = (*store)->SetShields(ids, shield, by[i], reason[i], &done);
+        for (size_t k = 0; k < done; ++k) std::cout << "child " << ids[k] << (shield ? " shielded\n" : " unshielded\n");
+        if (!s.ok()) {
+          if (done < ids.size()) {
+            std::cerr << "stopped at child " << ids[done]
+                      << ": the children before it are done, those after it untouched\n";
+          }
+          return Fail(s);
+        }
         return kExitOk;
       };
     });

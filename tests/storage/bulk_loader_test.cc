@@ -1079,6 +1079,50 @@ TEST_F(BulkLoaderTest, AShieldedChildGetsNoPlacePosting) {
   EXPECT_EQ(manager->hidden->address, "1 Secret Lane");
 }
 
+// Several children shielded in one call: each its own change, one purge at the end, and
+// that purge runs even when a later child fails, so no shielded child's place key stays on
+// disk.
+TEST_F(BulkLoaderTest, SetShieldsStopsAtTheFirstFailureAndStillLeavesNoPlaceKeyOnDisk) {
+  CreateStore();
+  auto loader = Loader(/*chunk_children=*/5);
+  std::vector<NewChild> kids;
+  for (int n = 0; n < 12; ++n) {
+    NewChild c = Kid(n);
+    c.record.shield = ShieldState{};
+    c.hidden.postcode = "ZZ9 9ZZ";
+    kids.push_back(std::move(c));
+  }
+  EXPECT_EQ(Add(loader.get(), kids), Range(1, 12));
+  ASSERT_TRUE(loader->Finish().ok());
+
+  const std::vector<ChildId> ids{2, 5, 99, 7};
+  size_t done = 9;
+  Status s = store_->SetShields(ids, true, "Leeds City Council", "risk", &done);
+  EXPECT_TRUE(s.IsNotFound()) << s.ToString();
+  EXPECT_EQ(done, 2u);
+  std::vector<ChildId> expected = Range(1, 12);
+  std::erase(expected, ChildId{2});
+  std::erase(expected, ChildId{5});
+  EXPECT_EQ(ScanPlaceIds(*store_, "ZZ9 9ZZ"), expected) << "7, after the failure, is untouched";
+  EXPECT_TRUE(store_->Get(5, Clearance::Ordinary())->record.shield.shielded);
+  EXPECT_FALSE(store_->Get(7, Clearance::Ordinary())->record.shield.shielded);
+
+  auto crypto = Crypto::LoadKeyFile(key_file_);
+  ASSERT_TRUE(crypto.ok()) << crypto.status().ToString();
+  const std::string hash = (*crypto)->PlaceHash("ZZ9 9ZZ");
+  const std::vector<std::string> shielded_keys{keys::PlaceKey(hash, 2), keys::PlaceKey(hash, 5)};
+  const std::string control_key = keys::PlaceKey(hash, 7);
+  DiskScan scan = ScanDirectory(db_dir_, {shielded_keys[0], shielded_keys[1], control_key});
+  for (const auto& key : shielded_keys) {
+    EXPECT_EQ(scan.raw.count(key) + scan.decoded.count(key), 0u) << "a shielded child's place key is still on disk";
+  }
+  EXPECT_EQ(scan.decoded.count(control_key), 1u) << "the scan does not see place keys";
+
+  ASSERT_TRUE(store_->SetShields(std::vector<ChildId>{2, 5}, false, "Leeds City Council", "lifted", &done).ok());
+  EXPECT_EQ(done, 2u);
+  EXPECT_EQ(ScanPlaceIds(*store_, "ZZ9 9ZZ"), Range(1, 12));
+}
+
 TEST_F(BulkLoaderTest, SetShieldWorksOnBulkLoadedChildrenAndLeavesNoPlaceKeyOnDisk) {
   CreateStore();
   auto loader = Loader(/*chunk_children=*/5);

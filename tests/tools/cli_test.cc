@@ -637,6 +637,31 @@ TEST_F(CliTest, ShieldOfAnUnknownChildFails) {
   EXPECT_THAT(r.err, HasSubstr("999"));
 }
 
+// Several children in one command, each its own change in the order given: every id is
+// checked before any child is touched, and a failure says where it stopped.
+TEST_F(CliTest, ShieldTakesSeveralChildrenAndStopsAtTheFirstItCannotShield) {
+  ASSERT_NO_FATAL_FAILURE(InitAndImport());
+  auto ids = Ids();
+  const std::string c1 = std::to_string(ids.at("c1")), c2 = std::to_string(ids.at("c2")),
+                    c3 = std::to_string(ids.at("c3"));
+  CliResult bad_id = RunDb("shield", {c1, "x7", "--by", "LA", "--reason", "refuge"});
+  EXPECT_NE(bad_id.code, kExitOk) << bad_id;
+  EXPECT_EQ(GetJson(ids.at("c1"))["shielded"], false) << "nothing touched before every id is checked";
+
+  CliResult two = RunDb("shield", {c1, c2, "--by", "LA", "--reason", "refuge"});
+  ASSERT_EQ(two.code, kExitOk) << two;
+  EXPECT_EQ(two.out, "child " + c1 + " shielded\nchild " + c2 + " shielded\n");
+  EXPECT_EQ(GetJson(ids.at("c1"))["shielded"], true);
+  EXPECT_EQ(GetJson(ids.at("c2"))["shielded"], true);
+
+  CliResult stops = RunDb("unshield", {c1, "999", c2, "--by", "LA", "--reason", "moved"});
+  EXPECT_EQ(stops.code, kExitFailure) << stops;
+  EXPECT_THAT(stops.err, HasSubstr("stopped at child 999"));
+  EXPECT_EQ(GetJson(ids.at("c1"))["shielded"], false);
+  EXPECT_EQ(GetJson(ids.at("c2"))["shielded"], true) << "after the failure: untouched";
+  EXPECT_EQ(GetJson(ids.at("c3"))["shielded"], false);
+}
+
 // ---- phonetic ------------------------------------------------------------------------------
 
 TEST_F(CliTest, PhoneticPrintsNamePrimaryAlternatePerLine) {
