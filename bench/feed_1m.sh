@@ -8,6 +8,10 @@
 #   unchanged  the first 100,000 of them sent again by `births` (batch 1)
 #   updated    the next 20,000 with a new address (batch 2)
 #   new        20,000 children of another seed from `health` (batch 1): matched, mostly new
+#
+# SHIELD_EVERY=K shields every K-th child (ids K, 2K, ...) after the import: matching reads
+# shielded children whatever they rank, so their share changes what a new record costs
+# (docs/performance.md). Unset or 0: none shielded.
 set -euo pipefail
 N=${1:-1000000}
 DIR=${2:-/tmp/cp-feed-bench}
@@ -22,6 +26,11 @@ rate() { awk -v n="$1" -v a="$2" -v b="$3" 'BEGIN { printf "%d records in %.2f s
 "$BIN" gen --children "$N" --seed 1 --as-of 2026-11-01 --out "$DIR/children.csv"
 "$BIN" init --db "$DB" > /dev/null
 "$BIN" import --db "$DB" --source births --compact "$DIR/children.csv" 2>&1 | tail -2
+SHIELD_EVERY=${SHIELD_EVERY:-0}
+if [ "$SHIELD_EVERY" -gt 0 ]; then
+  seq "$SHIELD_EVERY" "$SHIELD_EVERY" "$N" | xargs "$BIN" shield --db "$DB" --by bench --reason "feed bench" | wc -l |
+    awk -v k="$SHIELD_EVERY" '{ printf "shielded %d children (1 in %d)\n", $1, k }'
+fi
 
 head -n 100001 "$DIR/children.csv" > "$DIR/unchanged.csv"
 # Updated: rows 100,001..120,000 with a new address (the first quoted field; gen quotes

@@ -485,7 +485,7 @@ double HiddenFieldsBoundElsewhere(const MatchWeights& w, const HiddenFields& h) 
 // more, which a posting may have cut, goes into `always_read`.
 double PostingScore(const MatchWeights& w, NameCache* cache, const PreparedRecord& prepared,
                     const ChildRecord& r, ChildId id, const FeatureView& fv, ChildView* scratch,
-                    std::unordered_set<ChildId>* always_read) {
+                    std::unordered_set<ChildId>* always_read, std::unordered_set<ChildId>* unsettled) {
   // The posting's canonical names prepare as the record's own would (NameParts of a
   // canonical name is that name's parts).
   scratch->record.id = id;  // only id, gender and date of birth are set
@@ -508,14 +508,20 @@ double PostingScore(const MatchWeights& w, NameCache* cache, const PreparedRecor
   // An identifier the posting shows to disagree counts as the record's would; one whose
   // digest agrees may still disagree, so it counts nothing (an upper bound: an agreeing one
   // was found through the identifier index, and that candidate is read whatever it scores).
-  if (fv.carries_identifiers()) {
-    if (!r.nhs_number.empty() && fv.nhs_digest() && *fv.nhs_digest() != IdentifierDigest(r.nhs_number)) {
-      total += w.nhs_disagree;
-    }
-    if (!r.pupil_number.empty() && fv.upn_digest() && *fv.upn_digest() != IdentifierDigest(r.pupil_number)) {
-      total += w.upn_disagree;
-    }
-  }
+  // Where the posting settles every identifier the record carries (the child holds none,
+  // or its digest differs), the total is exactly the record's without the hidden fields;
+  // otherwise the record may score less, and is worth reading before the hidden fields.
+  auto settles = [&](const std::string& number, const std::optional<uint8_t>& digest, double disagree) {
+    if (number.empty()) return true;
+    if (!fv.carries_identifiers()) return false;
+    if (!digest) return true;
+    if (*digest == IdentifierDigest(number)) return false;
+    total += disagree;
+    return true;
+  };
+  const bool nhs_settled = settles(r.nhs_number, fv.nhs_digest(), w.nhs_disagree);
+  const bool upn_settled = settles(r.pupil_number, fv.upn_digest(), w.upn_disagree);
+  if (!nhs_settled || !upn_settled) unsettled->insert(id);
   return total;
 }
 
@@ -589,6 +595,7 @@ double SurnameFrequency(std::string_view folded) {
 Result<MatchWeights> ParseMatchWeights(std::string_view text) {
   static const std::pair<const char*, double MatchWeights::*> kNames[] = {
       {"upper", &MatchWeights::upper}, {"lower", &MatchWeights::lower},
+      {"shield_lower", &MatchWeights::shield_lower},
       {"strong_margin", &MatchWeights::strong_margin},
       {"family_exact_m", &MatchWeights::family_exact_m}, {"family_rare_floor", &MatchWeights::family_rare_floor},
       {"family_exact_cap", &MatchWeights::family_exact_cap}, {"family_part", &MatchWeights::family_part},
@@ -608,6 +615,7 @@ Result<MatchWeights> ParseMatchWeights(std::string_view text) {
       {"upn_disagree", &MatchWeights::upn_disagree},
   };
   MatchWeights w;
+  bool shield_lower_given = false;
   size_t line_no = 0;
   while (!text.empty()) {
     ++line_no;
@@ -635,8 +643,12 @@ Result<MatchWeights> ParseMatchWeights(std::string_view text) {
       return Status::InvalidArgument(where + "'" + name + "' needs a number");
     }
     w.*member = v;
+    shield_lower_given = shield_lower_given || member == &MatchWeights::shield_lower;
   }
   if (w.lower > w.upper) return Status::InvalidArgument("weights: lower is above upper");
+  // A `lower` set below the default shielded threshold takes it along, unless that is set too.
+  if (!shield_lower_given) w.shield_lower = std::min(w.shield_lower, w.lower);
+  if (w.shield_lower > w.lower) return Status::InvalidArgument("weights: shield_lower is above lower");
   return w;
 }
 
@@ -673,12 +685,16 @@ struct BlockingState {
   bool dated = false;
 
   std::vector<ChildId> by_id;     // sharing an identifier
-  std::vector<ChildId> shielded;  // sharing a code, shielded
+  std::vector<ChildId> shielded;  // sharing a code or a plausible date of birth, shielded
+  std::unordered_map<ChildId, double> shielded_light;  // each one's light score
   std::vector<std::pair<double, ChildId>> ranked;  // admitted by a scan, light score
   std::unordered_set<ChildId> visited;             // by_id and ranked
   // Read whatever their posting scores: shielded children, and children with a name that
   // may have been cut to the 255 bytes a posting keeps (its score is not the record's).
   std::unordered_set<ChildId> always_read;
+  // Whose light score may be above their record's (an identifier of the record's that the
+  // posting cannot show to disagree): their record is read before their hidden fields.
+  std::unordered_set<ChildId> unsettled;
   std::unordered_set<ChildId> at_postcode;  // every place posting at the record's postcode
   bool place_complete = false;
   size_t fullest_scan = 0;  // the most postings one scan visited
@@ -791,9 +807,9 @@ Status Matcher::Block(const ChildRecord& r, const HiddenFields& hidden, Blocking
     if (!fv.Parse(p.features)) return;
     if (!st->Admits(fv, from_place, family_code)) return;
     if (!st->visited.insert(p.id).second) return;
-    if (p.shielded) st->always_read.insert(p.id);
     st->ranked.emplace_back(
-        PostingScore(weights_, names_.get(), prepared, r, p.id, fv, &light, &st->always_read), p.id);
+        PostingScore(weights_, names_.get(), prepared, r, p.id, fv, &light, &st->always_read, &st->unsettled),
+        p.id);
   };
   // Under the record's family codes (`wide`): the birth year whole (a wrong month or day,
   // or a wrong date with agreeing names), and a year one digit away in the record's month,
@@ -843,8 +859,18 @@ Status Matcher::Block(const ChildRecord& r, const HiddenFields& hidden, Blocking
       if (!s.ok()) return s;
     }
   }
+  // A shielded child found by the scans below is a candidate however it ranks, with the
+  // light score its posting gives (a posting that does not parse: read whatever it scores).
+  auto add_shielded = [&](const Posting& p, const FeatureView* fv) {
+    if (!st->shielded_light.emplace(p.id, kMustRead).second) return;
+    st->shielded.push_back(p.id);
+    if (fv != nullptr) {
+      st->shielded_light[p.id] =
+          PostingScore(weights_, names_.get(), prepared, r, p.id, *fv, &light, &st->always_read, &st->unsettled);
+    }
+  };
   // Every shielded child sharing a code with the record, whatever its date of birth (their
-  // year-free postings): each is compared in full, however it ranks. Missing an unshielded
+  // year-free postings): each is a candidate, however it ranks. Missing an unshielded
   // match makes a duplicate; missing a shielded one would make an unshielded duplicate.
   for (const auto& code : st->codes) {
     bool complete = false;
@@ -852,7 +878,8 @@ Status Matcher::Block(const ChildRecord& r, const HiddenFields& hidden, Blocking
     Status s = scanner.ScanName(TermKind::kShieldedPhonetic, code, 0, 0, kPostingLimit,
                                 [&](const Posting& p) {
                                   ++count;
-                                  st->shielded.push_back(p.id);
+                                  FeatureView fv;
+                                  add_shielded(p, fv.Parse(p.features) ? &fv : nullptr);
                                 },
                                 &complete);
     st->fullest_scan = std::max(st->fullest_scan, count);
@@ -862,7 +889,7 @@ Status Matcher::Block(const ChildRecord& r, const HiddenFields& hidden, Blocking
   // (their birth postings, keys::kShieldedBirthToken): a typo that moves a letter changes a
   // name's codes ("Walsh" ALX/FLX, "Wlash" LX), and a variant name has others ("Noah" N, its
   // group's "Manoah" MN), so a record of a shielded child with both slips shares no code
-  // with it. Read in full like those above. The record's birth year whole (a slip in the
+  // with it. Candidates like those above. The record's birth year whole (a slip in the
   // day or month, or the two swapped) and its month in each year one digit away.
   if (st->dated) {
     const Date& dob = r.date_of_birth;
@@ -878,7 +905,7 @@ Status Matcher::Block(const ChildRecord& r, const HiddenFields& hidden, Blocking
                                     ++count;
                                     FeatureView fv;
                                     if (fv.Parse(p.features) && DobPlausible(dob, fv.date_of_birth())) {
-                                      st->shielded.push_back(p.id);
+                                      add_shielded(p, &fv);
                                     }
                                   },
                                   &complete);
@@ -903,17 +930,15 @@ Status Matcher::Block(const ChildRecord& r, const HiddenFields& hidden, Blocking
   return Status::OK();
 }
 
-void Matcher::Cut(const BlockingState& st, const HiddenFields& hidden, std::vector<ChildId>* ids,
-                  std::vector<double>* light_scores, std::vector<double>* hidden_bounds) const {
+void Matcher::Cut(const BlockingState& st, const HiddenFields& hidden, std::vector<CutCandidate>* out) const {
   const double full_bound = HiddenFieldsBound(weights_, hidden);
   const double elsewhere_bound =
       st.place_complete ? HiddenFieldsBoundElsewhere(weights_, hidden) : full_bound;
   std::unordered_set<ChildId> seen;
   auto add_id = [&](ChildId id, double light_score, double hidden_bound) {
     if (seen.insert(id).second) {
-      ids->push_back(id);
-      light_scores->push_back(light_score);
-      hidden_bounds->push_back(hidden_bound);
+      out->push_back({id, light_score, hidden_bound, st.shielded_light.count(id) > 0,
+                      light_score != kMustRead && st.unsettled.count(id) == 0});
     }
   };
   for (ChildId id : st.by_id) add_id(id, kMustRead, full_bound);
@@ -921,11 +946,13 @@ void Matcher::Cut(const BlockingState& st, const HiddenFields& hidden, std::vect
   std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {
     return a.first != b.first ? a.first > b.first : a.second < b.second;
   });
-  for (ChildId id : st.shielded) add_id(id, kMustRead, full_bound);
-  const size_t cap = ids->size() + kMaxCandidates;
+  // A shielded child has no place posting wherever it lives: the full bound.
+  for (ChildId id : st.shielded) {
+    add_id(id, st.always_read.count(id) > 0 ? kMustRead : st.shielded_light.at(id), full_bound);
+  }
+  const size_t cap = out->size() + kMaxCandidates;
   for (const auto& [score, id] : ranked) {
-    if (ids->size() >= cap) break;
-    // A shielded child has no place posting wherever it lives: the full bound.
+    if (out->size() >= cap) break;
     const bool must_read = st.always_read.count(id) > 0;
     add_id(id, must_read ? kMustRead : score, must_read || st.at_postcode.count(id) ? full_bound : elsewhere_bound);
   }
@@ -937,8 +964,14 @@ MatchOutcome Matcher::Decide(std::vector<ScoredCandidate> scored) const {
     return a.total != b.total ? a.total > b.total : a.child < b.child;
   });
   MatchOutcome out;
+  // A shielded child at or above `lower`, or sharing an identifier, is involved: the record
+  // neither makes a child nor updates an unshielded one. One at or above `shield_lower`
+  // only is plausible: the record makes no child (it waits, shielded), but a child above
+  // `upper` or between the thresholds decides as if the shielded child were not there.
+  bool plausible = false;
   for (const auto& c : scored) {
     if (c.shielded && (c.total >= w.lower || c.identifier_agrees)) out.shielded = true;
+    if (c.shielded && c.total >= w.shield_lower) plausible = true;
   }
   out.candidates = std::move(scored);
   const auto& cands = out.candidates;
@@ -948,6 +981,10 @@ MatchOutcome Matcher::Decide(std::vector<ScoredCandidate> scored) const {
     return out;
   };
   if (cands.empty() || (cands[0].total < w.lower && !out.shielded)) {
+    if (plausible) {
+      out.shielded = true;
+      return review("plausibly a shielded child (at or above the shielded threshold)");
+    }
     out.decision = MatchDecision::kNew;
     out.reason = cands.empty() ? "no candidate" : "every candidate below the lower threshold";
     return out;
@@ -1022,7 +1059,8 @@ Result<MatchOutcome> Matcher::MatchWithAdded(const SourceRecord& in, const Block
     if (!admitted) continue;
     state.visited.insert(a.id);
     state.ranked.emplace_back(
-        PostingScore(weights_, names_.get(), prepared, r, a.id, fv, &light, &state.always_read), a.id);
+        PostingScore(weights_, names_.get(), prepared, r, a.id, fv, &light, &state.always_read, &state.unsettled),
+        a.id);
   }
   state.fullest_scan += added.size();
   return Finish(in, state);
@@ -1032,15 +1070,13 @@ Result<MatchOutcome> Matcher::Finish(const SourceRecord& in, const BlockingState
   std::vector<PairDecision> decisions;
   Status s = store_->GetDecisions(in.ref, &decisions);
   if (!s.ok()) return s;
-  std::vector<ChildId> ids;
-  std::vector<double> light, bounds;
-  Cut(blocked, in.hidden, &ids, &light, &bounds);
+  std::vector<CutCandidate> cut;
+  Cut(blocked, in.hidden, &cut);
   const double full_bound = HiddenFieldsBound(weights_, in.hidden);
   for (const auto& d : decisions) {
-    if (d.same && std::find(ids.begin(), ids.end(), d.child) == ids.end()) {
-      ids.push_back(d.child);
-      light.push_back(kMustRead);
-      bounds.push_back(full_bound);
+    auto listed = [&](const CutCandidate& c) { return c.id == d.child; };
+    if (d.same && std::find_if(cut.begin(), cut.end(), listed) == cut.end()) {
+      cut.push_back({d.child, kMustRead, full_bound, false, false});
     }
   }
   auto clearance = Clearance::Elevated(Clearance::Level::kMatching, "matcher", "feed matching");
@@ -1051,12 +1087,16 @@ Result<MatchOutcome> Matcher::Finish(const SourceRecord& in, const BlockingState
   // not settle (at most 0: a candidate whose identifier agrees was found through the
   // identifier index and is always read) plus its postcode and address (at most its
   // `bounds` entry: less for one Block knows lives elsewhere). One whose light score plus
-  // that bound falls short of `lower` is not read at all; of the rest the records are read
-  // (no decryption) and scored without the hidden fields, and only those that could still
-  // reach `lower` have their hidden fields read, opened and scored in full. Decide reads a candidate below `lower` only for its
-  // shield and identifier flags, which cannot be set on one left unread: the decision is
-  // the one a full read of every candidate gives. A record that waits in review has every
-  // candidate read in full, so that the reviewer sees full totals.
+  // that bound falls short of `lower` (a shielded one: `shield_lower`) is not read at all;
+  // the others are read in full (record and hidden fields, opened), since their light score
+  // already is what their record would give without the hidden fields. A candidate with no
+  // light score (found by identifier, a name a posting may have cut, one a reviewer decided
+  // is the record) has its record read first (no decryption), and only if it could still
+  // reach the threshold its hidden fields too. Decide reads a candidate below `lower` only
+  // for its shield and identifier flags, and a shielded one below `shield_lower` not at all:
+  // none left unread could set them, so the decision is the one a full read of every
+  // candidate gives. A record that waits in review has every candidate read in full, so
+  // that the reviewer sees full totals.
   enum class Read { kNothing, kRecord, kAll };
   std::vector<ScoredCandidate> scored;
   std::vector<Read> read;             // per scored candidate
@@ -1064,28 +1104,32 @@ Result<MatchOutcome> Matcher::Finish(const SourceRecord& in, const BlockingState
   std::vector<ChildId> record_ids;
   std::vector<double> record_bounds;  // per record_ids entry
   std::vector<bool> decided_same;
-  for (size_t i = 0; i < ids.size(); ++i) {
+  std::vector<size_t> to_open;        // slots in `scored`
+  for (const CutCandidate& cand : cut) {
     bool excluded = false, same = false;
     for (const auto& d : decisions) {
-      excluded |= (!d.same && d.child == ids[i]);
-      same |= (d.same && d.child == ids[i]);
+      excluded |= (!d.same && d.child == cand.id);
+      same |= (d.same && d.child == cand.id);
     }
     if (excluded) continue;
-    if (!same && light[i] + bounds[i] < weights_.lower) {
-      ScoredCandidate c;
-      c.child = ids[i];
-      c.total = light[i];
+    const double threshold = cand.shielded ? weights_.shield_lower : weights_.lower;
+    const bool unread = !same && cand.light + cand.bound < threshold;
+    if (unread || (!same && cand.settled)) {
+      ScoredCandidate c;  // with kRecord: scored by open below
+      c.child = cand.id;
+      c.shielded = cand.shielded;
+      c.total = cand.light;
+      if (!unread) to_open.push_back(scored.size());
       scored.push_back(std::move(c));
-      read.push_back(Read::kNothing);
-      hidden_bound.push_back(bounds[i]);
+      read.push_back(unread ? Read::kNothing : Read::kRecord);
+      hidden_bound.push_back(cand.bound);
       continue;
     }
-    record_ids.push_back(ids[i]);
-    record_bounds.push_back(bounds[i]);
+    record_ids.push_back(cand.id);
+    record_bounds.push_back(cand.bound);
     decided_same.push_back(same);
   }
   auto records = store_->MultiGetRecords(record_ids);
-  std::vector<size_t> to_open;
   for (size_t i = 0; i < record_ids.size(); ++i) {
     if (!records[i].ok()) {
       if (records[i].status().IsNotFound()) continue;  // removed since it was indexed
@@ -1099,7 +1143,8 @@ Result<MatchOutcome> Matcher::Finish(const SourceRecord& in, const BlockingState
     CandidateNames names;
     names.SetAll(names_.get(), view.record);
     ScoredCandidate c = CompareWith(weights_, prepared, in.record, in.hidden, view, names);
-    if (decided_same[i] || c.total + record_bounds[i] >= weights_.lower) to_open.push_back(scored.size());
+    const double threshold = c.shielded ? weights_.shield_lower : weights_.lower;
+    if (decided_same[i] || c.total + record_bounds[i] >= threshold) to_open.push_back(scored.size());
     scored.push_back(std::move(c));
     read.push_back(Read::kRecord);
     hidden_bound.push_back(record_bounds[i]);

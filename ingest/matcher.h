@@ -15,14 +15,15 @@
 // names (storage files each shielded child once more under its birth year and month).
 // These and the best kMaxCandidates others are candidates (a posting carries a digest of
 // the child's NHS and pupil numbers: one that shows a number disagreeing ranks the
-// candidate as that disagreement would). Each is read only as far as it can
-// matter: one whose posting's score plus the best postcode and address levels falls short of
-// `lower` is not read (for a child the record's postcode scan did not list, the best
-// postcode level is the district's: it lives elsewhere); of the others the record is read,
-// and the hidden fields too (under matching clearance: matching sees shielded children
-// whole) where they could lift it to `lower`. Identifier, shielded and reviewer-decided
-// candidates always have their records read (shielded ones their hidden fields too where
-// those could lift them to `lower`), and every candidate of a record that waits in review
+// candidate as that disagreement would). Each is read only as far as it can matter: one
+// whose posting's score plus the best postcode and address levels falls short of `lower`
+// (a shielded child: `shield_lower`) is not read (for a child the record's postcode scan did
+// not list, the best postcode level is the district's: it lives elsewhere); the others are
+// read in full — record and hidden fields, under matching clearance: matching sees
+// shielded children whole. Where the posting cannot settle an identifier the record
+// carries (its digest is the record's, or it carries none), and for candidates found by
+// identifier or decided by a reviewer, the record is read first and the hidden fields only
+// if they could lift it to the threshold. Every candidate of a record that waits in review
 // is read in full.
 //
 // Pairwise score: each field compared gives an agreement level and a weight in bits,
@@ -39,7 +40,9 @@
 // above `upper` overrides a disagreeing family name or date, never a given name; below `lower` for every candidate a new child is
 // made; anything in between goes to review. The shielding rule comes on top: a record that
 // scores at or above `lower` against a shielded child, or shares an identifier with one,
-// never becomes a separate child — it links to that child or waits in review, shielded.
+// never becomes a separate child — it links to that child or waits in review, shielded;
+// and a record that would be a new child waits in review, shielded, instead when it scores
+// at or above `shield_lower` (below `lower`) against a shielded child.
 // Reviewers' decisions are honoured: a pair decided "not the same" is never a candidate
 // again, a pair decided "the same" links.
 //
@@ -61,6 +64,11 @@ namespace cp {
 struct MatchWeights {
   double upper = 15;  // at or above: link
   double lower = 7;   // below for every candidate: a new child
+  // At or above against a shielded child: a record that would be a new child is plausibly
+  // that child, and waits in review, shielded, instead. Below `lower`: a shielded child's
+  // record can come back with two slips in its date and a common surname and score under
+  // `lower` (docs/matching.md, "Shielded children"). A candidate above `upper` still links.
+  double shield_lower = 0;
   // Evidence this far above `upper` links despite a family name or a date of birth that
   // disagrees outright (an adoptive surname, a mistyped date) — never despite a given name
   // that disagrees: that is what twins look like.
@@ -100,7 +108,9 @@ struct MatchWeights {
 
 // Lines "name = number" ('#' starts a comment), names as the members above ("upper",
 // "family_typo", ...); each replaces that default. InvalidArgument naming the line for an
-// unknown name, a value that is not a number, or lower above upper.
+// unknown name, a value that is not a number, lower above upper or shield_lower above
+// lower. A `lower` below the default `shield_lower`, with no `shield_lower` given, lowers
+// it to `lower`.
 Result<MatchWeights> ParseMatchWeights(std::string_view text);
 
 struct FieldComparison {
@@ -178,10 +188,18 @@ class Matcher {
   // Candidate ids, and for each the most its names, date, gender and identifiers can score
   // (what its posting carries, compared as the record would be; an identifier counts only
   // where the posting's digest shows it disagrees): +infinity for those that must be
-  // read whatever they score (identifier, shielded); and the most its postcode and address
-  // can add (less for a candidate the record's postcode scan shows lives elsewhere).
-  void Cut(const BlockingState& state, const HiddenFields& hidden, std::vector<ChildId>* ids,
-           std::vector<double>* light, std::vector<double>* hidden_bounds) const;
+  // read whatever they score (found by identifier; a name a posting may have cut); and the
+  // most its postcode and address can add (less for a candidate the record's postcode scan
+  // shows lives elsewhere). Every shielded child blocking found, then the best
+  // kMaxCandidates others.
+  struct CutCandidate {
+    ChildId id;
+    double light;   // +infinity: read whatever it scores
+    double bound;   // the most its postcode and address can add
+    bool shielded;  // judged against shield_lower
+    bool settled;   // `light` is what its record scores without the hidden fields
+  };
+  void Cut(const BlockingState& state, const HiddenFields& hidden, std::vector<CutCandidate>* out) const;
   // Reads the candidates Cut leaves as far as they matter, and decides.
   Result<MatchOutcome> Finish(const SourceRecord& incoming, const BlockingState& blocked) const;
   MatchOutcome Decide(std::vector<ScoredCandidate> scored) const;

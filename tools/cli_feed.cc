@@ -305,7 +305,8 @@ void AddExplain(CLI::App& app, std::function<int()>* run) {
       std::cout << "matched against the index as it is now: " << MatchDecisionName(outcome->decision)
                 << (outcome->decision == MatchDecision::kLink ? " child " + std::to_string(outcome->child) : "")
                 << " (" << outcome->reason << "; link at " << matcher.weights().upper << ", review from "
-                << matcher.weights().lower << ")\n";
+                << matcher.weights().lower << ", from " << matcher.weights().shield_lower
+                << " against a shielded child)\n";
       PrintCandidates(outcome->candidates);
       return kExitOk;
     };

@@ -282,6 +282,24 @@ TEST_F(FeedTest, StoredSettingsAreAllOrNothingAndSurviveReopening) {
   EXPECT_EQ(stored->rules.For("address"), (std::vector<std::string>{"health", "births"}));
 }
 
+// The shielded threshold sits at or below `lower`: given above it, it is refused; a `lower`
+// set below its default, with no shielded threshold given, takes it along.
+TEST(MatchWeightsTest, TheShieldedThresholdIsNeverAboveLower) {
+  auto w = ParseMatchWeights("shield_lower = 3\n");
+  ASSERT_TRUE(w.ok());
+  EXPECT_EQ(w->shield_lower, 3);
+  w = ParseMatchWeights("lower = -4\n");
+  ASSERT_TRUE(w.ok());
+  EXPECT_EQ(w->shield_lower, -4);
+  w = ParseMatchWeights("lower = -4\nshield_lower = -9\n");
+  ASSERT_TRUE(w.ok());
+  EXPECT_EQ(w->shield_lower, -9);
+  w = ParseMatchWeights("shield_lower = 8\n");
+  ASSERT_FALSE(w.ok());
+  EXPECT_EQ(w.status().message(), "weights: shield_lower is above lower");
+  EXPECT_FALSE(ParseMatchWeights("lower = 2\nshield_lower = 2.5\n").ok());
+}
+
 TEST_F(FeedTest, TwinsDoNotLink) {
   RowSpec twin1{"b1", "Olivia", "Smith", "2016-03-02", "F", "1 High St", "LS1 4AB"};
   RowSpec twin2{"b2", "Sophie", "Smith", "2016-03-02", "F", "1 High St", "LS1 4AB"};

@@ -207,6 +207,110 @@ TEST_F(FeedShieldTest, ARecordSharingNoNameCodeButTheBirthDateReachesTheShielded
   EXPECT_EQ(r.counts.created, 1u);
 }
 
+// The record the property test found at 50,000 children (2026-11-29): a shielded "Luke
+// Smith" sent back with two slips in the date of birth (day and month swapped, then a digit),
+// no identifier and a new address. Both names exact, but Smith is common and the date
+// disagrees: 5.6, below `lower`. It scores at or above `shield_lower`, so it waits for a
+// person, shielded. Controls: with the shielded threshold at `lower` (the rule before) it
+// made a new, unshielded child holding the refuge's postcode; against the same child
+// unshielded it is a new child still (the threshold is for shielded children only).
+TEST_F(FeedShieldTest, ARecordBelowLowerButAboveTheShieldedThresholdWaitsShielded) {
+  const RowSpec luke{"b1", "Luke", "Smith", "2009-04-02", "M", "1 High St", "LS1 4AB"};
+  const RowSpec slipped{"x1", "Luke", "Smith", "2009-03-04", "M", "9 Refuge Road", "BD7 1AA"};
+  FeedOptions old_rule;
+  old_rule.weights.shield_lower = old_rule.weights.lower;
+  for (int run = 0; run < 3; ++run) {
+    SCOPED_TRACE(run == 0 ? "shielded" : run == 1 ? "shielded, old rule" : "unshielded");
+    TearDown();
+    SetUp();
+    ASSERT_TRUE(Apply("births", 1, {luke}).ok());
+    const ChildId child = LinkedChild("births", "b1");
+    if (run < 2) {
+      ASSERT_TRUE(store_->SetShield(child, true, "la_leeds", "fleeing violence").ok());
+    }
+    FeedBatchResult r;
+    ASSERT_TRUE(Apply("la_x", 1, {slipped}, &r, run == 1 ? old_rule : FeedOptions{}).ok());
+    if (run == 0) {
+      EXPECT_EQ(r.counts.created, 0u);
+      EXPECT_EQ(r.counts.review, 1u);
+      EXPECT_EQ(Children(), 1u);
+      EXPECT_EQ(OrdinaryDump().find("BD7"), std::string::npos);
+      auto item = store_->FindReview({"la_x", "x1"}, Clearance::Ordinary());
+      ASSERT_TRUE(item.ok()) << item.status().ToString();
+      EXPECT_TRUE(item->shielded);
+      auto full = store_->FindReview({"la_x", "x1"}, Clearance::Elevated(Clearance::Level::kMatching, "t", "t"));
+      ASSERT_TRUE(full.ok());
+      auto outcome = DecodeReviewPayload(full->payload);
+      ASSERT_TRUE(outcome.ok()) << outcome.status().ToString();
+      ASSERT_FALSE(outcome->outcome.candidates.empty());
+      EXPECT_LT(outcome->outcome.candidates[0].total, MatchWeights{}.lower);
+      EXPECT_GE(outcome->outcome.candidates[0].total, MatchWeights{}.shield_lower);
+      EXPECT_EQ(outcome->outcome.reason, "plausibly a shielded child (at or above the shielded threshold)");
+    } else {
+      EXPECT_EQ(r.counts.created, 1u);
+      EXPECT_EQ(Children(), 2u);
+      if (run == 1) {
+        EXPECT_NE(OrdinaryDump().find("BD7"), std::string::npos) << "the gap, reproduced";
+      }
+    }
+  }
+}
+
+// A shielded candidate is scored first from what its posting carries, like any other: one
+// that could not reach `shield_lower` even with the most its postcode and address could
+// add is not read (its hidden fields are never opened for it); one that could is read in
+// full.
+TEST_F(FeedShieldTest, AShieldedCandidateIsReadOnlyWhenItCouldReachTheShieldedThreshold) {
+  const ChildId ava = ShieldedAva();
+  Matcher matcher(store_.get());
+  auto match = [&](const RowSpec& spec) {
+    SourceRecord rec = MakeRow(spec).record;
+    rec.ref.source = "health";
+    auto out = matcher.Match(rec);
+    EXPECT_TRUE(out.ok()) << out.status().ToString();
+    return out.ok() ? *out : MatchOutcome{};
+  };
+  auto candidate = [&](const MatchOutcome& out) -> const ScoredCandidate* {
+    for (const auto& c : out.candidates) {
+      if (c.child == ava) return &c;
+    }
+    return nullptr;
+  };
+  auto has = [](const ScoredCandidate& c, const std::string& field, const std::string& level) {
+    for (const auto& f : c.fields) {
+      if (f.field == field && f.level == level) return true;
+    }
+    return false;
+  };
+  // The given name only (+6.5), family name, date and gender disagreeing (-6, -6, -4.6),
+  // and no postcode or address that could add anything: -10.1, below 0.
+  MatchOutcome far = match({"h1", "Ava", "Okafor", "2011-08-14", "M", "", ""});
+  EXPECT_EQ(far.decision, MatchDecision::kNew);
+  EXPECT_FALSE(far.shielded);
+  const ScoredCandidate* c = candidate(far);
+  ASSERT_NE(c, nullptr) << "found by its given name's year-free posting";
+  EXPECT_TRUE(c->shielded);
+  EXPECT_TRUE(has(*c, "record", "unread"));
+  EXPECT_NEAR(c->total, -10.1, 1e-9);
+  // The same with a postcode and address, which could add 15: read in full, and it stays
+  // below 0 (the refuge is elsewhere): a new child still.
+  MatchOutcome with_place = match({"h2", "Ava", "Okafor", "2011-08-14", "M", "5 Low St", "HX1 1AA"});
+  EXPECT_EQ(with_place.decision, MatchDecision::kNew);
+  c = candidate(with_place);
+  ASSERT_NE(c, nullptr);
+  EXPECT_FALSE(has(*c, "record", "unread"));
+  EXPECT_TRUE(has(*c, "postcode", "disagree"));
+  // Both names (+6.5, +12 for a rare surname), the date disagreeing: read, and the record
+  // waits, shielded.
+  MatchOutcome near = match({"h3", "Ava", "Whitfield", "2011-08-14", "F", "", ""});
+  EXPECT_EQ(near.decision, MatchDecision::kReview);
+  EXPECT_TRUE(near.shielded);
+  c = candidate(near);
+  ASSERT_NE(c, nullptr);
+  EXPECT_FALSE(has(*c, "record", "unread"));
+  EXPECT_TRUE(has(*c, "date_of_birth", "disagree"));
+}
+
 TEST_F(FeedShieldTest, AShieldedChildHasABirthPostingOnlyWhileShieldedAndAtItsDate) {
   auto birth_hits = [&](int year, int month) {
     std::vector<ChildId> ids;

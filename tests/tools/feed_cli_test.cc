@@ -114,6 +114,10 @@ TEST_F(FeedCliTest, WeightsAndRulesAreKeptInTheDatabaseForEveryLaterCommand) {
   EXPECT_EQ(r.code, kExitUsage) << r;
   EXPECT_THAT(r.err, HasSubstr("weights line 2: 'lower' needs a number"));
   r = Run({"feed", "apply", "--db", Db(), "--source", "births", "--batch", "1",
+           "--weights", Write("bad2.txt", "lower = 5\nshield_lower = 6\n"), b});
+  EXPECT_EQ(r.code, kExitUsage) << r;
+  EXPECT_THAT(r.err, HasSubstr("shield_lower is above lower"));
+  r = Run({"feed", "apply", "--db", Db(), "--source", "births", "--batch", "1",
            "--rules", Write("bad_rules.txt", "shoe_size = births\n"), b});
   EXPECT_EQ(r.code, kExitUsage) << r;
   EXPECT_THAT(r.err, HasSubstr("unknown field 'shoe_size'"));
@@ -130,7 +134,7 @@ TEST_F(FeedCliTest, WeightsAndRulesAreKeptInTheDatabaseForEveryLaterCommand) {
   r = Run({"explain", "--db", Db(), "--source", "health", "--key", "h1"});
   ASSERT_EQ(r.code, kExitOk) << r;
   EXPECT_THAT(r.out, HasSubstr("linked to child 2"));
-  EXPECT_THAT(r.out, HasSubstr("link at 60, review from 55"));
+  EXPECT_THAT(r.out, HasSubstr("link at 60, review from 55, from 0 against a shielded child"));
 }
 
 TEST_F(FeedCliTest, ReviewAndExplainShowWeightsButNoLocation) {

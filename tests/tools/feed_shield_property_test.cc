@@ -4,13 +4,19 @@
 // adoptive surname with the birth surname kept, given and family swapped, missing fields,
 // date transpositions. No record of a shielded child may end up readable as an unshielded
 // child. CP_PROPERTY_CHILDREN sets the size (default 1,500; bench/shield_property.sh runs
-// 20,000, where a record sharing no name code with its shielded child first showed up).
+// 20,000, where a record sharing no name code with its shielded child first showed up, and
+// takes a size: at 50,000 a record scoring below `lower` against its shielded child did).
+// CP_PROPERTY_WEIGHTS names a weights file, to compare thresholds; the test prints why the
+// other records wait, and how low a waiting record scored against its own shielded child.
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
 #include <cinttypes>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <limits>
 #include <map>
 #include <set>
 #include <sstream>
@@ -147,12 +153,13 @@ class FeedShieldPropertyTest : public ::testing::Test {
   FeedBatchResult Apply(const std::string& source, uint64_t batch, const std::string& csv) {
     std::istringstream in(csv);
     FeedBatchResult result;
-    Status s = ApplyFeedCsv(store_.get(), FeedOptions{}, source, batch, in,
+    Status s = ApplyFeedCsv(store_.get(), options_, source, batch, in,
                             [this](const std::string& m) { reports_ += m + "\n"; }, &result);
     EXPECT_TRUE(s.ok()) << s.ToString();
     return result;
   }
   std::string reports_;  // rejected rows, as the feed reported them
+  FeedOptions options_;   // CP_PROPERTY_WEIGHTS names a weights file, to compare thresholds
 
   std::string dir_;
   std::unique_ptr<ChildStore> store_;
@@ -161,6 +168,13 @@ class FeedShieldPropertyTest : public ::testing::Test {
 TEST_F(FeedShieldPropertyTest, NoRecordOfAShieldedChildBecomesReadableUnshielded) {
   const char* size = std::getenv("CP_PROPERTY_CHILDREN");
   const uint64_t n = size ? std::strtoull(size, nullptr, 10) : 1500;
+  if (const char* weights_file = std::getenv("CP_PROPERTY_WEIGHTS")) {
+    std::ifstream in(weights_file);
+    ASSERT_TRUE(in) << weights_file;
+    auto w = ParseMatchWeights(std::string(std::istreambuf_iterator<char>(in), {}));
+    ASSERT_TRUE(w.ok()) << w.status().ToString();
+    options_.weights = *w;
+  }
   GenOptions gen;
   gen.children = n;
   gen.seed = 11;
@@ -189,11 +203,13 @@ TEST_F(FeedShieldPropertyTest, NoRecordOfAShieldedChildBecomesReadableUnshielded
 
   std::vector<Row> update;
   std::set<std::string> shielded_keys, shielded_postcodes;
+  std::map<std::string, ChildId> own_child;  // a shielded child's record: its child
   std::map<std::string, int> noise_count;
   for (size_t i : shielded_rows) {
     std::string noise;
     update.push_back(Noisy(originals[i], update.size(), &rng, &noise));
     shielded_keys.insert(update.back()["source_key"]);
+    own_child[update.back()["source_key"]] = store_->FindSource("births", originals[i].at("source_key"))->child;
     shielded_postcodes.insert(update.back()["postcode"]);
     std::istringstream words(noise);
     for (std::string w; words >> w;) ++noise_count[w];
@@ -207,6 +223,8 @@ TEST_F(FeedShieldPropertyTest, NoRecordOfAShieldedChildBecomesReadableUnshielded
 
   // Every shielded child's record is linked to a shielded child or waits, shielded.
   size_t linked = 0, waiting = 0;
+  double lowest_own = std::numeric_limits<double>::infinity();
+  std::string lowest_key;
   for (const auto& key : shielded_keys) {
     auto link = store_->FindSource("la_test", key);
     if (link.ok()) {
@@ -220,6 +238,30 @@ TEST_F(FeedShieldPropertyTest, NoRecordOfAShieldedChildBecomesReadableUnshielded
     ASSERT_TRUE(item.ok()) << key << " is neither linked nor in review";
     EXPECT_TRUE(item->shielded) << key << " waits in review unshielded";
     ++waiting;
+    // How close it came to the shielded threshold: its score against its own child.
+    auto full = store_->GetReview(item->id, Clearance::Elevated(Clearance::Level::kMatching, "test", "scores"));
+    ASSERT_TRUE(full.ok());
+    auto payload = DecodeReviewPayload(full->payload);
+    ASSERT_TRUE(payload.ok());
+    for (const auto& c : payload->outcome.candidates) {
+      if (c.child == own_child[key] && c.total < lowest_own) {
+        lowest_own = c.total;
+        lowest_key = key;
+      }
+    }
+  }
+  // Why the other records wait: the cost of the shielded threshold is the records of
+  // unshielded children that wait because a shielded child is plausibly them.
+  std::map<std::string, int> open_reasons;
+  std::vector<ReviewItem> items;
+  ASSERT_TRUE(store_->ListReview(&items).ok());
+  for (const auto& listed : items) {
+    if (listed.ref.source != "la_test" || shielded_keys.count(listed.ref.key) > 0) continue;
+    auto full = store_->GetReview(listed.id, Clearance::Elevated(Clearance::Level::kMatching, "test", "reasons"));
+    ASSERT_TRUE(full.ok());
+    auto payload = DecodeReviewPayload(full->payload);
+    ASSERT_TRUE(payload.ok());
+    ++open_reasons[payload->outcome.reason];
   }
   // Through the ordinary read path (what `dump` prints): no shielded child's new postcode,
   // and no shielded child's source record, on any child shown with its location.
@@ -242,6 +284,10 @@ TEST_F(FeedShieldPropertyTest, NoRecordOfAShieldedChildBecomesReadableUnshielded
               n, shielded_keys.size(), linked, waiting, la.counts.linked - linked, la.counts.review - waiting,
               la.counts.created);
   for (const auto& [noise, count] : noise_count) std::printf("  %-10s %d records\n", noise.c_str(), count);
+  std::printf("lowest score of a waiting record against its own shielded child: %.2f (%s)\n", lowest_own,
+              lowest_key.c_str());
+  std::printf("unshielded children's records waiting, by reason (shield_lower %g):\n", options_.weights.shield_lower);
+  for (const auto& [reason, count] : open_reasons) std::printf("  %5d  %s\n", count, reason.c_str());
 }
 
 }  // namespace
