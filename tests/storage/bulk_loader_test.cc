@@ -302,6 +302,21 @@ class BulkLoaderTest : public testing_util::TempDirTest {
     return ids.ok() ? *ids : std::vector<ChildId>{};
   }
 
+  // A new store whose children 1..12 were bulk-loaded unshielded, all living at `postcode`.
+  void LoadTwelveUnshieldedAt(const std::string& postcode) {
+    CreateStore();
+    auto loader = Loader(/*chunk_children=*/5);
+    std::vector<NewChild> kids;
+    for (int n = 0; n < 12; ++n) {
+      NewChild c = Kid(n);
+      c.record.shield = ShieldState{};
+      c.hidden.postcode = postcode;
+      kids.push_back(std::move(c));
+    }
+    EXPECT_EQ(Add(loader.get(), kids), Range(1, 12));
+    ASSERT_TRUE(loader->Finish().ok());
+  }
+
   std::vector<ChildId> Insert(ChildStore* store, std::vector<NewChild> children) {
     auto ids = store->InsertChildren(children);
     EXPECT_TRUE(ids.ok()) << ids.status().ToString();
@@ -1083,17 +1098,7 @@ TEST_F(BulkLoaderTest, AShieldedChildGetsNoPlacePosting) {
 // that purge runs even when a later child fails, so no shielded child's place key stays on
 // disk.
 TEST_F(BulkLoaderTest, SetShieldsStopsAtTheFirstFailureAndStillLeavesNoPlaceKeyOnDisk) {
-  CreateStore();
-  auto loader = Loader(/*chunk_children=*/5);
-  std::vector<NewChild> kids;
-  for (int n = 0; n < 12; ++n) {
-    NewChild c = Kid(n);
-    c.record.shield = ShieldState{};
-    c.hidden.postcode = "ZZ9 9ZZ";
-    kids.push_back(std::move(c));
-  }
-  EXPECT_EQ(Add(loader.get(), kids), Range(1, 12));
-  ASSERT_TRUE(loader->Finish().ok());
+  ASSERT_NO_FATAL_FAILURE(LoadTwelveUnshieldedAt("ZZ9 9ZZ"));
 
   const std::vector<ChildId> ids{2, 5, 99, 7};
   size_t done = 9;
@@ -1124,17 +1129,7 @@ TEST_F(BulkLoaderTest, SetShieldsStopsAtTheFirstFailureAndStillLeavesNoPlaceKeyO
 }
 
 TEST_F(BulkLoaderTest, SetShieldWorksOnBulkLoadedChildrenAndLeavesNoPlaceKeyOnDisk) {
-  CreateStore();
-  auto loader = Loader(/*chunk_children=*/5);
-  std::vector<NewChild> kids;
-  for (int n = 0; n < 12; ++n) {
-    NewChild c = Kid(n);
-    c.record.shield = ShieldState{};
-    c.hidden.postcode = "ZZ9 9ZZ";
-    kids.push_back(std::move(c));
-  }
-  EXPECT_EQ(Add(loader.get(), kids), Range(1, 12));
-  ASSERT_TRUE(loader->Finish().ok());
+  ASSERT_NO_FATAL_FAILURE(LoadTwelveUnshieldedAt("ZZ9 9ZZ"));
   EXPECT_EQ(ScanPlaceIds(*store_, "ZZ9 9ZZ"), Range(1, 12));
 
   ASSERT_TRUE(store_->SetShield(3, true, "Leeds City Council", "risk").ok());
