@@ -689,8 +689,8 @@ struct BlockingState {
   std::unordered_map<ChildId, double> shielded_light;  // each one's light score
   std::vector<std::pair<double, ChildId>> ranked;  // admitted by a scan, light score
   std::unordered_set<ChildId> visited;             // by_id and ranked
-  // Read whatever their posting scores: shielded children, and children with a name that
-  // may have been cut to the 255 bytes a posting keeps (its score is not the record's).
+  // Read whatever their posting scores: children with a name that may have been cut to
+  // the 255 bytes a posting keeps (its score is not the record's).
   std::unordered_set<ChildId> always_read;
   // Whose light score may be above their record's (an identifier of the record's that the
   // posting cannot show to disagree): their record is read before their hidden fields.
@@ -862,10 +862,11 @@ Status Matcher::Block(const ChildRecord& r, const HiddenFields& hidden, Blocking
   // A shielded child found by the scans below is a candidate however it ranks, with the
   // light score its posting gives (a posting that does not parse: read whatever it scores).
   auto add_shielded = [&](const Posting& p, const FeatureView* fv) {
-    if (!st->shielded_light.emplace(p.id, kMustRead).second) return;
+    auto [slot, fresh] = st->shielded_light.emplace(p.id, kMustRead);
+    if (!fresh) return;
     st->shielded.push_back(p.id);
     if (fv != nullptr) {
-      st->shielded_light[p.id] =
+      slot->second =
           PostingScore(weights_, names_.get(), prepared, r, p.id, *fv, &light, &st->always_read, &st->unsettled);
     }
   };
