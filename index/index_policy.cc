@@ -29,10 +29,12 @@ class TermCollector {
     if (copies_) token = copies_->emplace_back(token);
     refs_->push_back({kind, token});
   }
-  void AddField(std::string_view raw, bool trigrams, bool nicknames) {
+  void AddField(std::string_view raw, bool trigrams, bool nicknames, bool birthdays) {
     AnalyzeName(raw).ForEachPart([&](const NamePartView& part) {
       if (!part.primary.empty()) Add(TermKind::kPhonetic, part.primary);
       if (!part.alternate.empty()) Add(TermKind::kPhonetic, part.alternate);
+      if (birthdays && !part.primary.empty()) Add(TermKind::kBirthday, part.primary);
+      if (birthdays && !part.alternate.empty()) Add(TermKind::kBirthday, part.alternate);
       if (trigrams) part.ForEachTrigram([&](std::string_view t) { Add(TermKind::kTrigram, t); });
       if (nicknames) {
         for (const auto& group : part.nickname_groups) Add(TermKind::kNickname, group);
@@ -53,10 +55,11 @@ void NameIndexPolicy::NameTerms(const ChildRecord& r, std::vector<IndexTerm>* te
   thread_local std::vector<TermRef> refs;
   refs.clear();
   TermCollector collect(r, &refs);
-  collect.AddField(r.given_name, /*trigrams=*/true, /*nicknames=*/true);
-  collect.AddField(r.middle_names, /*trigrams=*/false, /*nicknames=*/true);
-  collect.AddField(r.family_name, /*trigrams=*/true, /*nicknames=*/false);
-  for (const auto& former : r.former_family_names) collect.AddField(former, true, false);
+  const bool birthdays = !r.date_of_birth.empty();
+  collect.AddField(r.given_name, /*trigrams=*/true, /*nicknames=*/true, birthdays);
+  collect.AddField(r.middle_names, /*trigrams=*/false, /*nicknames=*/true, /*birthdays=*/false);
+  collect.AddField(r.family_name, /*trigrams=*/true, /*nicknames=*/false, birthdays);
+  for (const auto& former : r.former_family_names) collect.AddField(former, true, false, birthdays);
   std::sort(refs.begin(), refs.end(), [](const TermRef& a, const TermRef& b) {
     return a.kind != b.kind ? a.kind < b.kind : a.token < b.token;
   });

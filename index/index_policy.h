@@ -3,7 +3,9 @@
 // Every name part of the given, middle, family and former family names is indexed by its
 // Double Metaphone primary and alternate codes (kPhonetic). Given, family and former
 // family parts are also indexed by their trigrams (kTrigram), and given and middle parts
-// by their nickname groups (kNickname), so that "Bill" finds a "William". Name fields are
+// by their nickname groups (kNickname), so that "Bill" finds a "William". Given, family
+// and former family parts of a child with a date of birth are indexed by their codes once
+// more under the birth month and day (kBirthday), for feed matching. Name fields are
 // not told apart in the index, which is what lets a search with given and family names
 // swapped still find the child; the scorer decides which field matched.
 //

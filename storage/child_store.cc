@@ -330,10 +330,11 @@ Status ChildStore::InitMeta(bool create) {
     batch.Put(h_->meta, std::string(keys::kMetaRowFingerprint), std::string(keys::kRowFingerprintXxh3Aes));
     batch.Put(h_->meta, std::string(keys::kMetaPlaceHash), std::string(keys::kPlaceHashXxh3Aes));
     batch.Put(h_->meta, std::string(keys::kMetaShieldedBirth), "1");
+    batch.Put(h_->meta, std::string(keys::kMetaBirthday), "1");
     rocksdb::WriteOptions wo;
     wo.sync = true;
     Status ws = FromRocks(db->Write(wo, &batch), "writing database metadata");
-    if (ws.ok()) h_->row_fingerprint_xxh3 = h_->place_hash_xxh3 = true;
+    if (ws.ok()) h_->row_fingerprint_xxh3 = h_->place_hash_xxh3 = h_->birthday_postings = true;
     return ws;
   }
   std::string version, fingerprint, next;
@@ -378,6 +379,10 @@ Status ChildStore::InitMeta(bool create) {
       return FromRocks(s, std::string("reading how the database ") + what);
     }
   }
+  std::string day;
+  s = db->Get(rocksdb::ReadOptions(), h_->meta, std::string(keys::kMetaBirthday), &day);
+  if (s.ok()) h_->birthday_postings = true;
+  if (!s.ok() && !s.IsNotFound()) return FromRocks(s, "reading whether children have birthday postings");
   std::string birth;
   s = db->Get(rocksdb::ReadOptions(), h_->meta, std::string(keys::kMetaShieldedBirth), &birth);
   if (s.IsNotFound()) return AddShieldedBirthPostings();
@@ -417,6 +422,8 @@ Status ChildStore::AddShieldedBirthPostings() {
 }
 
 bool ChildStore::files_encrypted() const { return h_->env != nullptr; }
+
+bool ChildStore::HasBirthdayPostings() const { return h_->birthday_postings; }
 
 Status ChildStore::CompactAll() {
   rocksdb::CompactRangeOptions options;

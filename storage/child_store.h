@@ -276,6 +276,10 @@ class ChildStore {
   const std::string& db_dir() const { return options_.db_dir; }
   // Whether this database's files are encrypted at rest.
   bool files_encrypted() const;
+  // Whether children with a date of birth have TermKind::kBirthday postings: every
+  // database created since they exist (keys::kMetaBirthday). Feed matching scans them
+  // where it can; an older database is matched as before.
+  bool HasBirthdayPostings() const;
 
   // ---- Backups (storage/child_store_backup.cc; list, verify, restore: storage/backup.h) --
 

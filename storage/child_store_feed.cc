@@ -143,9 +143,11 @@ void ChildStore::DeletePostings(const ChildRecord& o, const HiddenFields& hidden
   auto* batch = static_cast<rocksdb::WriteBatch*>(batch_ptr);
   std::vector<IndexTerm> terms;
   options_.policy->NameTerms(o, &terms);
-  const auto year = static_cast<uint16_t>(o.date_of_birth.year);
+  std::string key;
   for (const auto& t : terms) {
-    batch->Delete(h_->name_index, keys::NamePostingKey(t.kind, t.token, year, o.date_of_birth.month, o.id));
+    if (t.kind == TermKind::kBirthday && !h_->birthday_postings) continue;
+    keys::NameTermKeyInto(&key, t.kind, t.token, o.date_of_birth, o.id);
+    if (!key.empty()) batch->Delete(h_->name_index, key);
   }
   if (o.shield.shielded) DeleteShieldedPostings(*h_, o, terms, batch);
   if (!o.nhs_number.empty()) batch->Delete(h_->id_index, keys::IdKey(keys::IdKind::kNhsNumber, o.nhs_number, o.id));

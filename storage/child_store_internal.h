@@ -44,6 +44,8 @@ struct ChildStore::Handles {
   // Place-index keys hash the postcode with Crypto::PlaceHash (true) or, in a database
   // created before it, Crypto::KeyedHash (keys::kMetaPlaceHash).
   bool place_hash_xxh3 = false;
+  // Children with a date of birth have TermKind::kBirthday postings (keys::kMetaBirthday).
+  bool birthday_postings = false;
 
   ~Handles();
 };
@@ -107,14 +109,13 @@ inline void DeleteShieldedPostings(const ChildStore::Handles& h, const ChildReco
 template <typename Sink>
 void PutIndexEntries(ChildStore::Handles* h, const Crypto& crypto, const IndexImage& image,
                      const ChildRecord& r, const HiddenFields& hidden, Sink* b) {
-  const auto year = static_cast<uint16_t>(r.date_of_birth.year);
   const bool archived = r.lifecycle.archived();
   std::string key;  // reused: both sinks copy what they are given
   for (const auto& term : image.terms) {
     const std::string& value = CarriesFeatures(term.kind) ? image.posting_value : image.flags_only;
-    if (!archived) {
-      keys::NamePostingKeyInto(&key, term.kind, term.token, year, r.date_of_birth.month, r.id);
-      b->Put(h->name_index, key, value);
+    if (!archived && (term.kind != TermKind::kBirthday || h->birthday_postings)) {
+      keys::NameTermKeyInto(&key, term.kind, term.token, r.date_of_birth, r.id);
+      if (!key.empty()) b->Put(h->name_index, key, value);
     }
     if (r.shield.shielded && term.kind == TermKind::kPhonetic) {
       keys::NamePostingKeyInto(&key, TermKind::kShieldedPhonetic, term.token, 0, 0, r.id);

@@ -24,6 +24,14 @@ enum class TermKind : uint8_t {
   // covers every year: feed matching must find every shielded child a record could
   // plausibly be, whatever its date of birth says. Written by storage, never by a policy.
   kShieldedPhonetic = 'S',
+  // A given, family or former family name part's Double Metaphone code, filed under the
+  // child's birth month and day in place of the year (keys::NameTermKeyInto): one scan
+  // finds every child with a record's family-name code born on its day of the year,
+  // whatever the year, where feed matching would otherwise read the code's month in each
+  // year one digit from the record's (given names too: a record may have the names
+  // swapped). Written only for children with a date of birth, in databases that have them
+  // (keys::kMetaBirthday); searches never read them.
+  kBirthday = 'D',
 };
 
 inline bool CarriesFeatures(TermKind kind) { return kind != TermKind::kTrigram; }

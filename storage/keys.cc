@@ -40,6 +40,16 @@ void NamePostingKeyInto(std::string* out, TermKind kind, std::string_view token,
   PutBigEndian64(out, id);
 }
 
+void NameTermKeyInto(std::string* out, TermKind kind, std::string_view token, const Date& dob, ChildId id) {
+  if (kind != TermKind::kBirthday) {
+    NamePostingKeyInto(out, kind, token, static_cast<uint16_t>(dob.year), dob.month, id);
+  } else if (dob.empty()) {
+    out->clear();
+  } else {
+    NamePostingKeyInto(out, kind, token, MonthDaySlot(dob.month, dob.day), 0, id);
+  }
+}
+
 size_t NamePostingPrefixLength(std::string_view key) {
   if (key.size() < 2) return 0;
   size_t len = 2 + static_cast<uint8_t>(key[1]) + 2;

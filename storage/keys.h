@@ -26,6 +26,12 @@ std::string NamePostingKey(TermKind kind, std::string_view token, uint16_t year,
 // allocation each.
 void NamePostingKeyInto(std::string* out, TermKind kind, std::string_view token, uint16_t year,
                         uint8_t month, ChildId id);
+// The key of `kind`'s posting of `token` for a child born on `dob`: the year and month of
+// the date, except for TermKind::kBirthday, whose two year bytes are the month and the day
+// and whose month byte is 0. Empty for a kBirthday posting of a child without a date.
+void NameTermKeyInto(std::string* out, TermKind kind, std::string_view token, const Date& dob, ChildId id);
+// The two "year" bytes a kBirthday posting list is filed under.
+inline uint16_t MonthDaySlot(uint8_t month, uint8_t day) { return static_cast<uint16_t>(month << 8 | day); }
 // Length of the bloom prefix of a name posting key, or 0 when the key is malformed.
 size_t NamePostingPrefixLength(std::string_view key);
 struct NamePostingParts {
@@ -78,6 +84,10 @@ inline constexpr std::string_view kPlaceHashXxh3Aes = "xxh3-aes";
 // written when a database is created; an older database gets the postings, and this, when
 // it is first opened by a build that writes them (ChildStore::AddShieldedBirthPostings).
 inline constexpr std::string_view kMetaShieldedBirth = "shielded_birth_postings";
+// Present (value "1") in a database that files TermKind::kBirthday postings: written
+// when a database is created. An older database has none, and feed matching then reads a
+// family code's month in each year one digit away instead (ChildStore::HasBirthdayPostings).
+inline constexpr std::string_view kMetaBirthday = "birthday_postings";
 // The token of a shielded child's birth posting: kind kShieldedPhonetic, filed under its
 // birth year and month (a phonetic code is never "@dob"), so that feed matching finds every
 // shielded child whose date of birth plausibly is a record's, whatever the names say.

@@ -65,12 +65,15 @@ std::vector<std::string> RandomFields(size_t n, uint32_t seed) {
 // The terms as NameTerms built them before the memo: every field split and encoded afresh.
 std::vector<IndexTerm> ReferenceTerms(const ChildRecord& r) {
   std::vector<IndexTerm> terms;
-  auto add = [&](std::string_view raw, bool trigrams, bool nicknames) {
+  auto add = [&](std::string_view raw, bool trigrams, bool nicknames, bool birthdays) {
     for (const auto& part : NameParts(raw)) {
       PhoneticCodes codes = DoubleMetaphone(part);
-      if (!codes.primary.empty()) terms.push_back({TermKind::kPhonetic, codes.primary});
-      if (!codes.alternate.empty() && codes.alternate != codes.primary) {
-        terms.push_back({TermKind::kPhonetic, codes.alternate});
+      for (TermKind kind : {TermKind::kPhonetic, TermKind::kBirthday}) {
+        if (kind == TermKind::kBirthday && !birthdays) continue;
+        if (!codes.primary.empty()) terms.push_back({kind, codes.primary});
+        if (!codes.alternate.empty() && codes.alternate != codes.primary) {
+          terms.push_back({kind, codes.alternate});
+        }
       }
       if (trigrams) {
         for (auto& t : Trigrams(part)) terms.push_back({TermKind::kTrigram, t});
@@ -82,10 +85,12 @@ std::vector<IndexTerm> ReferenceTerms(const ChildRecord& r) {
       }
     }
   };
-  add(r.given_name, true, true);
-  add(r.middle_names, false, true);
-  add(r.family_name, true, false);
-  for (const auto& f : r.former_family_names) add(f, true, false);
+  // Birthday terms: given, family and former family codes again, for a child with a date.
+  const bool dated = !r.date_of_birth.empty();
+  add(r.given_name, true, true, dated);
+  add(r.middle_names, false, true, false);
+  add(r.family_name, true, false, dated);
+  for (const auto& f : r.former_family_names) add(f, true, false, dated);
   std::sort(terms.begin(), terms.end(), [](const IndexTerm& a, const IndexTerm& b) {
     return a.kind != b.kind ? a.kind < b.kind : a.token < b.token;
   });
@@ -224,6 +229,7 @@ ChildRecord RandomRecord(std::mt19937& rng, const std::vector<std::string>& fiel
   for (uint32_t i = rng() % 3; i > 0; --i) r.former_family_names.push_back(pick());
   r.date_of_birth = Date{static_cast<int16_t>(2008 + rng() % 18), static_cast<uint8_t>(1 + rng() % 12),
                          static_cast<uint8_t>(1 + rng() % 28)};
+  if (rng() % 10 == 0) r.date_of_birth = Date{};
   r.gender = static_cast<Gender>(rng() % 3);
   if (rng() % 2) r.nhs_number = std::to_string(1000000000 + rng() % 900000000);
   if (rng() % 3 == 0) r.pupil_number = "A" + std::to_string(100000000000 + rng() % 900000000);
@@ -246,6 +252,37 @@ TEST(NameAnalysisTest, TermsAndFeaturesAreThoseBuiltWithoutTheMemo) {
     ASSERT_EQ(features, ReferenceFeatures(r)) << r.given_name << " / " << r.family_name;
   }
   EXPECT_GT(with_terms, 2900u);
+}
+
+// Birthday terms are the given, family and former family names' codes (not the middle
+// names'), and only for a child with a date of birth (storage files them under its month
+// and day).
+TEST(NameAnalysisTest, BirthdayTermsAreTheFamilyNamesCodesOfADatedChild) {
+  ChildRecord r;
+  r.given_name = "Ada";
+  r.middle_names = "Grace";
+  r.family_name = "Lovelace";
+  r.former_family_names = {"Byron"};
+  r.date_of_birth = Date{2015, 4, 12};
+  auto birthdays = [&] {
+    std::vector<IndexTerm> terms;
+    NameIndexPolicy::Instance().NameTerms(r, &terms);
+    std::vector<std::string> out;
+    for (const auto& t : terms) {
+      if (t.kind == TermKind::kBirthday) out.push_back(t.token);
+    }
+    return out;
+  };
+  std::vector<std::string> expected;
+  for (const char* name : {"Ada", "Lovelace", "Byron"}) {
+    PhoneticCodes codes = DoubleMetaphone(name);
+    expected.push_back(codes.primary);
+    if (!codes.alternate.empty() && codes.alternate != codes.primary) expected.push_back(codes.alternate);
+  }
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(birthdays(), expected);
+  r.date_of_birth = Date{};
+  EXPECT_TRUE(birthdays().empty());
 }
 
 TEST(NameAnalysisTest, ARecordWithMoreNamesThanTheMemoKeepsGetsItsTermsRight) {

@@ -5,10 +5,14 @@
 // candidate is read only as far as it could matter, and in review in full.
 #include <algorithm>
 #include <memory>
+#include <set>
 
 #include "../storage/raw_db_util.h"
 #include "feed_test_util.h"
 #include "index/features.h"
+#include "storage/check.h"
+#include "index/double_metaphone.h"
+#include "storage/retention.h"
 #include "storage/keys.h"
 #include "util/coding.h"
 #include "util/identifiers.h"
@@ -95,7 +99,8 @@ TEST_F(MatcherBlockingTest, RecordsWithTheUsualSlipsReachTheirChild) {
       {"typo in the given name and month digit wrong", {"h1", "Olivre", "Smith", "2015-07-12", "M"}},
       {"another given name, month digit wrong", {"h1", "Ollie", "Smith", "2015-05-12", "M"}},
       {"both names agree, date far off in the birth year", {"h1", "Oliver", "Smith", "2015-09-30", "M"}},
-      {"both names agree, year one digit away, same month", {"h1", "Oliver", "Smith", "2013-04-03", "M"}},
+      {"names swapped, year digit wrong", {"h1", "Smith", "Oliver", "2016-04-12", "M"}},
+      {"typo in the given name, year digit wrong", {"h1", "Olivre", "Smith", "2005-04-12", "M"}},
       {"no date", {"h1", "Oliver", "Smith", "", "M"}},
   };
   for (const auto& c : cases) {
@@ -121,6 +126,100 @@ TEST_F(MatcherBlockingTest, AChildSharingOnlyAGivenNameCodeWithAWrongMonthOrYear
   EXPECT_TRUE(Reaches({"h1", "Oliver", "Brown", "2015-04-17", "M"}));
   // Without a family name every code is read as a family code would be.
   EXPECT_TRUE(Reaches({"h1", "Oliver", "", "2015-05-12", "M"}));
+}
+
+// Under a family code the years one digit from the record's are read from the birthday
+// postings (the record's month and day, any year), not the record's month in each of those
+// years: what that gave up is a child whose names both agree but whose year digit and day
+// are both wrong. A database without birthday postings (created before them) is read as
+// before, and reaches it.
+TEST_F(MatcherBlockingTest, BothNamesAgreeingWithTheYearAndTheDayWrongIsReachedOnlyWithoutBirthdayPostings) {
+  const RowSpec two_slips{"h1", "Oliver", "Smith", "2013-04-03", "M"};
+  ASSERT_TRUE(store_->HasBirthdayPostings());
+  EXPECT_FALSE(Reaches(two_slips));
+  EXPECT_TRUE(CouldReach(two_slips)) << "CouldBeCandidate still errs towards true";
+  EXPECT_TRUE(Reaches({"h1", "Oliver", "Smith", "2013-04-12", "M"})) << "the year alone wrong";
+
+  // The same database as an earlier build left it: no birthday postings, no marker.
+  store_.reset();
+  {
+    testing_util::RawDb raw(dir_ + "/db", dir_ + "/db.key");
+    auto dump = raw.Dump();
+    size_t birthdays = 0;
+    for (const auto& [key, value] : dump["name_index"]) {
+      if (key[0] == static_cast<char>(TermKind::kBirthday)) {
+        raw.Delete("name_index", key);
+        ++birthdays;
+      }
+    }
+    EXPECT_GT(birthdays, 31u);
+    raw.Delete("meta", std::string(keys::kMetaBirthday));
+  }
+  Open(false);
+  ASSERT_FALSE(store_->HasBirthdayPostings());
+  EXPECT_TRUE(Reaches(two_slips));
+  EXPECT_TRUE(Reaches({"h1", "Oliver", "Smith", "2013-04-12", "M"}));
+  EXPECT_TRUE(Reaches({"h1", "Smith", "Oliver", "2016-04-12", "M"}));
+  // A child written now gets no birthday posting either, and the check agrees.
+  std::vector<NewChild> late = AsNewChildren({{"late", "Ada", "Byron", "2016-12-10", "F"}});
+  ASSERT_TRUE(store_->InsertChildren(late).ok());
+  ConsistencyReport report;
+  ASSERT_TRUE(store_->CheckConsistency(&report).ok());
+  EXPECT_TRUE(report.ok());
+  store_.reset();
+  {
+    testing_util::RawDb raw(dir_ + "/db", dir_ + "/db.key");
+    auto dump = raw.Dump();
+    for (const auto& [key, value] : dump["name_index"]) {
+      EXPECT_NE(key[0], static_cast<char>(TermKind::kBirthday));
+    }
+  }
+  Open(false);
+}
+
+// A child's birthday postings are its given, family and former family codes under its
+// month and day: they move with a corrected date and go when the child is archived.
+TEST_F(FeedTest, BirthdayPostingsFollowTheChildsDate) {
+  auto birthday_keys = [&](ChildId id) {
+    std::set<std::string> out;
+    PostingScanner scanner(store_.get());
+    std::vector<std::string> codes;
+    for (const char* name : {"Oliver", "Smith"}) {
+      PhoneticCodes c = DoubleMetaphone(name);
+      codes.push_back(c.primary);
+      if (!c.alternate.empty()) codes.push_back(c.alternate);
+    }
+    for (const auto& code : codes) {
+      for (uint16_t slot : {keys::MonthDaySlot(4, 12), keys::MonthDaySlot(5, 12)}) {
+        bool complete = false;
+        EXPECT_TRUE(scanner
+                        .ScanName(TermKind::kBirthday, code, slot, std::nullopt, 100,
+                                  [&](const Posting& p) {
+                                    if (p.id == id) out.insert(code + "@" + std::to_string(slot >> 8));
+                                  },
+                                  &complete)
+                        .ok());
+      }
+    }
+    return out;
+  };
+  ASSERT_TRUE(Apply("births", 1, {kOliver}).ok());
+  const ChildId oliver = LinkedChild("births", "b1");
+  // Oliver ALFR; Smith SM0, and XMT its alternate.
+  EXPECT_EQ(birthday_keys(oliver), (std::set<std::string>{"ALFR@4", "SM0@4", "XMT@4"}));
+  RowSpec corrected = kOliver;
+  corrected.dob = "2015-05-12";
+  ASSERT_TRUE(Apply("births", 2, {corrected}).ok());
+  EXPECT_EQ(birthday_keys(oliver), (std::set<std::string>{"ALFR@5", "SM0@5", "XMT@5"}));
+  ConsistencyReport report;
+  ASSERT_TRUE(store_->CheckConsistency(&report).ok());
+  EXPECT_TRUE(report.ok());
+  auto record = store_->GetRecord(oliver);
+  ASSERT_TRUE(record.ok());
+  auto due = ArchiveDueFor(*record);
+  ASSERT_TRUE(due.has_value());
+  ASSERT_TRUE(store_->ArchiveChild(oliver, due->on).ok());
+  EXPECT_TRUE(birthday_keys(oliver).empty());
 }
 
 // Blocking's date filter (DobPlausible) through CouldBeCandidate, which shares it: the
