@@ -425,6 +425,49 @@ bool ChildStore::files_encrypted() const { return h_->env != nullptr; }
 
 bool ChildStore::HasBirthdayPostings() const { return h_->birthday_postings; }
 
+// Every live, dated child's birthday postings, for a database created before they existed:
+// the children read in key order, their postings written as PutIndexEntries would, in
+// batches; then the meta marker. Holding write_mu_ throughout, nothing written meanwhile
+// can miss them. Stopped part way, it leaves some children's postings without the marker
+// (`check` names them as postings no record yields, and matching does not read them):
+// running it again writes them all again and finishes.
+Status ChildStore::AddBirthdayPostings(size_t* children) {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  *children = 0;
+  if (h_->birthday_postings) return Status::OK();
+  constexpr uint32_t kBatchEntries = 50000;
+  std::unique_ptr<rocksdb::Iterator> it(h_->db->NewIterator(rocksdb::ReadOptions(), h_->children));
+  rocksdb::WriteBatch batch;
+  std::string key;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    auto record = DecodeChildRecord(View(it->value()));
+    if (!record.ok()) return record.status();
+    if (record->lifecycle.archived() || record->date_of_birth.empty()) continue;
+    const IndexImage image = MakeIndexImage(*options_.policy, *record);
+    bool any = false;
+    for (const auto& t : image.terms) {
+      if (t.kind != TermKind::kBirthday) continue;
+      keys::NameTermKeyInto(&key, t.kind, t.token, record->date_of_birth, record->id);
+      batch.Put(h_->name_index, key, image.posting_value);
+      any = true;
+    }
+    *children += any;
+    if (batch.Count() >= kBatchEntries) {
+      Status s = FromRocks(h_->db->Write(rocksdb::WriteOptions(), &batch), "writing birthday postings");
+      if (!s.ok()) return s;
+      batch.Clear();
+    }
+  }
+  Status s = FromRocks(it->status(), "reading children");
+  if (!s.ok()) return s;
+  batch.Put(h_->meta, std::string(keys::kMetaBirthday), "1");
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  s = FromRocks(h_->db->Write(wo, &batch), "writing birthday postings");
+  if (s.ok()) h_->birthday_postings = true;
+  return s;
+}
+
 Status ChildStore::CompactAll() {
   rocksdb::CompactRangeOptions options;
   options.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForceOptimized;

@@ -280,6 +280,11 @@ class ChildStore {
   // database created since they exist (keys::kMetaBirthday). Feed matching scans them
   // where it can; an older database is matched as before.
   bool HasBirthdayPostings() const;
+  // Gives a database created before birthday postings its children's (live children with
+  // a date of birth), then marks it as having them; `*children` counts the children given
+  // any. OK and 0 when it has them already. Writes wait for it; safe to run again after an
+  // interruption.
+  Status AddBirthdayPostings(size_t* children);
 
   // ---- Backups (storage/child_store_backup.cc; list, verify, restore: storage/backup.h) --
 

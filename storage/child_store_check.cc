@@ -23,8 +23,6 @@
 namespace cp {
 namespace {
 
-std::string_view View(const rocksdb::Slice& s) { return std::string_view(s.data(), s.size()); }
-
 struct Collected {
   rocksdb::ColumnFamilyHandle* cf;
   std::string key;

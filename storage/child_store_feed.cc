@@ -14,8 +14,6 @@ constexpr char kSourceRecordVersion = 0x02;
 constexpr char kFeedStateVersion = 0x01;
 constexpr char kReviewShielded = 0x01;
 
-std::string_view View(const rocksdb::Slice& s) { return std::string_view(s.data(), s.size()); }
-
 void PutCounts(std::string* out, const FeedCounts& c) {
   for (uint64_t v : {c.linked, c.created, c.updated, c.unchanged, c.review, c.withdrawn, c.rejected}) {
     PutBigEndian64(out, v);

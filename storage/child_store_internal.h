@@ -50,6 +50,9 @@ struct ChildStore::Handles {
   ~Handles();
 };
 
+// The bytes of a RocksDB slice, as a view.
+inline std::string_view View(const rocksdb::Slice& s) { return std::string_view(s.data(), s.size()); }
+
 // One key-value pair bound for a column family.
 struct Entry {
   uint32_t cf_id;

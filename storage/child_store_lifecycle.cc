@@ -14,8 +14,6 @@
 namespace cp {
 namespace {
 
-std::string_view View(const rocksdb::Slice& s) { return std::string_view(s.data(), s.size()); }
-
 Clearance Engine(const char* why) {
   return Clearance::Elevated(Clearance::Level::kMatching, "storage", why);
 }

@@ -6,11 +6,6 @@
 #include "util/coding.h"
 
 namespace cp {
-namespace {
-
-std::string_view View(const rocksdb::Slice& s) { return std::string_view(s.data(), s.size()); }
-
-}  // namespace
 
 Result<ChildView> ChildStore::MakeView(ChildRecord record, std::string_view sealed_hidden,
                                        const Clearance& clearance) const {

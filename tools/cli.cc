@@ -56,6 +56,7 @@ void AddSearch(CLI::App& app, std::function<int()>* run);
 void AddGetAndDump(CLI::App& app, std::function<int()>* run);
 void AddShield(CLI::App& app, std::function<int()>* run);
 void AddCompact(CLI::App& app, std::function<int()>* run);
+void AddUpgrade(CLI::App& app, std::function<int()>* run);
 void AddPhoneticAndGen(CLI::App& app, std::function<int()>* run);
 void AddClientCommands(CLI::App& app, std::function<int()>* run);  // tools/cli_client.cc
 void AddLoadCommand(CLI::App& app, std::function<int()>* run);     // tools/cli_load.cc
@@ -70,6 +71,7 @@ int RunCli(int argc, char** argv) {
   AddGetAndDump(app, &run);
   AddShield(app, &run);
   AddCompact(app, &run);
+  AddUpgrade(app, &run);
   AddPhoneticAndGen(app, &run);
   AddFeedCommands(app, &run);
   AddAccountCommands(app, &run);
@@ -290,6 +292,30 @@ void AddCompact(CLI::App& app, std::function<int()>* run) {
         if (bytes > 0) std::fprintf(stderr, "  %-14s %llu bytes\n", name.c_str(),
                                     static_cast<unsigned long long>(bytes));
       }
+      return kExitOk;
+    };
+  });
+}
+
+void AddUpgrade(CLI::App& app, std::function<int()>* run) {
+  static DbFlags flags;
+  auto* cmd = app.add_subcommand(
+      "upgrade", "give a database created by an earlier build the index entries this one reads (birthday postings)");
+  AddDbFlags(cmd, &flags);
+  cmd->callback([run] {
+    *run = [] {
+      auto store = OpenStore(flags, false);
+      if (!store.ok()) return Fail(store.status());
+      if ((*store)->HasBirthdayPostings()) {
+        std::printf("nothing to upgrade: the database has birthday postings\n");
+        return kExitOk;
+      }
+      auto start = std::chrono::steady_clock::now();
+      size_t children = 0;
+      Status s = (*store)->AddBirthdayPostings(&children);
+      if (!s.ok()) return Fail(s);
+      std::printf("birthday postings written for %zu children in %.2f s\n", children,
+                  std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
       return kExitOk;
     };
   });

@@ -175,6 +175,21 @@ TEST_F(MatcherBlockingTest, BothNamesAgreeingWithTheYearAndTheDayWrongIsReachedO
     }
   }
   Open(false);
+
+  // Given them (what `contactpoint upgrade` does), it reads them again: all 32 children.
+  size_t children = 0;
+  ASSERT_TRUE(store_->AddBirthdayPostings(&children).ok());
+  EXPECT_EQ(children, 32u);
+  EXPECT_TRUE(store_->HasBirthdayPostings());
+  EXPECT_FALSE(Reaches(two_slips));
+  EXPECT_TRUE(Reaches({"h1", "Smith", "Oliver", "2016-04-12", "M"}));
+  ConsistencyReport after;
+  ASSERT_TRUE(store_->CheckConsistency(&after).ok());
+  EXPECT_TRUE(after.ok());
+  ASSERT_TRUE(store_->AddBirthdayPostings(&children).ok());
+  EXPECT_EQ(children, 0u) << "a second run has nothing to do";
+  Open(false);
+  EXPECT_TRUE(store_->HasBirthdayPostings()) << "the marker is written";
 }
 
 // A child's birthday postings are its given, family and former family codes under its

@@ -18,7 +18,9 @@
 #include <string>
 #include <vector>
 
+#include "../storage/raw_db_util.h"
 #include "cli_runner.h"
+#include "storage/keys.h"
 #include "tools/import.h"
 #include "util/csv.h"
 #include "util/identifiers.h"
@@ -275,6 +277,47 @@ TEST_F(CliTest, ImportWithCompactAndAnotherSource) {
   for (const char* line : {"line 2:", "line 3:", "line 4:", "line 5:"}) {
     EXPECT_THAT(again.err, HasSubstr(line));
   }
+}
+
+// A database created before birthday postings (here: one stripped of them and of their
+// marker, as such a database is) gets them from `upgrade`, exactly as a new one has them,
+// and `check` passes before and after; a second run has nothing to do.
+TEST_F(CliTest, UpgradeGivesAnOlderDatabaseItsBirthdayPostings) {
+  ASSERT_NO_FATAL_FAILURE(InitAndImport());
+  auto birthday_postings = [&] {
+    testing_util::RawDb raw(db_, db_ + ".key");
+    std::map<std::string, std::string> out;
+    auto dump = raw.Dump();
+    for (const auto& [key, value] : dump["name_index"]) {
+      if (key[0] == static_cast<char>(TermKind::kBirthday)) out[key] = value;
+    }
+    return out;
+  };
+  const auto fresh = birthday_postings();
+  ASSERT_GE(fresh.size(), 4u);
+  {
+    testing_util::RawDb raw(db_, db_ + ".key");
+    for (const auto& [key, value] : fresh) raw.Delete("name_index", key);
+    raw.Delete("meta", std::string(keys::kMetaBirthday));
+  }
+  ASSERT_TRUE(birthday_postings().empty());
+  EXPECT_EQ(RunDb("check").code, kExitOk);
+
+  CliResult r = RunDb("upgrade");
+  ASSERT_EQ(r.code, kExitOk) << r;
+  EXPECT_THAT(r.out, HasSubstr("birthday postings written for 4 children"));
+  EXPECT_EQ(birthday_postings(), fresh);
+  CliResult check = RunDb("check");
+  EXPECT_EQ(check.code, kExitOk) << check;
+
+  CliResult again = RunDb("upgrade");
+  ASSERT_EQ(again.code, kExitOk) << again;
+  EXPECT_THAT(again.out, HasSubstr("nothing to upgrade"));
+  EXPECT_EQ(birthday_postings(), fresh);
+
+  CliResult missing = Run({"upgrade", "--db", dir_ + "/nowhere"});
+  EXPECT_NE(missing.code, kExitOk);
+  EXPECT_THAT(missing.err, Not(IsEmpty()));
 }
 
 TEST_F(CliTest, ImportWithBadRowsExitsOneReportsTheLinesAndImportsTheRest) {
@@ -785,6 +828,7 @@ TEST_F(CliTest, HelpWorksForEverySubcommandAndMentionsItsOptions) {
   const std::map<std::string, std::vector<std::string>> expected = {
       {"init", {"--db", "--key-file"}},
       {"import", {"--db", "--key-file", "--source", "--compact"}},
+      {"upgrade", {"--db", "--key-file"}},
       {"search",
        {"--db", "--given", "--family", "--dob", "--dob-from", "--dob-to", "--gender", "--postcode",
         "--nhs-number", "--pupil-number", "--limit", "--json", "--queries", "--threads"}},
