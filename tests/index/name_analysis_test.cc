@@ -257,7 +257,7 @@ TEST(NameAnalysisTest, TermsAndFeaturesAreThoseBuiltWithoutTheMemo) {
 // Birthday terms are the given, family and former family names' codes (not the middle
 // names'), and only for a child with a date of birth (storage files them under its month
 // and day).
-TEST(NameAnalysisTest, BirthdayTermsAreTheFamilyNamesCodesOfADatedChild) {
+TEST(NameAnalysisTest, BirthdayTermsAreTheGivenAndFamilyCodesOfADatedChild) {
   ChildRecord r;
   r.given_name = "Ada";
   r.middle_names = "Grace";
