@@ -719,11 +719,13 @@ struct BlockingState {
     const uint8_t month = dob.month;
     if (codes.count(code) == 0 || years.count(year) == 0) return false;
     const bool own_year = !dated || year == record.date_of_birth.year || year == 0;
-    if (own_year && Wide(code)) return true;
-    if (Wide(code) && birthdays && Has(family_codes, code)) {
-      return !middle && month == record.date_of_birth.month && dob.day == record.date_of_birth.day;
+    if (Wide(code)) {
+      if (own_year) return true;
+      if (birthdays && Has(family_codes, code)) {
+        return !middle && month == record.date_of_birth.month && dob.day == record.date_of_birth.day;
+      }
+      return month == record.date_of_birth.month;
     }
-    if (Wide(code)) return month == record.date_of_birth.month;
     if (year == 0) return true;
     if (year != record.date_of_birth.year) return false;
     return std::find(narrow_months.begin(), narrow_months.end(), month) != narrow_months.end();
@@ -812,15 +814,16 @@ Status Matcher::Block(const ChildRecord& r, const HiddenFields& hidden, Blocking
   // Pre-rank by a comparison on what the postings carry (names, date, gender).
   PostingScanner scanner(store_);
   ChildView light;  // reused by PostingScore
-  auto visit = [&](const Posting& p, bool from_place, bool family_code) {
-    // Most postings fail these filters: they run before the duplicate check.
-    FeatureView fv;
-    if (!fv.Parse(p.features)) return;
+  // Most postings fail these filters: they run before the duplicate check.
+  auto admit = [&](ChildId id, const FeatureView& fv, bool from_place, bool family_code) {
     if (!st->Admits(fv, from_place, family_code)) return;
-    if (!st->visited.insert(p.id).second) return;
+    if (!st->visited.insert(id).second) return;
     st->ranked.emplace_back(
-        PostingScore(weights_, names_.get(), prepared, r, p.id, fv, &light, &st->always_read, &st->unsettled),
-        p.id);
+        PostingScore(weights_, names_.get(), prepared, r, id, fv, &light, &st->always_read, &st->unsettled), id);
+  };
+  auto visit = [&](const Posting& p, bool from_place, bool family_code) {
+    FeatureView fv;
+    if (fv.Parse(p.features)) admit(p.id, fv, from_place, family_code);
   };
   // Under the record's family codes (`wide`): the birth year whole (a wrong month or day,
   // or a wrong date with agreeing names), and a year one digit away in the record's month,
@@ -876,8 +879,8 @@ Status Matcher::Block(const ChildRecord& r, const HiddenFields& hidden, Blocking
       if (!s.ok()) return s;
     }
     if (!st->dated || !st->birthdays || !family_code) continue;
-    // The other years, one scan: every child of this family code born on the record's
-    // month and day, in any year; those of the years one digit away are kept.
+    // The other years, one scan: every child with this code born on the record's month and
+    // day, in any year; those of the years one digit away are kept.
     const Date& dob = r.date_of_birth;
     size_t count = 0;
     bool complete = false;
@@ -889,11 +892,7 @@ Status Matcher::Block(const ChildRecord& r, const HiddenFields& hidden, Blocking
           if (!fv.Parse(p.features)) return;
           const int16_t year = fv.date_of_birth().year;
           if (year == dob.year || st->years.count(static_cast<uint16_t>(year)) == 0) return;
-          if (!st->Admits(fv, false, true)) return;
-          if (!st->visited.insert(p.id).second) return;
-          st->ranked.emplace_back(PostingScore(weights_, names_.get(), prepared, r, p.id, fv, &light,
-                                               &st->always_read, &st->unsettled),
-                                  p.id);
+          admit(p.id, fv, false, true);
         },
         &complete);
     st->fullest_scan = std::max(st->fullest_scan, count);
@@ -1079,8 +1078,8 @@ Result<MatchOutcome> Matcher::MatchWithAdded(const SourceRecord& in, const Block
   for (const auto& a : added) {
     if (state.visited.count(a.id) > 0) continue;
     // Where the child's postings are filed and what they carry (storage's PutIndexEntries:
-    // the index policy's phonetic terms under the birth year and month, its family codes
-    // also under the month and day), tested as Block's scans would.
+    // the index policy's phonetic terms under the birth year and month, its given and
+    // family codes also under the month and day), tested as Block's scans would.
     FeatureView fv;
     if (!fv.Parse(a.features)) continue;
     const BlockingProfile& profile = a.profile;

@@ -143,9 +143,7 @@ void ChildStore::DeletePostings(const ChildRecord& o, const HiddenFields& hidden
   options_.policy->NameTerms(o, &terms);
   std::string key;
   for (const auto& t : terms) {
-    if (t.kind == TermKind::kBirthday && !h_->birthday_postings) continue;
-    keys::NameTermKeyInto(&key, t.kind, t.token, o.date_of_birth, o.id);
-    if (!key.empty()) batch->Delete(h_->name_index, key);
+    if (NameTermPostingKey(*h_, t, o, &key)) batch->Delete(h_->name_index, key);
   }
   if (o.shield.shielded) DeleteShieldedPostings(*h_, o, terms, batch);
   if (!o.nhs_number.empty()) batch->Delete(h_->id_index, keys::IdKey(keys::IdKind::kNhsNumber, o.nhs_number, o.id));

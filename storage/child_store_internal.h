@@ -5,6 +5,7 @@
 #include <rocksdb/db.h>
 #include <rocksdb/statistics.h>
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
@@ -45,7 +46,9 @@ struct ChildStore::Handles {
   // created before it, Crypto::KeyedHash (keys::kMetaPlaceHash).
   bool place_hash_xxh3 = false;
   // Children with a date of birth have TermKind::kBirthday postings (keys::kMetaBirthday).
-  bool birthday_postings = false;
+  // Atomic: the only flag that changes while the store is open (AddBirthdayPostings sets
+  // it under the write lock; matching reads it without).
+  std::atomic<bool> birthday_postings{false};
 
   ~Handles();
 };
@@ -109,6 +112,16 @@ inline void DeleteShieldedPostings(const ChildStore::Handles& h, const ChildReco
   if (!birth.empty()) batch->Delete(h.name_index, birth);
 }
 
+// The key `term`'s posting of `r` is filed under in this database, in `*key`; false when
+// it files none: a birthday posting in a database without them, or of a child without a
+// date of birth. Writing and deleting a child's postings both ask it.
+inline bool NameTermPostingKey(const ChildStore::Handles& h, const IndexTerm& term, const ChildRecord& r,
+                               std::string* key) {
+  if (term.kind == TermKind::kBirthday && !h.birthday_postings) return false;
+  keys::NameTermKeyInto(key, term.kind, term.token, r.date_of_birth, r.id);
+  return !key->empty();
+}
+
 template <typename Sink>
 void PutIndexEntries(ChildStore::Handles* h, const Crypto& crypto, const IndexImage& image,
                      const ChildRecord& r, const HiddenFields& hidden, Sink* b) {
@@ -116,10 +129,7 @@ void PutIndexEntries(ChildStore::Handles* h, const Crypto& crypto, const IndexIm
   std::string key;  // reused: both sinks copy what they are given
   for (const auto& term : image.terms) {
     const std::string& value = CarriesFeatures(term.kind) ? image.posting_value : image.flags_only;
-    if (!archived && (term.kind != TermKind::kBirthday || h->birthday_postings)) {
-      keys::NameTermKeyInto(&key, term.kind, term.token, r.date_of_birth, r.id);
-      if (!key.empty()) b->Put(h->name_index, key, value);
-    }
+    if (!archived && NameTermPostingKey(*h, term, r, &key)) b->Put(h->name_index, key, value);
     if (r.shield.shielded && term.kind == TermKind::kPhonetic) {
       keys::NamePostingKeyInto(&key, TermKind::kShieldedPhonetic, term.token, 0, 0, r.id);
       b->Put(h->name_index, key, image.posting_value);
