@@ -299,8 +299,23 @@ Status ChildStore::OpenDb() {
     db.statistics = h_->statistics;
   }
   auto descriptors = Descriptors(h_->cache, existing);
+  // A new database opens with the default family and then creates the others in one call.
+  // DB::Open creates missing families one at a time, and after each RocksDB rewrites its
+  // OPTIONS file and parses it back to check it: thirteen times, each longer, which made
+  // creating a store cost 0.35 s under the sanitizers and 60% of a small test's time.
+  // CreateColumnFamilies writes the file once. An older database missing a newer family
+  // still has it created by DB::Open (create_missing_column_families).
+  std::vector<rocksdb::ColumnFamilyDescriptor> later;
+  if (options_.create) later.assign(descriptors.begin() + 1, descriptors.end());
+  descriptors.resize(descriptors.size() - later.size());
   auto s = rocksdb::DB::Open(db, options_.db_dir, descriptors, &h_->all, &h_->db);
   if (!s.ok()) return FromRocks(s, "opening " + options_.db_dir);
+  if (!later.empty()) {
+    std::vector<rocksdb::ColumnFamilyHandle*> created;
+    s = h_->db->CreateColumnFamilies(later, &created);
+    h_->all.insert(h_->all.end(), created.begin(), created.end());
+    if (!s.ok()) return FromRocks(s, "creating the column families of " + options_.db_dir);
+  }
   for (auto* cf : h_->all) {
     const std::string& name = cf->GetName();
     if (name == kMeta) h_->meta = cf;
