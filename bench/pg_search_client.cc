@@ -281,7 +281,7 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
   app.add_option("--cap", o.cap, "result cap (more is too many matches)")
-      ->check(CLI::Range(size_t{1}, cp::kMaxResultCap))
+      ->check(CLI::Range(size_t{1}, size_t{cp::kMaxResultCap}))
       ->capture_default_str();
   app.add_option("--source", o.source, "source name written beside each key in --answers")
       ->capture_default_str();

@@ -6,13 +6,13 @@
 #include <string>
 
 #include "storage/record.h"
+#include "storage/roles.h"  // kMaxResultCap, the engine's ceiling on one search's results
 #include "util/date.h"
 #include "util/status.h"
 
 namespace cp {
 
 inline constexpr size_t kDefaultResultCap = 20;
-inline constexpr size_t kMaxResultCap = 50;
 
 struct SearchCriteria {
   std::string given_name;

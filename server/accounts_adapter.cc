@@ -10,20 +10,6 @@ namespace cp::server {
 
 namespace {
 
-template <typename A, typename B>
-constexpr bool SameBit(A a, B b) {
-  return static_cast<uint32_t>(a) == static_cast<uint32_t>(b);
-}
-static_assert(SameBit(cp::Operation::kSearch, Operation::kSearch) &&
-                  SameBit(cp::Operation::kGetRecord, Operation::kGetRecord) &&
-                  SameBit(cp::Operation::kShield, Operation::kShield) &&
-                  SameBit(cp::Operation::kBreakGlass, Operation::kBreakGlass) &&
-                  SameBit(cp::Operation::kFeedBatch, Operation::kFeedBatch) &&
-                  SameBit(cp::Operation::kReview, Operation::kReview) &&
-                  SameBit(cp::Operation::kAccountAdmin, Operation::kAccountAdmin) &&
-                  SameBit(cp::Operation::kReadArchived, Operation::kReadArchived),
-              "server/ports.h Operation must mirror storage/roles.h");
-
 Result<CredentialCheck> FromDecision(const AuthDecision& d) {
   switch (d.error) {
     case AuthError::kNone:

@@ -23,7 +23,7 @@
 #include "storage/audit_log.h"
 
 namespace cp {
-class Accounts;  // storage/accounts.h, not included: see the note on Operation in ports.h
+class Accounts;  // storage/accounts.h
 class ChildStore;
 }  // namespace cp
 

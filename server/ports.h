@@ -12,24 +12,13 @@
 #include <vector>
 
 #include "storage/record.h"
+#include "storage/roles.h"
 #include "util/status.h"
 
 namespace cp::server {
 
-// Operations a role may be permitted: the same bits as cp::Operation in
-// storage/roles.h, restated because that header cannot be included beside
-// query/criteria.h (both define kMaxResultCap); server/accounts_adapter.cc checks that the
-// two agree.
-enum class Operation : uint32_t {
-  kSearch = 1u << 0,
-  kGetRecord = 1u << 1,
-  kShield = 1u << 2,  // shield and unshield
-  kBreakGlass = 1u << 3,
-  kFeedBatch = 1u << 4,
-  kReview = 1u << 5,
-  kAccountAdmin = 1u << 6,
-  kReadArchived = 1u << 7,  // reads under Clearance::DataManager
-};
+// Operations a role may be permitted: cp::Operation, storage/roles.h.
+using cp::Operation;
 
 struct UserProfile {
   std::string user;
