@@ -59,7 +59,7 @@ void PrintEntry(const AuditEntry& e) {
   std::cout << "\n";
 }
 
-void AddVerify(CLI::App* audit, std::function<int()>* run) {
+void AddAuditVerify(CLI::App* audit, std::function<int()>* run) {
   static DbFlags flags;
   auto* cmd = audit->add_subcommand(
       "verify", "walk the hash chain; exit 0 if intact, 1 with the first altered, removed or moved entry");
@@ -256,7 +256,7 @@ void AddAuditCommands(CLI::App& app, std::function<int()>* run) {
   auto* audit =
       app.add_subcommand("audit", "the audit trail: verify the chain, query by child or user, report");
   audit->require_subcommand(1);
-  AddVerify(audit, run);
+  AddAuditVerify(audit, run);
   AddQuery(audit, run);
   AddReport(audit, run);
 }

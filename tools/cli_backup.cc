@@ -93,7 +93,7 @@ void AddList(CLI::App* backup, std::function<int()>* run) {
   });
 }
 
-void AddVerify(CLI::App* backup, std::function<int()>* run) {
+void AddBackupVerify(CLI::App* backup, std::function<int()>* run) {
   static BackupFlags flags;
   static uint32_t id = 0;
   auto* cmd = backup->add_subcommand(
@@ -158,7 +158,7 @@ void AddBackupCommands(CLI::App& app, std::function<int()>* run) {
   backup->require_subcommand(1);
   AddCreate(backup, run);
   AddList(backup, run);
-  AddVerify(backup, run);
+  AddBackupVerify(backup, run);
   AddRestore(backup, run);
 }
 

@@ -22,6 +22,7 @@
 
 #include "server/client.h"
 #include "server/records.h"
+#include "tools/cli.h"
 #include "tools/json_output.h"
 #include "tools/load_client.h"
 
@@ -30,8 +31,6 @@ namespace {
 
 namespace fb = protocol;
 using nlohmann::json;
-
-constexpr int kExitOk = 0, kExitFailure = 1, kExitUsage = 2, kExitTooMany = 3, kExitRefused = 4;
 
 struct ClientFlags {
   std::string server = "127.0.0.1:7443";

@@ -9,11 +9,9 @@
 #include <string>
 
 #include "storage/child_store.h"
+#include "tools/cli.h"  // exit codes
 
 namespace cp {
-
-// Exit codes (tools/cli.h).
-inline constexpr int kExitOk = 0, kExitFailure = 1, kExitUsage = 2, kExitTooMany = 3;
 
 struct DbFlags {
   std::string db;
