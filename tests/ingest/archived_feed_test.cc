@@ -7,7 +7,7 @@
 namespace cp::feed_test {
 namespace {
 
-const RowSpec kAva{"b1", "Ava",       "Whitfield", "2006-03-02",
+const RowSpec kArchivedAva{"b1", "Ava",       "Whitfield", "2006-03-02",
                    "F",  "1 High St", "LS1 4AB",   "9434765919"};
 const Date kAfter18{2024, 3, 3};
 
@@ -34,10 +34,10 @@ class ArchivedFeedTest : public FeedTest {
 };
 
 TEST_F(ArchivedFeedTest, AnUpdateKeepsConsentAndTheArchiveDate) {
-  ASSERT_TRUE(Apply("births", 1, {kAva}).ok());
+  ASSERT_TRUE(Apply("births", 1, {kArchivedAva}).ok());
   const ChildId ava = LinkedChild("births", "b1");
   ASSERT_TRUE(store_->SetConsentTo25(ava, true).ok());
-  RowSpec moved = kAva;
+  RowSpec moved = kArchivedAva;
   moved.address = "2 New Rd";
   moved.postcode = "LS2 7EF";
   ASSERT_TRUE(Apply("births", 2, {moved}).ok());
@@ -56,7 +56,7 @@ TEST_F(ArchivedFeedTest, AnUpdateKeepsConsentAndTheArchiveDate) {
 }
 
 TEST_F(ArchivedFeedTest, ARecordOfAnArchivedShieldedChildNeverMakesAnUnshieldedChild) {
-  ASSERT_TRUE(Apply("births", 1, {kAva}).ok());
+  ASSERT_TRUE(Apply("births", 1, {kArchivedAva}).ok());
   const ChildId ava = LinkedChild("births", "b1");
   ASSERT_TRUE(store_->SetShield(ava, true, "la_leeds", "fleeing violence").ok());
   ASSERT_NO_FATAL_FAILURE(Archive(kAfter18));

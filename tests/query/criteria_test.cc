@@ -24,7 +24,7 @@ constexpr char kNhs[] = "9434765919";        // valid check digit
 constexpr char kNhsBad[] = "9434765918";     // check digit wrong
 constexpr char kUpn[] = "H801200001001";     // valid check letter
 constexpr char kUpnBad[] = "Z801200001001";  // check letter wrong
-constexpr Date kDob{2015, 3, 14};
+constexpr Date kDate{2015, 3, 14};
 
 bool Contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;
@@ -100,10 +100,10 @@ std::vector<AcceptCase> AcceptCases() {
       {"UpnLowerCase", C().Upn("h801200001001").c, CriteriaKind::kIdentifier},
       {"TemporaryUpn", C().Upn("G80120000101A").c, CriteriaKind::kIdentifier},
       {"NhsAndUpn", C().Nhs(kNhs).Upn(kUpn).c, CriteriaKind::kIdentifier},
-      {"NamesAndDob", C().Given("Oliver").Family("Smith").Dob(kDob).c,
+      {"NamesAndDob", C().Given("Oliver").Family("Smith").Dob(kDate).c,
        CriteriaKind::kNamesAndBirth},
-      {"InitialAndDob", C().Given("O").Family("Smith").Dob(kDob).c, CriteriaKind::kNamesAndBirth},
-      {"InitialWithDotAndDob", C().Given("O.").Family("Smith").Dob(kDob).c,
+      {"InitialAndDob", C().Given("O").Family("Smith").Dob(kDate).c, CriteriaKind::kNamesAndBirth},
+      {"InitialWithDotAndDob", C().Given("O.").Family("Smith").Dob(kDate).c,
        CriteriaKind::kNamesAndBirth},
       {"NamesAndOneDayRange",
        C().Given("Oliver").Family("Smith").Range({2015, 3, 14}, {2015, 3, 14}).c,
@@ -120,22 +120,22 @@ std::vector<AcceptCase> AcceptCases() {
       {"InitialAndRange", C().Given("O").Family("Smith").Range({2015, 1, 1}, {2016, 12, 31}).c,
        CriteriaKind::kNamesAndBirth},
       {"NamesDobGenderPostcode",
-       C().Given("Oliver").Family("Smith").Dob(kDob).Sex(G::kMale).Postcode("LS1 4AP").c,
+       C().Given("Oliver").Family("Smith").Dob(kDate).Sex(G::kMale).Postcode("LS1 4AP").c,
        CriteriaKind::kNamesAndBirth},
-      {"FamilyDobGenderPostcode", C().Family("Smith").Dob(kDob).Sex(G::kMale).Postcode("LS1 4AP").c,
+      {"FamilyDobGenderPostcode", C().Family("Smith").Dob(kDate).Sex(G::kMale).Postcode("LS1 4AP").c,
        CriteriaKind::kFamilyBirthGenderPlace},
       {"FamilyDobFemalePostcode",
-       C().Family("Smith").Dob(kDob).Sex(G::kFemale).Postcode("ls14ap").c,
+       C().Family("Smith").Dob(kDate).Sex(G::kFemale).Postcode("ls14ap").c,
        CriteriaKind::kFamilyBirthGenderPlace},
-      {"GivenDobGenderPostcode", C().Given("Oliver").Dob(kDob).Sex(G::kMale).Postcode("LS1 4AP").c,
+      {"GivenDobGenderPostcode", C().Given("Oliver").Dob(kDate).Sex(G::kMale).Postcode("LS1 4AP").c,
        CriteriaKind::kGivenBirthGenderPlace},
-      {"DoubleBarrelledFamily", C().Given("Charlotte").Family("Taylor-Brown").Dob(kDob).c,
+      {"DoubleBarrelledFamily", C().Given("Charlotte").Family("Taylor-Brown").Dob(kDate).c,
        CriteriaKind::kNamesAndBirth},
-      {"NonAsciiNames", C().Given("Zoë").Family("Ólafsdóttir").Dob(kDob).c,
+      {"NonAsciiNames", C().Given("Zoë").Family("Ólafsdóttir").Dob(kDate).c,
        CriteriaKind::kNamesAndBirth},
-      {"LimitOne", C().Given("Oliver").Family("Smith").Dob(kDob).Limit(1).c,
+      {"LimitOne", C().Given("Oliver").Family("Smith").Dob(kDate).Limit(1).c,
        CriteriaKind::kNamesAndBirth},
-      {"LimitFifty", C().Given("Oliver").Family("Smith").Dob(kDob).Limit(50).c,
+      {"LimitFifty", C().Given("Oliver").Family("Smith").Dob(kDate).Limit(50).c,
        CriteriaKind::kNamesAndBirth},
       {"IdentifierLimitFifty", C().Nhs(kNhs).Limit(kMaxResultCap).c, CriteriaKind::kIdentifier},
   };
@@ -170,27 +170,27 @@ std::vector<RefuseCase> MissingCriteriaCases() {
       {"GivenAlone", C().Given("Oliver").c},
       {"PostcodeAlone", C().Postcode("LS1 4AP").c},
       {"GenderAlone", C().Sex(G::kFemale).c},
-      {"DobAlone", C().Dob(kDob).c},
+      {"DobAlone", C().Dob(kDate).c},
       {"RangeAlone", C().Range({2015, 1, 1}, {2015, 12, 31}).c},
-      {"FamilyAndDobWithoutGiven", C().Family("Smith").Dob(kDob).c},
+      {"FamilyAndDobWithoutGiven", C().Family("Smith").Dob(kDate).c},
       {"GivenAndFamilyWithoutDob", C().Given("Oliver").Family("Smith").c},
-      {"GivenAndDob", C().Given("Oliver").Dob(kDob).c},
+      {"GivenAndDob", C().Given("Oliver").Dob(kDate).c},
       {"FamilyAndRange", C().Family("Smith").Range({2015, 1, 1}, {2015, 12, 31}).c},
-      {"FamilyDobGender", C().Family("Smith").Dob(kDob).Sex(G::kMale).c},
-      {"FamilyDobPostcode", C().Family("Smith").Dob(kDob).Postcode("LS1 4AP").c},
+      {"FamilyDobGender", C().Family("Smith").Dob(kDate).Sex(G::kMale).c},
+      {"FamilyDobPostcode", C().Family("Smith").Dob(kDate).Postcode("LS1 4AP").c},
       {"FamilyGenderPostcode", C().Family("Smith").Sex(G::kMale).Postcode("LS1 4AP").c},
       {"FamilyRangeGenderPostcode",
        C().Family("Smith").Range({2015, 1, 1}, {2015, 12, 31}).Sex(G::kMale).Postcode("LS1 4AP").c},
-      {"GivenDobGender", C().Given("Oliver").Dob(kDob).Sex(G::kMale).c},
-      {"GivenDobPostcode", C().Given("Oliver").Dob(kDob).Postcode("LS1 4AP").c},
+      {"GivenDobGender", C().Given("Oliver").Dob(kDate).Sex(G::kMale).c},
+      {"GivenDobPostcode", C().Given("Oliver").Dob(kDate).Postcode("LS1 4AP").c},
       {"GivenRangeGenderPostcode",
        C().Given("Oliver").Range({2015, 1, 1}, {2015, 12, 31}).Sex(G::kMale).Postcode("LS1 4AP").c},
       {"NamesGenderPostcodeWithoutDob",
        C().Given("Oliver").Family("Smith").Sex(G::kMale).Postcode("LS1 4AP").c},
-      {"DobGenderPostcode", C().Dob(kDob).Sex(G::kMale).Postcode("LS1 4AP").c},
-      {"BlankNames", C().Given("   ").Family(" ").Dob(kDob).c},
-      {"PunctuationOnlyGiven", C().Given("-").Family("Smith").Dob(kDob).c},
-      {"PunctuationOnlyFamily", C().Given("Oliver").Family("'").Dob(kDob).c},
+      {"DobGenderPostcode", C().Dob(kDate).Sex(G::kMale).Postcode("LS1 4AP").c},
+      {"BlankNames", C().Given("   ").Family(" ").Dob(kDate).c},
+      {"PunctuationOnlyGiven", C().Given("-").Family("Smith").Dob(kDate).c},
+      {"PunctuationOnlyFamily", C().Given("Oliver").Family("'").Dob(kDate).c},
   };
 }
 
@@ -235,7 +235,7 @@ std::vector<FormCase> FormCases() {
       {"RangeEndBeforeStart", names().Range({2015, 6, 1}, {2015, 5, 31}).c, "before"},
       {"RangeWithoutEnd", names().From({2015, 1, 1}).c, "range"},
       {"RangeWithoutStart", names().To({2015, 1, 1}).c, "range"},
-      {"DobAndRangeBoth", names().Dob(kDob).Range({2015, 1, 1}, {2015, 12, 31}).c, "not both"},
+      {"DobAndRangeBoth", names().Dob(kDate).Range({2015, 1, 1}, {2015, 12, 31}).c, "not both"},
       {"NhsCheckDigitWrong", C().Nhs(kNhsBad).c, "check"},
       {"NhsTooShort", C().Nhs("943476591").c, ""},
       {"NhsLetters", C().Nhs("94347659AB").c, ""},
@@ -243,13 +243,13 @@ std::vector<FormCase> FormCases() {
       {"UpnCheckLetterWrong", C().Upn(kUpnBad).c, ""},
       {"UpnTooShort", C().Upn("H80120000100").c, ""},
       {"ValidNhsButInvalidUpn", C().Nhs(kNhs).Upn(kUpnBad).c, ""},
-      {"PostcodeNotAPostcode", C().Family("Smith").Dob(kDob).Sex(G::kMale).Postcode("LS1").c, ""},
-      {"PostcodeGarbage", C().Family("Smith").Dob(kDob).Sex(G::kMale).Postcode("not a postcode").c,
+      {"PostcodeNotAPostcode", C().Family("Smith").Dob(kDate).Sex(G::kMale).Postcode("LS1").c, ""},
+      {"PostcodeGarbage", C().Family("Smith").Dob(kDate).Sex(G::kMale).Postcode("not a postcode").c,
        ""},
-      {"PostcodeInvalidEvenWithNames", names().Dob(kDob).Postcode("12345").c, ""},
-      {"LimitZero", names().Dob(kDob).Limit(0).c, "limit"},
-      {"LimitFiftyOne", names().Dob(kDob).Limit(51).c, "limit"},
-      {"LimitHuge", names().Dob(kDob).Limit(1000000).c, "limit"},
+      {"PostcodeInvalidEvenWithNames", names().Dob(kDate).Postcode("12345").c, ""},
+      {"LimitZero", names().Dob(kDate).Limit(0).c, "limit"},
+      {"LimitFiftyOne", names().Dob(kDate).Limit(51).c, "limit"},
+      {"LimitHuge", names().Dob(kDate).Limit(1000000).c, "limit"},
       {"IdentifierLimitZero", C().Nhs(kNhs).Limit(0).c, "limit"},
   };
 }
@@ -326,14 +326,14 @@ TEST_P(InitialOutsideCombinationTwoTest, IsRefused) {
 INSTANTIATE_TEST_SUITE_P(
     Table, InitialOutsideCombinationTwoTest,
     testing::Values(
-        FormCase{"FamilyInitialGivenDob", C().Given("Oliver").Family("S").Dob(kDob).c, ""},
+        FormCase{"FamilyInitialGivenDob", C().Given("Oliver").Family("S").Dob(kDate).c, ""},
         FormCase{"FamilyInitialGivenRange",
                  C().Given("Oliver").Family("S.").Range({2015, 1, 1}, {2015, 12, 31}).c, ""},
-        FormCase{"BothInitialsDob", C().Given("O").Family("S").Dob(kDob).c, ""},
+        FormCase{"BothInitialsDob", C().Given("O").Family("S").Dob(kDate).c, ""},
         FormCase{"FamilyInitialDobGenderPostcode",
-                 C().Family("S").Dob(kDob).Sex(Gender::kMale).Postcode("LS1 4AP").c, ""},
+                 C().Family("S").Dob(kDate).Sex(Gender::kMale).Postcode("LS1 4AP").c, ""},
         FormCase{"GivenInitialDobGenderPostcode",
-                 C().Given("O").Dob(kDob).Sex(Gender::kMale).Postcode("LS1 4AP").c, ""}),
+                 C().Given("O").Dob(kDate).Sex(Gender::kMale).Postcode("LS1 4AP").c, ""}),
     [](const auto& info) { return std::string(info.param.name); });
 
 // ---- Canonicalisation -------------------------------------------------------------------
@@ -356,11 +356,11 @@ TEST(CanonicaliseTest, PupilNumberIsUpperCasedAndTrimmed) {
 
 TEST(CanonicaliseTest, PostcodeIsUpperCasedWithOneSpace) {
   for (const char* text : {"ls14ap", "LS14AP", "ls1 4ap", "LS1 4AP"}) {
-    SearchCriteria c = C().Family("Smith").Dob(kDob).Sex(Gender::kMale).Postcode(text).c;
+    SearchCriteria c = C().Family("Smith").Dob(kDate).Sex(Gender::kMale).Postcode(text).c;
     ASSERT_TRUE(ValidateCriteria(&c).ok()) << text;
     EXPECT_EQ(c.postcode, "LS1 4AP") << text;
   }
-  SearchCriteria c = C().Family("Smith").Dob(kDob).Sex(Gender::kMale).Postcode("sw1a1aa").c;
+  SearchCriteria c = C().Family("Smith").Dob(kDate).Sex(Gender::kMale).Postcode("sw1a1aa").c;
   ASSERT_TRUE(ValidateCriteria(&c).ok());
   EXPECT_EQ(c.postcode, "SW1A 1AA");
 }
@@ -377,11 +377,11 @@ TEST(CanonicaliseTest, BothIdentifiersAndPostcodeAreCanonicalisedTogether) {
 }
 
 TEST(CanonicaliseTest, OtherFieldsAreLeftAsGiven) {
-  SearchCriteria c = C().Given(" Oliver ").Family("Smith-Jones").Dob(kDob).Limit(7).c;
+  SearchCriteria c = C().Given(" Oliver ").Family("Smith-Jones").Dob(kDate).Limit(7).c;
   ASSERT_TRUE(ValidateCriteria(&c).ok());
   EXPECT_EQ(c.given_name, " Oliver ");
   EXPECT_EQ(c.family_name, "Smith-Jones");
-  EXPECT_EQ(c.date_of_birth, kDob);
+  EXPECT_EQ(c.date_of_birth, kDate);
   EXPECT_EQ(c.limit, 7u);
 }
 
@@ -392,7 +392,7 @@ TEST(CriteriaDefaultsTest, DefaultLimitIsTwentyAndMaximumFifty) {
 }
 
 TEST(CriteriaDefaultsTest, ValidationIsIdempotent) {
-  SearchCriteria c = C().Family("Smith").Dob(kDob).Sex(Gender::kMale).Postcode("ls14ap").c;
+  SearchCriteria c = C().Family("Smith").Dob(kDate).Sex(Gender::kMale).Postcode("ls14ap").c;
   c.nhs_number.clear();
   ASSERT_TRUE(ValidateCriteria(&c).ok());
   SearchCriteria again = c;

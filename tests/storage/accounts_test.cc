@@ -528,8 +528,6 @@ TEST_F(AccountsTest, ConcurrentChargesNeverExceedTheQuota) {
 
 // ---- Nothing in clear ----------------------------------------------------------------------
 
-std::string ReadAll(const std::filesystem::path& p) { return testing_util::ReadFileBytes(p); }
-
 TEST_F(AccountsTest, NoPasswordOrSecretInAnyDatabaseFile) {
   AddAlice();
   ASSERT_TRUE(store_->CompactAll().ok());  // flushes the memtables into SST files
@@ -537,7 +535,7 @@ TEST_F(AccountsTest, NoPasswordOrSecretInAnyDatabaseFile) {
   bool saw_user = false;
   for (const auto& f : std::filesystem::recursive_directory_iterator(db_dir_)) {
     if (!f.is_regular_file()) continue;
-    std::string bytes = ReadAll(f.path());
+    std::string bytes = testing_util::ReadFileBytes(f.path());
     saw_user = saw_user || bytes.find("ualice") != std::string::npos;
     EXPECT_EQ(bytes.find(kPassword), std::string::npos) << f.path();
     EXPECT_EQ(bytes.find(secret_b32_), std::string::npos) << f.path();

@@ -580,8 +580,6 @@ TEST_F(AuditLogTest, CommitHookWritesGoInTheSameBatchAndItsFailureFailsTheBatch)
 
 // ---- Nothing personal in clear -------------------------------------------------------------
 
-std::string ReadAll(const std::filesystem::path& p) { return testing_util::ReadFileBytes(p); }
-
 TEST_F(AuditLogTest, PostcodeAndNameInCriteriaAreNeverInClearOnDisk) {
   const std::string postcode = "LS6 9QT", name = "Zzyzxmarker", reason = "Qwertyreason fled";
   Append(Search("investigator.zz", kT0, {7}, reason, "family=" + name + " postcode=" + postcode));
@@ -593,7 +591,7 @@ TEST_F(AuditLogTest, PostcodeAndNameInCriteriaAreNeverInClearOnDisk) {
   for (const auto& f : std::filesystem::recursive_directory_iterator(db_dir_)) {
     if (!f.is_regular_file()) continue;
     ++files;
-    std::string bytes = ReadAll(f.path());
+    std::string bytes = testing_util::ReadFileBytes(f.path());
     saw_user = saw_user || bytes.find("investigator.zz") != std::string::npos;
     EXPECT_EQ(bytes.find(postcode), std::string::npos) << f.path();
     EXPECT_EQ(bytes.find("LS69QT"), std::string::npos) << f.path();

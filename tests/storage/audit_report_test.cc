@@ -16,7 +16,7 @@ namespace {
 using testing_util::MakeChild;
 using ::testing::ElementsAre;
 
-constexpr int64_t kDay = int64_t{86400} * 1000000;
+constexpr int64_t kOneDay = int64_t{86400} * 1000000;
 constexpr int64_t kDay0 = 20400;  // 2025-11-08: the report's first day
 
 class AuditReportTest : public testing_util::TempDirTest {
@@ -58,7 +58,7 @@ class AuditReportTest : public testing_util::TempDirTest {
            AuditOutcome outcome = AuditOutcome::kOk, AuditRefusal refusal = AuditRefusal::kNone,
            std::vector<ChildId> children = {}, int64_t second = 3600) {
     AuditEntry e;
-    e.time_micros = day * kDay + second * 1000000;
+    e.time_micros = day * kOneDay + second * 1000000;
     e.user = user;
     e.organisation = "la_leeds";
     e.source_address = "10.0.0.7";
@@ -136,7 +136,7 @@ TEST_F(AuditReportTest, BreakGlassRefusalsAndShieldedViews) {
   EXPECT_THAT(views, ElementsAre(std::pair<std::string, ChildId>{"alice", shielded_},
                                  std::pair<std::string, ChildId>{"dave", shielded_},
                                  std::pair<std::string, ChildId>{"dave", later_shielded_}));
-  EXPECT_EQ(r.shielded_views.back().entry.time_micros / kDay, kDay0 + 2);
+  EXPECT_EQ(r.shielded_views.back().entry.time_micros / kOneDay, kDay0 + 2);
   EXPECT_TRUE(r.outliers.empty());
 }
 

@@ -41,23 +41,8 @@ using testing_util::MakeChild;
 using testing_util::MakeHidden;
 using testing_util::TestIndexPolicy;
 
-struct SeenPosting {
-  ChildId id;
-  uint16_t year;
-  uint8_t month;
-  bool shielded;
-  std::string features;
-  friend bool operator==(const SeenPosting&, const SeenPosting&) = default;
-};
-
-std::ostream& operator<<(std::ostream& os, const SeenPosting& p) {
-  return os << "{id " << p.id << ", " << p.year << "-" << int{p.month}
-            << (p.shielded ? ", shielded" : "") << ", '" << p.features << "'}";
-}
-
-Clearance Manager() {
-  return Clearance::Elevated(Clearance::Level::kShieldingManager, "Leeds City Council", "test");
-}
+using testing_util::Manager;
+using testing_util::SeenPosting;
 
 constexpr const char* kPostcodes[] = {"LS1 4AP", "YO1 7HH", "M1 1AE", "SW1A 1AA", ""};
 
@@ -152,15 +137,15 @@ uint64_t Count(const ChildStore& store) {
 // The raw bytes of every file under `dir` (WAL, MANIFEST, LOG, OPTIONS, SST), and the
 // decoded keys and values of every SST file (which sees through block compression), as in
 // tests/storage/shield_marker_test.cc.
-struct DiskScan {
+struct LoaderDiskScan {
   std::set<std::string> raw;      // needles found in raw bytes
   std::set<std::string> decoded;  // needles found in SST keys or values
   int files = 0;
   int sst_files = 0;
 };
 
-DiskScan ScanDirectory(const std::string& dir, const std::vector<std::string>& needles) {
-  DiskScan scan;
+LoaderDiskScan ScanLoaderDirectory(const std::string& dir, const std::vector<std::string>& needles) {
+  LoaderDiskScan scan;
   std::error_code ec;
   for (const auto& entry : std::filesystem::recursive_directory_iterator(dir, ec)) {
     if (!entry.is_regular_file()) continue;
@@ -1117,7 +1102,7 @@ TEST_F(BulkLoaderTest, SetShieldsStopsAtTheFirstFailureAndStillLeavesNoPlaceKeyO
   const std::string hash = (*crypto)->PlaceHash("ZZ9 9ZZ");
   const std::vector<std::string> shielded_keys{keys::PlaceKey(hash, 2), keys::PlaceKey(hash, 5)};
   const std::string control_key = keys::PlaceKey(hash, 7);
-  DiskScan scan = ScanDirectory(db_dir_, {shielded_keys[0], shielded_keys[1], control_key});
+  LoaderDiskScan scan = ScanLoaderDirectory(db_dir_, {shielded_keys[0], shielded_keys[1], control_key});
   for (const auto& key : shielded_keys) {
     EXPECT_EQ(scan.raw.count(key) + scan.decoded.count(key), 0u) << "a shielded child's place key is still on disk";
   }
@@ -1149,7 +1134,7 @@ TEST_F(BulkLoaderTest, SetShieldWorksOnBulkLoadedChildrenAndLeavesNoPlaceKeyOnDi
   const std::string hash = (*crypto)->PlaceHash("ZZ9 9ZZ");
   const std::string shielded_key = keys::PlaceKey(hash, 3);
   const std::string control_key = keys::PlaceKey(hash, 4);
-  DiskScan scan = ScanDirectory(db_dir_, {shielded_key, control_key});
+  LoaderDiskScan scan = ScanLoaderDirectory(db_dir_, {shielded_key, control_key});
   EXPECT_EQ(scan.raw.count(shielded_key) + scan.decoded.count(shielded_key), 0u)
       << "the shielded child's place key is still on disk";
   EXPECT_EQ(scan.decoded.count(control_key), 1u) << "the scan does not see place keys";
@@ -1194,7 +1179,7 @@ TEST_F(BulkLoaderTest, HiddenFieldsAreNotOnDiskInClear) {
     SCOPED_TRACE(when);
     std::vector<std::string> needles = secrets;
     needles.push_back(kControl);
-    DiskScan scan = ScanDirectory(db_dir_, needles);
+    LoaderDiskScan scan = ScanLoaderDirectory(db_dir_, needles);
     EXPECT_GT(scan.sst_files, 0);
     for (const auto& secret : secrets) {
       EXPECT_EQ(scan.raw.count(secret), 0u) << "'" << secret << "' is in clear in a file";

@@ -28,9 +28,7 @@ using testing_util::RawDb;
 
 constexpr ChildId kNoSuchChild = 999;
 
-Date D(int y, int m, int d) {
-  return Date{static_cast<int16_t>(y), static_cast<uint8_t>(m), static_cast<uint8_t>(d)};
-}
+using testing_util::D;
 
 class CheckTest : public testing_util::TempDirTest {
  protected:

@@ -42,24 +42,8 @@ using testing_util::MakeChild;
 using testing_util::MakeHidden;
 using testing_util::TestIndexPolicy;
 
-// A posting copied out of the scan (Posting::features is only valid during the visit).
-struct SeenPosting {
-  ChildId id;
-  uint16_t year;
-  uint8_t month;
-  bool shielded;
-  std::string features;
-  friend bool operator==(const SeenPosting&, const SeenPosting&) = default;
-};
-
-std::ostream& operator<<(std::ostream& os, const SeenPosting& p) {
-  return os << "{id " << p.id << ", " << p.year << "-" << int{p.month}
-            << (p.shielded ? ", shielded" : "") << ", '" << p.features << "'}";
-}
-
-Clearance Manager() {
-  return Clearance::Elevated(Clearance::Level::kShieldingManager, "Leeds City Council", "test");
-}
+using testing_util::Manager;
+using testing_util::SeenPosting;
 
 // Puts `value` under the meta key of the closed store at `db_dir`, or deletes the key.
 void SetMeta(const std::string& db_dir, const std::string& key, const std::optional<std::string>& value);

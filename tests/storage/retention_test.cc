@@ -30,9 +30,7 @@ using testing_util::MakeHidden;
 using testing_util::RawDb;
 using testing_util::TestIndexPolicy;
 
-Date D(int y, int m, int d) {
-  return Date{static_cast<int16_t>(y), static_cast<uint8_t>(m), static_cast<uint8_t>(d)};
-}
+using testing_util::D;
 
 Clearance Engine() { return Clearance::Elevated(Clearance::Level::kMatching, "test", "test"); }
 Clearance DataManager(Date as_of) { return Clearance::DataManager("records team", "test", as_of); }

@@ -10,6 +10,7 @@
 #include <cctype>
 #include <filesystem>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -19,6 +20,30 @@
 #include "storage/record.h"
 
 namespace cp::testing_util {
+
+// A posting copied out of a scan (Posting::features is only valid during the visit).
+struct SeenPosting {
+  ChildId id;
+  uint16_t year;
+  uint8_t month;
+  bool shielded;
+  std::string features;
+  friend bool operator==(const SeenPosting&, const SeenPosting&) = default;
+};
+
+inline std::ostream& operator<<(std::ostream& os, const SeenPosting& p) {
+  return os << "{id " << p.id << ", " << p.year << "-" << int{p.month}
+            << (p.shielded ? ", shielded" : "") << ", '" << p.features << "'}";
+}
+
+// The shielding manager's clearance the storage tests read shielded children with.
+inline Clearance Manager() {
+  return Clearance::Elevated(Clearance::Level::kShieldingManager, "Leeds City Council", "test");
+}
+
+inline Date D(int y, int m, int d) {
+  return Date{static_cast<int16_t>(y), static_cast<uint8_t>(m), static_cast<uint8_t>(d)};
+}
 
 // Terms: one kPhonetic term (the upper-cased family name) and one kTrigram term (the first
 // three bytes of the upper-cased given name). Features: the given name's bytes. Both are

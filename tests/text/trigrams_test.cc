@@ -12,27 +12,15 @@
 #include <string_view>
 #include <vector>
 
+#include "tests/text/readable.h"
+
 namespace cp {
 namespace {
 
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 
-// Names ctest shows for each case: letters and digits as they are, any other byte as _HH.
-std::string Readable(std::string_view s) {
-  if (s.empty()) return "_";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c)) {
-      out.push_back(static_cast<char>(c));
-    } else {
-      char hex[4];
-      std::snprintf(hex, sizeof(hex), "_%02X", c);
-      out += hex;
-    }
-  }
-  return out;
-}
+using testing_util::Readable;
 
 struct TrigramCase {
   std::string part;

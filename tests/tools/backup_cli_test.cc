@@ -20,12 +20,7 @@ namespace {
 
 using ::testing::HasSubstr;
 
-constexpr int kExitOk = 0, kExitFailure = 1, kExitUsage = 2;
 namespace fs = std::filesystem;
-
-const std::string kHeader =
-    "source_key,given_name,family_name,date_of_birth,gender,address,postcode,nhs_number,action,"
-    "date_of_death\n";
 
 std::set<std::string> FilesUnder(const std::string& dir) {
   std::set<std::string> files;
@@ -52,7 +47,7 @@ class BackupCliTest : public ::testing::Test {
   }
   CliResult Run(const std::vector<std::string>& args) { return RunContactpoint(dir_, args); }
   void Feed(int batch, const std::string& rows) {
-    std::ofstream(dir_ + "/feed.csv", std::ios::binary) << kHeader << rows;
+    std::ofstream(dir_ + "/feed.csv", std::ios::binary) << kFeedHeader << rows;
     CliResult r = Run({"feed", "apply", "--db", db_, "--source", "births", "--batch",
                        std::to_string(batch), dir_ + "/feed.csv"});
     ASSERT_EQ(r.code, kExitOk) << r;

@@ -29,7 +29,6 @@ using nlohmann::json;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-constexpr int kExitOk = 0, kExitFailure = 1, kExitUsage = 2;
 constexpr char kPassword[] = "Tr0ub4dor&3 horse staple";
 
 class CliAccountsTest : public ::testing::Test {

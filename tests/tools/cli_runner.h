@@ -16,6 +16,14 @@ extern char** environ;
 
 namespace cp {
 
+// The exit codes tools/cli.h documents, restated so that a change there fails these tests.
+inline constexpr int kExitOk = 0, kExitFailure = 1, kExitUsage = 2;
+
+// The header of a feed batch with the columns the feed tests use.
+inline const std::string kFeedHeader =
+    "source_key,given_name,family_name,date_of_birth,gender,address,postcode,nhs_number,action,"
+    "date_of_death\n";
+
 struct CliResult {
   int code = -1;
   std::string out;

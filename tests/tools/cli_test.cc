@@ -37,14 +37,14 @@ using ::testing::Not;
 using ::testing::SizeIs;
 using ::testing::StartsWith;
 
-constexpr int kExitOk = 0, kExitFailure = 1, kExitUsage = 2, kExitTooMany = 3;
+constexpr int kExitTooMany = 3;
 
-std::string Nhs(const std::string& nine) { return nine + std::to_string(NhsCheckDigit(nine)); }
-std::string Upn(const std::string& twelve) {
+std::string ValidNhs(const std::string& nine) { return nine + std::to_string(NhsCheckDigit(nine)); }
+std::string ValidUpn(const std::string& twelve) {
   return std::string(1, UpnCheckLetter(twelve)) + twelve;
 }
 
-const std::string kHeader =
+const std::string kChildrenHeader =
     "source_key,given_name,middle_names,family_name,former_family_names,date_of_birth,gender,"
     "address,postcode,nhs_number,pupil_number,parent_name,parent_phone,school,gp_practice\n";
 
@@ -56,12 +56,12 @@ constexpr char kMarkerPhone[] = "0113 496 0777";
 constexpr char kMarkerSchool[] = "Marker Oakwood Primary";
 constexpr char kMarkerGp[] = "Marker Park Surgery";
 
-std::string NhsC1() { return Nhs("943476591"); }
-std::string NhsC2() { return Nhs("401023213"); }
-std::string UpnC1() { return Upn("201123456789"); }
+std::string NhsC1() { return ValidNhs("943476591"); }
+std::string NhsC2() { return ValidNhs("401023213"); }
+std::string UpnC1() { return ValidUpn("201123456789"); }
 
 std::string ChildrenCsv() {
-  return kHeader + "c1,Amelia,Rose,Thornbury,,2016-03-14,F,\"" + kMarkerAddress + "\"," +
+  return kChildrenHeader + "c1,Amelia,Rose,Thornbury,,2016-03-14,F,\"" + kMarkerAddress + "\"," +
          kMarkerPostcode + "," + NhsC1() + "," + UpnC1() + "," + kMarkerParent + "," +
          kMarkerPhone + "," + kMarkerSchool + "," + kMarkerGp + "\n" +
          "c2,Oliver,,Pickering,,2015-11-02,M,\"1 Elm Street, York\",YO1 7HH," + NhsC2() +
@@ -322,7 +322,7 @@ TEST_F(CliTest, UpgradeGivesAnOlderDatabaseItsBirthdayPostings) {
 
 TEST_F(CliTest, ImportWithBadRowsExitsOneReportsTheLinesAndImportsTheRest) {
   ASSERT_NO_FATAL_FAILURE(Init());
-  const std::string csv = kHeader +
+  const std::string csv = kChildrenHeader +
                           "g1,Amy,,Jones,,2019-01-01,F,,,,,,,,\n"      // 2
                           "g2,Ben,,Jones,,2019-02-30,M,,,,,,,,\n"      // 3 bad date
                           "g3,Cal,,Jones,,2019-01-01,M,,NOPE,,,,,,\n"  // 4 bad postcode
@@ -457,7 +457,7 @@ TEST_F(CliTest, MalformedCriteriaAreInvalidCriteria) {
 
 TEST_F(CliTest, TooManyMatchesExitsThreeWithNoResults) {
   ASSERT_NO_FATAL_FAILURE(Init());
-  std::string csv = kHeader;
+  std::string csv = kChildrenHeader;
   for (int i = 1; i <= 25; ++i) {
     csv += "s" + std::to_string(i) + ",Jack,,Smith,,2015-06-01,M,,,,,,,,\n";
   }
@@ -487,7 +487,7 @@ TEST_F(CliTest, TooManyMatchesForOneSurnameAndBirthYear) {
       "Jack",   "James",  "Jacob",  "Joshua",   "Joseph", "Jake",  "Jayden", "Jamie", "Jonah",
       "Joel",   "Jude",   "Jasper", "Jenson",   "Jesse",  "Jaxon", "Joey",   "Jared", "Jordan",
       "Julian", "Justin", "Jay",    "Jonathan", "Josh",   "Jed",   "Jim"};
-  std::string csv = kHeader;
+  std::string csv = kChildrenHeader;
   for (size_t i = 0; i < given.size(); ++i) {
     char dob[16];
     std::snprintf(dob, sizeof dob, "2015-%02zu-%02zu", i % 12 + 1, i % 27 + 1);
@@ -800,7 +800,7 @@ TEST_F(CliBatchTest, FourThreadsGiveTheSameLinesAsOne) {
 
 TEST_F(CliBatchTest, LimitAppliesToEveryQuery) {
   ASSERT_NO_FATAL_FAILURE(Init());
-  std::string csv = kHeader;
+  std::string csv = kChildrenHeader;
   for (int i = 1; i <= 25; ++i)
     csv += "s" + std::to_string(i) + ",Jack,,Smith,,2015-06-01,M,,,,,,,,\n";
   ASSERT_EQ(RunDb("import", {"--source", "births", Write("smiths.csv", csv)}).code, kExitOk);

@@ -14,11 +14,7 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-constexpr int kExitOk = 0, kExitFailure = 1, kExitUsage = 2, kExitKilled = 128 + 9;
-
-const std::string kFeedHeader =
-    "source_key,given_name,family_name,date_of_birth,gender,address,postcode,nhs_number,action,"
-    "date_of_death\n";
+constexpr int kExitKilled = 128 + 9;
 
 class FeedCliTest : public ::testing::Test {
  protected:

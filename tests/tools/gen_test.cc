@@ -21,7 +21,7 @@
 namespace cp {
 namespace {
 
-constexpr char kChildrenHeader[] =
+constexpr char kGenHeader[] =
     "source_key,given_name,middle_names,family_name,former_family_names,date_of_birth,gender,"
     "address,postcode,nhs_number,pupil_number,parent_name,parent_phone,school,gp_practice";
 constexpr char kQueriesHeader[] =
@@ -91,7 +91,7 @@ std::string Queries(const std::string& children, uint64_t n, uint64_t seed = 1,
 }
 
 // Every record of a CSV text, header first; fails the test on a malformed record.
-std::vector<std::vector<std::string>> ParseCsv(const std::string& text) {
+std::vector<std::vector<std::string>> ParseGeneratedCsv(const std::string& text) {
   std::istringstream in(text);
   CsvReader reader(&in);
   std::vector<std::vector<std::string>> rows;
@@ -111,9 +111,9 @@ class GenTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     children_text_ = new std::string(Children(20000));
-    children_ = new std::vector<std::vector<std::string>>(ParseCsv(*children_text_));
+    children_ = new std::vector<std::vector<std::string>>(ParseGeneratedCsv(*children_text_));
     queries_ =
-        new std::vector<std::vector<std::string>>(ParseCsv(Queries(*children_text_, 4000, 7, 0.5)));
+        new std::vector<std::vector<std::string>>(ParseGeneratedCsv(Queries(*children_text_, 4000, 7, 0.5)));
     by_key_ = new std::unordered_map<std::string, const std::vector<std::string>*>();
     for (size_t i = 1; i < children_->size(); ++i)
       (*by_key_)[(*children_)[i][kKey]] = &(*children_)[i];
@@ -148,8 +148,8 @@ TEST(GenChildrenTest, DifferentSeedsGiveDifferentBytes) {
 }
 
 TEST(GenChildrenTest, HeaderComesFirstEvenWithNoChildren) {
-  EXPECT_EQ(FirstLine(Children(10)), kChildrenHeader);
-  EXPECT_EQ(Children(0), std::string(kChildrenHeader) + "\n");
+  EXPECT_EQ(FirstLine(Children(10)), kGenHeader);
+  EXPECT_EQ(Children(0), std::string(kGenHeader) + "\n");
 }
 
 TEST(GenChildrenTest, RejectsAnImpossibleAsOf) {
@@ -160,7 +160,7 @@ TEST(GenChildrenTest, RejectsAnImpossibleAsOf) {
 }
 
 TEST(GenChildrenTest, EmptyAsOfMeansToday) {
-  const auto rows = ParseCsv(Children(500, 3, Date{}));
+  const auto rows = ParseGeneratedCsv(Children(500, 3, Date{}));
   const Date today = TodayUtc();
   for (size_t i = 1; i < rows.size(); ++i) {
     const Result<Date> dob = ParseDate(rows[i][kDob]);
@@ -172,7 +172,7 @@ TEST(GenChildrenTest, EmptyAsOfMeansToday) {
 }
 
 TEST_F(GenTest, HeaderAndRowCount) {
-  EXPECT_EQ(FirstLine(*children_text_), kChildrenHeader);
+  EXPECT_EQ(FirstLine(*children_text_), kGenHeader);
   ASSERT_EQ(children_->size(), 20001u);
   for (size_t i = 1; i < children_->size(); ++i) {
     const auto& row = (*children_)[i];
@@ -493,14 +493,14 @@ TEST(GenQueriesTest, SameInputAndSeedGiveSameBytes) {
 
 TEST(GenQueriesTest, FuzzyShareZeroAndOne) {
   const std::string children = Children(2000);
-  const auto exact = ParseCsv(Queries(children, 300, 1, 0.0));
+  const auto exact = ParseGeneratedCsv(Queries(children, 300, 1, 0.0));
   for (size_t i = 1; i < exact.size(); ++i) EXPECT_EQ(exact[i][kQNoise], "exact");
-  const auto fuzzy = ParseCsv(Queries(children, 300, 1, 1.0));
+  const auto fuzzy = ParseGeneratedCsv(Queries(children, 300, 1, 1.0));
   for (size_t i = 1; i < fuzzy.size(); ++i) EXPECT_NE(fuzzy[i][kQNoise], "exact");
 }
 
 TEST(GenQueriesTest, MoreQueriesThanChildrenReuseChildren) {
-  const auto rows = ParseCsv(Queries(Children(5), 50));
+  const auto rows = ParseGeneratedCsv(Queries(Children(5), 50));
   EXPECT_EQ(rows.size(), 51u);
   for (size_t i = 1; i < rows.size(); ++i) EXPECT_TRUE(MeetsCriteria(rows[i]));
 }
@@ -510,7 +510,7 @@ TEST(GenQueriesTest, RejectsBadInput) {
   std::ostringstream out;
   std::istringstream no_dob("source_key,given_name,family_name\ngen-1,Amy,Smith\n");
   EXPECT_TRUE(GenerateQueries(options, no_dob, out).IsInvalidArgument());
-  std::istringstream no_children(std::string(kChildrenHeader) + "\n");
+  std::istringstream no_children(std::string(kGenHeader) + "\n");
   EXPECT_TRUE(GenerateQueries(options, no_children, out).IsInvalidArgument());
   options.fuzzy_share = 1.5;
   std::istringstream children(Children(10));

@@ -43,7 +43,7 @@ std::string NhsWithWrongCheckDigit(const std::string& nine) {
 }
 
 // The columns most tests use (a subset, in a different order from kImportColumns).
-constexpr char kHeader[] =
+constexpr char kImportHeader[] =
     "source_key,given_name,family_name,date_of_birth,gender,postcode,nhs_number,pupil_number\n";
 
 struct ImportRun {
@@ -121,7 +121,7 @@ class ImportBadRowTest : public ImportTest, public ::testing::WithParamInterface
 
 TEST_P(ImportBadRowTest, ReportsLineAndColumnAndImportsTheRowsAroundIt) {
   const BadRowCase& c = GetParam();
-  const std::string csv = std::string(kHeader) +
+  const std::string csv = std::string(kImportHeader) +
                           "good-1,Amelia,Thornbury,2016-03-14,F,LS1 4AP,,\n" +  // line 2
                           c.row + "\n" +                                        // line 3
                           "good-2,Oliver,Pickering,2015-11-02,M,,,\n";          // line 4
@@ -217,7 +217,7 @@ TEST_F(ImportTest, FileOfBlankLinesIsRefusedAsEmpty) {
 }
 
 TEST_F(ImportTest, HeaderOnlyIsAnEmptyImport) {
-  ImportRun run = Import(kHeader);
+  ImportRun run = Import(kImportHeader);
   EXPECT_TRUE(run.status.ok()) << run.status.ToString();
   EXPECT_EQ(run.summary.rows, 0u);
   EXPECT_EQ(run.summary.imported, 0u);
@@ -235,7 +235,7 @@ TEST_F(ImportTest, HeaderNamesAreTrimmedAndABomIsDropped) {
 // ---- CSV errors ----------------------------------------------------------------------
 
 TEST_F(ImportTest, UnterminatedQuoteIsReportedWithItsLineAndEarlierRowsStay) {
-  ImportRun run = Import(std::string(kHeader) +
+  ImportRun run = Import(std::string(kImportHeader) +
                          "g1,Amy,Jones,2019-01-01,F,,,\n"    // line 2
                          "g2,Ben,Jones,2019-01-01,M,,,\n"    // line 3
                          "g3,\"Cal,Jones,2019-01-01,M,,,\n"  // line 4: quote never closed
@@ -274,7 +274,7 @@ TEST_F(ImportTest, LineNumbersCountBlankLinesAndLineBreaksInsideQuotes) {
 // ---- Duplicate source keys ---------------------------------------------------------------
 
 TEST_F(ImportTest, DuplicateSourceKeyInTheFileRejectsTheSecondRow) {
-  ImportRun run = Import(std::string(kHeader) +
+  ImportRun run = Import(std::string(kImportHeader) +
                          "k1,First,Jones,2019-01-01,F,,,\n"   // line 2
                          "k2,Ben,Jones,2019-01-01,M,,,\n"     // line 3
                          "k1,Second,Jones,2019-01-01,F,,,\n"  // line 4: repeats k1
@@ -295,7 +295,7 @@ TEST_F(ImportTest, DuplicateSourceKeyInTheFileRejectsTheSecondRow) {
 // Every other row fault names its column ("date_of_birth: ...", "postcode: ..."); a key that
 // repeats within the file should too, and should not read as if it had been imported before.
 TEST_F(ImportTest, DuplicateSourceKeyReasonNamesTheColumnAndTheEarlierLine) {
-  ImportRun run = Import(std::string(kHeader) +
+  ImportRun run = Import(std::string(kImportHeader) +
                          "k1,First,Jones,2019-01-01,F,,,\n"     // line 2
                          "k1,Second,Jones,2019-01-01,F,,,\n");  // line 3
   ASSERT_THAT(run.reports, SizeIs(1));
@@ -304,12 +304,12 @@ TEST_F(ImportTest, DuplicateSourceKeyReasonNamesTheColumnAndTheEarlierLine) {
 }
 
 TEST_F(ImportTest, ReimportOfAnImportedKeyIsRejectedAndLeavesTheChildAlone) {
-  ImportRun first = Import(std::string(kHeader) + "k1,Original,Jones,2019-01-01,F,,,\n");
+  ImportRun first = Import(std::string(kImportHeader) + "k1,Original,Jones,2019-01-01,F,,,\n");
   ASSERT_TRUE(first.status.ok()) << first.status.ToString();
   ASSERT_EQ(first.summary.imported, 1u);
   const ChildId original = Child("k1").record.id;
 
-  ImportRun second = Import(std::string(kHeader) +
+  ImportRun second = Import(std::string(kImportHeader) +
                             "k0,Ann,Jones,2019-01-01,F,,,\n"          // line 2
                             "k1,Replacement,Jones,2019-01-01,F,,,\n"  // line 3
                             "k2,Bea,Jones,2019-01-01,F,,,\n");        // line 4
@@ -328,8 +328,8 @@ TEST_F(ImportTest, ReimportOfAnImportedKeyIsRejectedAndLeavesTheChildAlone) {
 }
 
 TEST_F(ImportTest, SameKeyFromAnotherSourceIsADifferentChild) {
-  ASSERT_TRUE(Import(std::string(kHeader) + "k1,Amy,Jones,,,,,\n", "births").status.ok());
-  ImportRun run = Import(std::string(kHeader) + "k1,Amy,Jones,,,,,\n", "la_leeds");
+  ASSERT_TRUE(Import(std::string(kImportHeader) + "k1,Amy,Jones,,,,,\n", "births").status.ok());
+  ImportRun run = Import(std::string(kImportHeader) + "k1,Amy,Jones,,,,,\n", "la_leeds");
   ASSERT_TRUE(run.status.ok());
   EXPECT_EQ(run.summary.imported, 1u);
   EXPECT_EQ(Count(), 2u);
@@ -371,7 +371,7 @@ TEST_F(ImportTest, MoreRowsThanOneBatchWithDuplicatesInAndAcrossBatches) {
 }
 
 TEST_F(ImportTest, SummaryCountsEveryKindOfRowExactly) {
-  ImportRun run = Import(std::string(kHeader) +
+  ImportRun run = Import(std::string(kImportHeader) +
                          "a1,Amy,Jones,2019-01-01,F,,,\n"  // 2 ok
                          "a2,Ben,Jones,2019-02-30,M,,,\n"  // 3 bad date
                          "a3,Cal,Jones,2019-01-01,Q,,,\n"  // 4 bad gender

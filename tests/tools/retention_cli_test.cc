@@ -13,7 +13,6 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-constexpr int kExitOk = 0, kExitFailure = 1, kExitUsage = 2;
 
 const std::string kFeed =
     "source_key,given_name,family_name,date_of_birth,gender,address,postcode,nhs_number,action,"

@@ -15,7 +15,6 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-constexpr int kExitOk = 0, kExitFailure = 1, kExitUsage = 2;
 
 class SensitiveServicesCliTest : public ::testing::Test {
  protected:
