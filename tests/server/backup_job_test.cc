@@ -22,11 +22,7 @@
 namespace cp::server::testing {
 namespace {
 
-int64_t Utc(const char* date, int hour, int minute) {
-  return int64_t{ParseDate(date)->ToDays()} * 86400 + hour * 3600 + minute * 60;
-}
-
-class MemoryAudit : public AuditPort {
+class BackupAudit : public AuditPort {
  public:
   Status Append(const AuditEvent& e) override {
     std::lock_guard lock(mu_);
@@ -86,18 +82,18 @@ class BackupJobTest : public ::testing::Test {
 
   std::string dir_;
   std::unique_ptr<ChildStore> store_;
-  MemoryAudit audit_;
+  BackupAudit audit_;
   int64_t now_s_ = Utc("2026-03-11", 12, 0);
   std::unique_ptr<BackupJob> job_;
 };
 
-using Outcome = BackupJob::Outcome;
+using BackupOutcome = BackupJob::Outcome;
 
 TEST_F(BackupJobTest, ARequestedBackupIsMadeVerifiedAndAudited) {
   auto& job = Job(-1);
-  EXPECT_EQ(job.RunIfDue(false), Outcome::kNotDue);  // no daily time: only on request
+  EXPECT_EQ(job.RunIfDue(false), BackupOutcome::kNotDue);  // no daily time: only on request
   EXPECT_TRUE(Ids().empty());
-  EXPECT_EQ(job.RunIfDue(true), Outcome::kRan);
+  EXPECT_EQ(job.RunIfDue(true), BackupOutcome::kRan);
   EXPECT_EQ(Ids(), std::vector<uint32_t>{1});
   EXPECT_TRUE(VerifyBackup(dir_ + "/backups", dir_ + "/db.key", 1).ok());
   EXPECT_EQ(job.succeeded(), 1u);
@@ -116,15 +112,15 @@ TEST_F(BackupJobTest, ARequestedBackupIsMadeVerifiedAndAudited) {
 TEST_F(BackupJobTest, DailyAtTheLondonTimeOncePerDayAndKeepsTheNewest) {
   auto& job = Job(90, /*keep=*/2);  // 01:30 London
   now_s_ = Utc("2026-07-10", 0, 29);  // BST: 01:29 in London
-  EXPECT_EQ(job.RunIfDue(false), Outcome::kNotDue);
+  EXPECT_EQ(job.RunIfDue(false), BackupOutcome::kNotDue);
   now_s_ = Utc("2026-07-10", 0, 30);
-  EXPECT_EQ(job.RunIfDue(false), Outcome::kRan);
+  EXPECT_EQ(job.RunIfDue(false), BackupOutcome::kRan);
   EXPECT_EQ(*store_->GetSetting(BackupJob::kLastRunSetting), "2026-07-10");
   now_s_ = Utc("2026-07-10", 22, 0);
-  EXPECT_EQ(job.RunIfDue(false), Outcome::kNotDue);  // once a day
-  EXPECT_EQ(job.RunIfDue(true), Outcome::kRan);      // a request still runs
+  EXPECT_EQ(job.RunIfDue(false), BackupOutcome::kNotDue);  // once a day
+  EXPECT_EQ(job.RunIfDue(true), BackupOutcome::kRan);      // a request still runs
   now_s_ = Utc("2026-07-11", 3, 0);                  // the next day, caught up when checked
-  EXPECT_EQ(job.RunIfDue(false), Outcome::kRan);
+  EXPECT_EQ(job.RunIfDue(false), BackupOutcome::kRan);
   EXPECT_EQ(Ids(), (std::vector<uint32_t>{2, 3}));    // keep = 2: backup 1 purged
   EXPECT_EQ(job.succeeded(), 3u);
 }
@@ -135,7 +131,7 @@ TEST_F(BackupJobTest, AFailureIsCountedAuditedAndNotRetriedEveryCheck) {
   std::ofstream(blocked) << "x";
   auto& job = Job(60, 7, blocked);
   now_s_ = Utc("2026-01-05", 2, 0);
-  EXPECT_EQ(job.RunIfDue(false), Outcome::kFailed);
+  EXPECT_EQ(job.RunIfDue(false), BackupOutcome::kFailed);
   EXPECT_EQ(job.failed(), 1u);
   EXPECT_EQ(job.last_success_unix_s(), 0);
   auto events = audit_.events();
@@ -143,8 +139,8 @@ TEST_F(BackupJobTest, AFailureIsCountedAuditedAndNotRetriedEveryCheck) {
   EXPECT_EQ(events[0].outcome, "internal");
   EXPECT_TRUE(store_->GetSetting(BackupJob::kLastRunSetting).status().IsNotFound());
   now_s_ += 60;
-  EXPECT_EQ(job.RunIfDue(false), Outcome::kNotDue);  // the day's failure waits for a restart
-  EXPECT_EQ(job.RunIfDue(true), Outcome::kFailed);   // a request is always tried
+  EXPECT_EQ(job.RunIfDue(false), BackupOutcome::kNotDue);  // the day's failure waits for a restart
+  EXPECT_EQ(job.RunIfDue(true), BackupOutcome::kFailed);   // a request is always tried
   EXPECT_EQ(job.failed(), 2u);
 }
 

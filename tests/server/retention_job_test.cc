@@ -20,11 +20,6 @@
 namespace cp::server::testing {
 namespace {
 
-// Unix seconds of a UTC wall-clock time.
-int64_t Utc(const char* date, int hour, int minute) {
-  return int64_t{ParseDate(date)->ToDays()} * 86400 + hour * 3600 + minute * 60;
-}
-
 TEST(LondonTimeTest, GmtInWinterBstInSummerChangingAtOneUtc) {
   EXPECT_EQ(LondonDate(Utc("2026-01-15", 23, 30)).ToString(), "2026-01-15");
   EXPECT_EQ(LondonMinuteOfDay(Utc("2026-01-15", 23, 30)), 23 * 60 + 30);
@@ -42,7 +37,7 @@ TEST(LondonTimeTest, GmtInWinterBstInSummerChangingAtOneUtc) {
   EXPECT_EQ(LondonDate(Utc("1969-12-31", 23, 0)).ToString(), "1969-12-31");
 }
 
-class MemoryAudit : public AuditPort {
+class RetentionAudit : public AuditPort {
  public:
   Status Append(const AuditEvent& e) override {
     std::lock_guard lock(mu_);
@@ -107,29 +102,29 @@ class RetentionJobTest : public ::testing::Test {
   std::string dir_;
   std::unique_ptr<ChildStore> store_;
   std::vector<ChildId> ids_;
-  MemoryAudit audit_;
+  RetentionAudit audit_;
   int64_t now_s_ = 0;
   std::unique_ptr<RetentionJob> job_;
 };
 
-using Outcome = RetentionJob::Outcome;
+using RetentionOutcome = RetentionJob::Outcome;
 
 TEST_F(RetentionJobTest, RunsAtTheConfiguredLondonTimeOncePerDay) {
   now_s_ = Utc("2026-03-11", 2, 29);  // GMT: 02:29 in London
   auto& job = Job(150);
-  EXPECT_EQ(job.RunIfDue(false), Outcome::kNotDue);
+  EXPECT_EQ(job.RunIfDue(false), RetentionOutcome::kNotDue);
   EXPECT_FALSE(Archived(ids_[0]));
   EXPECT_EQ(LastRun(), "(none)");
   now_s_ = Utc("2026-03-11", 2, 30);
-  EXPECT_EQ(job.RunIfDue(false), Outcome::kRan);
+  EXPECT_EQ(job.RunIfDue(false), RetentionOutcome::kRan);
   EXPECT_TRUE(Archived(ids_[0]));   // due 2026-03-11
   EXPECT_FALSE(Archived(ids_[1]));  // due 2026-03-12
   EXPECT_FALSE(Archived(ids_[2]));
   EXPECT_EQ(LastRun(), "2026-03-11");
   now_s_ = Utc("2026-03-11", 23, 0);
-  EXPECT_EQ(job.RunIfDue(false), Outcome::kNotDue);  // once a day
+  EXPECT_EQ(job.RunIfDue(false), RetentionOutcome::kNotDue);  // once a day
   now_s_ = Utc("2026-03-12", 2, 30);
-  EXPECT_EQ(job.RunIfDue(false), Outcome::kRan);
+  EXPECT_EQ(job.RunIfDue(false), RetentionOutcome::kRan);
   EXPECT_TRUE(Archived(ids_[1]));
   EXPECT_EQ(LastRun(), "2026-03-12");
   ASSERT_EQ(audit_.events().size(), 2u);
@@ -138,29 +133,29 @@ TEST_F(RetentionJobTest, RunsAtTheConfiguredLondonTimeOncePerDay) {
 TEST_F(RetentionJobTest, TheAsOfDateIsLondonsNotUtcs) {
   // 23:30 UTC on 10 March is still 10 March in London (GMT); in summer it would be the next day.
   now_s_ = Utc("2026-03-10", 23, 30);
-  EXPECT_EQ(Job(0).RunIfDue(true), Outcome::kRan);
+  EXPECT_EQ(Job(0).RunIfDue(true), RetentionOutcome::kRan);
   EXPECT_FALSE(Archived(ids_[0]));
   EXPECT_EQ(LastRun(), "2026-03-10");
   // A summer boundary: 23:30 UTC on 2026-07-14 is 00:30 on the 15th in London.
   store_->PutSetting(RetentionJob::kLastRunSetting, "2026-07-14").PermitUnchecked();
   now_s_ = Utc("2026-07-14", 23, 30);
-  EXPECT_EQ(Job(0).RunIfDue(false), Outcome::kRan);
+  EXPECT_EQ(Job(0).RunIfDue(false), RetentionOutcome::kRan);
   EXPECT_EQ(LastRun(), "2026-07-15");
 }
 
 TEST_F(RetentionJobTest, AtStartUpCatchesUpADayMissedWhateverTheTime) {
   store_->PutSetting(RetentionJob::kLastRunSetting, "2026-03-10").PermitUnchecked();
   now_s_ = Utc("2026-03-11", 0, 5);  // before 02:30
-  EXPECT_EQ(Job(150).RunIfDue(false), Outcome::kNotDue);
-  EXPECT_EQ(Job(150).RunIfDue(true), Outcome::kRan);
+  EXPECT_EQ(Job(150).RunIfDue(false), RetentionOutcome::kNotDue);
+  EXPECT_EQ(Job(150).RunIfDue(true), RetentionOutcome::kRan);
   EXPECT_TRUE(Archived(ids_[0]));
   // Started again the same day: the day's run is done.
-  EXPECT_EQ(Job(150).RunIfDue(true), Outcome::kNotDue);
+  EXPECT_EQ(Job(150).RunIfDue(true), RetentionOutcome::kNotDue);
 }
 
 TEST_F(RetentionJobTest, AuditsASystemActionWithCountsOnly) {
   now_s_ = Utc("2026-03-12", 3, 0);
-  ASSERT_EQ(Job().RunIfDue(true), Outcome::kRan);
+  ASSERT_EQ(Job().RunIfDue(true), RetentionOutcome::kRan);
   auto events = audit_.events();
   ASSERT_EQ(events.size(), 1u);
   const AuditEvent& e = events[0];
@@ -177,7 +172,7 @@ TEST_F(RetentionJobTest, AuditsASystemActionWithCountsOnly) {
 TEST_F(RetentionJobTest, AFailedAuditStillRecordsTheRunAndSaysSo) {
   audit_.fail_ = true;
   now_s_ = Utc("2026-03-12", 3, 0);
-  EXPECT_EQ(Job().RunIfDue(true), Outcome::kRan);
+  EXPECT_EQ(Job().RunIfDue(true), RetentionOutcome::kRan);
   EXPECT_TRUE(Archived(ids_[0]));
   EXPECT_EQ(LastRun(), "2026-03-12");
 }
@@ -186,12 +181,12 @@ TEST_F(RetentionJobTest, StopEndsARunBetweenChildrenAndItRunsAgainLater) {
   now_s_ = Utc("2026-03-12", 3, 0);
   auto& job = Job();
   job.Stop();  // as at a SIGTERM before the run reached the children
-  EXPECT_EQ(job.RunIfDue(true), Outcome::kFailed);
+  EXPECT_EQ(job.RunIfDue(true), RetentionOutcome::kFailed);
   EXPECT_FALSE(Archived(ids_[0]));
   EXPECT_EQ(LastRun(), "(none)");
   ASSERT_EQ(audit_.events().size(), 1u);
   EXPECT_EQ(audit_.events()[0].outcome, "internal");
-  EXPECT_EQ(Job().RunIfDue(true), Outcome::kRan);  // the next start
+  EXPECT_EQ(Job().RunIfDue(true), RetentionOutcome::kRan);  // the next start
   EXPECT_TRUE(Archived(ids_[0]));
 }
 

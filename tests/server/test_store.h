@@ -1,14 +1,17 @@
 // The database of a daemon or job test: DIR/db with its key file DIR/db.key, as a
-// contactpointd.toml written by these tests names them, under the default name index.
+// contactpointd.toml written by these tests names them, under the default name index;
+// and the clock times the job tests schedule against.
 #pragma once
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
 #include "index/index_policy.h"
 #include "storage/child_store.h"
+#include "util/date.h"
 
 namespace cp::server::testing {
 
@@ -22,6 +25,11 @@ inline std::unique_ptr<ChildStore> OpenTestStore(const std::string& dir, bool cr
   auto store = ChildStore::Open(options);
   EXPECT_TRUE(store.ok()) << store.status().ToString();
   return store.ok() ? std::move(*store) : nullptr;
+}
+
+// Unix seconds of a UTC wall-clock time.
+inline int64_t Utc(const char* date, int hour, int minute) {
+  return int64_t{ParseDate(date)->ToDays()} * 86400 + hour * 3600 + minute * 60;
 }
 
 }  // namespace cp::server::testing
