@@ -149,7 +149,14 @@ Status RequestHarness::LogIn(const std::string& role) {
   const fb::Envelope* s = VerifyEnvelope(session);
   if (s == nullptr || s->body_as_SessionResult() == nullptr ||
       s->body_as_SessionResult()->token() == nullptr) {
-    return Status::PermissionDenied("the harness's second factor for " + user + " was refused");
+    std::string why = "no verifiable answer";
+    if (s != nullptr && s->body_as_Error() != nullptr) {
+      why = fb::EnumNameErrorCode(s->body_as_Error()->code());
+      if (s->body_as_Error()->message()) why += ": " + s->body_as_Error()->message()->str();
+    }
+    return Status::PermissionDenied("the harness's second factor for " + user + " at " +
+                                    std::to_string(now_ms_.load()) + " ms was refused (" + why +
+                                    ")");
   }
   tokens_[role] = s->body_as_SessionResult()->token()->str();
   return Status::OK();
