@@ -1,5 +1,4 @@
 // The `contactpoint` command line: ops and development tool.
-//
 #pragma once
 
 namespace cp {

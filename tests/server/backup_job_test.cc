@@ -22,23 +22,6 @@
 namespace cp::server::testing {
 namespace {
 
-class BackupAudit : public AuditPort {
- public:
-  Status Append(const AuditEvent& e) override {
-    std::lock_guard lock(mu_);
-    events_.push_back(e);
-    return Status::OK();
-  }
-  std::vector<AuditEvent> events() {
-    std::lock_guard lock(mu_);
-    return events_;
-  }
-
- private:
-  std::mutex mu_;
-  std::vector<AuditEvent> events_;
-};
-
 class BackupJobTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -82,7 +65,7 @@ class BackupJobTest : public ::testing::Test {
 
   std::string dir_;
   std::unique_ptr<ChildStore> store_;
-  BackupAudit audit_;
+  MemoryAudit audit_;
   int64_t now_s_ = Utc("2026-03-11", 12, 0);
   std::unique_ptr<BackupJob> job_;
 };

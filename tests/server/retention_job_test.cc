@@ -37,25 +37,6 @@ TEST(LondonTimeTest, GmtInWinterBstInSummerChangingAtOneUtc) {
   EXPECT_EQ(LondonDate(Utc("1969-12-31", 23, 0)).ToString(), "1969-12-31");
 }
 
-class RetentionAudit : public AuditPort {
- public:
-  Status Append(const AuditEvent& e) override {
-    std::lock_guard lock(mu_);
-    if (fail_) return Status::IOError("audit disk full");
-    events_.push_back(e);
-    return Status::OK();
-  }
-  std::vector<AuditEvent> events() {
-    std::lock_guard lock(mu_);
-    return events_;
-  }
-  bool fail_ = false;
-
- private:
-  std::mutex mu_;
-  std::vector<AuditEvent> events_;
-};
-
 NewChild Child(const std::string& key, Date born) {
   NewChild c;
   c.record.given_name = "Test";
@@ -102,7 +83,7 @@ class RetentionJobTest : public ::testing::Test {
   std::string dir_;
   std::unique_ptr<ChildStore> store_;
   std::vector<ChildId> ids_;
-  RetentionAudit audit_;
+  MemoryAudit audit_;
   int64_t now_s_ = 0;
   std::unique_ptr<RetentionJob> job_;
 };
