@@ -7,7 +7,8 @@
 // it (server/frame_check.h); a verified request is handed to the handler from 127.0.0.1,
 // with a placeholder session token (seed_frames.h) replaced in place by the live session
 // of its role (a 64-byte token that starts "fuzz-session-<role>": its padding may be
-// mutated). A session that the handler no longer knows (a fuzzed Logout, an idle
+// mutated); a live token given verbatim (libFuzzer learns them from the handler's
+// comparisons) speaks for its role too. A session that the handler no longer knows (a fuzzed Logout, an idle
 // timeout) is opened again before the next input, its user's role restored and lock
 // lifted first (fuzzed administration and logins may have changed both). The handler's
 // clock is the harness's own: it starts at a fixed time and moves one TOTP step on for
@@ -61,6 +62,8 @@ class RequestHarness {
 
   ChildId shielded_child() const { return shielded_; }
   uint64_t logins() const { return logins_; }
+  // The live session token of `role` (one of kFuzzRoles), as the handler knows it.
+  const std::string& token(const std::string& role) const { return tokens_.at(role); }
 
  private:
   RequestHarness() = default;

@@ -173,6 +173,48 @@ TEST_F(RequestFuzzTest, ASessionOpenedAgainHasItsRoleBack) {
       << (r->body_as_Error() ? ErrorCodeName(r->body_as_Error()->code()) : "");
 }
 
+// libFuzzer learns the live tokens from the handler's comparisons and puts them in frames
+// as they are: such a request is judged as its role's, so a child protection officer who
+// broke glass may see a shielded child, and a police officer still may not.
+TEST_F(RequestFuzzTest, ALiveTokenGivenVerbatimSpeaksForItsRole) {
+  auto frame = [&](const std::string& role, fb::Body type, auto make) {
+    flatbuffers::FlatBufferBuilder fbb;
+    return FinishFrame(fbb, 7, type, make(fbb), harness_->token(role));
+  };
+  auto view = [&](const std::string& role) {
+    return frame(role, fb::Body::GetRecord, [&](flatbuffers::FlatBufferBuilder& b) {
+      return fb::CreateGetRecordDirect(b, harness_->shielded_child(), "verbatim token").Union();
+    });
+  };
+  auto glass = Run(frame("child_protection", fb::Body::BreakGlass, [](flatbuffers::FlatBufferBuilder& b) {
+    return fb::CreateBreakGlassDirect(b, "verbatim token").Union();
+  }));
+  EXPECT_EQ(glass.role, "child_protection");
+  Bytes body;
+  const fb::Envelope* r = Reply(glass.response, &body);
+  ASSERT_NE(r, nullptr);
+  ASSERT_NE(r->body_as_BreakGlassResult(), nullptr);
+
+  auto seen = Run(view("child_protection"));
+  EXPECT_EQ(seen.role, "child_protection");
+  EXPECT_TRUE(seen.problem.empty()) << seen.problem;
+  r = Reply(seen.response, &body);
+  ASSERT_NE(r, nullptr);
+  ASSERT_NE(r->body_as_RecordResult(), nullptr);
+  ASSERT_NE(r->body_as_RecordResult()->child(), nullptr);
+  EXPECT_NE(r->body_as_RecordResult()->child()->hidden(), nullptr) << "glass was not broken";
+  // The same response judged as a session that cannot have broken glass is a leak.
+  EXPECT_FALSE(RequestHarness::CheckResponse(seen.response, 7, "").empty());
+
+  auto police = Run(view("police"));
+  EXPECT_EQ(police.role, "police");
+  EXPECT_TRUE(police.problem.empty()) << police.problem;
+  r = Reply(police.response, &body);
+  ASSERT_NE(r, nullptr);
+  ASSERT_NE(r->body_as_RecordResult(), nullptr);
+  EXPECT_EQ(r->body_as_RecordResult()->child()->hidden(), nullptr);
+}
+
 TEST_F(RequestFuzzTest, SeededMutationsAreAnsweredSafely) {
   const auto seeds = SeedFrames();
   std::mt19937_64 rng(20261129);
