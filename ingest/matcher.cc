@@ -661,8 +661,8 @@ const char* MatchDecisionName(MatchDecision d) {
   return "?";
 }
 
-Matcher::Matcher(const ChildStore* store, MatchWeights weights)
-    : store_(store), weights_(weights), names_(std::make_shared<NameCache>()) {}
+Matcher::Matcher(const ChildStore* store, MatchWeights weights, size_t posting_limit)
+    : store_(store), weights_(weights), posting_limit_(posting_limit), names_(std::make_shared<NameCache>()) {}
 
 ScoredCandidate Matcher::Compare(const ChildRecord& record, const HiddenFields& hidden,
                                  const ChildView& candidate) const {
@@ -701,7 +701,7 @@ struct BlockingState {
   std::unordered_set<ChildId> unsettled;
   std::unordered_set<ChildId> at_postcode;  // every place posting at the record's postcode
   bool place_complete = false;
-  size_t fullest_scan = 0;  // the most postings one scan visited
+  size_t fullest_scan = 0;  // the most postings one limited scan visited
 
   bool Has(const std::vector<std::string>& v, std::string_view c) const {
     for (const auto& x : v) {
@@ -853,7 +853,7 @@ Status Matcher::Block(const ChildRecord& r, const HiddenFields& hidden, Blocking
     auto scan = [&](uint16_t year, std::optional<uint8_t> month) {
       bool complete = false;
       size_t count = 0;
-      Status s = scanner.ScanName(TermKind::kPhonetic, code, year, month, kPostingLimit,
+      Status s = scanner.ScanName(TermKind::kPhonetic, code, year, month, posting_limit_,
                                   [&](const Posting& p) {
                                     ++count;
                                     visit(p, false, family_code);
@@ -885,7 +885,7 @@ Status Matcher::Block(const ChildRecord& r, const HiddenFields& hidden, Blocking
     size_t count = 0;
     bool complete = false;
     Status s = scanner.ScanName(
-        TermKind::kBirthday, code, keys::MonthDaySlot(dob.month, dob.day), std::nullopt, kPostingLimit,
+        TermKind::kBirthday, code, keys::MonthDaySlot(dob.month, dob.day), std::nullopt, posting_limit_,
         [&](const Posting& p) {
           ++count;
           FeatureView fv;
@@ -912,17 +912,17 @@ Status Matcher::Block(const ChildRecord& r, const HiddenFields& hidden, Blocking
   // Every shielded child sharing a code with the record, whatever its date of birth (their
   // year-free postings): each is a candidate, however it ranks. Missing an unshielded
   // match makes a duplicate; missing a shielded one would make an unshielded duplicate.
+  // These scans and the next are never cut short: a shielded child past a limit would be
+  // a shielded child not compared.
+  constexpr size_t kEveryPosting = std::numeric_limits<size_t>::max();
   for (const auto& code : st->codes) {
     bool complete = false;
-    size_t count = 0;
-    Status s = scanner.ScanName(TermKind::kShieldedPhonetic, code, 0, 0, kPostingLimit,
+    Status s = scanner.ScanName(TermKind::kShieldedPhonetic, code, 0, 0, kEveryPosting,
                                 [&](const Posting& p) {
-                                  ++count;
                                   FeatureView fv;
                                   add_shielded(p, fv.Parse(p.features) ? &fv : nullptr);
                                 },
                                 &complete);
-    st->fullest_scan = std::max(st->fullest_scan, count);
     if (!s.ok()) return s;
   }
   // Every shielded child whose date of birth plausibly is the record's, whatever the names
@@ -936,20 +936,17 @@ Status Matcher::Block(const ChildRecord& r, const HiddenFields& hidden, Blocking
     for (uint16_t year : st->years) {
       if (year == 0) continue;
       bool complete = false;
-      size_t count = 0;
       const std::optional<uint8_t> month =
           year == dob.year ? std::nullopt : std::optional<uint8_t>(dob.month);
       Status s = scanner.ScanName(TermKind::kShieldedPhonetic, keys::kShieldedBirthToken, year, month,
-                                  kPostingLimit,
+                                  kEveryPosting,
                                   [&](const Posting& p) {
-                                    ++count;
                                     FeatureView fv;
                                     if (fv.Parse(p.features) && DobPlausible(dob, fv.date_of_birth())) {
                                       add_shielded(p, &fv);
                                     }
                                   },
                                   &complete);
-      st->fullest_scan = std::max(st->fullest_scan, count);
       if (!s.ok()) return s;
     }
   }
@@ -958,7 +955,7 @@ Status Matcher::Block(const ChildRecord& r, const HiddenFields& hidden, Blocking
   // record's has a posting here, so when the scan is complete a ranked candidate not among
   // them can agree at most on the postcode's district: its hidden fields can add less.
   if (!hidden.postcode.empty()) {
-    Status s = scanner.ScanPlace(hidden.postcode, kPostingLimit,
+    Status s = scanner.ScanPlace(hidden.postcode, posting_limit_,
                                  [&](const Posting& p) {
                                    st->at_postcode.insert(p.id);
                                    visit(p, true, false);
@@ -1065,7 +1062,7 @@ Result<MatchOutcome> Matcher::MatchWithAdded(const SourceRecord& in, const Block
   // could reach its limit, a shielded child (the year-free scans), one sharing an
   // identifier (the identifier index).
   const ChildRecord& r = in.record;
-  bool afresh = before.fullest_scan + added.size() >= kPostingLimit;
+  bool afresh = before.fullest_scan + added.size() >= posting_limit_;
   for (const auto& a : added) {
     const BlockingProfile& c = a.profile;
     afresh = afresh || c.shielded || a.archived || (!r.nhs_number.empty() && c.nhs == r.nhs_number) ||
@@ -1136,6 +1133,8 @@ Result<MatchOutcome> Matcher::Finish(const SourceRecord& in, const BlockingState
   // candidate gives. A record that waits in review has every candidate read in full, so
   // that the reviewer sees full totals.
   enum class Read { kNothing, kRecord, kAll };
+  // The total a candidate must be able to reach to be read further.
+  auto read_threshold = [this](bool shielded) { return shielded ? weights_.shield_lower : weights_.lower; };
   std::vector<ScoredCandidate> scored;
   std::vector<Read> read;             // per scored candidate
   std::vector<double> hidden_bound;   // per scored candidate
@@ -1150,8 +1149,7 @@ Result<MatchOutcome> Matcher::Finish(const SourceRecord& in, const BlockingState
       same |= (d.same && d.child == cand.id);
     }
     if (excluded) continue;
-    const double threshold = cand.shielded ? weights_.shield_lower : weights_.lower;
-    const bool unread = !same && cand.light + cand.bound < threshold;
+    const bool unread = !same && cand.light + cand.bound < read_threshold(cand.shielded);
     if (unread || (!same && cand.settled)) {
       ScoredCandidate c;  // with kRecord: scored by open below
       c.child = cand.id;
@@ -1181,8 +1179,9 @@ Result<MatchOutcome> Matcher::Finish(const SourceRecord& in, const BlockingState
     CandidateNames names;
     names.SetAll(names_.get(), view.record);
     ScoredCandidate c = CompareWith(weights_, prepared, in.record, in.hidden, view, names);
-    const double threshold = c.shielded ? weights_.shield_lower : weights_.lower;
-    if (decided_same[i] || c.total + record_bounds[i] >= threshold) to_open.push_back(scored.size());
+    if (decided_same[i] || c.total + record_bounds[i] >= read_threshold(c.shielded)) {
+      to_open.push_back(scored.size());
+    }
     scored.push_back(std::move(c));
     read.push_back(Read::kRecord);
     hidden_bound.push_back(record_bounds[i]);

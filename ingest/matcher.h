@@ -154,10 +154,15 @@ struct AddedChild;
 class Matcher {
  public:
   static constexpr size_t kMaxCandidates = 20;
+  // The most postings one of blocking's ordinary scans reads (a name code in a year or a
+  // month, a postcode); past it the scan stops, and a child it did not reach is not a
+  // candidate. The scans for shielded children (year-free, and by birth date) are never
+  // cut short: every shielded child they find is compared, however many there are.
   static constexpr size_t kPostingLimit = 5000;
 
-  // `store` must outlive the matcher.
-  explicit Matcher(const ChildStore* store, MatchWeights weights = {});
+  // `store` must outlive the matcher. `posting_limit`: kPostingLimit but in tests.
+  explicit Matcher(const ChildStore* store, MatchWeights weights = {},
+                   size_t posting_limit = kPostingLimit);
 
   // Matches an unlinked source record (its hidden fields included) against the children.
   // With `blocking`, also what blocking found, for MatchWithAdded.
@@ -206,6 +211,7 @@ class Matcher {
 
   const ChildStore* store_;
   MatchWeights weights_;
+  size_t posting_limit_;
   std::shared_ptr<NameCache> names_;  // prepared names by spelling; thread-safe
 };
 

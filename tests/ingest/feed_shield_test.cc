@@ -5,6 +5,7 @@
 
 #include "../storage/raw_db_util.h"
 #include "feed_test_util.h"
+#include "index/double_metaphone.h"
 #include "storage/check.h"
 #include "storage/keys.h"
 
@@ -101,6 +102,38 @@ TEST_F(FeedShieldTest, PlausibleMatchWaitsShieldedAndBecomesAShieldedChildIfNew)
   EXPECT_TRUE(seen.record.shield.shielded) << "a child made from a shielded child's plausible match is shielded";
   EXPECT_FALSE(seen.hidden.has_value());
   EXPECT_TRUE(PlaceHits("HX1 1AA").empty());
+}
+
+// Blocking's ordinary scans stop at a limit (5,000 postings; 4 here); the scans for
+// shielded children must not, or the shielded child filed past it would not be compared
+// and its record would make an unshielded child. Eight shielded Whitfields whose given
+// names sound like Ava's: the record is the last one's (highest id, so last in the
+// year-free list of each of its codes), born on a date no slip explains, so that only
+// those lists reach her.
+TEST_F(FeedShieldTest, EveryShieldedChildSharingACodeIsComparedHoweverMany) {
+  std::vector<RowSpec> rows;
+  const char* given[] = {"Eva", "Evie", "Ivy", "Eve", "Iva", "Avie", "Effie"};
+  for (int i = 0; i < 7; ++i) {
+    ASSERT_EQ(DoubleMetaphone(given[i]).primary, DoubleMetaphone("Ava").primary) << given[i];
+    rows.push_back({"w" + std::to_string(i), given[i], "Whitfield", "200" + std::to_string(i + 1) + "-06-15", "F"});
+  }
+  rows.push_back(kAva);
+  std::vector<NewChild> children = AsNewChildren(rows);
+  auto ids = store_->InsertChildren(children);
+  ASSERT_TRUE(ids.ok()) << ids.status().ToString();
+  for (ChildId id : *ids) ASSERT_TRUE(store_->SetShield(id, true, "la_leeds", "fleeing violence").ok());
+  const ChildId ava = ids->back();
+
+  SourceRecord rec = MakeRow({"s1", "Ava", "Whitfield", "2012-11-25", "F", "4 Hidden Way", "HX1 1AA"}).record;
+  rec.ref.source = "school_census";
+  constexpr size_t kLimit = 4;
+  auto out = Matcher(store_.get(), {}, kLimit).Match(rec);
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(out->candidates.size(), rows.size()) << "every shielded child sharing a code is a candidate";
+  ASSERT_FALSE(out->candidates.empty());
+  EXPECT_EQ(out->candidates[0].child, ava);
+  EXPECT_TRUE(out->shielded);
+  EXPECT_EQ(out->decision, MatchDecision::kReview) << out->reason;
 }
 
 TEST_F(FeedShieldTest, ReviewerCannotLinkAShieldedItemToAnUnshieldedChild) {
