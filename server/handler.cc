@@ -70,7 +70,9 @@ std::string StatedReason(const fb::Envelope& req) {
 // A data manager reads under Clearance::DataManager as of today's London date (the date a
 // retention run archives as of), which also opens archived children for their year.
 Clearance SessionClearance(const Session& s, int64_t now_ms) {
-  if (s.break_glass) {
+  // Glass is honoured only while the session's role may break it (a role can change under
+  // an open session).
+  if (s.break_glass && s.profile.May(Operation::kBreakGlass)) {
     return Clearance::Elevated(Clearance::Level::kBreakGlass, s.profile.user, s.break_glass_reason);
   }
   if (s.profile.May(Operation::kReadArchived)) {

@@ -118,6 +118,8 @@ std::string RequestHandler::SetUserRole(const Call& call) {
   std::string refusal = Admit(call, Operation::kAccountAdmin, "admin", nullptr, false, &session);
   if (!refusal.empty()) return refusal;
   auto user = deps_.accounts->SetRole(Str(req->user()), Str(req->role()));
+  // The new role applies to the user's open sessions at once, as after a reload.
+  if (user.ok()) RefreshSessions();
   return AdminOutcome(call, session, user.ok() ? Status::OK() : user.status(),
                       RequestDetail(call.req), [&] { return UserFrame(call.id, *user); });
 }

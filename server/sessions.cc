@@ -125,6 +125,11 @@ size_t SessionTable::RefreshProfiles(
       ++it;
     } else if ((*f->second).ok()) {
       it->second.profile = **f->second;
+      // Glass broken under a role that may no longer break it is mended.
+      if (!it->second.profile.May(Operation::kBreakGlass)) {
+        it->second.break_glass = false;
+        it->second.break_glass_reason.clear();
+      }
       ++it;
     } else if (f->second->status().IsNotFound()) {
       it = sessions_.erase(it);

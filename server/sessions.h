@@ -64,10 +64,11 @@ class SessionTable {
   size_t open_sessions() const;
 
   // Re-reads the profile of every open session's user with `profile` and replaces the
-  // one the session was opened with (SIGHUP reload: a role changed since login applies
-  // now). A session whose user `profile` reports NotFound is closed; one whose lookup
-  // fails otherwise keeps its profile. `profile` is called without the table's lock held.
-  // Returns how many sessions were closed.
+  // one the session was opened with (SIGHUP reload, and an administrator's role change: a
+  // role changed since login applies now). A session whose new role may not break glass
+  // loses any glass it broke. A session whose user `profile` reports NotFound is closed;
+  // one whose lookup fails otherwise keeps its profile. `profile` is called without the
+  // table's lock held. Returns how many sessions were closed.
   size_t RefreshProfiles(
       const std::function<Result<UserProfile>(const std::string& user)>& profile);
 

@@ -10,6 +10,8 @@
 #include "index/index_policy.h"
 #include "server/fuzz/fuzz_accounts.h"
 #include "server/fuzz/seed_frames.h"
+#include "storage/accounts.h"
+#include "storage/roles.h"
 #include "util/totp.h"
 
 namespace cp::server::fuzz {
@@ -201,7 +203,7 @@ RequestHarness::Outcome RequestHarness::Run(std::span<const uint8_t> bytes) {
     }
   }
   out.response = handler_->Handle(*env, kAddress);
-  out.problem = CheckResponse(out.response, env->id(), out.role);
+  out.problem = CheckResponse(out.response, env->id(), RoleNow(out.role));
   // A session the handler no longer knows is opened again for the next input.
   std::vector<uint8_t> reply = Body(out.response);
   const fb::Envelope* r = VerifyEnvelope(reply);
@@ -212,6 +214,13 @@ RequestHarness::Outcome RequestHarness::Run(std::span<const uint8_t> bytes) {
     }
   }
   return out;
+}
+
+std::string RequestHarness::RoleNow(const std::string& role) const {
+  if (role.empty()) return role;
+  auto account = services_->accounts()->GetUser("fuzz_" + role);
+  if (!account.ok()) return role;
+  return std::string(PolicyFor(account->role).name);
 }
 
 std::string RequestHarness::CheckResponse(const std::string& response, uint64_t request_id,

@@ -16,7 +16,7 @@
 //
 // Every response is checked (CheckResponse): it must be one frame that verifies, answer
 // the request's id, and never carry a shielded child's hidden fields to a session that
-// cannot have broken glass.
+// cannot have broken glass (judged by the role its user has now).
 //
 // The database lives under /dev/shm when there is one (the audit trail syncs every
 // append) and is removed by the destructor.
@@ -71,6 +71,9 @@ class RequestHarness {
   // Logs `role`'s user in through the handler and keeps the session token.
   Status LogIn(const std::string& role);
   std::string Handle(const std::string& frame);
+  // The role `role`'s user has now (a fuzzed SetUserRole changes it, for the open session
+  // too): the role a response to that session is judged as.
+  std::string RoleNow(const std::string& role) const;
 
   std::string dir_;
   std::unique_ptr<ChildStore> store_;

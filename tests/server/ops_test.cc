@@ -207,6 +207,30 @@ TEST(ReloadTest, SessionsKeepRunningUnderNewLimitsAndProfiles) {
   EXPECT_FALSE(t.Use(token, "127.0.0.1", 9500 + 10000).ok());
 }
 
+TEST(ReloadTest, ARoleThatMayNotBreakGlassMendsTheSessionsGlass) {
+  SessionTable t(SessionTable::Limits{1000, 100000, 50000});
+  UserProfile p;
+  p.user = "cpo";
+  p.role = "child_protection";
+  p.operations = static_cast<uint32_t>(Operation::kGetRecord) | static_cast<uint32_t>(Operation::kBreakGlass);
+  const std::string token = t.Open(p, "127.0.0.1", 0);
+  ASSERT_TRUE(t.SetBreakGlass(token, "section 47 enquiry").ok());
+  // Re-read with its own role: the glass stays broken.
+  t.RefreshProfiles([&](const std::string&) -> Result<UserProfile> { return p; });
+  auto same = t.Use(token, "127.0.0.1", 10);
+  ASSERT_TRUE(same.ok());
+  EXPECT_TRUE(same->break_glass);
+  UserProfile police = p;
+  police.role = "police";
+  police.operations = static_cast<uint32_t>(Operation::kGetRecord);
+  t.RefreshProfiles([&](const std::string&) -> Result<UserProfile> { return police; });
+  auto after = t.Use(token, "127.0.0.1", 20);
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->profile.role, "police");
+  EXPECT_FALSE(after->break_glass);
+  EXPECT_TRUE(after->break_glass_reason.empty());
+}
+
 // ---- The endpoint over a running server -----------------------------------------------
 
 class OpsEndpointTest : public ServerTest {};

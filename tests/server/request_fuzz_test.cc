@@ -215,6 +215,56 @@ TEST_F(RequestFuzzTest, ALiveTokenGivenVerbatimSpeaksForItsRole) {
   EXPECT_EQ(r->body_as_RecordResult()->child()->hidden(), nullptr);
 }
 
+// An administrator's role change applies to the user's open session at once: a child
+// protection officer who broke glass and is made a police officer sees a shielded child
+// as police do, and may not break glass again.
+TEST_F(RequestFuzzTest, ARoleChangeAppliesToTheOpenSessionAndMendsTheGlass) {
+  auto frame = [&](const std::string& role, fb::Body type, auto make) {
+    flatbuffers::FlatBufferBuilder fbb;
+    return FinishFrame(fbb, 8, type, make(fbb), SessionPlaceholder(role));
+  };
+  auto glass = [&] {
+    return Run(frame("child_protection", fb::Body::BreakGlass, [](flatbuffers::FlatBufferBuilder& b) {
+      return fb::CreateBreakGlassDirect(b, "role change").Union();
+    }));
+  };
+  auto view = [&] {
+    return Run(frame("child_protection", fb::Body::GetRecord, [&](flatbuffers::FlatBufferBuilder& b) {
+      return fb::CreateGetRecordDirect(b, harness_->shielded_child(), "role change").Union();
+    }));
+  };
+  Bytes body;
+  const fb::Envelope* r = Reply(glass().response, &body);
+  ASSERT_NE(r, nullptr);
+  ASSERT_NE(r->body_as_BreakGlassResult(), nullptr);
+  auto before = view();
+  r = Reply(before.response, &body);
+  ASSERT_NE(r, nullptr);
+  ASSERT_NE(r->body_as_RecordResult(), nullptr);
+  EXPECT_NE(r->body_as_RecordResult()->child()->hidden(), nullptr);
+
+  auto demoted = Run(frame("system_admin", fb::Body::SetUserRole, [](flatbuffers::FlatBufferBuilder& b) {
+    return fb::CreateSetUserRoleDirect(b, "fuzz_child_protection", "police").Union();
+  }));
+  r = Reply(demoted.response, &body);
+  ASSERT_NE(r, nullptr);
+  ASSERT_NE(r->body_as_AccountResult(), nullptr);
+
+  auto after = view();
+  EXPECT_EQ(after.role, "child_protection");  // the session's placeholder
+  EXPECT_TRUE(after.problem.empty()) << after.problem;
+  r = Reply(after.response, &body);
+  ASSERT_NE(r, nullptr);
+  ASSERT_NE(r->body_as_RecordResult(), nullptr) << "the session is still open";
+  EXPECT_EQ(r->body_as_RecordResult()->child()->hidden(), nullptr) << "the glass is mended";
+  r = Reply(glass().response, &body);
+  ASSERT_NE(r, nullptr);
+  ASSERT_NE(r->body_as_Error(), nullptr);
+  EXPECT_EQ(r->body_as_Error()->code(), fb::ErrorCode::NotAuthorised);
+  // Judged as the police officer the user now is, the first view would be a leak.
+  EXPECT_FALSE(RequestHarness::CheckResponse(before.response, 8, "police").empty());
+}
+
 TEST_F(RequestFuzzTest, SeededMutationsAreAnsweredSafely) {
   const auto seeds = SeedFrames();
   std::mt19937_64 rng(20261129);
