@@ -281,6 +281,22 @@ bool DobPlausible(const Date& a, const Date& b) {
   return a.empty() || b.empty() || a == b || DatesSwapped(a, b) || OneDigitApart(a, b);
 }
 
+// The months of a dated record's birth year holding a day that is a plausible date of
+// birth for it: its own month, those one digit away, the month its day names (day and
+// month swapped), and any a transposition across month and day gives.
+std::vector<uint8_t> PlausibleMonths(const Date& d) {
+  std::vector<uint8_t> months;
+  for (uint8_t m = 1; m <= 12; ++m) {
+    for (uint8_t day = 1; day <= 31; ++day) {
+      if (DobPlausible(d, Date{d.year, m, day})) {
+        months.push_back(m);
+        break;
+      }
+    }
+  }
+  return months;
+}
+
 class SurnameTable {
  public:
   SurnameTable() {
@@ -850,8 +866,8 @@ Status Matcher::Block(const ChildRecord& r, const HiddenFields& hidden, Blocking
   for (const auto& code : st->codes) {
     const bool family_code = st->Has(st->family_codes, code);
     const bool wide = st->Wide(code);
+    bool complete = false;  // of the last scan
     auto scan = [&](uint16_t year, std::optional<uint8_t> month) {
-      bool complete = false;
       size_t count = 0;
       Status s = scanner.ScanName(TermKind::kPhonetic, code, year, month, posting_limit_,
                                   [&](const Posting& p) {
@@ -869,6 +885,16 @@ Status Matcher::Block(const ChildRecord& r, const HiddenFields& hidden, Blocking
         continue;  // the birthday scan below
       } else if (wide) {
         s = scan(year, own_year ? std::nullopt : std::optional<uint8_t>(r.date_of_birth.month));
+        // A birth year longer than a scan reads (a common surname at England's scale: one
+        // year of Smiths is ~8,700 at 12M children) is cut short in month order. Its months
+        // a slip in the date could give are then read one by one, so that every child under
+        // the code whose date plausibly is the record's is still reached; what the cut
+        // loses is children whose names both agree and whose date no slip explains.
+        if (s.ok() && !complete && st->dated && year == r.date_of_birth.year) {
+          for (uint8_t month : PlausibleMonths(r.date_of_birth)) {
+            if (s.ok()) s = scan(year, month);
+          }
+        }
       } else if (year == 0) {
         s = scan(year, std::nullopt);
       } else if (year == r.date_of_birth.year) {
@@ -883,7 +909,6 @@ Status Matcher::Block(const ChildRecord& r, const HiddenFields& hidden, Blocking
     // day, in any year; those of the years one digit away are kept.
     const Date& dob = r.date_of_birth;
     size_t count = 0;
-    bool complete = false;
     Status s = scanner.ScanName(
         TermKind::kBirthday, code, keys::MonthDaySlot(dob.month, dob.day), std::nullopt, posting_limit_,
         [&](const Posting& p) {

@@ -58,9 +58,9 @@ class MatcherBlockingTest : public FeedTest {
     ASSERT_TRUE(ids.ok()) << ids.status().ToString();
     oliver_ = ids->at(0);
   }
-  // The ids `spec` is compared with.
-  std::vector<ChildId> Candidates(const RowSpec& spec) {
-    Matcher matcher(store_.get());
+  // The ids `spec` is compared with, blocking's ordinary scans reading at most `limit`.
+  std::vector<ChildId> Candidates(const RowSpec& spec, size_t limit = Matcher::kPostingLimit) {
+    Matcher matcher(store_.get(), {}, limit);
     SourceRecord rec = MakeRow(spec).record;
     rec.ref.source = "health";
     auto out = matcher.Match(rec);
@@ -71,8 +71,8 @@ class MatcherBlockingTest : public FeedTest {
     }
     return ids;
   }
-  bool Reaches(const RowSpec& spec) {
-    auto ids = Candidates(spec);
+  bool Reaches(const RowSpec& spec, size_t limit = Matcher::kPostingLimit) {
+    auto ids = Candidates(spec, limit);
     return std::find(ids.begin(), ids.end(), oliver_) != ids.end();
   }
   bool CouldReach(const RowSpec& spec) {
@@ -126,6 +126,26 @@ TEST_F(MatcherBlockingTest, AChildSharingOnlyAGivenNameCodeWithAWrongMonthOrYear
   EXPECT_TRUE(Reaches({"h1", "Oliver", "Brown", "2015-04-17", "M"}));
   // Without a family name every code is read as a family code would be.
   EXPECT_TRUE(Reaches({"h1", "Oliver", "", "2015-05-12", "M"}));
+}
+
+// A family code's birth year longer than a scan reads (Smith at England's scale) is cut
+// short in month order; the months a date slip could give are then read one by one. Here
+// the limit is 5 and the Smiths of 2015 are 21, Oliver (April) the ninth in key order.
+TEST_F(MatcherBlockingTest, ACutBirthYearStillReachesEveryPlausibleDate) {
+  const std::string smith = DoubleMetaphone("Smith").primary;
+  size_t smiths = 0;
+  bool complete = false;
+  ASSERT_TRUE(store_->ScanName(TermKind::kPhonetic, smith, 2015, std::nullopt, 100,
+                               [&](const Posting&) { ++smiths; }, &complete).ok());
+  ASSERT_EQ(smiths, 21u);
+  constexpr size_t kLimit = 5;
+  EXPECT_TRUE(Reaches({"h1", "Oliver", "Smith", "2015-05-12", "M"}, kLimit)) << "month digit wrong";
+  EXPECT_TRUE(Reaches({"h1", "Oliver", "Smith", "2015-12-04", "M"}, kLimit)) << "day and month swapped";
+  EXPECT_TRUE(Reaches({"h1", "Oliver", "Smith", "2015-04-19", "M"}, kLimit)) << "day digit wrong";
+  // What the cut gives up: both names agree, but no slip turns November into April.
+  const RowSpec far{"h1", "Oliver", "Smith", "2015-11-30", "M"};
+  EXPECT_FALSE(Reaches(far, kLimit));
+  EXPECT_TRUE(Reaches(far));
 }
 
 // Under a family code the years one digit from the record's are read from the birthday
