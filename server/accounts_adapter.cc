@@ -194,6 +194,13 @@ Result<UserInfo> StoreAccounts::Unlock(const std::string& user) {
   return Info(user);
 }
 
+Result<UserInfo> StoreAccounts::Lock(const std::string& user) {
+  std::lock_guard lock(admin_mu_);
+  Status s = accounts_->Lock(user);
+  if (!s.ok()) return s;
+  return Info(user);
+}
+
 Result<bool> UnmeteredQuotaAccounts::ChargeSearch(const std::string& user, int64_t unix_seconds) {
   auto charged = inner_->ChargeSearch(user, unix_seconds);
   if (!charged.ok()) return charged.status();

@@ -50,6 +50,7 @@ class StoreAccounts : public AccountsPort {
                                  const std::string& role, const std::string& password) override;
   Result<UserInfo> SetRole(const std::string& user, const std::string& role) override;
   Result<UserInfo> Unlock(const std::string& user) override;
+  Result<UserInfo> Lock(const std::string& user) override;
 
  private:
   Result<UserInfo> Info(const std::string& user);
@@ -93,6 +94,7 @@ class UnmeteredQuotaAccounts : public AccountsPort {
     return inner_->SetRole(user, role);
   }
   Result<UserInfo> Unlock(const std::string& user) override { return inner_->Unlock(user); }
+  Result<UserInfo> Lock(const std::string& user) override { return inner_->Lock(user); }
 
  private:
   AccountsPort* inner_;

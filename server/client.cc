@@ -291,6 +291,12 @@ Result<Response> Client::UnlockUser(const std::string& user) {
   return Call(fbb, fb::Body::UnlockUser, body.Union());
 }
 
+Result<Response> Client::LockUser(const std::string& user) {
+  flatbuffers::FlatBufferBuilder fbb;
+  auto body = fb::CreateLockUserDirect(fbb, user.c_str());
+  return Call(fbb, fb::Body::LockUser, body.Union());
+}
+
 Result<Response> Client::Logout() {
   flatbuffers::FlatBufferBuilder fbb;
   auto body = fb::CreateLogout(fbb);

@@ -97,6 +97,7 @@ class Client {
                               const std::string& role, const std::string& password);
   Result<Response> SetUserRole(const std::string& user, const std::string& role);
   Result<Response> UnlockUser(const std::string& user);
+  Result<Response> LockUser(const std::string& user);
   Result<Response> Logout();
   Result<Response> Health();
 

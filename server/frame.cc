@@ -134,6 +134,7 @@ bool IsRequest(Body type) {
     case Body::CreateUser:
     case Body::SetUserRole:
     case Body::UnlockUser:
+    case Body::LockUser:
     case Body::Logout:
     case Body::Health:
       return true;

@@ -121,6 +121,8 @@ std::string RequestDetail(const fb::Envelope& req) {
     }
     case Body::UnlockUser:
       return "unlock " + Str(req.body_as_UnlockUser()->user());
+    case Body::LockUser:
+      return "lock " + Str(req.body_as_LockUser()->user());
     default:
       return "";
   }
@@ -248,6 +250,8 @@ std::string RequestHandler::Handle(const fb::Envelope& req, const std::string& a
       return SetUserRole(call);
     case Body::UnlockUser:
       return UnlockUser(call);
+    case Body::LockUser:
+      return LockUser(call);
     case Body::Logout:
       return Logout(call);
     default:

@@ -123,6 +123,7 @@ class RequestHandler {
   std::string CreateUser(const Call& call);
   std::string SetUserRole(const Call& call);
   std::string UnlockUser(const Call& call);
+  std::string LockUser(const Call& call);
   std::string Logout(const Call& call);
   std::string Health(const Call& call);
 

@@ -1,5 +1,5 @@
 // Account administration over the wire: CreateOrganisation, AddAddressRange, CreateUser,
-// SetUserRole, UnlockUser. System administrators only (Operation::kAccountAdmin), the
+// SetUserRole, UnlockUser, LockUser. System administrators only (Operation::kAccountAdmin), the
 // same changes as `contactpoint account ...` on the server host, through AccountsPort.
 //
 // Each is audited as action "admin" with a detail naming what was asked ("create-user
@@ -130,6 +130,19 @@ std::string RequestHandler::UnlockUser(const Call& call) {
   std::string refusal = Admit(call, Operation::kAccountAdmin, "admin", nullptr, false, &session);
   if (!refusal.empty()) return refusal;
   auto user = deps_.accounts->Unlock(Str(req->user()));
+  return AdminOutcome(call, session, user.ok() ? Status::OK() : user.status(),
+                      RequestDetail(call.req), [&] { return UserFrame(call.id, *user); });
+}
+
+std::string RequestHandler::LockUser(const Call& call) {
+  const auto* req = call.req.body_as_LockUser();
+  Session session;
+  std::string refusal = Admit(call, Operation::kAccountAdmin, "admin", nullptr, false, &session);
+  if (!refusal.empty()) return refusal;
+  const std::string name = Str(req->user());
+  auto user = deps_.accounts->Lock(name);
+  // Locked out now, not at the next login: the user's sessions and tickets end.
+  if (user.ok()) sessions_.CloseUser(name);
   return AdminOutcome(call, session, user.ok() ? Status::OK() : user.status(),
                       RequestDetail(call.req), [&] { return UserFrame(call.id, *user); });
 }

@@ -94,6 +94,8 @@ class AccountsPort {
   virtual Result<UserInfo> SetRole(const std::string& user, const std::string& role) = 0;
   // Clears the lock and the failure count.
   virtual Result<UserInfo> Unlock(const std::string& user) = 0;
+  // Sets the lock: no login until Unlock.
+  virtual Result<UserInfo> Lock(const std::string& user) = 0;
 };
 
 // One entry of the audit trail as the server states it.

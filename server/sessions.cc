@@ -109,6 +109,12 @@ size_t SessionTable::open_sessions() const {
   return sessions_.size();
 }
 
+size_t SessionTable::CloseUser(const std::string& user) {
+  std::lock_guard lock(mu_);
+  std::erase_if(tickets_, [&](const auto& t) { return t.second.user == user; });
+  return std::erase_if(sessions_, [&](const auto& s) { return s.second.profile.user == user; });
+}
+
 size_t SessionTable::RefreshProfiles(
     const std::function<Result<UserProfile>(const std::string& user)>& profile) {
   std::unordered_map<std::string, std::optional<Result<UserProfile>>> fresh;

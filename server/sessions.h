@@ -56,6 +56,9 @@ class SessionTable {
   // Marks the session as having broken glass. NotFound when it is gone.
   Status SetBreakGlass(const std::string& token, const std::string& reason);
   void Close(const std::string& token);
+  // Ends every session and login ticket of `user` (an administrator locked the account).
+  // Returns how many sessions were closed.
+  size_t CloseUser(const std::string& user);
 
   Limits limits() const;
   // New limits for tickets and sessions issued from now on, and for the idle check of

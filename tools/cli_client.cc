@@ -685,6 +685,19 @@ void AddAccount(CLI::App* client, std::function<int()>* run) {
           [](server::Client&, const server::Response& r) { return PrintUser(r); });
     };
   });
+
+  static std::string lock_user;
+  auto* lock = account->add_subcommand(
+      "lock", "lock a user out (a leaver, a suspected compromise); their sessions end at once");
+  lock->add_option("--user", lock_user, "user name")->required();
+  lock->add_flag("--json", Flags().json, "print one JSON object");
+  lock->callback([run] {
+    *run = [] {
+      return RunCall(
+          true, [](server::Client& c) { return c.LockUser(lock_user); },
+          [](server::Client&, const server::Response& r) { return PrintUser(r); });
+    };
+  });
 }
 
 }  // namespace

@@ -91,6 +91,9 @@ std::vector<SeedFrame> SeedFrames() {
   out.push_back(Make("set_user_role", fb::Body::SetUserRole, "system_admin", [](Builder& b) {
     return fb::CreateSetUserRoleDirect(b, "fuzz_login", "voluntary").Union();
   }));
+  out.push_back(Make("lock_user", fb::Body::LockUser, "system_admin", [](Builder& b) {
+    return fb::CreateLockUserDirect(b, "fuzz_login").Union();
+  }));
   out.push_back(Make("unlock_user", fb::Body::UnlockUser, "system_admin", [](Builder& b) {
     return fb::CreateUnlockUserDirect(b, "fuzz_login").Union();
   }));

@@ -1,5 +1,5 @@
 // Account administration over the wire: CreateOrganisation, AddAddressRange, CreateUser,
-// SetUserRole, UnlockUser — system administrators only, each refusal typed, audited and
+// SetUserRole, UnlockUser, LockUser — system administrators only, each refusal typed, audited and
 // changing nothing, and no password or TOTP secret in the audit trail.
 #include <gtest/gtest.h>
 
@@ -172,6 +172,40 @@ TEST_F(AdminServerTest, UnlockUser) {
   EXPECT_EQ(CodeOf(c->UnlockUser("no.such.user")), ErrorCode::NotFound);
 }
 
+// A leaver, or credentials thought stolen: locked out at once, open sessions included.
+TEST_F(AdminServerTest, LockUserEndsTheUsersSessionsNow) {
+  auto c = Admin("admin-lock");
+  AddUser("leaver", "police");
+  AddUser("stayer", "police");
+  auto leaver = LoggedIn("leaver");
+  auto stayer = LoggedIn("stayer");
+  ASSERT_NE(leaver, nullptr);
+  ASSERT_NE(stayer, nullptr);
+  ASSERT_EQ(CodeOf(leaver->Health()), ErrorCode::None);
+  const auto ticket = Connect()->Login("leaver", Password("leaver"));  // half-way through a login
+  ASSERT_EQ(CodeOf(ticket), ErrorCode::None);
+
+  auto r = c->LockUser("leaver");
+  ASSERT_EQ(CodeOf(r), ErrorCode::None);
+  EXPECT_TRUE(r->envelope().body_as_AccountResult()->locked());
+  EXPECT_EQ(r->envelope().body_as_AccountResult()->user()->str(), "leaver");
+  EXPECT_TRUE(IsLocked(services_, "leaver"));
+  const AuditEvent* e = Last("admin-lock");
+  ASSERT_NE(e, nullptr);
+  EXPECT_EQ(e->outcome, "ok");
+  EXPECT_NE(e->criteria.find("lock leaver"), std::string::npos) << e->criteria;
+
+  EXPECT_EQ(CodeOf(leaver->GetRecord(1, "still here?")), ErrorCode::NotAuthenticated);
+  EXPECT_EQ(CodeOf(stayer->GetRecord(1, "still here")), ErrorCode::None) << "other users keep theirs";
+  EXPECT_EQ(CodeOf(Connect()->Login("leaver", Password("leaver"))), ErrorCode::Locked);
+  EXPECT_EQ(CodeOf(c->LockUser("leaver")), ErrorCode::None) << "locking twice is accepted";
+  EXPECT_EQ(CodeOf(c->LockUser("no.such.user")), ErrorCode::NotFound);
+  EXPECT_EQ(Last("admin-lock")->outcome, "not_found");
+
+  ASSERT_EQ(CodeOf(c->UnlockUser("leaver")), ErrorCode::None);
+  EXPECT_EQ(CodeOf(Connect()->LogIn("leaver", Password("leaver"), Code("leaver"))), ErrorCode::None);
+}
+
 TEST_F(AdminServerTest, OtherRolesMayNotAdministerAndAreAudited) {
   AddUser("not-admin", "shielding_manager");
   AddUser("victim", "police");
@@ -184,6 +218,7 @@ TEST_F(AdminServerTest, OtherRolesMayNotAdministerAndAreAudited) {
             ErrorCode::NotAuthorised);
   EXPECT_EQ(CodeOf(c->SetUserRole("not-admin", "system_admin")), ErrorCode::NotAuthorised);
   EXPECT_EQ(CodeOf(c->UnlockUser("victim")), ErrorCode::NotAuthorised);
+  EXPECT_EQ(CodeOf(c->LockUser("not-admin")), ErrorCode::NotAuthorised);
 
   EXPECT_FALSE(RangesOf(services_, "la_rogue").has_value());
   EXPECT_EQ(RangesOf(services_, "la_leeds"), (Strings{"127.0.0.0/8"}));
@@ -197,7 +232,7 @@ TEST_F(AdminServerTest, OtherRolesMayNotAdministerAndAreAudited) {
       ++refusals;
     }
   }
-  EXPECT_EQ(refusals, 5);
+  EXPECT_EQ(refusals, 6);
 }
 
 TEST_F(AdminServerTest, AFailedAuditAppendWithholdsTheSecret) {

@@ -45,6 +45,7 @@ class TwoSearchesADay : public AccountsPort {
     return Status::NotFound("no user");
   }
   Result<UserInfo> Unlock(const std::string&) override { return Status::NotFound("no user"); }
+  Result<UserInfo> Lock(const std::string&) override { return Status::NotFound("no user"); }
   int charges = 0;
 };
 
@@ -77,6 +78,7 @@ TEST(UnmeteredQuotaTest, StorageFailuresAndCredentialsPassThrough) {
   EXPECT_EQ(*bench.CreateUser("cal", "la_x", "police", "pw"), "SECRET");
   EXPECT_TRUE(bench.SetRole("cal", "police").status().IsNotFound());
   EXPECT_TRUE(bench.Unlock("cal").status().IsNotFound());
+  EXPECT_TRUE(bench.Lock("cal").status().IsNotFound());
 }
 
 }  // namespace

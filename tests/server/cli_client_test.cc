@@ -149,8 +149,12 @@ TEST_F(CliClientTest, AccountAndReviewCommands) {
   Output role = Client({"account", "set-role", "--user", "cli.new", "--role", "health", "--json"});
   ASSERT_EQ(role.code, kExitOk) << role.err;
   EXPECT_EQ(json::parse(role.out)["role"], "health");
-  Output unlock = Client({"account", "unlock", "--user", "cli.new"});
+  Output lock = Client({"account", "lock", "--user", "cli.new", "--json"});
+  ASSERT_EQ(lock.code, kExitOk) << lock.err;
+  EXPECT_EQ(json::parse(lock.out)["locked"], true);
+  Output unlock = Client({"account", "unlock", "--user", "cli.new", "--json"});
   EXPECT_EQ(unlock.code, kExitOk) << unlock.err;
+  EXPECT_EQ(json::parse(unlock.out)["locked"], false);
   Output unknown = Client({"account", "unlock", "--user", "cli.nobody"});
   EXPECT_EQ(unknown.code, kExitRefused);
   EXPECT_NE(unknown.err.find("not_found"), std::string::npos);

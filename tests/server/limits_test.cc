@@ -53,6 +53,22 @@ TEST(SessionTableTest, SessionEndsWhenIdleOrExpiredOrClosed) {
   EXPECT_FALSE(t.Use(closed, "10.0.0.1", 1).ok());
 }
 
+TEST(SessionTableTest, CloseUserEndsThatUsersSessionsAndTicketsOnly) {
+  SessionTable t({1000, 10000, 5000});
+  UserProfile ann, bob;
+  ann.user = "ann";
+  bob.user = "bob";
+  const std::string a1 = t.Open(ann, "h", 0), a2 = t.Open(ann, "h", 0), b = t.Open(bob, "h", 0);
+  const std::string ann_ticket = t.IssueTicket("ann", "h", 0), bob_ticket = t.IssueTicket("bob", "h", 0);
+  EXPECT_EQ(t.CloseUser("ann"), 2u);
+  EXPECT_FALSE(t.Use(a1, "h", 1).ok());
+  EXPECT_FALSE(t.Use(a2, "h", 1).ok());
+  EXPECT_FALSE(t.TicketUser(ann_ticket, "h", 1).ok());
+  EXPECT_TRUE(t.Use(b, "h", 1).ok());
+  EXPECT_TRUE(t.TicketUser(bob_ticket, "h", 1).ok());
+  EXPECT_EQ(t.CloseUser("ann"), 0u);
+}
+
 TEST(SessionTableTest, BreakGlassIsPerSession) {
   SessionTable t({1000, 10000, 5000});
   UserProfile p;

@@ -92,6 +92,7 @@ TEST_F(RequestFuzzTest, EverySeedReachesItsHandler) {
       {"add_address_range", fb::Body::OrganisationResult},
       {"create_user", fb::Body::NewUserResult},
       {"set_user_role", fb::Body::AccountResult},
+      {"lock_user", fb::Body::AccountResult},
       {"unlock_user", fb::Body::AccountResult},
       {"health", fb::Body::HealthResult}};
   for (const auto& seed : SeedFrames()) {
