@@ -309,6 +309,13 @@ Status ChildStore::OpenDb() {
   if (options_.create) later.assign(descriptors.begin() + 1, descriptors.end());
   descriptors.resize(descriptors.size() - later.size());
   auto s = rocksdb::DB::Open(db, options_.db_dir, descriptors, &h_->all, &h_->db);
+  if (s.IsIOError() && s.ToString().find("/LOCK:") != std::string::npos) {
+    // RocksDB's "While lock file: DIR/LOCK: Resource temporarily unavailable" (another
+    // process) or "lock hold by current process ...: DIR/LOCK" (this one).
+    return Status::FailedPrecondition(
+        options_.db_dir + " is open in another process (a running contactpointd, or another "
+        "command): stop it first, or make the change through the server (contactpoint client)");
+  }
   if (!s.ok()) return FromRocks(s, "opening " + options_.db_dir);
   if (!later.empty()) {
     std::vector<rocksdb::ColumnFamilyHandle*> created;

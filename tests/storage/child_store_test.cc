@@ -174,6 +174,18 @@ TEST_F(ChildStoreTest, CreateThenReopenKeepsChildren) {
   EXPECT_THAT(ScanNameIds("Smith", 2015), ElementsAre(1, 2));
 }
 
+// RocksDB lets one process at a time write a database; the second is told why, in words an
+// operator can act on (a running contactpointd holds its database).
+TEST_F(ChildStoreTest, ADatabaseOpenElsewhereIsRefusedWithAClearMessage) {
+  CreateStore();
+  auto again = ChildStore::Open(StoreOptions(/*create=*/false));
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.status().code(), Status::Code::kFailedPrecondition) << again.status().ToString();
+  EXPECT_THAT(again.status().message(), HasSubstr(db_dir_ + " is open in another process"));
+  EXPECT_THAT(again.status().message(), HasSubstr("contactpointd"));
+  EXPECT_EQ(Count(), 0u) << "the first store is unharmed";
+}
+
 TEST_F(ChildStoreTest, CreateRefusesAnExistingDatabaseDirectory) {
   ASSERT_TRUE(std::filesystem::create_directory(db_dir_));
   auto store = ChildStore::Open(StoreOptions(/*create=*/true));
