@@ -76,6 +76,29 @@ class RequestFuzzTest : public ::testing::Test {
     const Bytes bytes = ToBytes(frame);
     return harness_->Run(bytes);
   }
+  using Builder = flatbuffers::FlatBufferBuilder;
+  static constexpr uint64_t kId = 7;
+  // A request frame of `type` carrying `session` (a placeholder or a live token).
+  template <typename Make>
+  static std::string Frame(const std::string& session, fb::Body type, Make make) {
+    Builder fbb;
+    return FinishFrame(fbb, kId, type, make(fbb), session);
+  }
+  RequestHarness::Outcome BreakGlass(const std::string& session) {
+    return Run(Frame(session, fb::Body::BreakGlass,
+                     [](Builder& b) { return fb::CreateBreakGlassDirect(b, "test").Union(); }));
+  }
+  RequestHarness::Outcome ViewShielded(const std::string& session) {
+    return Run(Frame(session, fb::Body::GetRecord, [&](Builder& b) {
+      return fb::CreateGetRecordDirect(b, harness_->shielded_child(), "test").Union();
+    }));
+  }
+  // The child a record view answered with, kept alive by `body`; null for any other answer.
+  static const fb::Child* Viewed(const RequestHarness::Outcome& out, Bytes* body) {
+    const fb::Envelope* r = Reply(out.response, body);
+    if (r == nullptr || r->body_as_RecordResult() == nullptr) return nullptr;
+    return r->body_as_RecordResult()->child();
+  }
   std::unique_ptr<RequestHarness> harness_;
 };
 
@@ -178,92 +201,64 @@ TEST_F(RequestFuzzTest, ASessionOpenedAgainHasItsRoleBack) {
 // as they are: such a request is judged as its role's, so a child protection officer who
 // broke glass may see a shielded child, and a police officer still may not.
 TEST_F(RequestFuzzTest, ALiveTokenGivenVerbatimSpeaksForItsRole) {
-  auto frame = [&](const std::string& role, fb::Body type, auto make) {
-    flatbuffers::FlatBufferBuilder fbb;
-    return FinishFrame(fbb, 7, type, make(fbb), harness_->token(role));
-  };
-  auto view = [&](const std::string& role) {
-    return frame(role, fb::Body::GetRecord, [&](flatbuffers::FlatBufferBuilder& b) {
-      return fb::CreateGetRecordDirect(b, harness_->shielded_child(), "verbatim token").Union();
-    });
-  };
-  auto glass = Run(frame("child_protection", fb::Body::BreakGlass, [](flatbuffers::FlatBufferBuilder& b) {
-    return fb::CreateBreakGlassDirect(b, "verbatim token").Union();
-  }));
+  const std::string officer = harness_->token("child_protection");
+  auto glass = BreakGlass(officer);
   EXPECT_EQ(glass.role, "child_protection");
   Bytes body;
   const fb::Envelope* r = Reply(glass.response, &body);
   ASSERT_NE(r, nullptr);
   ASSERT_NE(r->body_as_BreakGlassResult(), nullptr);
 
-  auto seen = Run(view("child_protection"));
+  auto seen = ViewShielded(officer);
   EXPECT_EQ(seen.role, "child_protection");
   EXPECT_TRUE(seen.problem.empty()) << seen.problem;
-  r = Reply(seen.response, &body);
-  ASSERT_NE(r, nullptr);
-  ASSERT_NE(r->body_as_RecordResult(), nullptr);
-  ASSERT_NE(r->body_as_RecordResult()->child(), nullptr);
-  EXPECT_NE(r->body_as_RecordResult()->child()->hidden(), nullptr) << "glass was not broken";
+  const fb::Child* child = Viewed(seen, &body);
+  ASSERT_NE(child, nullptr);
+  EXPECT_NE(child->hidden(), nullptr) << "glass was not broken";
   // The same response judged as a session that cannot have broken glass is a leak.
-  EXPECT_FALSE(RequestHarness::CheckResponse(seen.response, 7, "").empty());
+  EXPECT_FALSE(RequestHarness::CheckResponse(seen.response, kId, "").empty());
 
-  auto police = Run(view("police"));
+  auto police = ViewShielded(harness_->token("police"));
   EXPECT_EQ(police.role, "police");
   EXPECT_TRUE(police.problem.empty()) << police.problem;
-  r = Reply(police.response, &body);
-  ASSERT_NE(r, nullptr);
-  ASSERT_NE(r->body_as_RecordResult(), nullptr);
-  EXPECT_EQ(r->body_as_RecordResult()->child()->hidden(), nullptr);
+  child = Viewed(police, &body);
+  ASSERT_NE(child, nullptr);
+  EXPECT_EQ(child->hidden(), nullptr);
 }
 
 // An administrator's role change applies to the user's open session at once: a child
 // protection officer who broke glass and is made a police officer sees a shielded child
 // as police do, and may not break glass again.
 TEST_F(RequestFuzzTest, ARoleChangeAppliesToTheOpenSessionAndMendsTheGlass) {
-  auto frame = [&](const std::string& role, fb::Body type, auto make) {
-    flatbuffers::FlatBufferBuilder fbb;
-    return FinishFrame(fbb, 8, type, make(fbb), SessionPlaceholder(role));
-  };
-  auto glass = [&] {
-    return Run(frame("child_protection", fb::Body::BreakGlass, [](flatbuffers::FlatBufferBuilder& b) {
-      return fb::CreateBreakGlassDirect(b, "role change").Union();
-    }));
-  };
-  auto view = [&] {
-    return Run(frame("child_protection", fb::Body::GetRecord, [&](flatbuffers::FlatBufferBuilder& b) {
-      return fb::CreateGetRecordDirect(b, harness_->shielded_child(), "role change").Union();
-    }));
-  };
+  const std::string officer = SessionPlaceholder("child_protection");
   Bytes body;
-  const fb::Envelope* r = Reply(glass().response, &body);
+  const fb::Envelope* r = Reply(BreakGlass(officer).response, &body);
   ASSERT_NE(r, nullptr);
   ASSERT_NE(r->body_as_BreakGlassResult(), nullptr);
-  auto before = view();
-  r = Reply(before.response, &body);
-  ASSERT_NE(r, nullptr);
-  ASSERT_NE(r->body_as_RecordResult(), nullptr);
-  EXPECT_NE(r->body_as_RecordResult()->child()->hidden(), nullptr);
+  auto before = ViewShielded(officer);
+  const fb::Child* child = Viewed(before, &body);
+  ASSERT_NE(child, nullptr);
+  EXPECT_NE(child->hidden(), nullptr);
 
-  auto demoted = Run(frame("system_admin", fb::Body::SetUserRole, [](flatbuffers::FlatBufferBuilder& b) {
+  auto demoted = Run(Frame(SessionPlaceholder("system_admin"), fb::Body::SetUserRole, [](Builder& b) {
     return fb::CreateSetUserRoleDirect(b, "fuzz_child_protection", "police").Union();
   }));
   r = Reply(demoted.response, &body);
   ASSERT_NE(r, nullptr);
   ASSERT_NE(r->body_as_AccountResult(), nullptr);
 
-  auto after = view();
+  auto after = ViewShielded(officer);
   EXPECT_EQ(after.role, "child_protection");  // the session's placeholder
   EXPECT_TRUE(after.problem.empty()) << after.problem;
-  r = Reply(after.response, &body);
-  ASSERT_NE(r, nullptr);
-  ASSERT_NE(r->body_as_RecordResult(), nullptr) << "the session is still open";
-  EXPECT_EQ(r->body_as_RecordResult()->child()->hidden(), nullptr) << "the glass is mended";
-  r = Reply(glass().response, &body);
+  child = Viewed(after, &body);
+  ASSERT_NE(child, nullptr) << "the session is still open";
+  EXPECT_EQ(child->hidden(), nullptr) << "the glass is mended";
+  r = Reply(BreakGlass(officer).response, &body);
   ASSERT_NE(r, nullptr);
   ASSERT_NE(r->body_as_Error(), nullptr);
   EXPECT_EQ(r->body_as_Error()->code(), fb::ErrorCode::NotAuthorised);
   // Judged as the police officer the user now is, the first view would be a leak.
-  EXPECT_FALSE(RequestHarness::CheckResponse(before.response, 8, "police").empty());
+  EXPECT_FALSE(RequestHarness::CheckResponse(before.response, kId, "police").empty());
 }
 
 TEST_F(RequestFuzzTest, SeededMutationsAreAnsweredSafely) {
