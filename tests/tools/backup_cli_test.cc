@@ -14,6 +14,7 @@
 #include "storage/accounts.h"
 #include "storage/audit_log.h"
 #include "storage/child_store.h"
+#include "storage/file_encryption.h"
 
 namespace cp {
 namespace {
@@ -102,9 +103,18 @@ TEST_F(BackupCliTest, CreateTwiceListVerifyCorruptRestoreTheFirst) {
   }
   ASSERT_FALSE(damaged.empty());
   {
+    // A byte of the table past the encryption prefix, flipped, not overwritten: a byte
+    // written as a constant is already that byte once in 256 runs, and the backup is then
+    // not damaged at all.
+    const auto at = static_cast<std::streamoff>(kFilePrefixBytes + 50);
+    ASSERT_GT(fs::file_size(backups_ + "/" + damaged), static_cast<uintmax_t>(at));
     std::fstream f(backups_ + "/" + damaged, std::ios::in | std::ios::out | std::ios::binary);
-    f.seekp(4096 + 50);
-    f.put('\x7f');
+    f.seekg(at);
+    char c = 0;
+    f.read(&c, 1);
+    f.seekp(at);
+    c = static_cast<char>(c ^ 0x5a);
+    f.write(&c, 1);
   }
   r = Run({"backup", "verify", "--backup-dir", backups_, "--key", key_});
   EXPECT_EQ(r.code, kExitFailure) << r;
