@@ -19,7 +19,8 @@
 // cannot have broken glass (judged by the role its user has now).
 //
 // The database lives under /dev/shm when there is one (the audit trail syncs every
-// append) and is removed by the destructor.
+// append) and is removed by the destructor; one left by a process that crashed is removed
+// by the next harness made (its directory names its process id).
 //
 // Thread safety: not thread safe; one harness per thread.
 #pragma once

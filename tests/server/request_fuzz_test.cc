@@ -5,6 +5,8 @@
 // itself catches what it exists to catch. Also: server/fuzz_corpus holds exactly the seed
 // frames (CP_WRITE_FUZZ_CORPUS=1 rewrites it from server/fuzz/seed_frames.cc).
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -259,6 +261,30 @@ TEST_F(RequestFuzzTest, ARoleChangeAppliesToTheOpenSessionAndMendsTheGlass) {
   EXPECT_EQ(r->body_as_Error()->code(), fb::ErrorCode::NotAuthorised);
   // Judged as the police officer the user now is, the first view would be a leak.
   EXPECT_FALSE(RequestHarness::CheckResponse(before.response, kId, "police").empty());
+}
+
+// A crash the fuzzer reports ends the process without the destructor; the next harness
+// removes the database a dead process left, and nothing else.
+TEST(RequestHarnessFiles, ADeadProcesssDatabaseIsRemovedByTheNextHarness) {
+  const std::string base = access("/dev/shm", W_OK) == 0
+                               ? std::string("/dev/shm")
+                               : std::filesystem::temp_directory_path().string();
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) _exit(0);
+  ASSERT_EQ(waitpid(child, nullptr, 0), child);  // a pid no process has now
+  const std::string orphan = base + "/cp_request_fuzz_" + std::to_string(child) + "_test01";
+  const std::string live = base + "/cp_request_fuzz_" + std::to_string(getpid()) + "_test02";
+  const std::string other = base + "/cp_request_fuzz_notapid_test03";
+  for (const auto& d : {orphan, live, other}) {
+    ASSERT_TRUE(std::filesystem::create_directories(d + "/db")) << d;
+  }
+  auto h = RequestHarness::Create();
+  ASSERT_TRUE(h.ok()) << h.status().ToString();
+  EXPECT_FALSE(std::filesystem::exists(orphan));
+  EXPECT_TRUE(std::filesystem::exists(live)) << "this process is alive";
+  EXPECT_TRUE(std::filesystem::exists(other)) << "not a harness's name";
+  for (const auto& d : {live, other}) std::filesystem::remove_all(d);
 }
 
 TEST_F(RequestFuzzTest, SeededMutationsAreAnsweredSafely) {
