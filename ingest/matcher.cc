@@ -678,7 +678,10 @@ const char* MatchDecisionName(MatchDecision d) {
 }
 
 Matcher::Matcher(const ChildStore* store, MatchWeights weights, size_t posting_limit)
-    : store_(store), weights_(weights), posting_limit_(posting_limit), names_(std::make_shared<NameCache>()) {}
+    : store_(store),
+      weights_(weights),
+      posting_limit_(posting_limit),
+      names_(std::make_shared<NameCache>()) {}
 
 ScoredCandidate Matcher::Compare(const ChildRecord& record, const HiddenFields& hidden,
                                  const ChildView& candidate) const {
@@ -910,7 +913,8 @@ Status Matcher::Block(const ChildRecord& r, const HiddenFields& hidden, Blocking
     const Date& dob = r.date_of_birth;
     size_t count = 0;
     Status s = scanner.ScanName(
-        TermKind::kBirthday, code, keys::MonthDaySlot(dob.month, dob.day), std::nullopt, posting_limit_,
+        TermKind::kBirthday, code, keys::MonthDaySlot(dob.month, dob.day), std::nullopt,
+        posting_limit_,
         [&](const Posting& p) {
           ++count;
           FeatureView fv;
@@ -1159,7 +1163,9 @@ Result<MatchOutcome> Matcher::Finish(const SourceRecord& in, const BlockingState
   // that the reviewer sees full totals.
   enum class Read { kNothing, kRecord, kAll };
   // The total a candidate must be able to reach to be read further.
-  auto read_threshold = [this](bool shielded) { return shielded ? weights_.shield_lower : weights_.lower; };
+  auto read_threshold = [this](bool shielded) {
+    return shielded ? weights_.shield_lower : weights_.lower;
+  };
   std::vector<ScoredCandidate> scored;
   std::vector<Read> read;             // per scored candidate
   std::vector<double> hidden_bound;   // per scored candidate

@@ -303,8 +303,9 @@ Status ChildStore::OpenDb() {
   // DB::Open creates missing families one at a time, and after each RocksDB rewrites its
   // OPTIONS file and parses it back to check it: thirteen times, each longer (under the
   // sanitizers a test that only creates a store and appends to the audit log took 0.48 s,
-  // 0.22 s with the families made in one call). CreateColumnFamilies writes the file once. An older database missing a newer family
-  // still has it created by DB::Open (create_missing_column_families).
+  // 0.22 s with the families made in one call). CreateColumnFamilies writes the file once.
+  // An older database missing a newer family still has it created by DB::Open
+  // (create_missing_column_families).
   std::vector<rocksdb::ColumnFamilyDescriptor> later;
   if (options_.create) later.assign(descriptors.begin() + 1, descriptors.end());
   descriptors.resize(descriptors.size() - later.size());

@@ -8,11 +8,11 @@
 // with a placeholder session token (seed_frames.h) replaced in place by the live session
 // of its role (a 64-byte token that starts "fuzz-session-<role>": its padding may be
 // mutated); a live token given verbatim (libFuzzer learns them from the handler's
-// comparisons) speaks for its role too. A session that the handler no longer knows (a fuzzed Logout, an idle
-// timeout) is opened again before the next input, its user's role restored and lock
-// lifted first (fuzzed administration and logins may have changed both). The handler's
-// clock is the harness's own: it starts at a fixed time and moves one TOTP step on for
-// each login, so that every login has a fresh code.
+// comparisons) speaks for its role too. A session that the handler no longer knows (a
+// fuzzed Logout, an idle timeout) is opened again before the next input, its user's role
+// restored and lock lifted first (fuzzed administration and logins may have changed
+// both). The handler's clock is the harness's own: it starts at a fixed time and moves one
+// TOTP step on for each login, so that every login has a fresh code.
 //
 // Every response is checked (CheckResponse): it must be one frame that verifies, answer
 // the request's id, and never carry a shielded child's hidden fields to a session that

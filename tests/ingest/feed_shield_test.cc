@@ -115,21 +115,26 @@ TEST_F(FeedShieldTest, EveryShieldedChildSharingACodeIsComparedHoweverMany) {
   const char* given[] = {"Eva", "Evie", "Ivy", "Eve", "Iva", "Avie", "Effie"};
   for (int i = 0; i < 7; ++i) {
     ASSERT_EQ(DoubleMetaphone(given[i]).primary, DoubleMetaphone("Ava").primary) << given[i];
-    rows.push_back({"w" + std::to_string(i), given[i], "Whitfield", "200" + std::to_string(i + 1) + "-06-15", "F"});
+    const std::string born = "200" + std::to_string(i + 1) + "-06-15";
+    rows.push_back({"w" + std::to_string(i), given[i], "Whitfield", born, "F"});
   }
   rows.push_back(kAva);
   std::vector<NewChild> children = AsNewChildren(rows);
   auto ids = store_->InsertChildren(children);
   ASSERT_TRUE(ids.ok()) << ids.status().ToString();
-  for (ChildId id : *ids) ASSERT_TRUE(store_->SetShield(id, true, "la_leeds", "fleeing violence").ok());
+  for (ChildId id : *ids) {
+    ASSERT_TRUE(store_->SetShield(id, true, "la_leeds", "fleeing violence").ok());
+  }
   const ChildId ava = ids->back();
 
-  SourceRecord rec = MakeRow({"s1", "Ava", "Whitfield", "2012-11-25", "F", "4 Hidden Way", "HX1 1AA"}).record;
+  SourceRecord rec =
+      MakeRow({"s1", "Ava", "Whitfield", "2012-11-25", "F", "4 Hidden Way", "HX1 1AA"}).record;
   rec.ref.source = "school_census";
   constexpr size_t kLimit = 4;
   auto out = Matcher(store_.get(), {}, kLimit).Match(rec);
   ASSERT_TRUE(out.ok()) << out.status().ToString();
-  EXPECT_EQ(out->candidates.size(), rows.size()) << "every shielded child sharing a code is a candidate";
+  EXPECT_EQ(out->candidates.size(), rows.size())
+      << "every shielded child sharing a code is a candidate";
   ASSERT_FALSE(out->candidates.empty());
   EXPECT_EQ(out->candidates[0].child, ava);
   EXPECT_TRUE(out->shielded);

@@ -140,7 +140,8 @@ TEST_F(MatcherBlockingTest, ACutBirthYearStillReachesEveryPlausibleDate) {
   ASSERT_EQ(smiths, 21u);
   constexpr size_t kLimit = 5;
   EXPECT_TRUE(Reaches({"h1", "Oliver", "Smith", "2015-05-12", "M"}, kLimit)) << "month digit wrong";
-  EXPECT_TRUE(Reaches({"h1", "Oliver", "Smith", "2015-12-04", "M"}, kLimit)) << "day and month swapped";
+  EXPECT_TRUE(Reaches({"h1", "Oliver", "Smith", "2015-12-04", "M"}, kLimit))
+      << "day and month swapped";
   EXPECT_TRUE(Reaches({"h1", "Oliver", "Smith", "2015-04-19", "M"}, kLimit)) << "day digit wrong";
   // What the cut gives up: both names agree, but no slip turns November into April.
   const RowSpec far{"h1", "Oliver", "Smith", "2015-11-30", "M"};

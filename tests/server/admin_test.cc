@@ -196,14 +196,16 @@ TEST_F(AdminServerTest, LockUserEndsTheUsersSessionsNow) {
   EXPECT_NE(e->criteria.find("lock leaver"), std::string::npos) << e->criteria;
 
   EXPECT_EQ(CodeOf(leaver->GetRecord(1, "still here?")), ErrorCode::NotAuthenticated);
-  EXPECT_EQ(CodeOf(stayer->GetRecord(1, "still here")), ErrorCode::None) << "other users keep theirs";
+  EXPECT_EQ(CodeOf(stayer->GetRecord(1, "still here")), ErrorCode::None)
+      << "other users keep theirs";
   EXPECT_EQ(CodeOf(Connect()->Login("leaver", Password("leaver"))), ErrorCode::Locked);
   EXPECT_EQ(CodeOf(c->LockUser("leaver")), ErrorCode::None) << "locking twice is accepted";
   EXPECT_EQ(CodeOf(c->LockUser("no.such.user")), ErrorCode::NotFound);
   EXPECT_EQ(Last("admin-lock")->outcome, "not_found");
 
   ASSERT_EQ(CodeOf(c->UnlockUser("leaver")), ErrorCode::None);
-  EXPECT_EQ(CodeOf(Connect()->LogIn("leaver", Password("leaver"), Code("leaver"))), ErrorCode::None);
+  EXPECT_EQ(CodeOf(Connect()->LogIn("leaver", Password("leaver"), Code("leaver"))),
+            ErrorCode::None);
 }
 
 TEST_F(AdminServerTest, OtherRolesMayNotAdministerAndAreAudited) {

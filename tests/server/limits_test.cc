@@ -59,7 +59,8 @@ TEST(SessionTableTest, CloseUserEndsThatUsersSessionsAndTicketsOnly) {
   ann.user = "ann";
   bob.user = "bob";
   const std::string a1 = t.Open(ann, "h", 0), a2 = t.Open(ann, "h", 0), b = t.Open(bob, "h", 0);
-  const std::string ann_ticket = t.IssueTicket("ann", "h", 0), bob_ticket = t.IssueTicket("bob", "h", 0);
+  const std::string ann_ticket = t.IssueTicket("ann", "h", 0),
+                    bob_ticket = t.IssueTicket("bob", "h", 0);
   EXPECT_EQ(t.CloseUser("ann"), 2u);
   EXPECT_FALSE(t.Use(a1, "h", 1).ok());
   EXPECT_FALSE(t.Use(a2, "h", 1).ok());

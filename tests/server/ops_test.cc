@@ -212,7 +212,8 @@ TEST(ReloadTest, ARoleThatMayNotBreakGlassMendsTheSessionsGlass) {
   UserProfile p;
   p.user = "cpo";
   p.role = "child_protection";
-  p.operations = static_cast<uint32_t>(Operation::kGetRecord) | static_cast<uint32_t>(Operation::kBreakGlass);
+  p.operations =
+      static_cast<uint32_t>(Operation::kGetRecord) | static_cast<uint32_t>(Operation::kBreakGlass);
   const std::string token = t.Open(p, "127.0.0.1", 0);
   ASSERT_TRUE(t.SetBreakGlass(token, "section 47 enquiry").ok());
   // Re-read with its own role: the glass stays broken.

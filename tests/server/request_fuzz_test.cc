@@ -242,9 +242,10 @@ TEST_F(RequestFuzzTest, ARoleChangeAppliesToTheOpenSessionAndMendsTheGlass) {
   ASSERT_NE(child, nullptr);
   EXPECT_NE(child->hidden(), nullptr);
 
-  auto demoted = Run(Frame(SessionPlaceholder("system_admin"), fb::Body::SetUserRole, [](Builder& b) {
-    return fb::CreateSetUserRoleDirect(b, "fuzz_child_protection", "police").Union();
-  }));
+  auto demoted =
+      Run(Frame(SessionPlaceholder("system_admin"), fb::Body::SetUserRole, [](Builder& b) {
+        return fb::CreateSetUserRoleDirect(b, "fuzz_child_protection", "police").Union();
+      }));
   r = Reply(demoted.response, &body);
   ASSERT_NE(r, nullptr);
   ASSERT_NE(r->body_as_AccountResult(), nullptr);
