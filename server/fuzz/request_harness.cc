@@ -226,7 +226,13 @@ RequestHarness::Outcome RequestHarness::Run(std::span<const uint8_t> bytes) {
     }
   }
   out.response = handler_->Handle(*env, kAddress);
-  out.problem = CheckResponse(out.response, env->id(), RoleNow(out.role));
+  // Judged first as a session that cannot have broken glass, which passes whatever passes
+  // for any role; only a response that fails that is judged again as the role the
+  // session's user has now (an accounts read, which most inputs are then spared).
+  out.problem = CheckResponse(out.response, env->id(), "");
+  if (!out.problem.empty() && !out.role.empty()) {
+    out.problem = CheckResponse(out.response, env->id(), RoleNow(out.role));
+  }
   // A session the handler no longer knows is opened again for the next input.
   std::vector<uint8_t> reply = Body(out.response);
   const fb::Envelope* r = VerifyEnvelope(reply);
