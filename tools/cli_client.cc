@@ -674,30 +674,27 @@ void AddAccount(CLI::App* client, std::function<int()>* run) {
     };
   });
 
-  static std::string unlock_user;
-  auto* unlock = account->add_subcommand("unlock", "unlock a user and clear the failure count");
-  unlock->add_option("--user", unlock_user, "user name")->required();
-  unlock->add_flag("--json", Flags().json, "print one JSON object");
-  unlock->callback([run] {
-    *run = [] {
-      return RunCall(
-          true, [](server::Client& c) { return c.UnlockUser(unlock_user); },
-          [](server::Client&, const server::Response& r) { return PrintUser(r); });
-    };
-  });
-
-  static std::string lock_user;
-  auto* lock = account->add_subcommand(
-      "lock", "lock a user out (a leaver, a suspected compromise); their sessions end at once");
-  lock->add_option("--user", lock_user, "user name")->required();
-  lock->add_flag("--json", Flags().json, "print one JSON object");
-  lock->callback([run] {
-    *run = [] {
-      return RunCall(
-          true, [](server::Client& c) { return c.LockUser(lock_user); },
-          [](server::Client&, const server::Response& r) { return PrintUser(r); });
-    };
-  });
+  // unlock and lock, as `contactpoint account unlock|lock` on the host.
+  for (bool unlock : {true, false}) {
+    static std::string lock_user[2];
+    const int i = unlock ? 0 : 1;
+    auto* cmd = account->add_subcommand(
+        unlock ? "unlock" : "lock",
+        unlock ? "unlock a user and clear the failure count"
+               : "lock a user out (a leaver, a suspected compromise); their sessions end at once");
+    cmd->add_option("--user", lock_user[i], "user name")->required();
+    cmd->add_flag("--json", Flags().json, "print one JSON object");
+    cmd->callback([run, i, unlock] {
+      *run = [i, unlock] {
+        return RunCall(
+            true,
+            [i, unlock](server::Client& c) {
+              return unlock ? c.UnlockUser(lock_user[i]) : c.LockUser(lock_user[i]);
+            },
+            [](server::Client&, const server::Response& r) { return PrintUser(r); });
+      };
+    });
+  }
 }
 
 }  // namespace
