@@ -143,7 +143,11 @@ void ChildStore::DeletePostings(const ChildRecord& o, const HiddenFields& hidden
   options_.policy->NameTerms(o, &terms);
   std::string key;
   for (const auto& t : terms) {
-    if (NameTermPostingKey(*h_, t, o, &key)) batch->Delete(h_->name_index, key);
+    // Birthday postings too where the database does not have them (yet): an interrupted
+    // `upgrade` leaves some children with them before the marker is written, and one left
+    // behind by a change of name or date would be found under the old ones.
+    keys::NameTermKeyInto(&key, t.kind, t.token, o.date_of_birth, o.id);
+    if (!key.empty()) batch->Delete(h_->name_index, key);
   }
   if (o.shield.shielded) DeleteShieldedPostings(*h_, o, terms, batch);
   if (!o.nhs_number.empty()) batch->Delete(h_->id_index, keys::IdKey(keys::IdKind::kNhsNumber, o.nhs_number, o.id));
