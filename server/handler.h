@@ -98,8 +98,8 @@ class RequestHandler {
   void ApplyLimits(const ServerConfig& config);
   // Re-reads every open session's user from the accounts store (SIGHUP): a role changed
   // since login applies now, a session of a user who no longer exists is closed. Returns
-  // how many were closed.
-  size_t RefreshSessions();
+  // how many were closed. `only_user` non-empty: that user's sessions only.
+  size_t RefreshSessions(const std::string& only_user = "");
   size_t open_sessions() const { return sessions_.open_sessions(); }
   // Reported by Health.
   void SetConnectionCounter(std::function<uint32_t()> counter) {

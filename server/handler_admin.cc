@@ -117,9 +117,10 @@ std::string RequestHandler::SetUserRole(const Call& call) {
   Session session;
   std::string refusal = Admit(call, Operation::kAccountAdmin, "admin", nullptr, false, &session);
   if (!refusal.empty()) return refusal;
-  auto user = deps_.accounts->SetRole(Str(req->user()), Str(req->role()));
+  const std::string name = Str(req->user());
+  auto user = deps_.accounts->SetRole(name, Str(req->role()));
   // The new role applies to the user's open sessions at once, as after a reload.
-  if (user.ok()) RefreshSessions();
+  if (user.ok()) RefreshSessions(name);
   return AdminOutcome(call, session, user.ok() ? Status::OK() : user.status(),
                       RequestDetail(call.req), [&] { return UserFrame(call.id, *user); });
 }

@@ -11,9 +11,9 @@ void RequestHandler::ApplyLimits(const ServerConfig& config) {
                                            config.session_idle_s * 1000LL});
 }
 
-size_t RequestHandler::RefreshSessions() {
+size_t RequestHandler::RefreshSessions(const std::string& only_user) {
   return sessions_.RefreshProfiles(
-      [this](const std::string& user) { return deps_.accounts->Profile(user); });
+      [this](const std::string& user) { return deps_.accounts->Profile(user); }, only_user);
 }
 
 }  // namespace cp::server

@@ -116,18 +116,21 @@ size_t SessionTable::CloseUser(const std::string& user) {
 }
 
 size_t SessionTable::RefreshProfiles(
-    const std::function<Result<UserProfile>(const std::string& user)>& profile) {
+    const std::function<Result<UserProfile>(const std::string& user)>& profile,
+    const std::string& only_user) {
   std::unordered_map<std::string, std::optional<Result<UserProfile>>> fresh;
   {
     std::lock_guard lock(mu_);
-    for (const auto& [token, s] : sessions_) fresh.try_emplace(s.profile.user);
+    for (const auto& [token, s] : sessions_) {
+      if (only_user.empty() || s.profile.user == only_user) fresh.try_emplace(s.profile.user);
+    }
   }
   for (auto& [user, p] : fresh) p.emplace(profile(user));
   size_t closed = 0;
   std::lock_guard lock(mu_);
   for (auto it = sessions_.begin(); it != sessions_.end();) {
     auto f = fresh.find(it->second.profile.user);
-    if (f == fresh.end()) {  // opened since the lookups: its profile is current
+    if (f == fresh.end()) {  // another user's, or opened since the lookups: its profile is current
       ++it;
     } else if ((*f->second).ok()) {
       it->second.profile = **f->second;

@@ -232,6 +232,39 @@ TEST(ReloadTest, ARoleThatMayNotBreakGlassMendsTheSessionsGlass) {
   EXPECT_TRUE(after->break_glass_reason.empty());
 }
 
+// A role change re-reads the changed user's account only: other users' sessions keep their
+// profiles, and no account of theirs is read.
+TEST(ReloadTest, ARefreshForOneUserReadsOnlyThatUsersAccount) {
+  SessionTable t(SessionTable::Limits{1000, 100000, 50000});
+  UserProfile amy, ben;
+  amy.user = "amy";
+  amy.role = "voluntary";
+  ben.user = "ben";
+  ben.role = "voluntary";
+  const std::string a1 = t.Open(amy, "127.0.0.1", 0), a2 = t.Open(amy, "127.0.0.2", 0);
+  const std::string b = t.Open(ben, "127.0.0.1", 0);
+  std::vector<std::string> read;
+  const size_t closed = t.RefreshProfiles(
+      [&](const std::string& user) -> Result<UserProfile> {
+        read.push_back(user);
+        UserProfile fresh;
+        fresh.user = user;
+        fresh.role = "la_social_care";
+        return fresh;
+      },
+      "amy");
+  EXPECT_EQ(closed, 0u);
+  EXPECT_EQ(read, std::vector<std::string>{"amy"}) << "one read for both of amy's sessions";
+  for (const auto& token : {a1, a2}) {
+    auto s = t.Use(token, token == a1 ? "127.0.0.1" : "127.0.0.2", 10);
+    ASSERT_TRUE(s.ok());
+    EXPECT_EQ(s->profile.role, "la_social_care");
+  }
+  auto other = t.Use(b, "127.0.0.1", 10);
+  ASSERT_TRUE(other.ok());
+  EXPECT_EQ(other->profile.role, "voluntary");
+}
+
 // ---- The endpoint over a running server -----------------------------------------------
 
 class OpsEndpointTest : public ServerTest {};
