@@ -2,12 +2,15 @@
 // record linked. None of them prints a hidden field: the review queue and explanations
 // show names, dates, identifiers, agreement levels and weights, never an address,
 // postcode, parent contact or service.
+#include <chrono>
 #include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <fstream>
+#include <iomanip>
 #include <iostream>
+#include <vector>
 
 #include "ingest/feed_applier.h"
 #include "tools/cli_common.h"
@@ -82,13 +85,16 @@ void AddFeed(CLI::App& app, std::function<int()>* run) {
   feed->require_subcommand(1);
 
   static DbFlags flags;
-  static std::string source, file, rules_file, weights_file;
+  static std::string source, rules_file, weights_file;
+  static std::vector<std::string> files;
   static uint64_t batch = 0;
   static size_t cache_mb = 1024, threads = 0, window = 128;
-  auto* apply = feed->add_subcommand("apply", "apply batch N of a source: match, link, create or queue for review");
+  static bool timing = false;
+  auto* apply = feed->add_subcommand(
+      "apply", "apply batch N of a source (and N+1, ... given more files): match, link, create or queue for review");
   AddDbFlags(apply, &flags);
   apply->add_option("--source", source, "source name, e.g. births, health, la_leeds")->required();
-  apply->add_option("--batch", batch, "batch number: 1, 2, ... in order")->required();
+  apply->add_option("--batch", batch, "batch number of the first file: 1, 2, ... in order")->required();
   apply->add_option("--rules", rules_file, "best-view rules file (field = source, ...)");
   apply->add_option("--weights", weights_file, "matching weights and thresholds file (name = number)");
   apply->add_option("--cache-mb", cache_mb,
@@ -97,11 +103,17 @@ void AddFeed(CLI::App& app, std::function<int()>* run) {
   apply->add_option("--threads", threads, "threads matching rows ahead (default 0: one per core)");
   apply->add_option("--window", window, "rows matched ahead at a time (default 128; 1: one row after another)")
       ->check(CLI::Range(1, 100000));
-  apply->add_option("file", file, "feed CSV: the import columns plus action, date_of_death")->required();
+  apply->add_flag("--timing", timing, "print each batch's time and records a second, on stderr");
+  apply->add_option("files", files,
+                    "feed CSV: the import columns plus action, date_of_death. Several files are "
+                    "batches N, N+1, ... applied one after another by one run (a source's backlog "
+                    "after a pause); the first that fails stops the rest")
+      ->required();
   apply->callback([run] {
     *run = [] {
-      std::ifstream in(file, std::ios::binary);
-      if (!in) return Fail(Status::IOError("cannot read " + file));
+      for (const auto& file : files) {
+        if (!std::ifstream(file, std::ios::binary)) return Fail(Status::IOError("cannot read " + file));
+      }
       auto store = OpenStore(flags, false, cache_mb);
       if (!store.ok()) return Fail(store.status());
       auto options = LoadFeedOptions(store->get(), rules_file, weights_file);
@@ -111,19 +123,38 @@ void AddFeed(CLI::App& app, std::function<int()>* run) {
       if (const char* kill = std::getenv("CP_FEED_KILL_AFTER_WRITES")) {
         options->kill_after_writes = std::strtoull(kill, nullptr, 10);
       }
-      FeedBatchResult result;
-      Status s = ApplyFeedCsv(store->get(), *options, source, batch, in,
-                              [](const std::string& m) { std::cerr << m << "\n"; }, &result);
-      if (!s.ok()) return Fail(s);
-      if (result.already_applied) {
-        std::cout << "batch " << batch << " of " << source << " was applied before: nothing changed\n";
-        return kExitOk;
+      int code = kExitOk;
+      for (size_t i = 0; i < files.size(); ++i) {
+        const uint64_t n = batch + i;
+        std::ifstream in(files[i], std::ios::binary);
+        if (!in) return Fail(Status::IOError("cannot read " + files[i]));
+        const auto start = std::chrono::steady_clock::now();
+        FeedBatchResult result;
+        Status s = ApplyFeedCsv(store->get(), *options, source, n, in,
+                                [](const std::string& m) { std::cerr << m << "\n"; }, &result);
+        if (!s.ok()) {
+          if (i > 0) std::cerr << "contactpoint: stopped at batch " << n << "; batches up to " << n - 1 << " are applied\n";
+          return Fail(s);
+        }
+        if (result.already_applied) {
+          std::cout << "batch " << n << " of " << source << " was applied before: nothing changed\n";
+          continue;
+        }
+        if (result.resumed_at_row > 0) {
+          std::cout << "resumed an interrupted run after row " << result.resumed_at_row << "\n";
+        }
+        std::cout << "batch " << n << " of " << source << ": " << CountsText(result.counts) << std::endl;
+        if (timing) {
+          const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+          const FeedCounts& c = result.counts;
+          const uint64_t rows = c.linked + c.created + c.updated + c.unchanged + c.review + c.withdrawn + c.rejected;
+          std::cerr << "batch " << n << ": " << rows << " rows in " << std::fixed << std::setprecision(2) << seconds
+                    << " s, " << std::setprecision(0) << (seconds > 0 ? rows / seconds : 0.0) << " rows/s\n"
+                    << std::defaultfloat;
+        }
+        if (result.counts.rejected > 0) code = kExitFailure;
       }
-      if (result.resumed_at_row > 0) {
-        std::cout << "resumed an interrupted run after row " << result.resumed_at_row << "\n";
-      }
-      std::cout << "batch " << batch << " of " << source << ": " << CountsText(result.counts) << "\n";
-      return result.counts.rejected > 0 ? kExitFailure : kExitOk;
+      return code;
     };
   });
 

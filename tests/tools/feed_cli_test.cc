@@ -79,6 +79,46 @@ TEST_F(FeedCliTest, BatchesInSequenceIdempotentAndPausable) {
   EXPECT_THAT(r.out, HasSubstr("births  last batch 2"));
 }
 
+// Several files are batches N, N+1, ... applied by one process, as a source's backlog is
+// after a pause. Each reports as a batch applied alone would; the first that fails stops
+// the rest, and says which were applied; a missing file is refused before any is.
+TEST_F(FeedCliTest, ABacklogOfBatchesIsAppliedInOrderByOneRun) {
+  ASSERT_NO_FATAL_FAILURE(Init(Db()));
+  const std::string b1 = Write("b1.csv", kFeedHeader +
+                                             "b1,Olivia,Smith,2016-03-02,F,1 High St,LS1 4AB,,,\n"
+                                             "b2,William,Jones,2015-07-09,M,2 Low Rd,LS2 7EF,,,\n");
+  const std::string b2 = Write("b2.csv", kFeedHeader +
+                                             "b1,Olivia,Smith,2016-03-02,F,9 New St,LS1 4AB,,,\n"
+                                             "b3,Amelia,Okonkwo,2017-01-20,F,3 Side St,LS3 1AA,,,\n");
+  const std::string bad = Write("bad.csv", "source_key,shoe_size\nb9,9\n");
+  CliResult r = Run({"feed", "apply", "--db", Db(), "--source", "births", "--batch", "1", b1, Db() + "-nowhere.csv"});
+  EXPECT_EQ(r.code, kExitFailure) << r;
+  EXPECT_THAT(r.err, HasSubstr("cannot read"));
+  EXPECT_THAT(Run({"feed", "status", "--db", Db()}).out, HasSubstr("no feed has applied a batch yet"));
+
+  r = Run({"feed", "apply", "--db", Db(), "--source", "births", "--batch", "1", "--timing", b1, b2});
+  ASSERT_EQ(r.code, kExitOk) << r;
+  EXPECT_THAT(r.out, HasSubstr("batch 1 of births: linked 0, new 2"));
+  EXPECT_THAT(r.out, HasSubstr("batch 2 of births: linked 0, new 1, updated 1"));
+  EXPECT_THAT(r.err, HasSubstr("batch 2: 2 rows in"));
+  EXPECT_THAT(Run({"feed", "status", "--db", Db()}).out, HasSubstr("births  last batch 2"));
+
+  // Sent again with the next: the applied one changes nothing, the bad one stops the run.
+  r = Run({"feed", "apply", "--db", Db(), "--source", "births", "--batch", "2", b2, bad, b1});
+  EXPECT_EQ(r.code, kExitUsage) << r;
+  EXPECT_THAT(r.out, HasSubstr("batch 2 of births was applied before: nothing changed"));
+  EXPECT_THAT(r.err, HasSubstr("unknown column 'shoe_size'"));
+  EXPECT_THAT(r.err, HasSubstr("stopped at batch 3; batches up to 2 are applied"));
+  EXPECT_THAT(r.out, Not(HasSubstr("batch 4")));
+  EXPECT_THAT(Run({"feed", "status", "--db", Db()}).out, HasSubstr("births  last batch 2"));
+
+  // Out of sequence: refused at the first, nothing applied.
+  r = Run({"feed", "apply", "--db", Db(), "--source", "births", "--batch", "4", b1, b2});
+  EXPECT_EQ(r.code, kExitUsage) << r;
+  EXPECT_THAT(r.err, HasSubstr("out of sequence: the next batch is 3"));
+  EXPECT_THAT(Run({"feed", "status", "--db", Db()}).out, HasSubstr("births  last batch 2"));
+}
+
 TEST_F(FeedCliTest, BadHeaderRefusesTheFileAndBadRowsAreReportedWithoutValues) {
   ASSERT_NO_FATAL_FAILURE(Init(Db()));
   CliResult r = Apply(Db(), "births", 1, Write("bad.csv", "source_key,shoe_size\nb1,9\n"));
