@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <unordered_set>
 
+#include "ingest/written_since.h"
 #include "util/coding.h"
 #include "util/parallel.h"
 
@@ -389,8 +390,7 @@ Status FeedApplier::ApplyBatch(const std::string& source, uint64_t batch, const 
   // (as stored, rewrites included).
   std::unordered_set<std::string> earlier_sources, touched_sources;
   std::unordered_set<ChildId> earlier_children, touched_children;
-  std::vector<BlockingProfile> written;
-  std::vector<bool> written_new;
+  WrittenSince written;
   std::vector<AddedChild> added;
   size_t earlier_written = 0, earlier_added = 0;
 
@@ -420,13 +420,10 @@ Status FeedApplier::ApplyBatch(const std::string& source, uint64_t batch, const 
         for (const auto& c : slot.ahead.outcome->candidates) {
           stale = stale || touched_children.count(c.child) > 0 || earlier_children.count(c.child) > 0;
         }
-        for (size_t k = 0; k < written.size() && !stale; ++k) {
-          if (!CouldBeCandidate(slot.ahead.profile, written[k])) continue;
-          if (written_new[k]) {
-            reached_by_new = true;
-          } else {
-            stale = true;
-          }
+        if (!stale) {
+          const WrittenSince::Reach reach = written.Test(slot.ahead.profile);
+          stale = reach.rewritten;
+          reached_by_new = reach.created;
         }
       }
       if (!stale && reached_by_new && slot.ahead.blocking) {
@@ -456,8 +453,7 @@ Status FeedApplier::ApplyBatch(const std::string& source, uint64_t batch, const 
         } else {
           new_slots.push_back(k);
         }
-        written.push_back(MakeBlockingProfile(w.record, w.hidden));
-        written_new.push_back(w.record.id == 0);
+        written.Add(MakeBlockingProfile(w.record, w.hidden), w.record.id == 0);
       }
       std::vector<AddedChild> new_children;  // ids once the store has given them
       for (size_t k : new_slots) {
@@ -481,8 +477,7 @@ Status FeedApplier::ApplyBatch(const std::string& source, uint64_t batch, const 
     touched_sources.clear();
     earlier_children = std::move(touched_children);
     touched_children.clear();
-    written.erase(written.begin(), written.begin() + static_cast<std::ptrdiff_t>(earlier_written));
-    written_new.erase(written_new.begin(), written_new.begin() + static_cast<std::ptrdiff_t>(earlier_written));
+    written.DropFront(earlier_written);
     added.erase(added.begin(), added.begin() + static_cast<std::ptrdiff_t>(earlier_added));
     earlier_written = written.size();
     earlier_added = added.size();
