@@ -1,9 +1,9 @@
 #include "ingest/feed_applier.h"
 
+#include <algorithm>
 #include <cmath>
 #include <csignal>
 #include <ctime>
-#include <algorithm>
 #include <unordered_set>
 
 #include "ingest/written_since.h"

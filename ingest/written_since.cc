@@ -59,7 +59,8 @@ WrittenSince::Reach WrittenSince::Test(const BlockingProfile& record) const {
   for (uint64_t seq : seqs) {
     if (seq < dropped_) continue;
     const Child& c = children_[seq];
-    if ((c.created ? reach.created : reach.rewritten) || !CouldBeCandidate(record, c.profile)) continue;
+    if ((c.created ? reach.created : reach.rewritten) || !CouldBeCandidate(record, c.profile))
+      continue;
     (c.created ? reach.created : reach.rewritten) = true;
     if (reach.created && reach.rewritten) break;
   }

@@ -73,9 +73,8 @@ class SessionTable {
   // one whose lookup fails otherwise keeps its profile. `profile` is called without the
   // table's lock held. Returns how many sessions were closed. `only_user` non-empty: that
   // user's sessions only (a role change reads one account, not every session's).
-  size_t RefreshProfiles(
-      const std::function<Result<UserProfile>(const std::string& user)>& profile,
-      const std::string& only_user = "");
+  size_t RefreshProfiles(const std::function<Result<UserProfile>(const std::string& user)>& profile,
+                         const std::string& only_user = "");
 
  private:
   struct Ticket {

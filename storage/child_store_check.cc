@@ -259,7 +259,8 @@ class Checker {
   // are what an interrupted `upgrade` wrote before it could write the marker: not a fault.
   // Matching does not read them until the upgrade is run again and finishes, and writes
   // delete them with the child's other postings (ChildStore::DeletePostings).
-  void AddUnfinishedUpgrade(const ChildRecord& r, std::set<std::pair<std::string, std::string>>* set) const {
+  void AddUnfinishedUpgrade(const ChildRecord& r,
+                            std::set<std::pair<std::string, std::string>>* set) const {
     if (h_->birthday_postings || r.lifecycle.archived()) return;
     const IndexImage image = MakeIndexImage(policy_, r);
     std::string key;

@@ -90,11 +90,13 @@ void AddFeed(CLI::App& app, std::function<int()>* run) {
   static uint64_t batch = 0;
   static size_t cache_mb = 1024, threads = 0, window = 128;
   static bool timing = false;
-  auto* apply = feed->add_subcommand(
-      "apply", "apply batch N of a source (and N+1, ... given more files): match, link, create or queue for review");
+  auto* apply = feed->add_subcommand("apply",
+                                     "apply batch N of a source (and N+1, ... given more files): "
+                                     "match, link, create or queue for review");
   AddDbFlags(apply, &flags);
   apply->add_option("--source", source, "source name, e.g. births, health, la_leeds")->required();
-  apply->add_option("--batch", batch, "batch number of the first file: 1, 2, ... in order")->required();
+  apply->add_option("--batch", batch, "batch number of the first file: 1, 2, ... in order")
+      ->required();
   apply->add_option("--rules", rules_file, "best-view rules file (field = source, ...)");
   apply->add_option("--weights", weights_file, "matching weights and thresholds file (name = number)");
   apply->add_option("--cache-mb", cache_mb,
@@ -104,15 +106,17 @@ void AddFeed(CLI::App& app, std::function<int()>* run) {
   apply->add_option("--window", window, "rows matched ahead at a time (default 128; 1: one row after another)")
       ->check(CLI::Range(1, 100000));
   apply->add_flag("--timing", timing, "print each batch's time and records a second, on stderr");
-  apply->add_option("files", files,
-                    "feed CSV: the import columns plus action, date_of_death. Several files are "
-                    "batches N, N+1, ... applied one after another by one run (a source's backlog "
-                    "after a pause); the first that fails stops the rest")
+  apply
+      ->add_option("files", files,
+                   "feed CSV: the import columns plus action, date_of_death. Several files are "
+                   "batches N, N+1, ... applied one after another by one run (a source's backlog "
+                   "after a pause); the first that fails stops the rest")
       ->required();
   apply->callback([run] {
     *run = [] {
       for (const auto& file : files) {
-        if (!std::ifstream(file, std::ios::binary)) return Fail(Status::IOError("cannot read " + file));
+        if (!std::ifstream(file, std::ios::binary))
+          return Fail(Status::IOError("cannot read " + file));
       }
       auto store = OpenStore(flags, false, cache_mb);
       if (!store.ok()) return Fail(store.status());
@@ -130,26 +134,34 @@ void AddFeed(CLI::App& app, std::function<int()>* run) {
         if (!in) return Fail(Status::IOError("cannot read " + files[i]));
         const auto start = std::chrono::steady_clock::now();
         FeedBatchResult result;
-        Status s = ApplyFeedCsv(store->get(), *options, source, n, in,
-                                [](const std::string& m) { std::cerr << m << "\n"; }, &result);
+        Status s = ApplyFeedCsv(
+            store->get(), *options, source, n, in,
+            [](const std::string& m) { std::cerr << m << "\n"; }, &result);
         if (!s.ok()) {
-          if (i > 0) std::cerr << "contactpoint: stopped at batch " << n << "; batches up to " << n - 1 << " are applied\n";
+          if (i > 0)
+            std::cerr << "contactpoint: stopped at batch " << n << "; batches up to " << n - 1
+                      << " are applied\n";
           return Fail(s);
         }
         if (result.already_applied) {
-          std::cout << "batch " << n << " of " << source << " was applied before: nothing changed\n";
+          std::cout << "batch " << n << " of " << source
+                    << " was applied before: nothing changed\n";
           continue;
         }
         if (result.resumed_at_row > 0) {
           std::cout << "resumed an interrupted run after row " << result.resumed_at_row << "\n";
         }
-        std::cout << "batch " << n << " of " << source << ": " << CountsText(result.counts) << std::endl;
+        std::cout << "batch " << n << " of " << source << ": " << CountsText(result.counts)
+                  << std::endl;
         if (timing) {
-          const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+          const double seconds =
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
           const FeedCounts& c = result.counts;
-          const uint64_t rows = c.linked + c.created + c.updated + c.unchanged + c.review + c.withdrawn + c.rejected;
-          std::cerr << "batch " << n << ": " << rows << " rows in " << std::fixed << std::setprecision(2) << seconds
-                    << " s, " << std::setprecision(0) << (seconds > 0 ? rows / seconds : 0.0) << " rows/s\n"
+          const uint64_t rows =
+              c.linked + c.created + c.updated + c.unchanged + c.review + c.withdrawn + c.rejected;
+          std::cerr << "batch " << n << ": " << rows << " rows in " << std::fixed
+                    << std::setprecision(2) << seconds << " s, " << std::setprecision(0)
+                    << (seconds > 0 ? rows / seconds : 0.0) << " rows/s\n"
                     << std::defaultfloat;
         }
         if (result.counts.rejected > 0) code = kExitFailure;

@@ -10,11 +10,11 @@
 
 #include "../storage/raw_db_util.h"
 #include "feed_test_util.h"
+#include "index/double_metaphone.h"
 #include "index/features.h"
 #include "storage/check.h"
-#include "index/double_metaphone.h"
-#include "storage/retention.h"
 #include "storage/keys.h"
+#include "storage/retention.h"
 #include "util/coding.h"
 #include "util/identifiers.h"
 
@@ -577,14 +577,18 @@ TEST_F(FeedTest, AnInterruptedUpgradeLeavesNoStaleBirthdayPosting) {
   }
   ConsistencyReport changed;
   ASSERT_TRUE(store_->CheckConsistency(&changed).ok());
-  EXPECT_TRUE(changed.ok()) << (changed.problems.empty() ? "" : ProblemKindName(changed.problems[0].kind));
+  EXPECT_TRUE(changed.ok()) << (changed.problems.empty()
+                                    ? ""
+                                    : ProblemKindName(changed.problems[0].kind));
 
   size_t children = 0;
   ASSERT_TRUE(store_->AddBirthdayPostings(&children).ok());
   EXPECT_EQ(children, 4u);
   ConsistencyReport finished;
   ASSERT_TRUE(store_->CheckConsistency(&finished).ok());
-  EXPECT_TRUE(finished.ok()) << (finished.problems.empty() ? "" : ProblemKindName(finished.problems[0].kind));
+  EXPECT_TRUE(finished.ok()) << (finished.problems.empty()
+                                     ? ""
+                                     : ProblemKindName(finished.problems[0].kind));
   // Every child's as a database made with them has: Oliver's under 12 May.
   auto now = birthday_postings();
   size_t olivers = 0;

@@ -47,8 +47,10 @@ TEST(WrittenSinceTest, FindsWhatTestingEveryChildFinds) {
           if (CouldBeCandidate(record, child)) (created ? want.created : want.rewritten) = true;
         }
         const WrittenSince::Reach got = index.Test(record);
-        ASSERT_EQ(got.created, want.created) << "seed " << seed << " window " << window << " row " << i;
-        ASSERT_EQ(got.rewritten, want.rewritten) << "seed " << seed << " window " << window << " row " << i;
+        ASSERT_EQ(got.created, want.created)
+            << "seed " << seed << " window " << window << " row " << i;
+        ASSERT_EQ(got.rewritten, want.rewritten)
+            << "seed " << seed << " window " << window << " row " << i;
         created_reached += want.created;
         rewritten_reached += want.rewritten;
         ++tests;

@@ -87,16 +87,20 @@ TEST_F(FeedCliTest, ABacklogOfBatchesIsAppliedInOrderByOneRun) {
   const std::string b1 = Write("b1.csv", kFeedHeader +
                                              "b1,Olivia,Smith,2016-03-02,F,1 High St,LS1 4AB,,,\n"
                                              "b2,William,Jones,2015-07-09,M,2 Low Rd,LS2 7EF,,,\n");
-  const std::string b2 = Write("b2.csv", kFeedHeader +
-                                             "b1,Olivia,Smith,2016-03-02,F,9 New St,LS1 4AB,,,\n"
-                                             "b3,Amelia,Okonkwo,2017-01-20,F,3 Side St,LS3 1AA,,,\n");
+  const std::string b2 =
+      Write("b2.csv", kFeedHeader +
+                          "b1,Olivia,Smith,2016-03-02,F,9 New St,LS1 4AB,,,\n"
+                          "b3,Amelia,Okonkwo,2017-01-20,F,3 Side St,LS3 1AA,,,\n");
   const std::string bad = Write("bad.csv", "source_key,shoe_size\nb9,9\n");
-  CliResult r = Run({"feed", "apply", "--db", Db(), "--source", "births", "--batch", "1", b1, Db() + "-nowhere.csv"});
+  CliResult r = Run({"feed", "apply", "--db", Db(), "--source", "births", "--batch", "1", b1,
+                     Db() + "-nowhere.csv"});
   EXPECT_EQ(r.code, kExitFailure) << r;
   EXPECT_THAT(r.err, HasSubstr("cannot read"));
-  EXPECT_THAT(Run({"feed", "status", "--db", Db()}).out, HasSubstr("no feed has applied a batch yet"));
+  EXPECT_THAT(Run({"feed", "status", "--db", Db()}).out,
+              HasSubstr("no feed has applied a batch yet"));
 
-  r = Run({"feed", "apply", "--db", Db(), "--source", "births", "--batch", "1", "--timing", b1, b2});
+  r = Run(
+      {"feed", "apply", "--db", Db(), "--source", "births", "--batch", "1", "--timing", b1, b2});
   ASSERT_EQ(r.code, kExitOk) << r;
   EXPECT_THAT(r.out, HasSubstr("batch 1 of births: linked 0, new 2"));
   EXPECT_THAT(r.out, HasSubstr("batch 2 of births: linked 0, new 1, updated 1"));
