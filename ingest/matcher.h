@@ -242,7 +242,9 @@ AddedChild MakeAddedChild(ChildId id, const ChildRecord& r, const HiddenFields& 
 // the postcode and their dates of birth plausibly agree or both names agree (either way
 // round). Errs towards true. A child written after a record was matched can change that
 // match only if this holds or the child was one of the match's candidates: the feed
-// applier matches a batch's rows in parallel on this basis.
+// applier matches a batch's rows in parallel on this basis. WrittenSince
+// (ingest/written_since.h) files children by what this needs them to share with a record:
+// a rule added here that needs none of those must be added there too.
 bool CouldBeCandidate(const BlockingProfile& record, const BlockingProfile& child);
 
 // Share of the population with this folded surname (UK surname frequencies), or 0 when

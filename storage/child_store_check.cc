@@ -95,9 +95,13 @@ class Checker {
   }
 
   std::vector<Collected> Expected(const ChildRecord& r, const HiddenFields& hidden) const {
+    return Expected(r, hidden, MakeIndexImage(policy_, r));
+  }
+  std::vector<Collected> Expected(const ChildRecord& r, const HiddenFields& hidden,
+                                  const IndexImage& image) const {
     std::vector<Collected> out;
     Collector sink{&out};
-    PutIndexEntries(h_, crypto_, MakeIndexImage(policy_, r), r, hidden, &sink);
+    PutIndexEntries(h_, crypto_, image, r, hidden, &sink);
     return out;
   }
 
@@ -241,10 +245,11 @@ class Checker {
         HiddenFields hidden;
         if (s1.ok() && s2.ok() && DecodeQuietly(id, rec, sealed, &r, &hidden)) {
           slot->second.emplace();
-          for (auto& e : Expected(r, hidden)) {
+          const IndexImage image = MakeIndexImage(policy_, r);
+          for (auto& e : Expected(r, hidden, image)) {
             if (e.cf == cf) slot->second->emplace(std::move(e.key), std::move(e.value));
           }
-          if (cf == h_->name_index) AddUnfinishedUpgrade(r, &*slot->second);
+          if (cf == h_->name_index) AddUnfinishedUpgrade(r, image, &*slot->second);
         }
       }
       if (!slot->second) continue;
@@ -259,10 +264,10 @@ class Checker {
   // are what an interrupted `upgrade` wrote before it could write the marker: not a fault.
   // Matching does not read them until the upgrade is run again and finishes, and writes
   // delete them with the child's other postings (ChildStore::DeletePostings).
-  void AddUnfinishedUpgrade(const ChildRecord& r,
+  // `image` is the record's (MakeIndexImage).
+  void AddUnfinishedUpgrade(const ChildRecord& r, const IndexImage& image,
                             std::set<std::pair<std::string, std::string>>* set) const {
     if (h_->birthday_postings || r.lifecycle.archived()) return;
-    const IndexImage image = MakeIndexImage(policy_, r);
     std::string key;
     for (const auto& t : image.terms) {
       if (t.kind != TermKind::kBirthday) continue;
