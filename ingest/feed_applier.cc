@@ -1,9 +1,11 @@
 #include "ingest/feed_applier.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <csignal>
 #include <ctime>
+#include <thread>
 #include <unordered_set>
 
 #include "ingest/written_since.h"
@@ -212,10 +214,10 @@ Status FeedApplier::RebuildWithout(ChildId child, const SourceRef& removed, Feed
   return Status::OK();
 }
 
-FeedApplier::Lookahead FeedApplier::LookAhead(const FeedRow& row) const {
+FeedApplier::Lookahead FeedApplier::LookAhead(const FeedRow& row, Result<SourceLink> link) const {
   Lookahead a;
   const SourceRef& ref = row.record.ref;
-  a.link = store_->FindSource(ref.source, ref.key);
+  a.link = std::move(link);
   if (a.link.ok()) {
     a.fingerprint = store_->Fingerprint(row.raw);
     return a;
@@ -244,7 +246,7 @@ Status FeedApplier::ProcessRow(const FeedRow& row, const Lookahead* ahead, FeedC
                                FeedCounts* counts, const std::function<void(const std::string&)>& report) {
   Lookahead now;
   if (ahead == nullptr) {
-    now = LookAhead(row);
+    now = LookAhead(row, store_->FindSource(row.record.ref.source, row.record.ref.key));
     ahead = &now;
   }
   if (!ahead->status.ok()) return ahead->status;
@@ -345,6 +347,7 @@ Status FeedApplier::ApplyBatch(const std::string& source, uint64_t batch, const 
     std::string error;
     uint64_t index = 0;
     Lookahead ahead;
+    std::atomic<bool> link_read{false};  // ahead.link holds the row's link (look_ahead)
   };
   // Two windows: the pool looks the rows of one up while this thread applies the other's.
   std::vector<Slot> applying(window_size), looking(window_size);
@@ -375,11 +378,47 @@ Status FeedApplier::ApplyBatch(const std::string& source, uint64_t batch, const 
   // Looks every row of `w` up and matches it, on the pool, against the store as it is
   // while the window before is applied: each row's reads may see any part of that
   // window's writes, and none of its own window's.
+  //
+  // The job's first items read the rows' source links, kLinkChunk rows at a time (one
+  // batched MultiGet each: an unchanged row costs little else); the rest look one row up
+  // each. The pool hands items out in order, so a row's chunk is taken before the row and
+  // its wait is short.
+  static constexpr size_t kLinkChunk = 32;
+  // Parses the rest of a row parsed only as far as its key (FeedRow::completer); a fault
+  // rejects the row as a fault found by the row source would.
+  auto complete = [](Slot* slot) {
+    if (slot->row.completer == nullptr) return;
+    Status s = slot->row.completer->Complete(&slot->row);
+    if (!s.ok()) slot->error = "line " + std::to_string(slot->row.line) + ": " + s.message();
+  };
   auto look_ahead = [&](std::vector<Slot>& w, size_t n) {
     // The slots themselves, not the vector: the two windows' vectors swap while it runs.
     Slot* slots = w.data();
-    pool_->Start(n, [this, slots](size_t i) {
-      if (slots[i].error.empty()) slots[i].ahead = LookAhead(slots[i].row);
+    const size_t chunks = (n + kLinkChunk - 1) / kLinkChunk;
+    for (size_t i = 0; i < n; ++i) slots[i].link_read.store(false, std::memory_order_relaxed);
+    pool_->Start(chunks + n, [this, slots, n, chunks, &source, &complete](size_t item) {
+      if (item < chunks) {
+        const size_t begin = item * kLinkChunk, end = std::min(n, begin + kLinkChunk);
+        std::vector<std::string_view> keys;
+        keys.reserve(end - begin);
+        for (size_t i = begin; i < end; ++i) keys.push_back(slots[i].row.record.ref.key);
+        auto links = store_->FindSources(source, keys);
+        for (size_t i = begin; i < end; ++i) {
+          slots[i].ahead.link = std::move(links[i - begin]);
+          slots[i].link_read.store(true, std::memory_order_release);
+        }
+        return;
+      }
+      Slot& slot = slots[item - chunks];
+      while (!slot.link_read.load(std::memory_order_acquire)) std::this_thread::yield();
+      if (!slot.error.empty()) return;
+      // A row parsed only as far as its key is parsed in full unless it is linked and
+      // unchanged (a linked row's lookahead reads nothing else).
+      if (!slot.ahead.link.ok()) complete(&slot);
+      if (!slot.error.empty()) return;
+      slot.ahead = LookAhead(slot.row, std::move(slot.ahead.link));
+      if (slot.ahead.link.ok() && slot.ahead.fingerprint != slot.ahead.link->fingerprint)
+        complete(&slot);
     });
   };
 
@@ -425,6 +464,13 @@ Status FeedApplier::ApplyBatch(const std::string& source, uint64_t batch, const 
           stale = reach.rewritten;
           reached_by_new = reach.created;
         }
+      }
+      // Found unchanged ahead but to be read again: the row may have changed after all.
+      if (stale) complete(&slot);
+      if (!slot.error.empty()) {
+        ++counts.rejected;
+        report(slot.error);
+        continue;
       }
       if (!stale && reached_by_new && slot.ahead.blocking) {
         auto outcome = matcher_.MatchWithAdded(row.record, *slot.ahead.blocking, added);

@@ -9,7 +9,9 @@
 // as one clean run. The last write of a batch is synced.
 //
 // Per record:
-//   - linked (source, key): unchanged (same fingerprint) costs one read and writes nothing;
+//   - linked (source, key): unchanged (same fingerprint) costs its share of one batched
+//     read of its window's links, and writes nothing; a row parsed only as far as its key
+//     (FeedRow::completer) is parsed no further;
 //     changed, it updates the source record and rebuilds the child's best view; `withdraw`
 //     unlinks it and rebuilds the best view from the sources left.
 //   - unlinked: the Matcher decides — link (best view rebuilt), new child, or review. A
@@ -37,12 +39,29 @@
 
 namespace cp {
 
+struct FeedRow;
+
+// Finishes parsing rows that were parsed only as far as their source key (FeedRow::completer).
+class FeedRowCompleter {
+ public:
+  virtual ~FeedRowCompleter() = default;
+  // Parses the rest of the row from row->fields and clears both fields and completer;
+  // InvalidArgument naming the column and the fault, never the value.
+  virtual Status Complete(FeedRow* row) const = 0;
+};
+
 // One row of a feed file, parsed.
 struct FeedRow {
   size_t line = 0;  // in the file, for messages
   SourceRecord record;
   bool withdraw = false;
   std::string raw;  // the row as read: its keyed fingerprint tells an unchanged record
+  // Set when the row is parsed only as far as record.ref.key, `raw` and `withdraw`: the
+  // applier has `completer` parse the rest from `fields` unless the row turns out to be
+  // unchanged (parsing is most of what an unchanged row would cost). Such a row is not
+  // checked further: it is the row the store accepted before.
+  const FeedRowCompleter* completer = nullptr;
+  std::vector<std::string> fields;
 };
 
 // Yields rows in file order: returns false at the end; a row that could not be parsed
@@ -132,7 +151,8 @@ class FeedApplier {
     BlockingProfile profile;                // of the row, when matched
     std::shared_ptr<const BlockingState> blocking;  // what the match's blocking found
   };
-  Lookahead LookAhead(const FeedRow& row) const;
+  // `link`: the row's source link, already read (FindSources, a window's at once).
+  Lookahead LookAhead(const FeedRow& row, Result<SourceLink> link) const;
 
   // What one row changes; `change` is empty when nothing changes. `ahead`: the row's reads
   // done ahead and still valid; null: read now.

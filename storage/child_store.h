@@ -234,6 +234,10 @@ class ChildStore {
 
   // Which child a source record is linked to. NotFound when unlinked.
   Result<SourceLink> FindSource(std::string_view source, std::string_view key) const;
+  // The same for many keys of one source at once (RocksDB's batched MultiGet: keys near
+  // each other share the blocks read); one Result per key, in order.
+  std::vector<Result<SourceLink>> FindSources(std::string_view source,
+                                              std::span<const std::string_view> source_keys) const;
 
   // Children holding this identifier (normally one).
   Status FindByIdentifier(keys::IdKind kind, std::string_view value,

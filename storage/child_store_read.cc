@@ -77,8 +77,12 @@ std::vector<Result<ChildView>> ChildStore::MultiGet(std::span<const ChildId> ids
       slices.emplace_back(key_bytes[i]);
     }
   }
-  std::vector<std::string> values;
-  auto statuses = h_->db->MultiGet(rocksdb::ReadOptions(), families, slices, &values);
+  // RocksDB's batched MultiGet (the overload taking arrays): one pass per file over keys
+  // sorted together, where the vector overload is a Get per key.
+  std::vector<rocksdb::PinnableSlice> values(slices.size());
+  std::vector<rocksdb::Status> statuses(slices.size());
+  h_->db->MultiGet(rocksdb::ReadOptions(), slices.size(), families.data(), slices.data(),
+                   values.data(), statuses.data());
   std::vector<Result<ChildView>> out;
   out.reserve(n);
   for (size_t i = 0; i < n; ++i) {
@@ -95,12 +99,12 @@ std::vector<Result<ChildView>> ChildStore::MultiGet(std::span<const ChildId> ids
       out.emplace_back(Status::Corruption("child " + std::to_string(ids[i]) + " has no hidden fields"));
       continue;
     }
-    auto record = DecodeChildRecord(values[i]);
+    auto record = DecodeChildRecord(View(values[i]));
     if (!record.ok()) {
       out.emplace_back(record.status());
       continue;
     }
-    out.push_back(MakeView(std::move(*record), values[n + i], clearance));
+    out.push_back(MakeView(std::move(*record), View(values[n + i]), clearance));
   }
   return out;
 }
@@ -112,6 +116,33 @@ Result<SourceLink> ChildStore::FindSource(std::string_view source, std::string_v
   if (!s.ok()) return FromRocks(s, "reading a source link");
   if (value.size() < 16) return Status::Corruption("source link is malformed");
   return SourceLink{DecodeBigEndian64(value.data()), DecodeBigEndian64(value.data() + 8)};
+}
+
+std::vector<Result<SourceLink>> ChildStore::FindSources(
+    std::string_view source, std::span<const std::string_view> source_keys) const {
+  std::vector<std::string> key_bytes;
+  key_bytes.reserve(source_keys.size());
+  for (std::string_view k : source_keys) key_bytes.push_back(keys::SourceKey(source, k));
+  std::vector<rocksdb::Slice> slices(key_bytes.begin(), key_bytes.end());
+  std::vector<rocksdb::PinnableSlice> values(slices.size());
+  std::vector<rocksdb::Status> statuses(slices.size());
+  h_->db->MultiGet(rocksdb::ReadOptions(), h_->sources, slices.size(), slices.data(), values.data(),
+                   statuses.data());
+  std::vector<Result<SourceLink>> out;
+  out.reserve(slices.size());
+  for (size_t i = 0; i < slices.size(); ++i) {
+    if (statuses[i].IsNotFound()) {
+      out.emplace_back(Status::NotFound("source record not linked"));
+    } else if (!statuses[i].ok()) {
+      out.emplace_back(FromRocks(statuses[i], "reading a source link"));
+    } else if (values[i].size() < 16) {
+      out.emplace_back(Status::Corruption("source link is malformed"));
+    } else {
+      out.emplace_back(
+          SourceLink{DecodeBigEndian64(values[i].data()), DecodeBigEndian64(values[i].data() + 8)});
+    }
+  }
+  return out;
 }
 
 Status ChildStore::FindByIdentifier(keys::IdKind kind, std::string_view value,
@@ -147,9 +178,10 @@ std::vector<Result<ChildRecord>> ChildStore::MultiGetRecords(std::span<const Chi
   key_bytes.reserve(ids.size());
   for (ChildId id : ids) key_bytes.push_back(keys::ChildKey(id));
   std::vector<rocksdb::Slice> slices(key_bytes.begin(), key_bytes.end());
-  std::vector<rocksdb::ColumnFamilyHandle*> families(ids.size(), h_->children);
-  std::vector<std::string> values;
-  auto statuses = h_->db->MultiGet(rocksdb::ReadOptions(), families, slices, &values);
+  std::vector<rocksdb::PinnableSlice> values(ids.size());
+  std::vector<rocksdb::Status> statuses(ids.size());
+  h_->db->MultiGet(rocksdb::ReadOptions(), h_->children, slices.size(), slices.data(),
+                   values.data(), statuses.data());
   std::vector<Result<ChildRecord>> out;
   out.reserve(ids.size());
   for (size_t i = 0; i < ids.size(); ++i) {
@@ -158,7 +190,7 @@ std::vector<Result<ChildRecord>> ChildStore::MultiGetRecords(std::span<const Chi
     } else if (!statuses[i].ok()) {
       out.emplace_back(FromRocks(statuses[i], "reading child " + std::to_string(ids[i])));
     } else {
-      out.push_back(DecodeChildRecord(values[i]));
+      out.push_back(DecodeChildRecord(View(values[i])));
     }
   }
   return out;

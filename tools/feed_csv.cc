@@ -1,6 +1,11 @@
 #include "tools/feed_csv.h"
 
 #include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <thread>
 
 #include "util/csv.h"
 #include "util/parallel.h"
@@ -10,11 +15,13 @@ namespace {
 
 enum ExtraColumn { kAction = 0, kDateOfDeath = 1 };
 
-std::string Trim(std::string_view s) {
+std::string_view TrimView(std::string_view s) {
   size_t b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string_view::npos) return "";
-  return std::string(s.substr(b, s.find_last_not_of(" \t\r\n") - b + 1));
+  if (b == std::string_view::npos) return {};
+  return s.substr(b, s.find_last_not_of(" \t\r\n") - b + 1);
 }
+
+std::string Trim(std::string_view s) { return std::string(TrimView(s)); }
 
 }  // namespace
 
@@ -95,6 +102,33 @@ Status FeedRowParser::Parse(const std::vector<std::string>& fields, FeedRow* row
   return Status::OK();
 }
 
+Status FeedRowParser::ParseKey(std::vector<std::string>* fields, FeedRow* row) const {
+  Status s = base_->ParseKey(*fields, &row->record.ref.key, &row->raw);
+  if (!s.ok()) return s;
+  auto extra = [&](ExtraColumn c) {
+    int i = canonical_[kImportColumns.size() + c];
+    return i < 0 ? std::string_view() : TrimView((*fields)[i]);
+  };
+  const std::string_view action = extra(kAction), dod = extra(kDateOfDeath);
+  row->withdraw = action == "withdraw";
+  if (!action.empty() || !dod.empty()) {  // as Parse
+    row->raw.push_back(',');
+    AppendCsvField(action, &row->raw);
+    row->raw.push_back(',');
+    AppendCsvField(dod, &row->raw);
+  }
+  row->fields = std::move(*fields);
+  row->completer = this;
+  return Status::OK();
+}
+
+Status FeedRowParser::Complete(FeedRow* row) const {
+  const std::vector<std::string> fields = std::move(row->fields);
+  row->fields.clear();
+  row->completer = nullptr;
+  return Parse(fields, row);
+}
+
 Status ApplyFeedCsv(ChildStore* store, const FeedOptions& options, const std::string& source,
                     uint64_t batch, std::istream& in,
                     const std::function<void(const std::string&)>& report, FeedBatchResult* result) {
@@ -106,46 +140,100 @@ Status ApplyFeedCsv(ChildStore* store, const FeedOptions& options, const std::st
   auto parser = FeedRowParser::Create(fields, source);
   if (!parser.ok()) return parser.status();
   FeedApplier applier(store, options);
-  // Rows are read in chunks and parsed on every core (parsing is most of the cost of an
-  // unchanged row), then handed over in file order.
+  // Rows are read and parsed a chunk at a time by a thread of their own, ahead of the
+  // applier (reading and parsing are most of an unchanged row's cost), and handed over in
+  // file order: kChunks chunks circulate, so the reader runs up to two chunks ahead.
   struct Parsed {
     std::vector<std::string> fields;
     size_t line = 0;
     std::string error;
     FeedRow row;
   };
-  constexpr size_t kChunk = 2048;
-  std::vector<Parsed> chunk(kChunk);
-  size_t filled = 0, next = 0;
-  bool at_end = false;
-  const size_t threads = ThreadsFor(options.threads);
-  auto refill = [&] {
-    filled = next = 0;
-    while (filled < kChunk && !at_end) {
-      Parsed& p = chunk[filled];
-      p.error.clear();
-      if (!reader.Next(&p.fields, &p.error)) {
-        at_end = true;
-        break;
-      }
-      p.line = reader.record_line();
-      ++filled;
-    }
-    ParallelFor(filled, threads, [&](size_t i) {
-      Parsed& p = chunk[i];
-      if (!p.error.empty()) return;
-      p.row = FeedRow{};
-      Status s = parser->Parse(p.fields, &p.row);
-      if (!s.ok()) p.error = "line " + std::to_string(p.line) + ": " + s.message();
-    });
+  struct Chunk {
+    std::vector<Parsed> rows;
+    size_t filled = 0;
   };
-  FeedRowSource rows = [&](FeedRow* row, std::string* row_error) {
-    if (next == filled) {
-      if (at_end) return false;
-      refill();
-      if (filled == 0) return false;
+  constexpr size_t kChunkRows = 2048, kChunks = 4;
+  std::vector<std::unique_ptr<Chunk>> free_chunks;
+  for (size_t i = 0; i < kChunks; ++i) {
+    free_chunks.push_back(std::make_unique<Chunk>());
+    free_chunks.back()->rows.resize(kChunkRows);
+  }
+  std::deque<std::unique_ptr<Chunk>> ready;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool read_all = false, stop = false;
+  auto read_chunks = [&] {
+    for (bool at_end = false; !at_end;) {
+      std::unique_ptr<Chunk> chunk;
+      {
+        std::unique_lock<std::mutex> lock(mu);
+        cv.wait(lock, [&] { return stop || !free_chunks.empty(); });
+        if (stop) return;
+        chunk = std::move(free_chunks.back());
+        free_chunks.pop_back();
+      }
+      chunk->filled = 0;
+      while (chunk->filled < kChunkRows) {
+        Parsed& p = chunk->rows[chunk->filled];
+        p.error.clear();
+        if (!reader.Next(&p.fields, &p.error)) {
+          at_end = true;
+          break;
+        }
+        p.line = reader.record_line();
+        ++chunk->filled;
+      }
+      // Only as far as the source key: the applier parses the rest of a row unless it is
+      // unchanged.
+      for (size_t i = 0; i < chunk->filled; ++i) {
+        Parsed& p = chunk->rows[i];
+        if (!p.error.empty()) continue;
+        p.row = FeedRow{};
+        Status s = parser->ParseKey(&p.fields, &p.row);
+        if (!s.ok()) p.error = "line " + std::to_string(p.line) + ": " + s.message();
+      }
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        ready.push_back(std::move(chunk));
+        read_all = at_end;
+      }
+      cv.notify_all();
     }
-    Parsed& p = chunk[next++];
+  };
+  std::thread reader_thread(read_chunks);
+  // Stops and joins the reader on every way out (the applier may stop part way).
+  struct JoinReader {
+    std::thread* thread;
+    std::mutex* mu;
+    std::condition_variable* cv;
+    bool* stop;
+    ~JoinReader() {
+      {
+        std::lock_guard<std::mutex> lock(*mu);
+        *stop = true;
+      }
+      cv->notify_all();
+      thread->join();
+    }
+  } join_reader{&reader_thread, &mu, &cv, &stop};
+
+  std::unique_ptr<Chunk> current;
+  size_t next = 0;
+  FeedRowSource rows = [&](FeedRow* row, std::string* row_error) {
+    while (current == nullptr || next == current->filled) {
+      std::unique_lock<std::mutex> lock(mu);
+      if (current != nullptr) {
+        free_chunks.push_back(std::move(current));
+        cv.notify_all();
+      }
+      cv.wait(lock, [&] { return !ready.empty() || read_all; });
+      if (ready.empty()) return false;
+      current = std::move(ready.front());
+      ready.pop_front();
+      next = 0;
+    }
+    Parsed& p = current->rows[next++];
     *row = std::move(p.row);
     row->line = p.line;
     if (!p.error.empty()) *row_error = std::move(p.error);

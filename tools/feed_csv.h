@@ -15,13 +15,19 @@ namespace cp {
 // kImportColumns, then action and date_of_death.
 const std::vector<std::string>& FeedColumns();
 
-class FeedRowParser {
+class FeedRowParser : public FeedRowCompleter {
  public:
   // Checks the header: known columns, no repeats, source_key present.
   static Result<FeedRowParser> Create(const std::vector<std::string>& header, const std::string& source);
 
   // Parses one row; InvalidArgument naming the column and the fault, never the value.
   Status Parse(const std::vector<std::string>& fields, FeedRow* row) const;
+  // Parses one row as far as its source key, `raw` and `withdraw` (each as Parse gives
+  // them) and keeps the fields in the row, with this parser as its completer.
+  // InvalidArgument for the wrong number of fields or an empty source_key.
+  Status ParseKey(std::vector<std::string>* fields, FeedRow* row) const;
+  // Parse of the fields ParseKey kept.
+  Status Complete(FeedRow* row) const override;
 
  private:
   FeedRowParser() = default;

@@ -55,6 +55,33 @@ std::vector<std::string> SplitFormerNames(const std::string& text) {
   return names;
 }
 
+// Each column of a row trimmed, as views into the row (absent columns empty).
+using ColumnViews = std::array<std::string_view, kColumnCount>;
+
+ColumnViews TrimmedColumns(const std::vector<int>& column, const std::vector<std::string>& fields) {
+  ColumnViews view;
+  for (size_t col = 0; col < kColumnCount; ++col) {
+    if (column[col] >= 0) view[col] = TrimView(fields[column[col]]);
+  }
+  return view;
+}
+
+// The payload line: the columns in one order, whatever the file's, so that a feed sending
+// the same record again finds its fingerprint unchanged (tools/feed_csv.cc does the same).
+// As CsvLine would join them (never a single empty field: there are at least 15).
+void AppendPayload(const ColumnViews& view, std::string* out) {
+  const bool sensitive = std::any_of(view.begin() + kSexualHealth, view.end(),
+                                     [](std::string_view v) { return !v.empty(); });
+  const size_t width = sensitive ? size_t{kColumnCount} : kImportColumnsBeforeSensitive;
+  size_t bytes = width;
+  for (size_t col = 0; col < width; ++col) bytes += view[col].size();
+  out->reserve(out->size() + bytes + 16);  // room for a few quotes, and a feed's two columns
+  for (size_t col = 0; col < width; ++col) {
+    if (col > 0) out->push_back(',');
+    AppendCsvField(view[col], out);
+  }
+}
+
 }  // namespace
 
 Result<ImportRowParser> ImportRowParser::Create(const std::vector<std::string>& header,
@@ -90,10 +117,7 @@ Result<NewChild> ImportRowParser::Parse(const std::vector<std::string>& fields) 
   // Each column trimmed once, as a view into the row: parsing paces an import (it runs on
   // the thread that reads the file), and the fields are wanted twice, for the child and for
   // the payload line.
-  std::array<std::string_view, kColumnCount> view;
-  for (size_t col = 0; col < kColumnCount; ++col) {
-    if (column_[col] >= 0) view[col] = TrimView(fields[column_[col]]);
-  }
+  const ColumnViews view = TrimmedColumns(column_, fields);
   auto get = [&](int column) { return std::string(view[column]); };
   NewChild c;
   c.source = {source_, get(kSourceKey)};
@@ -143,20 +167,22 @@ Result<NewChild> ImportRowParser::Parse(const std::vector<std::string>& fields) 
   for (size_t col = kGiven; col < kColumnCount; ++col) {
     if (!view[col].empty()) r.provenance.push_back({kImportColumns[col], source_});
   }
-  // The payload lists the columns in one order, whatever the file's, so that a feed sending
-  // the same record again finds its fingerprint unchanged (tools/feed_csv.cc does the same).
-  // As CsvLine would join them (never a single empty field: there are at least 15).
-  const bool sensitive = std::any_of(view.begin() + kSexualHealth, view.end(),
-                                     [](std::string_view v) { return !v.empty(); });
-  const size_t width = sensitive ? size_t{kColumnCount} : kImportColumnsBeforeSensitive;
-  size_t bytes = width;
-  for (size_t col = 0; col < width; ++col) bytes += view[col].size();
-  c.source_payload.reserve(bytes + 16);  // room for a few quotes, and a feed's two columns
-  for (size_t col = 0; col < width; ++col) {
-    if (col > 0) c.source_payload.push_back(',');
-    AppendCsvField(view[col], &c.source_payload);
-  }
+  AppendPayload(view, &c.source_payload);
   return c;
+}
+
+Status ImportRowParser::ParseKey(const std::vector<std::string>& fields, std::string* key,
+                                 std::string* payload) const {
+  if (fields.size() != width_) {
+    return Status::InvalidArgument("expected " + std::to_string(width_) + " fields, found " +
+                                   std::to_string(fields.size()));
+  }
+  const ColumnViews view = TrimmedColumns(column_, fields);
+  if (view[kSourceKey].empty()) return Status::InvalidArgument("source_key is empty");
+  key->assign(view[kSourceKey]);
+  payload->clear();
+  AppendPayload(view, payload);
+  return Status::OK();
 }
 
 namespace {

@@ -41,6 +41,11 @@ class ImportRowParser {
 
   // The child a row describes, or InvalidArgument naming the column and the fault.
   Result<NewChild> Parse(const std::vector<std::string>& fields) const;
+  // Only what Parse gives as source.key and source_payload: all that tells a record sent
+  // again unchanged. InvalidArgument, as Parse, for the wrong number of fields or an empty
+  // source_key; every other column is left unchecked.
+  Status ParseKey(const std::vector<std::string>& fields, std::string* key,
+                  std::string* payload) const;
 
  private:
   ImportRowParser() = default;

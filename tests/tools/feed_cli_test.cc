@@ -123,6 +123,36 @@ TEST_F(FeedCliTest, ABacklogOfBatchesIsAppliedInOrderByOneRun) {
   EXPECT_THAT(Run({"feed", "status", "--db", Db()}).out, HasSubstr("births  last batch 2"));
 }
 
+// A row is parsed only as far as its key until its fingerprint says it changed. One found
+// unchanged when looked up, which an earlier row of its batch then changed, is parsed in
+// full at its turn; a changed row with a fault is rejected and its record kept as it was.
+TEST_F(FeedCliTest, ARowSentAgainIsParsedInFullWhenItHasChanged) {
+  ASSERT_NO_FATAL_FAILURE(Init(Db()));
+  const std::string first = "b1,Olivia,Smith,2016-03-02,F,1 High St,LS1 4AB,,,\n";
+  CliResult r = Apply(
+      Db(), "births", 1,
+      Write("b1.csv", kFeedHeader + first + "b2,William,Jones,2015-07-09,M,2 Low Rd,LS2 7EF,,,\n"));
+  ASSERT_EQ(r.code, kExitOk) << r;
+  r = Apply(Db(), "births", 2,
+            Write("b2.csv", kFeedHeader + "b1,Olivia,Smith,2016-03-02,F,9 New St,LS9 9ZZ,,,\n" +
+                                first + "b2,William,Jones,2015-02-30,M,2 Low Rd,LS2 7EF,,,\n"));
+  EXPECT_EQ(r.code, kExitFailure) << r;
+  EXPECT_THAT(r.out, HasSubstr("updated 2, unchanged 0"));
+  EXPECT_THAT(r.out, HasSubstr("rejected 1"));
+  EXPECT_THAT(r.err, HasSubstr("line 4: date_of_birth: not a date"));
+  r = Run({"dump", "--db", Db()});
+  ASSERT_EQ(r.code, kExitOk) << r;
+  EXPECT_THAT(r.out, HasSubstr("1 High St"));
+  EXPECT_THAT(r.out, Not(HasSubstr("9 New St")));
+  EXPECT_THAT(r.out, HasSubstr("\"given_name\":\"Olivia\""));
+  EXPECT_THAT(r.out, HasSubstr("2015-07-09"));
+  EXPECT_THAT(r.out, Not(HasSubstr("2015-02-30")));
+
+  r = Apply(Db(), "births", 3, Write("b3.csv", kFeedHeader + first));
+  ASSERT_EQ(r.code, kExitOk) << r;
+  EXPECT_THAT(r.out, HasSubstr("updated 0, unchanged 1"));
+}
+
 TEST_F(FeedCliTest, BadHeaderRefusesTheFileAndBadRowsAreReportedWithoutValues) {
   ASSERT_NO_FATAL_FAILURE(Init(Db()));
   CliResult r = Apply(Db(), "births", 1, Write("bad.csv", "source_key,shoe_size\nb1,9\n"));
