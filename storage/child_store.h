@@ -63,6 +63,7 @@ class AuditReader;
 class BulkLoader;
 class PostingScanner;
 struct ConsistencyReport;
+struct IndexImage;
 
 // The on-disk schema this build writes. A database with a higher version is refused.
 inline constexpr int kSchemaVersion = 1;
@@ -304,6 +305,7 @@ class ChildStore {
   struct EngineStats {
     uint64_t block_cache_hits = 0;    // since open; 0 unless Options::statistics
     uint64_t block_cache_misses = 0;  // since open; 0 unless Options::statistics
+    uint64_t keys_written = 0;        // puts and deletes, since open; 0 unless Options::statistics
     uint64_t block_cache_usage_bytes = 0;
     uint64_t block_cache_capacity_bytes = 0;
     uint64_t pending_compaction_bytes = 0;  // estimated, summed over column families
@@ -331,6 +333,11 @@ class ChildStore {
   Status LoadFeedCounters();
   Status AppendChildWrite(const FeedChange::ChildWrite& w, bool is_new, void* batch);
   void DeletePostings(const ChildRecord& record, const HiddenFields& hidden, void* batch);
+  template <typename Sink>
+  void PostingKeys(const ChildRecord& record, const HiddenFields& hidden, Sink* sink) const;
+  void RewriteIndexEntries(const ChildRecord& old_record, const HiddenFields& old_hidden,
+                           const ChildRecord& record, const HiddenFields& hidden,
+                           const IndexImage& image, void* batch);
   // SetShields' work for one child, under write_mu_; sets `*purge` when a place posting
   // was deleted.
   Status SetShieldLocked(ChildId id, bool shielded, std::string_view by, std::string_view reason,

@@ -102,8 +102,10 @@ inline std::string ShieldedBirthPostingKey(const ChildRecord& r) {
 // Deletes the postings only a shielded child has (PutIndexEntries writes them): its
 // phonetic terms (`terms`, the index policy's NameTerms of `r`) year-free, and its birth
 // posting. Lifting a shield and removing a shielded child's postings both use it.
-inline void DeleteShieldedPostings(const ChildStore::Handles& h, const ChildRecord& r,
-                                   const std::vector<IndexTerm>& terms, rocksdb::WriteBatch* batch) {
+// `batch`: a rocksdb::WriteBatch, or anything with its Delete(family, key).
+template <typename Batch>
+void DeleteShieldedPostings(const ChildStore::Handles& h, const ChildRecord& r,
+                            const std::vector<IndexTerm>& terms, Batch* batch) {
   for (const auto& t : terms) {
     if (t.kind != TermKind::kPhonetic) continue;
     batch->Delete(h.name_index, keys::NamePostingKey(TermKind::kShieldedPhonetic, t.token, 0, 0, r.id));

@@ -9,6 +9,7 @@ ChildStore::EngineStats ChildStore::GetEngineStats() const {
     out.statistics = true;
     out.block_cache_hits = h_->statistics->getTickerCount(rocksdb::BLOCK_CACHE_HIT);
     out.block_cache_misses = h_->statistics->getTickerCount(rocksdb::BLOCK_CACHE_MISS);
+    out.keys_written = h_->statistics->getTickerCount(rocksdb::NUMBER_KEYS_WRITTEN);
   }
   if (h_->cache) {
     out.block_cache_usage_bytes = h_->cache->GetUsage();
