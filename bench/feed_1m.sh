@@ -2,7 +2,7 @@
 # Feed apply throughput into a database that already holds N children (default 1,000,000):
 # unchanged, updated and new records measured separately, each as its own batch.
 #
-#   bench/feed_1m.sh [N] [DIR]       # needs `make build`; about 3 GB of disk at 1M
+#   bench/feed_1m.sh [N] [DIR]       # needs `make build`; about 4 GB of disk at 1M
 #
 # The N children are generated (seed 1) and bulk-imported as source `births`. Then:
 #   unchanged  the first 100,000 of them sent again by `births` (batch 1)
@@ -31,6 +31,10 @@ if [ "$SHIELD_EVERY" -gt 0 ]; then
   seq "$SHIELD_EVERY" "$SHIELD_EVERY" "$N" | xargs "$BIN" shield --db "$DB" --by bench --reason "feed bench" | wc -l |
     awk -v k="$SHIELD_EVERY" '{ printf "shielded %d children (1 in %d)\n", $1, k }'
 fi
+
+# The database as imported, kept for bench/feed_ab.sh (which applies to fresh copies).
+rm -rf "$DIR/imported" "$DIR/imported.key"
+cp -r "$DB" "$DIR/imported" && cp "$DB.key" "$DIR/imported.key"
 
 head -n 100001 "$DIR/children.csv" > "$DIR/unchanged.csv"
 # Updated: rows 100,001..120,000 with a new address (the first quoted field; gen quotes
