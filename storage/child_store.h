@@ -334,7 +334,8 @@ class ChildStore {
   Status AppendChildWrite(const FeedChange::ChildWrite& w, bool is_new, void* batch);
   void DeletePostings(const ChildRecord& record, const HiddenFields& hidden, void* batch);
   template <typename Sink>
-  void PostingKeys(const ChildRecord& record, const HiddenFields& hidden, Sink* sink) const;
+  void PostingKeys(const ChildRecord& record, const HiddenFields& hidden, Sink* sink,
+                   const std::vector<IndexTerm>* known_terms = nullptr) const;
   void RewriteIndexEntries(const ChildRecord& old_record, const HiddenFields& old_hidden,
                            const ChildRecord& record, const HiddenFields& hidden,
                            const IndexImage& image, void* batch);

@@ -159,11 +159,14 @@ bool EntryLess(const Entry& a, const Entry& b) {
 }  // namespace
 
 // Every posting key `o` (with hidden fields `hidden`) may have, to `sink->Delete` (`sink`:
-// a rocksdb::WriteBatch or an EntryCollector).
+// a rocksdb::WriteBatch or an EntryCollector). `known_terms`: the index policy's NameTerms
+// of `o`, when the caller has them.
 template <typename Sink>
-void ChildStore::PostingKeys(const ChildRecord& o, const HiddenFields& hidden, Sink* sink) const {
-  std::vector<IndexTerm> terms;
-  options_.policy->NameTerms(o, &terms);
+void ChildStore::PostingKeys(const ChildRecord& o, const HiddenFields& hidden, Sink* sink,
+                             const std::vector<IndexTerm>* known_terms) const {
+  std::vector<IndexTerm> own_terms;
+  if (known_terms == nullptr) options_.policy->NameTerms(o, &own_terms);
+  const std::vector<IndexTerm>& terms = known_terms != nullptr ? *known_terms : own_terms;
   std::string key;
   for (const auto& t : terms) {
     // Birthday postings too where the database does not have them (yet): an interrupted
@@ -194,17 +197,18 @@ void ChildStore::DeletePostings(const ChildRecord& o, const HiddenFields& hidden
 // with the same value. An update that moves a child (a new address, a new GP) rewrites
 // its place posting, not its two dozen name postings: each entry written is a memtable
 // insert, most of an update's cost. It assumes the indexes hold `o`'s entries, which
-// `check` verifies.
+// `check` verifies; a posting an older build wrote in a form `check` still accepts (one
+// without identifier digests) keeps that form until the child's features change.
 void ChildStore::RewriteIndexEntries(const ChildRecord& o, const HiddenFields& o_hidden,
                                      const ChildRecord& r, const HiddenFields& r_hidden,
                                      const IndexImage& image, void* batch_ptr) {
   auto* batch = static_cast<rocksdb::WriteBatch*>(batch_ptr);
   std::vector<Entry> before, after, stale;
   EntryCollector before_sink(&before), after_sink(&after), stale_sink(&stale);
-  PutIndexEntries(h_.get(), *crypto_, MakeIndexImage(*options_.policy, o), o, o_hidden,
-                  &before_sink);
+  const IndexImage old_image = MakeIndexImage(*options_.policy, o);
+  PutIndexEntries(h_.get(), *crypto_, old_image, o, o_hidden, &before_sink);
   PutIndexEntries(h_.get(), *crypto_, image, r, r_hidden, &after_sink);
-  PostingKeys(o, o_hidden, &stale_sink);
+  PostingKeys(o, o_hidden, &stale_sink, &old_image.terms);
   std::sort(before.begin(), before.end(), EntryLess);
   std::sort(after.begin(), after.end(), EntryLess);
   for (const Entry& e : stale) {

@@ -188,8 +188,8 @@ Status ApplyFeedCsv(ChildStore* store, const FeedOptions& options, const std::st
       // unchanged.
       for (size_t i = 0; i < chunk->filled; ++i) {
         Parsed& p = chunk->rows[i];
+        p.row = FeedRow{};  // nothing of the row this slot held last
         if (!p.error.empty()) continue;
-        p.row = FeedRow{};
         Status s = parser->ParseKey(&p.fields, &p.row);
         if (!s.ok()) p.error = "line " + std::to_string(p.line) + ": " + s.message();
       }
