@@ -216,6 +216,8 @@ Status FeedApplier::RebuildWithout(ChildId child, const SourceRef& removed, Feed
 
 FeedApplier::Lookahead FeedApplier::LookAhead(const FeedRow& row, Result<SourceLink> link) const {
   Lookahead a;
+  // Before anything the decision reads (the link says nothing of shields).
+  a.shields_seen = store_->ShieldsSet();
   const SourceRef& ref = row.record.ref;
   a.link = std::move(link);
   if (a.link.ok()) {
@@ -250,6 +252,7 @@ Status FeedApplier::ProcessRow(const FeedRow& row, const Lookahead* ahead, FeedC
     ahead = &now;
   }
   if (!ahead->status.ok()) return ahead->status;
+  change->shields_seen = ahead->shields_seen;
   const SourceRef& ref = row.record.ref;
   const Result<SourceLink>& link = ahead->link;
   if (link.ok()) {
@@ -479,42 +482,71 @@ Status FeedApplier::ApplyBatch(const std::string& source, uint64_t batch, const 
       } else if (reached_by_new) {
         stale = true;
       }
-      FeedChange change;
-      Status s = ProcessRow(row, stale ? nullptr : &slot.ahead, &change, &counts, report);
-      if (!s.ok()) return s;
-      if (change.children.empty() && change.links.empty() && change.unlinks.empty() &&
-          !change.review_put && change.review_erase.empty()) {
-        continue;
-      }
-      touched_sources.insert(key);
-      std::vector<size_t> new_slots;  // indexes into change.children of children created
-      for (size_t k = 0; k < change.children.size(); ++k) {
-        const auto& w = change.children[k];
-        if (w.record.id != 0) {
-          touched_children.insert(w.record.id);
-          // A child created since and rewritten since: its postings are the new ones.
-          for (auto& a : added) {
-            if (a.id == w.record.id) a = MakeAddedChild(a.id, w.record, w.hidden);
-          }
-        } else {
-          new_slots.push_back(k);
+      // A shield set by another caller since the row's reads (the daemon sets shields
+      // beside a feed batch) voids its decision: ApplyChange then writes nothing, and the
+      // row is decided again on what the store holds now. A record decided new against a
+      // child unshielded then must not become an unshielded duplicate of a child shielded
+      // now. What the written sets below record is noted only once a change is applied.
+      const FeedCounts counts_before = counts;
+      const Lookahead* ahead = stale ? nullptr : &slot.ahead;
+      bool applied_change = false;
+      while (true) {
+        FeedChange change;
+        Status s = ProcessRow(row, ahead, &change, &counts, report);
+        if (!s.ok()) return s;
+        if (change.children.empty() && change.links.empty() && change.unlinks.empty() &&
+            !change.review_put && change.review_erase.empty()) {
+          break;
         }
-        written.Add(MakeBlockingProfile(w.record, w.hidden), w.record.id == 0);
+        std::vector<ChildId> rewritten;     // existing children the change rewrites
+        std::vector<AddedChild> refreshed;  // of those, ones created in this window
+        struct Profile {
+          BlockingProfile profile;
+          bool created;
+        };
+        std::vector<Profile> profiles;         // of every child written
+        std::vector<AddedChild> new_children;  // ids once the store has given them
+        for (const auto& w : change.children) {
+          if (w.record.id != 0) {
+            rewritten.push_back(w.record.id);
+            // A child created since and rewritten since: its postings are the new ones.
+            for (const auto& a : added) {
+              if (a.id == w.record.id)
+                refreshed.push_back(MakeAddedChild(a.id, w.record, w.hidden));
+            }
+          } else {
+            new_children.push_back(MakeAddedChild(0, w.record, w.hidden));
+          }
+          profiles.push_back({MakeBlockingProfile(w.record, w.hidden), w.record.id == 0});
+        }
+        progress.next_row = slot.index + 1;
+        progress.open_counts = counts;
+        change.feed_state = progress;
+        auto applied = store_->ApplyChange(std::move(change));
+        if (!applied.ok() && IsShieldSetSince(applied.status())) {
+          counts = counts_before;
+          ahead = nullptr;
+          continue;
+        }
+        if (!applied.ok()) return applied.status();
+        if (applied->size() != new_children.size())
+          return Status::Corruption("new children and ids differ");
+        touched_sources.insert(key);
+        for (ChildId id : rewritten) touched_children.insert(id);
+        for (auto& r : refreshed) {
+          for (auto& a : added) {
+            if (a.id == r.id) a = r;
+          }
+        }
+        for (auto& p : profiles) written.Add(std::move(p.profile), p.created);
+        for (size_t k = 0; k < new_children.size(); ++k) {
+          new_children[k].id = (*applied)[k];
+          added.push_back(std::move(new_children[k]));
+        }
+        applied_change = true;
+        break;
       }
-      std::vector<AddedChild> new_children;  // ids once the store has given them
-      for (size_t k : new_slots) {
-        new_children.push_back(MakeAddedChild(0, change.children[k].record, change.children[k].hidden));
-      }
-      progress.next_row = slot.index + 1;
-      progress.open_counts = counts;
-      change.feed_state = progress;
-      auto applied = store_->ApplyChange(std::move(change));
-      if (!applied.ok()) return applied.status();
-      if (applied->size() != new_children.size()) return Status::Corruption("new children and ids differ");
-      for (size_t k = 0; k < new_children.size(); ++k) {
-        new_children[k].id = (*applied)[k];
-        added.push_back(std::move(new_children[k]));
-      }
+      if (!applied_change) continue;
       if (++writes == options_.kill_after_writes) std::raise(SIGKILL);
     }
     // The next window was looked up while this one was applied: what this one wrote is

@@ -150,6 +150,7 @@ class FeedApplier {
     std::optional<MatchOutcome> outcome;    // an unlinked row that is not withdrawn
     BlockingProfile profile;                // of the row, when matched
     std::shared_ptr<const BlockingState> blocking;  // what the match's blocking found
+    uint64_t shields_seen = 0;  // ChildStore::ShieldsSet() before the reads (FeedChange)
   };
   // `link`: the row's source link, already read (FindSources, a window's at once).
   Lookahead LookAhead(const FeedRow& row, Result<SourceLink> link) const;

@@ -155,6 +155,8 @@ class ChildStore {
   // shield (only SetShield lifts one); NotFound when an existing child written, or a
   // review item erased, is missing; InvalidArgument for a link to no child.
   Result<std::vector<ChildId>> ApplyChange(FeedChange change);
+  // How many times a shield has been set since the store opened (FeedChange::shields_seen).
+  uint64_t ShieldsSet() const { return shields_set_.load(std::memory_order_acquire); }
 
   // The fingerprint a source link stores for this raw row (SourceLink::fingerprint).
   uint64_t Fingerprint(std::string_view raw_row) const;
@@ -356,6 +358,8 @@ class ChildStore {
   std::unique_ptr<Handles> h_;
   std::mutex write_mu_;
   std::atomic<ChildId> next_id_{1};
+  // Shields set since open; changed under write_mu_, after the shield is written.
+  std::atomic<uint64_t> shields_set_{0};
 };
 
 // One search's scans of the name and place indexes. It keeps one RocksDB iterator per

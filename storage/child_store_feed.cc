@@ -286,6 +286,10 @@ Status ChildStore::AppendChildWrite(const FeedChange::ChildWrite& w, bool is_new
 
 Result<std::vector<ChildId>> ChildStore::ApplyChange(FeedChange change) {
   std::lock_guard<std::mutex> lock(write_mu_);
+  // Shields are set under write_mu_ too: none can be set between this test and the write.
+  if (change.shields_seen && *change.shields_seen != shields_set_.load(std::memory_order_acquire)) {
+    return Status::FailedPrecondition(std::string(kShieldSetSince));
+  }
   Status s = LoadFeedCounters();
   if (!s.ok()) return s;
   ChildId next_child = next_id_.load();

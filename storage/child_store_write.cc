@@ -155,6 +155,7 @@ Status ChildStore::SetShieldLocked(ChildId id, bool shielded, std::string_view b
   wo.sync = true;
   Status s = FromRocks(h_->db->Write(wo, &batch), "writing the shield");
   if (s.ok() && drops_place) *purge = true;
+  if (s.ok() && shielded) shields_set_.fetch_add(1, std::memory_order_acq_rel);
   return s;
 }
 

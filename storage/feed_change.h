@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "storage/record.h"
@@ -105,6 +106,19 @@ struct FeedChange {
   std::vector<PairDecision> decisions;
   std::optional<FeedState> feed_state;
   bool sync = false;  // sync the write-ahead log (the end of a batch)
+  // ChildStore::ShieldsSet() as it was before the reads this change was decided on. When
+  // set and a shield has been set since (by another caller: the daemon's SetShield runs
+  // beside a feed batch), ApplyChange writes nothing and returns a status
+  // IsShieldSetSince() recognises: a record decided new against a child unshielded then
+  // must be decided again, or it could become an unshielded duplicate of a child shielded
+  // now.
+  std::optional<uint64_t> shields_seen;
 };
+
+inline constexpr std::string_view kShieldSetSince =
+    "a shield was set since this change was decided: decide it again";
+inline bool IsShieldSetSince(const Status& s) {
+  return s.code() == Status::Code::kFailedPrecondition && s.message() == kShieldSetSince;
+}
 
 }  // namespace cp

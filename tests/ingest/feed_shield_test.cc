@@ -294,6 +294,75 @@ TEST_F(FeedShieldTest, ARecordBelowLowerButAboveTheShieldedThresholdWaitsShielde
   }
 }
 
+// The daemon sets shields while a feed batch runs. A row looked up before a shield was set
+// and applied after it is decided again: the record above, which scores below the lower
+// threshold against Luke, would otherwise become an unshielded child at its new address
+// though Luke was shielded before it was written.
+TEST_F(FeedShieldTest, AShieldSetWhileABatchRunsVoidsTheDecisionsMadeBeforeIt) {
+  const RowSpec luke{"b1", "Luke", "Smith", "2009-04-02", "M", "1 High St", "LS1 4AB"};
+  const RowSpec slipped{"x1", "Luke", "Smith", "2009-03-04", "M", "9 Refuge Road", "BD7 1AA"};
+  const RowSpec other{"x2", "Zara", "Quinn", "2012-11-30", "F", "4 Far Lane", "LS9 2CD"};
+  ASSERT_TRUE(Apply("births", 1, {luke}).ok());
+  const ChildId child = LinkedChild("births", "b1");
+  // One row a window: the applier reads the second window's row, here shielding Luke,
+  // after the first window's row was looked up and before it is applied.
+  FeedOptions options;
+  options.window = 1;
+  std::vector<FeedRow> rows = {MakeRow(slipped), MakeRow(other)};
+  size_t next = 0;
+  const uint64_t shields_before = store_->ShieldsSet();
+  FeedRowSource source = [&](FeedRow* row, std::string*) {
+    if (next == rows.size()) return false;
+    if (next == 1) {
+      EXPECT_TRUE(store_->SetShield(child, true, "la_leeds", "fleeing violence").ok());
+    }
+    *row = rows[next++];
+    row->line = next + 1;
+    return true;
+  };
+  FeedApplier applier(store_.get(), options);
+  FeedBatchResult r;
+  ASSERT_TRUE(applier
+                  .ApplyBatch(
+                      "la_x", 1, source, [](const std::string&) {}, &r)
+                  .ok());
+  EXPECT_EQ(store_->ShieldsSet(), shields_before + 1);
+  EXPECT_EQ(r.counts.review, 1u);
+  EXPECT_EQ(r.counts.created, 1u);  // the other child, not Luke's record
+  EXPECT_EQ(Children(), 2u);
+  EXPECT_EQ(OrdinaryDump().find("BD7"), std::string::npos) << OrdinaryDump();
+  auto item = store_->FindReview({"la_x", "x1"}, Clearance::Ordinary());
+  ASSERT_TRUE(item.ok()) << item.status().ToString();
+  EXPECT_TRUE(item->shielded);
+}
+
+// Storage's half: a change decided before a shield was set is refused whole.
+TEST_F(FeedShieldTest, ApplyChangeRefusesAChangeDecidedBeforeAShieldWasSet) {
+  const uint64_t seen = store_->ShieldsSet();
+  const ChildId ava = ShieldedAva();
+  EXPECT_EQ(store_->ShieldsSet(), seen + 1);
+  const uint64_t children = Children();
+  FeedRow row = MakeRow({"x1", "Ava", "Whitfield", "2016-03-02", "F", "9 Refuge Road", "BD7 1AA"});
+  row.record.ref.source = "la_x";
+  FeedChange change;
+  FeedChange::ChildWrite w{row.record.record, row.record.hidden};
+  change.children.push_back(w);
+  change.links.push_back({row.record, row.raw, {}, 0, 0});
+  change.shields_seen = seen;
+  auto refused = store_->ApplyChange(change);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_TRUE(IsShieldSetSince(refused.status())) << refused.status().ToString();
+  EXPECT_EQ(Children(), children);
+  EXPECT_FALSE(store_->FindSource("la_x", "x1").ok());
+  // Lifting a shield endangers nothing: it does not count.
+  ASSERT_TRUE(store_->SetShield(ava, false, "la_leeds", "test").ok());
+  EXPECT_EQ(store_->ShieldsSet(), seen + 1);
+  change.shields_seen = store_->ShieldsSet();
+  auto applied = store_->ApplyChange(change);
+  ASSERT_TRUE(applied.ok()) << applied.status().ToString();
+  EXPECT_EQ(Children(), children + 1);
+}
+
 // A shielded candidate is scored first from what its posting carries, like any other: one
 // that could not reach `shield_lower` even with the most its postcode and address could
 // add is not read (its hidden fields are never opened for it); one that could is read in
