@@ -584,38 +584,61 @@ Status FeedApplier::ResolveReview(uint64_t review_id, ChildId child, FeedCounts*
   auto payload = DecodeReviewPayload(item->payload);
   if (!payload.ok()) return payload.status();
   const FeedRow& row = payload->row;
-  FeedChange change;
-  change.review_erase.push_back(review_id);
-  if (child != 0) {
-    auto target = store_->GetRecord(child);
-    if (!target.ok()) return target.status();
-    if (item->shielded && !target->shield.shielded) {
-      return Status::FailedPrecondition(
-          "review item " + std::to_string(review_id) +
-          " plausibly matches a shielded child: link it to that child, or make it a new child "
-          "(which is shielded too); it cannot update an unshielded child");
+  // Decided on the children as they are now, not as they were when the item was queued:
+  // a candidate shielded since (SetShield does not revisit the queue) makes the record a
+  // shielded child's kind of record as much as one shielded then. A shield set between
+  // this look and the write voids the decision (FeedChange::shields_seen): decided again.
+  for (;;) {
+    const uint64_t shields_seen = store_->ShieldsSet();
+    bool shielded = item->shielded;
+    for (const auto& c : payload->outcome.candidates) {
+      if (shielded) break;
+      auto now = store_->Resolve(c.child);
+      if (!now.ok()) continue;  // deleted since
+      auto record = store_->GetRecord(*now);
+      if (!record.ok() && !record.status().IsNotFound()) return record.status();
+      shielded = record.ok() && record->shield.shielded;
     }
-    Status s = LinkTo(row, child, &change);
-    if (!s.ok()) return s;
-    change.decisions.push_back({row.record.ref, child, true});
-    ++counts->linked;
-  } else {
-    FeedChange::ChildWrite w;
-    BuildBestView(options_.rules, {row.record}, &w.record, &w.hidden);
-    // A record that plausibly matched a shielded child is that child's kind of record:
-    // made a child of its own, it is shielded too, until a shielding manager decides.
-    if (item->shielded) {
-      w.record.shield = ShieldState{true, "review", "plausible match of a shielded child",
-                                    static_cast<int64_t>(std::time(nullptr))};
+    FeedChange change;
+    change.shields_seen = shields_seen;
+    change.review_erase.push_back(review_id);
+    FeedCounts done;
+    if (child != 0) {
+      auto target = store_->GetRecord(child);
+      if (!target.ok()) return target.status();
+      if (shielded && !target->shield.shielded) {
+        return Status::FailedPrecondition(
+            "review item " + std::to_string(review_id) +
+            " plausibly matches a shielded child: link it to that child, or make it a new child "
+            "(which is shielded too); it cannot update an unshielded child");
+      }
+      Status s = LinkTo(row, child, &change);
+      if (!s.ok()) return s;
+      change.decisions.push_back({row.record.ref, child, true});
+      ++done.linked;
+    } else {
+      FeedChange::ChildWrite w;
+      BuildBestView(options_.rules, {row.record}, &w.record, &w.hidden);
+      // A record that plausibly matched a shielded child is that child's kind of record:
+      // made a child of its own, it is shielded too, until a shielding manager decides.
+      if (shielded) {
+        w.record.shield = ShieldState{true, "review", "plausible match of a shielded child",
+                                      static_cast<int64_t>(std::time(nullptr))};
+      }
+      change.children.push_back(std::move(w));
+      change.links.push_back({row.record, row.raw, {}, 0, 0});
+      for (const auto& c : payload->outcome.candidates)
+        change.decisions.push_back({row.record.ref, c.child, false});
+      ++done.created;
     }
-    change.children.push_back(std::move(w));
-    change.links.push_back({row.record, row.raw, {}, 0, 0});
-    for (const auto& c : payload->outcome.candidates) change.decisions.push_back({row.record.ref, c.child, false});
-    ++counts->created;
+    change.sync = true;
+    auto applied = store_->ApplyChange(std::move(change));
+    if (!applied.ok() && IsShieldSetSince(applied.status())) continue;
+    if (!applied.ok()) return applied.status();
+    counts->linked += done.linked;
+    counts->created += done.created;
+    return Status::OK();
   }
-  change.sync = true;
-  auto applied = store_->ApplyChange(std::move(change));
-  return applied.ok() ? Status::OK() : applied.status();
 }
 
 Status FeedApplier::Merge(ChildId kept, ChildId merged) {

@@ -79,6 +79,40 @@ TEST_F(FeedShieldTest, SharedIdentifierWithShieldedChildNeverMakesASeparateChild
       << "an ordinary reader never gets the waiting record's contents";
 }
 
+// A record queued while its candidate was unshielded, and decided after the candidate was
+// shielded, is decided as a shielded child's record: SetShield does not revisit the queue,
+// so the decision looks at the candidates as they are.
+TEST_F(FeedShieldTest, AnItemWhoseCandidateWasShieldedSinceIsDecidedAsAShieldedChildsRecord) {
+  ASSERT_TRUE(Apply("births", 1, {kAva}).ok());
+  const ChildId ava = LinkedChild("births", "b1");
+  ASSERT_TRUE(Apply("births", 2, {RowSpec{"b2", "Noah", "Brown", "2014-05-05", "M", "", ""}}).ok());
+  const ChildId noah = LinkedChild("births", "b2");
+  RowSpec maybe{"s1", "Ava", "Whitfield", "2016-08-14", "F", "4 Hidden Way", "HX1 1AA"};
+  FeedBatchResult r;
+  ASSERT_TRUE(Apply("school_census", 1, {maybe}, &r).ok());
+  ASSERT_EQ(r.counts.review, 1u) << "linked " << r.counts.linked << ", new " << r.counts.created;
+  std::vector<ReviewItem> items;
+  ASSERT_TRUE(store_->ListReview(&items).ok());
+  ASSERT_EQ(items.size(), 1u);
+  EXPECT_FALSE(items[0].shielded);
+
+  ASSERT_TRUE(store_->SetShield(ava, true, "la_leeds", "fleeing violence").ok());
+  FeedApplier applier(store_.get(), {});
+  FeedCounts counts;
+  Status s = applier.ResolveReview(items[0].id, noah, &counts);
+  EXPECT_EQ(s.code(), Status::Code::kFailedPrecondition) << s.ToString();
+  EXPECT_EQ(counts.linked, 0u);
+  EXPECT_NE(Full(noah).hidden->postcode, "HX1 1AA");
+  ASSERT_TRUE(applier.ResolveReview(items[0].id, 0, &counts).ok());
+  EXPECT_EQ(counts.created, 1u);
+  const ChildId made = LinkedChild("school_census", "s1");
+  ASSERT_NE(made, 0u);
+  ChildView seen = Ordinary(made);
+  EXPECT_TRUE(seen.record.shield.shielded);
+  EXPECT_FALSE(seen.hidden.has_value());
+  EXPECT_TRUE(PlaceHits("HX1 1AA").empty());
+}
+
 TEST_F(FeedShieldTest, PlausibleMatchWaitsShieldedAndBecomesAShieldedChildIfNew) {
   const ChildId ava = ShieldedAva();
   // Same names, a date of birth wrong beyond a swap or one digit, a new address.
