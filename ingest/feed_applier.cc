@@ -73,6 +73,19 @@ std::string EncodeReviewPayload(const ReviewPayload& p) {
   return out;
 }
 
+Result<bool> ReviewItemShielded(const ChildStore& store, const ReviewItem& item,
+                                const ReviewPayload& payload) {
+  if (item.shielded) return true;
+  for (const auto& c : payload.outcome.candidates) {
+    auto now = store.Resolve(c.child);
+    if (!now.ok()) continue;  // deleted since
+    auto record = store.GetRecord(*now);
+    if (!record.ok() && !record.status().IsNotFound()) return record.status();
+    if (record.ok() && record->shield.shielded) return true;
+  }
+  return false;
+}
+
 Result<ReviewPayload> DecodeReviewPayload(std::string_view in) {
   auto bad = [] { return Status::Corruption("review payload is malformed"); };
   if (in.empty() || in[0] != 0x01) return bad();
@@ -590,15 +603,9 @@ Status FeedApplier::ResolveReview(uint64_t review_id, ChildId child, FeedCounts*
   // this look and the write voids the decision (FeedChange::shields_seen): decided again.
   for (;;) {
     const uint64_t shields_seen = store_->ShieldsSet();
-    bool shielded = item->shielded;
-    for (const auto& c : payload->outcome.candidates) {
-      if (shielded) break;
-      auto now = store_->Resolve(c.child);
-      if (!now.ok()) continue;  // deleted since
-      auto record = store_->GetRecord(*now);
-      if (!record.ok() && !record.status().IsNotFound()) return record.status();
-      shielded = record.ok() && record->shield.shielded;
-    }
+    auto now_shielded = ReviewItemShielded(*store_, *item, *payload);
+    if (!now_shielded.ok()) return now_shielded.status();
+    const bool shielded = *now_shielded;
     FeedChange change;
     change.shields_seen = shields_seen;
     change.review_erase.push_back(review_id);

@@ -44,9 +44,10 @@ Clearance ReviewClearance(const std::string& user) {
   return Clearance::Elevated(Clearance::Level::kMatching, user, "review queue");
 }
 
+// `shielded`: ReviewItemShielded, the item as it is now.
 flatbuffers::Offset<fb::ReviewEntry> EntryToFb(flatbuffers::FlatBufferBuilder& fbb,
-                                               const ReviewItem& item,
-                                               const ReviewPayload& payload) {
+                                               const ReviewItem& item, const ReviewPayload& payload,
+                                               bool shielded) {
   const ChildRecord& r = payload.row.record.record;
   std::vector<flatbuffers::Offset<fb::ReviewCandidate>> candidates;
   for (const auto& c : payload.outcome.candidates) {
@@ -54,10 +55,10 @@ flatbuffers::Offset<fb::ReviewEntry> EntryToFb(flatbuffers::FlatBufferBuilder& f
   }
   const std::string dob = r.date_of_birth.empty() ? "" : r.date_of_birth.ToString();
   // A shielded item's source and key are withheld, as a shielded child's sources are.
-  const std::string source = item.shielded ? "" : item.ref.source;
-  const std::string key = item.shielded ? "" : item.ref.key;
+  const std::string source = shielded ? "" : item.ref.source;
+  const std::string key = shielded ? "" : item.ref.key;
   return fb::CreateReviewEntryDirect(
-      fbb, item.id, item.shielded, source.c_str(), key.c_str(), r.given_name.c_str(),
+      fbb, item.id, shielded, source.c_str(), key.c_str(), r.given_name.c_str(),
       r.middle_names.c_str(), r.family_name.c_str(), dob.c_str(), GenderCode(r.gender),
       r.nhs_number.c_str(), r.pupil_number.c_str(), payload.outcome.reason.c_str(), &candidates);
 }
@@ -169,8 +170,11 @@ std::string RequestHandler::ReviewList(const Call& call) {
         full.ok() ? DecodeReviewPayload(full->payload) : Result<ReviewPayload>(full.status());
     if (!payload.ok())
       return ErrorFrame(call.id, ErrorCode::Internal, "reading the review queue failed");
+    auto shielded = ReviewItemShielded(*deps_.store, *full, *payload);
+    if (!shielded.ok())
+      return ErrorFrame(call.id, ErrorCode::Internal, "reading the review queue failed");
     for (const auto& c : payload->outcome.candidates) e.children.push_back(c.child);
-    entries.push_back(EntryToFb(fbb, *full, *payload));
+    entries.push_back(EntryToFb(fbb, *full, *payload, *shielded));
   }
   // The entries name children (candidates): the listing is recorded before it leaves.
   if (!Audit(call, &session, std::move(e)).ok()) {

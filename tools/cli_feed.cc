@@ -241,8 +241,10 @@ void AddReview(CLI::App& app, std::function<int()>* run) {
         if (!full.ok()) return Fail(full.status());
         auto payload = DecodeReviewPayload(full->payload);
         if (!payload.ok()) return Fail(payload.status());
+        auto shielded = ReviewItemShielded(**store, *full, *payload);
+        if (!shielded.ok()) return Fail(shielded.status());
         std::cout << item.id << "  " << item.ref.source << "  " << item.ref.key
-                  << (item.shielded ? "  [SHIELDED]" : "");
+                  << (*shielded ? "  [SHIELDED]" : "");
         if (!payload->outcome.candidates.empty()) {
           const auto& best = payload->outcome.candidates[0];
           std::printf("  best: child %" PRIu64 " (%.2f)", best.child, best.total);
@@ -267,8 +269,11 @@ void AddReview(CLI::App& app, std::function<int()>* run) {
       if (!item.ok()) return Fail(item.status());
       auto payload = DecodeReviewPayload(item->payload);
       if (!payload.ok()) return Fail(payload.status());
-      std::cout << "review " << item->id << ": source " << item->ref.source << " key " << item->ref.key
-                << (item->shielded ? "  [SHIELDED: location fields withheld]" : "") << "\n";
+      auto shielded = ReviewItemShielded(**store, *item, *payload);
+      if (!shielded.ok()) return Fail(shielded.status());
+      std::cout << "review " << item->id << ": source " << item->ref.source << " key "
+                << item->ref.key << (*shielded ? "  [SHIELDED: location fields withheld]" : "")
+                << "\n";
       PrintVisible(payload->row.record.record);
       std::cout << "  " << payload->outcome.reason << "\n";
       PrintCandidates(payload->outcome.candidates);

@@ -320,6 +320,40 @@ TEST_F(ReviewServerTest, TheListShowsNoHiddenFieldOrSourceOfAShieldedItem) {
   EXPECT_NE(std::find(a->children.begin(), a->children.end(), lily_), a->children.end());
 }
 
+// An item queued while its candidate was open is listed as a shielded item once the
+// candidate is shielded: the flag is worked out when the list is, not kept from the queue.
+TEST_F(ReviewServerTest, AnItemWhoseCandidateWasShieldedSinceIsListedAsShielded) {
+  auto births = Supplier("births_r9");
+  ASSERT_EQ(CodeOf(births->FeedBatch(
+                "births_r9", 1,
+                std::string(kHeader) + "B9,Ava,Whitfield,2016-03-02,F,1 High St,LS1 4AB\n")),
+            ErrorCode::None);
+  auto ava = store_->FindSource("births_r9", "B9");
+  ASSERT_TRUE(ava.ok());
+  auto health = Supplier("health_r9");
+  ASSERT_EQ(CodeOf(health->FeedBatch(
+                "health_r9", 1,
+                std::string(kHeader) + "R9,Ava,Whitfield,2016-08-14,F,4 Hidden Way,HX1 1AA\n")),
+            ErrorCode::None);
+  auto item = store_->FindReview({"health_r9", "R9"}, Clearance::Ordinary());
+  ASSERT_TRUE(item.ok()) << "the record did not wait in review";
+  EXPECT_FALSE(item->shielded);
+  AddUser("reviewer-9", "shielding_manager");
+  auto c = LoggedIn("reviewer-9");
+  const auto* before = Entry(c->ReviewList(0), item->id);
+  ASSERT_NE(before, nullptr);
+  EXPECT_FALSE(before->shielded());
+  EXPECT_EQ(before->source()->str(), "health_r9");
+
+  ASSERT_TRUE(store_->SetShield(ava->child, true, "LA Leeds", "test").ok());
+  auto r = c->ReviewList(0);
+  const auto* after = Entry(r, item->id);
+  ASSERT_NE(after, nullptr);
+  EXPECT_TRUE(after->shielded());
+  EXPECT_TRUE(after->source()->str().empty());
+  EXPECT_TRUE(after->key()->str().empty());
+}
+
 TEST_F(ReviewServerTest, AShieldedItemCannotJoinAnUnshieldedChild) {
   const uint64_t id = ShieldedReviewItem("health_r2");
   ASSERT_NE(id, 0u);

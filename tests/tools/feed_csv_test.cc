@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "index/index_policy.h"
 #include "storage/child_store.h"
+#include "tests/server/test_store.h"
 
 namespace cp {
 namespace {
@@ -35,14 +35,8 @@ class FeedCsvTest : public ::testing::Test {
     char tmpl[] = "/tmp/cp-feed-csv-test-XXXXXX";
     ASSERT_NE(::mkdtemp(tmpl), nullptr);
     dir_ = tmpl;
-    ChildStore::Options options;
-    options.db_dir = dir_ + "/db";
-    options.key_file = dir_ + "/db.key";
-    options.create = true;
-    options.policy = &NameIndexPolicy::Instance();
-    auto store = ChildStore::Open(options);
-    ASSERT_TRUE(store.ok()) << store.status().ToString();
-    store_ = std::move(*store);
+    store_ = server::testing::OpenTestStore(dir_, /*create=*/true);
+    ASSERT_NE(store_, nullptr);
     std::istringstream in(Csv({}, {}));
     ImportSummary summary;
     ASSERT_TRUE(ImportCsv(store_.get(), "births", in, &summary, [](const std::string&) {}).ok());
