@@ -340,7 +340,8 @@ TEST_F(ReviewServerTest, AnItemWhoseCandidateWasShieldedSinceIsListedAsShielded)
   EXPECT_FALSE(item->shielded);
   AddUser("reviewer-9", "shielding_manager");
   auto c = LoggedIn("reviewer-9");
-  const auto* before = Entry(c->ReviewList(0), item->id);
+  auto listed = c->ReviewList(0);  // the entry points into it
+  const auto* before = Entry(listed, item->id);
   ASSERT_NE(before, nullptr);
   EXPECT_FALSE(before->shielded());
   EXPECT_EQ(before->source()->str(), "health_r9");
