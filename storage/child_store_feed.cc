@@ -138,20 +138,15 @@ Status ChildStore::LoadFeedCounters() {
 
 namespace {
 
-// Collects what PostingKeys and PutIndexEntries give, as entries (a delete's value empty).
-class EntryCollector {
+// An EntryList that also takes what PostingKeys gives: a delete, as an entry whose value is
+// empty.
+class EntryCollector : public EntryList {
  public:
-  explicit EntryCollector(std::vector<Entry>* out) : out_(out) {}
-  void Put(rocksdb::ColumnFamilyHandle* cf, std::string_view key, std::string_view value) {
-    out_->push_back({cf->GetID(), cf, std::string(key), std::string(value)});
-  }
+  using EntryList::EntryList;
   void Delete(rocksdb::ColumnFamilyHandle* cf, std::string_view key) { Put(cf, key, {}); }
-
- private:
-  std::vector<Entry>* out_;
 };
 
-// Writes deletes to a WriteBatch.
+// Entries in the order of their families and keys.
 bool EntryLess(const Entry& a, const Entry& b) {
   return a.cf_id != b.cf_id ? a.cf_id < b.cf_id : a.key < b.key;
 }

@@ -8,20 +8,30 @@
 #include <thread>
 
 #include "util/csv.h"
-#include "util/parallel.h"
 
 namespace cp {
 namespace {
 
 enum ExtraColumn { kAction = 0, kDateOfDeath = 1 };
 
-std::string_view TrimView(std::string_view s) {
-  size_t b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string_view::npos) return {};
-  return s.substr(b, s.find_last_not_of(" \t\r\n") - b + 1);
+// A feed's own column of a row, trimmed; empty when the file has no such column.
+std::string_view ExtraField(const std::vector<int>& canonical,
+                            const std::vector<std::string>& fields, ExtraColumn c) {
+  const int i = canonical[kImportColumns.size() + c];
+  return i < 0 ? std::string_view() : TrimField(fields[i]);
 }
 
-std::string Trim(std::string_view s) { return std::string(TrimView(s)); }
+// The fingerprint input is the line an import stores (every import column in one order,
+// whatever the file's; the sensitive services only when given: tools/import.h), so that a
+// record imported and then fed again unchanged is unchanged; then action and date of death,
+// only when given. This appends those two to the import's line.
+void AppendFeedColumns(std::string_view action, std::string_view date_of_death, std::string* raw) {
+  if (action.empty() && date_of_death.empty()) return;
+  raw->push_back(',');
+  AppendCsvField(action, raw);
+  raw->push_back(',');
+  AppendCsvField(date_of_death, raw);
+}
 
 }  // namespace
 
@@ -43,7 +53,7 @@ Result<FeedRowParser> FeedRowParser::Create(const std::vector<std::string>& head
   p.width_ = header.size();
   p.canonical_.assign(FeedColumns().size(), -1);
   for (size_t i = 0; i < header.size(); ++i) {
-    std::string name = Trim(header[i]);
+    std::string name(TrimField(header[i]));
     auto it = std::find(FeedColumns().begin(), FeedColumns().end(), name);
     if (it != FeedColumns().end()) {
       int& slot = p.canonical_[it - FeedColumns().begin()];
@@ -67,15 +77,11 @@ Status FeedRowParser::Parse(const std::vector<std::string>& fields, FeedRow* row
   }
   auto child = base_->Parse(fields);
   if (!child.ok()) return child.status();
-  auto extra = [&](ExtraColumn c) {
-    int i = canonical_[kImportColumns.size() + c];
-    return i < 0 ? std::string() : Trim(fields[i]);
-  };
-  const std::string action = extra(kAction);
+  const std::string_view action = ExtraField(canonical_, fields, kAction);
   if (action != "" && action != "upsert" && action != "withdraw") {
     return Status::InvalidArgument("action: must be upsert, withdraw or empty");
   }
-  const std::string dod = extra(kDateOfDeath);
+  const std::string_view dod = ExtraField(canonical_, fields, kDateOfDeath);
   row->withdraw = action == "withdraw";
   row->record.record = std::move(child->record);
   row->record.record.provenance.clear();
@@ -88,35 +94,17 @@ Status FeedRowParser::Parse(const std::vector<std::string>& fields, FeedRow* row
     if (!d.ok()) return Status::InvalidArgument("date_of_death: not a date in the form YYYY-MM-DD");
     row->record.record.date_of_death = *d;
   }
-  // The fingerprint input is the line an import stores (every import column in one order,
-  // whatever the file's; the sensitive services only when given: tools/import.h), so that a
-  // record imported and then fed again unchanged is unchanged; then action and date of
-  // death, only when given.
   row->raw = std::move(child->source_payload);
-  if (!action.empty() || !dod.empty()) {
-    row->raw.push_back(',');
-    AppendCsvField(action, &row->raw);
-    row->raw.push_back(',');
-    AppendCsvField(dod, &row->raw);
-  }
+  AppendFeedColumns(action, dod, &row->raw);
   return Status::OK();
 }
 
 Status FeedRowParser::ParseKey(std::vector<std::string>* fields, FeedRow* row) const {
   Status s = base_->ParseKey(*fields, &row->record.ref.key, &row->raw);
   if (!s.ok()) return s;
-  auto extra = [&](ExtraColumn c) {
-    int i = canonical_[kImportColumns.size() + c];
-    return i < 0 ? std::string_view() : TrimView((*fields)[i]);
-  };
-  const std::string_view action = extra(kAction), dod = extra(kDateOfDeath);
+  const std::string_view action = ExtraField(canonical_, *fields, kAction);
   row->withdraw = action == "withdraw";
-  if (!action.empty() || !dod.empty()) {  // as Parse
-    row->raw.push_back(',');
-    AppendCsvField(action, &row->raw);
-    row->raw.push_back(',');
-    AppendCsvField(dod, &row->raw);
-  }
+  AppendFeedColumns(action, ExtraField(canonical_, *fields, kDateOfDeath), &row->raw);
   row->fields = std::move(*fields);
   row->completer = this;
   return Status::OK();

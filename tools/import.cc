@@ -12,6 +12,13 @@
 
 namespace cp {
 
+std::string_view TrimField(std::string_view s) {
+  size_t b = s.find_first_not_of(" \t\r\n");
+  if (b == std::string_view::npos) return {};
+  size_t e = s.find_last_not_of(" \t\r\n");
+  return s.substr(b, e - b + 1);
+}
+
 const std::vector<std::string> kImportColumns = {
     "source_key", "given_name", "middle_names", "family_name", "former_family_names",
     "date_of_birth", "gender", "address", "postcode", "nhs_number", "pupil_number",
@@ -27,14 +34,7 @@ enum Column {
 };
 static_assert(kSexualHealth == kImportColumnsBeforeSensitive);
 
-std::string_view TrimView(std::string_view s) {
-  size_t b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string_view::npos) return {};
-  size_t e = s.find_last_not_of(" \t\r\n");
-  return s.substr(b, e - b + 1);
-}
-
-std::string Trim(std::string_view s) { return std::string(TrimView(s)); }
+std::string Trim(std::string_view s) { return std::string(TrimField(s)); }
 
 std::string JoinedColumns() {
   std::string out;
@@ -61,7 +61,7 @@ using ColumnViews = std::array<std::string_view, kColumnCount>;
 ColumnViews TrimmedColumns(const std::vector<int>& column, const std::vector<std::string>& fields) {
   ColumnViews view;
   for (size_t col = 0; col < kColumnCount; ++col) {
-    if (column[col] >= 0) view[col] = TrimView(fields[column[col]]);
+    if (column[col] >= 0) view[col] = TrimField(fields[column[col]]);
   }
   return view;
 }

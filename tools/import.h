@@ -9,6 +9,7 @@
 #include <functional>
 #include <istream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "storage/child_store.h"
@@ -23,6 +24,10 @@ extern const std::vector<std::string> kImportColumns;
 // The columns before the sensitive services. A row's fingerprint line lists only these when
 // it names no sensitive service, so that lines stored before those columns existed match.
 inline constexpr size_t kImportColumnsBeforeSensitive = 15;
+
+// A field without its leading and trailing blanks (spaces, tabs, CR, LF), as the import
+// and feed parsers read every field and header name.
+std::string_view TrimField(std::string_view s);
 
 struct ImportSummary {
   size_t rows = 0;
