@@ -201,7 +201,7 @@ Status FeedApplier::LinkTo(const FeedRow& row, ChildId child, FeedChange* change
   SourceRecord incoming = row.record;
   incoming.seq = UINT64_MAX;  // the newest: its seq is assigned when stored
   sources.push_back(incoming);
-  FeedChange::ChildWrite w{view->record, {}};
+  FeedChange::ChildWrite w{view->record, {}, StandingOf(view->record)};
   BuildBestView(options_.rules, sources, &w.record, &w.hidden);
   change->children.push_back(std::move(w));
   change->links.push_back({row.record, row.raw, {}, view->record.id, -1});
@@ -214,7 +214,7 @@ Status FeedApplier::RebuildWithout(ChildId child, const SourceRef& removed, Feed
   std::vector<SourceRecord> sources;
   Status s = SourcesOf(*view, &removed, &sources);
   if (!s.ok()) return s;
-  FeedChange::ChildWrite w{view->record, *view->hidden};
+  FeedChange::ChildWrite w{view->record, *view->hidden, StandingOf(view->record)};
   if (sources.empty()) {
     // The last source withdrew: the child stays, as last seen, with no source.
     w.record.sources.clear();
@@ -496,10 +496,12 @@ Status FeedApplier::ApplyBatch(const std::string& source, uint64_t batch, const 
         stale = true;
       }
       // A shield set by another caller since the row's reads (the daemon sets shields
-      // beside a feed batch) voids its decision: ApplyChange then writes nothing, and the
-      // row is decided again on what the store holds now. A record decided new against a
-      // child unshielded then must not become an unshielded duplicate of a child shielded
-      // now. What the written sets below record is noted only once a change is applied.
+      // beside a feed batch), or a change to the standing of a child the row rewrites (the
+      // daemon's daily run archives beside it), voids its decision: ApplyChange then writes
+      // nothing, and the row is decided again on what the store holds now. A record decided
+      // new against a child unshielded then must not become an unshielded duplicate of a
+      // child shielded now, and an update read before an archive must not bring the child
+      // back. What the written sets below record is noted only once a change is applied.
       const FeedCounts counts_before = counts;
       const Lookahead* ahead = stale ? nullptr : &slot.ahead;
       bool applied_change = false;
@@ -535,8 +537,9 @@ Status FeedApplier::ApplyBatch(const std::string& source, uint64_t batch, const 
         progress.next_row = slot.index + 1;
         progress.open_counts = counts;
         change.feed_state = progress;
+        if (options_.before_apply) options_.before_apply(slot.index);
         auto applied = store_->ApplyChange(std::move(change));
-        if (!applied.ok() && IsShieldSetSince(applied.status())) {
+        if (!applied.ok() && IsChangedSince(applied.status())) {
           counts = counts_before;
           ahead = nullptr;
           continue;
@@ -640,7 +643,7 @@ Status FeedApplier::ResolveReview(uint64_t review_id, ChildId child, FeedCounts*
     }
     change.sync = true;
     auto applied = store_->ApplyChange(std::move(change));
-    if (!applied.ok() && IsShieldSetSince(applied.status())) continue;
+    if (!applied.ok() && IsChangedSince(applied.status())) continue;
     if (!applied.ok()) return applied.status();
     counts->linked += done.linked;
     counts->created += done.created;
@@ -648,7 +651,26 @@ Status FeedApplier::ResolveReview(uint64_t review_id, ChildId child, FeedCounts*
   }
 }
 
+// A merge or an unmerge is decided on the children as read. A shield set before it is
+// written, or a change to a written child's standing (an archive, a consent, a shield), voids
+// it (FeedChange::shields_seen and ChildWrite::read_as), and it is decided again on what the
+// store holds then: a merge of a child shielded meanwhile is shielded.
 Status FeedApplier::Merge(ChildId kept, ChildId merged) {
+  for (;;) {
+    Status s = MergeOnce(kept, merged);
+    if (!IsChangedSince(s)) return s;
+  }
+}
+
+Result<ChildId> FeedApplier::Unmerge(ChildId child, const SourceRef& ref) {
+  for (;;) {
+    auto made = UnmergeOnce(child, ref);
+    if (made.ok() || !IsChangedSince(made.status())) return made;
+  }
+}
+
+Status FeedApplier::MergeOnce(ChildId kept, ChildId merged) {
+  const uint64_t shields_seen = store_->ShieldsSet();
   auto a = store_->Get(kept, clearance_);
   if (!a.ok()) return a.status();
   auto b = store_->Get(merged, clearance_);
@@ -659,7 +681,8 @@ Status FeedApplier::Merge(ChildId kept, ChildId merged) {
   if (s.ok()) s = SourcesOf(*b, nullptr, &sources);
   if (!s.ok()) return s;
   FeedChange change;
-  FeedChange::ChildWrite w{a->record, *a->hidden};
+  change.shields_seen = shields_seen;
+  FeedChange::ChildWrite w{a->record, *a->hidden, StandingOf(a->record)};
   if (!w.record.shield.shielded && b->record.shield.shielded) w.record.shield = b->record.shield;
   if (!sources.empty()) BuildBestView(options_.rules, sources, &w.record, &w.hidden);
   change.children.push_back(std::move(w));
@@ -676,7 +699,8 @@ Status FeedApplier::Merge(ChildId kept, ChildId merged) {
   return applied.ok() ? Status::OK() : applied.status();
 }
 
-Result<ChildId> FeedApplier::Unmerge(ChildId child, const SourceRef& ref) {
+Result<ChildId> FeedApplier::UnmergeOnce(ChildId child, const SourceRef& ref) {
+  const uint64_t shields_seen = store_->ShieldsSet();
   auto view = store_->Get(child, clearance_);
   if (!view.ok()) return view.status();
   const auto& refs = view->record.sources;
@@ -696,6 +720,7 @@ Result<ChildId> FeedApplier::Unmerge(ChildId child, const SourceRef& ref) {
   auto link = store_->FindSource(ref.source, ref.key);
   if (!link.ok()) return link.status();
   FeedChange change;
+  change.shields_seen = shields_seen;
   s = RebuildWithout(view->record.id, ref, &change);
   if (!s.ok()) return s;
   change.unlinks.clear();  // the link moves to the new child instead

@@ -90,6 +90,10 @@ struct FeedOptions {
   // result is the same as one row after another.
   size_t threads = 0;
   size_t window = 128;
+  // For tests: called on the applying thread with a row's index (from 0) once its change
+  // is decided, just before the change is written; a test makes another caller's write
+  // land there.
+  std::function<void(uint64_t)> before_apply;
 };
 
 // The best-view rules and match weights are kept in the database, so that every command
@@ -166,6 +170,10 @@ class FeedApplier {
   Status ProcessRow(const FeedRow& row, const Lookahead* ahead, FeedChange* change, FeedCounts* counts,
                     const std::function<void(const std::string&)>& report);
   Status LinkTo(const FeedRow& row, ChildId child, FeedChange* change);
+  // One attempt each of Merge and Unmerge: IsChangedSince() when the store changed between
+  // the reads and the write.
+  Status MergeOnce(ChildId kept, ChildId merged);
+  Result<ChildId> UnmergeOnce(ChildId child, const SourceRef& ref);
   Status RebuildWithout(ChildId child, const SourceRef& removed, FeedChange* change);
   Status SourcesOf(const ChildView& child, const SourceRef* skip, std::vector<SourceRecord>* out);
 

@@ -255,6 +255,10 @@ Status ChildStore::AppendChildWrite(const FeedChange::ChildWrite& w, bool is_new
     old = std::move(*stored);
     const ChildRecord& o = old->record;
     if (o.id != r.id) return Status::NotFound("child " + std::to_string(r.id) + " was merged into " + std::to_string(o.id));
+    // Archived, consent recorded, or a shield set or lifted since the write was computed
+    // from the child: written, it would undo that.
+    if (w.read_as && !(StandingOf(o) == *w.read_as))
+      return Status::FailedPrecondition(std::string(kChangedSince));
     if (o.shield.shielded && !r.shield.shielded) {
       return Status::FailedPrecondition("child " + std::to_string(r.id) +
                                         " is shielded; a feed change cannot lift a shield");
@@ -283,7 +287,7 @@ Result<std::vector<ChildId>> ChildStore::ApplyChange(FeedChange change) {
   std::lock_guard<std::mutex> lock(write_mu_);
   // Shields are set under write_mu_ too: none can be set between this test and the write.
   if (change.shields_seen && *change.shields_seen != shields_set_.load(std::memory_order_acquire)) {
-    return Status::FailedPrecondition(std::string(kShieldSetSince));
+    return Status::FailedPrecondition(std::string(kChangedSince));
   }
   Status s = LoadFeedCounters();
   if (!s.ok()) return s;

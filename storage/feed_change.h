@@ -76,6 +76,17 @@ struct PairDecision {
   bool same = false;
 };
 
+// What no feed decides about a child: its shield and its lifecycle (archive date and
+// consents). Other callers change them beside a feed batch (SetShield, ArchiveChild from
+// the daemon's daily run, consent), and a best view carries them over from the child as
+// read (BuildBestView).
+struct ChildStanding {
+  bool shielded = false;
+  LifecycleState lifecycle;
+  friend bool operator==(const ChildStanding&, const ChildStanding&) = default;
+};
+inline ChildStanding StandingOf(const ChildRecord& r) { return {r.shield.shielded, r.lifecycle}; }
+
 // Everything one feed record changes, applied atomically.
 struct FeedChange {
   struct ChildWrite {
@@ -83,6 +94,11 @@ struct FeedChange {
     // existing child the store rewrites its postings from the old and new records.
     ChildRecord record;
     HiddenFields hidden;
+    // For an existing child: its standing as read when this write was computed. When the
+    // stored child's differs, ApplyChange writes nothing and returns a status
+    // IsChangedSince() recognises: written, the record would undo an archive, a consent
+    // or a shield change made since.
+    std::optional<ChildStanding> read_as;
   };
   struct LinkWrite {
     SourceRecord source;  // seq is assigned by the store (kept for a moved link)
@@ -109,16 +125,18 @@ struct FeedChange {
   // ChildStore::ShieldsSet() as it was before the reads this change was decided on. When
   // set and a shield has been set since (by another caller: the daemon's SetShield runs
   // beside a feed batch), ApplyChange writes nothing and returns a status
-  // IsShieldSetSince() recognises: a record decided new against a child unshielded then
+  // IsChangedSince() recognises: a record decided new against a child unshielded then
   // must be decided again, or it could become an unshielded duplicate of a child shielded
   // now.
   std::optional<uint64_t> shields_seen;
 };
 
-inline constexpr std::string_view kShieldSetSince =
-    "a shield was set since this change was decided: decide it again";
-inline bool IsShieldSetSince(const Status& s) {
-  return s.code() == Status::Code::kFailedPrecondition && s.message() == kShieldSetSince;
+// A change refused because the store changed since it was decided (a shield set, or a
+// written child's standing changed): the caller decides it again on what the store holds.
+inline constexpr std::string_view kChangedSince =
+    "the store changed since this change was decided: decide it again";
+inline bool IsChangedSince(const Status& s) {
+  return s.code() == Status::Code::kFailedPrecondition && s.message() == kChangedSince;
 }
 
 }  // namespace cp

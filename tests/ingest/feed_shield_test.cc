@@ -212,7 +212,7 @@ TEST_F(FeedShieldTest, StorageRefusesAChangeThatWouldLiftAShield) {
   FeedChange change;
   ChildView v = Full(ava);
   v.record.shield = {};
-  change.children.push_back({v.record, *v.hidden});
+  change.children.push_back({v.record, *v.hidden, {}});
   auto applied = store_->ApplyChange(std::move(change));
   EXPECT_EQ(applied.status().code(), Status::Code::kFailedPrecondition);
   EXPECT_TRUE(Ordinary(ava).record.shield.shielded);
@@ -379,13 +379,13 @@ TEST_F(FeedShieldTest, ApplyChangeRefusesAChangeDecidedBeforeAShieldWasSet) {
   FeedRow row = MakeRow({"x1", "Ava", "Whitfield", "2016-03-02", "F", "9 Refuge Road", "BD7 1AA"});
   row.record.ref.source = "la_x";
   FeedChange change;
-  FeedChange::ChildWrite w{row.record.record, row.record.hidden};
+  FeedChange::ChildWrite w{row.record.record, row.record.hidden, {}};
   change.children.push_back(w);
   change.links.push_back({row.record, row.raw, {}, 0, 0});
   change.shields_seen = seen;
   auto refused = store_->ApplyChange(change);
   ASSERT_FALSE(refused.ok());
-  EXPECT_TRUE(IsShieldSetSince(refused.status())) << refused.status().ToString();
+  EXPECT_TRUE(IsChangedSince(refused.status())) << refused.status().ToString();
   EXPECT_EQ(Children(), children);
   EXPECT_FALSE(store_->FindSource("la_x", "x1").ok());
   // Lifting a shield endangers nothing: it does not count.

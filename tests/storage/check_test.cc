@@ -56,7 +56,7 @@ class CheckTest : public testing_util::TempDirTest {
     auto kept = store_->Get(plain_, Clearance::Elevated(Clearance::Level::kMatching, "t", "t"));
     ASSERT_TRUE(kept.ok());
     FeedChange merge;
-    merge.children.push_back({kept->record, *kept->hidden});
+    merge.children.push_back({kept->record, *kept->hidden, {}});
     merge.removals.push_back({merged_, plain_});
     ASSERT_TRUE(store_->ApplyChange(std::move(merge)).ok());
   }

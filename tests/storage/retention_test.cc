@@ -307,7 +307,7 @@ TEST_F(RetentionTest, AFeedUpdateOfAnArchivedChildLeavesItArchivedAndUnsearchabl
   auto view = store_->Get(id, Engine());
   ASSERT_TRUE(view.ok());
   FeedChange change;
-  FeedChange::ChildWrite w{view->record, *view->hidden};
+  FeedChange::ChildWrite w{view->record, *view->hidden, StandingOf(view->record)};
   w.record.family_name = "Quillon";
   change.children.push_back(w);
   ASSERT_TRUE(store_->ApplyChange(std::move(change)).ok());
@@ -339,7 +339,7 @@ TEST_F(RetentionTest, DeletedTheDayAfterTheSixthAnniversaryOfArchivingWithoutATr
     auto kept = store_->Get(gone, Engine());
     ASSERT_TRUE(kept.ok());
     FeedChange merge;
-    FeedChange::ChildWrite w{kept->record, *kept->hidden};
+    FeedChange::ChildWrite w{kept->record, *kept->hidden, {}};
     w.record.sources.push_back(SourceRef{"test", "victim-key-2"});
     merge.children.push_back(w);
     merge.removals.push_back({twin, gone});
@@ -411,7 +411,7 @@ TEST_F(RetentionTest, DeletionTakesALinkThatResolvesThroughAMerge) {
   auto view = store_->Get(kept, Engine());
   ASSERT_TRUE(view.ok());
   FeedChange merge;
-  merge.children.push_back({view->record, *view->hidden});
+  merge.children.push_back({view->record, *view->hidden, {}});
   merge.removals.push_back({away, kept});
   ASSERT_TRUE(store_->ApplyChange(std::move(merge)).ok());
   ASSERT_EQ(store_->FindSource("test", "left-behind-key")->child, away);
