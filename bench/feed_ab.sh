@@ -6,6 +6,7 @@
 #
 #   bench/feed_1m.sh 1000000 DIR                          # once: the import and the batches
 #   bench/feed_ab.sh DIR BIN_A BIN_B [ROUNDS]            # default 3 rounds
+#   DIR_B=DIR2 bench/feed_ab.sh DIR BIN_A BIN_B          # B on its own import (DIR2)
 #
 # Prints one line per batch: binary, records/s over the process's whole run (opening and
 # closing the store included, as feed_1m.sh), CPU (user + sys) and the counts.
@@ -16,6 +17,10 @@ B=${3:?binary B}
 ROUNDS=${4:-3}
 [ -d "$DIR/imported" ] || { echo "no $DIR/imported: run bench/feed_1m.sh N $DIR first" >&2; exit 1; }
 RUN="$DIR/ab-run"
+# DIR_B: B's own import (another feed_1m.sh directory, made by B), for a change to what an
+# import writes (options, compression, index entries); the batches are DIR's either way.
+DIR_B=${DIR_B:-$DIR}
+[ -d "$DIR_B/imported" ] || { echo "no $DIR_B/imported" >&2; exit 1; }
 
 one() {
   local bin=$1 label=$2 n=$3; shift 3
@@ -31,8 +36,10 @@ one() {
 for round in $(seq 1 "$ROUNDS"); do
   echo "round $round ($(date -u +%H:%M:%S) UTC, load $(cut -d' ' -f1 /proc/loadavg))"
   for bin in "$A" "$B"; do
+    from=$DIR
+    [ "$bin" = "$B" ] && from=$DIR_B
     rm -rf "$RUN" "$RUN.key"
-    cp -r "$DIR/imported" "$RUN" && cp "$DIR/imported.key" "$RUN.key"
+    cp -r "$from/imported" "$RUN" && cp "$from/imported.key" "$RUN.key"
     sync
     one "$bin" unchanged 100000 --source births --batch 1 "$DIR/unchanged.csv"
     one "$bin" updated 20000 --source births --batch 2 "$DIR/updated.csv"
