@@ -22,12 +22,6 @@ class FeedShieldTest : public FeedTest {
     EXPECT_TRUE(store_->SetShield(id, true, "la_leeds", "fleeing violence").ok());
     return id;
   }
-  std::vector<ChildId> PlaceHits(const std::string& postcode) {
-    std::vector<ChildId> ids;
-    bool complete = false;
-    EXPECT_TRUE(store_->ScanPlace(postcode, 100, [&](const Posting& p) { ids.push_back(p.id); }, &complete).ok());
-    return ids;
-  }
   // Every child an ordinary reader can see, with any location field it is shown.
   std::string OrdinaryDump() {
     std::string out;

@@ -22,15 +22,6 @@ class FeedStandingTest : public FeedTest {
     EXPECT_TRUE(v.ok()) << v.status().ToString();
     return v.ok() ? *v : ChildView{};
   }
-  std::vector<ChildId> PlaceHits(const std::string& postcode) {
-    std::vector<ChildId> ids;
-    bool complete = false;
-    EXPECT_TRUE(store_
-                    ->ScanPlace(
-                        postcode, 100, [&](const Posting& p) { ids.push_back(p.id); }, &complete)
-                    .ok());
-    return ids;
-  }
   void Archive(ChildId id) {
     auto record = store_->GetRecord(id);
     ASSERT_TRUE(record.ok()) << record.status().ToString();

@@ -133,6 +133,16 @@ class FeedTest : public ::testing::Test {
     return link.ok() ? link->child : 0;
   }
   uint64_t Children() { return *store_->CountChildren(); }
+  // The children the place index files under `postcode` (never a shielded or archived one).
+  std::vector<ChildId> PlaceHits(const std::string& postcode) {
+    std::vector<ChildId> ids;
+    bool complete = false;
+    EXPECT_TRUE(store_
+                    ->ScanPlace(
+                        postcode, 100, [&](const Posting& p) { ids.push_back(p.id); }, &complete)
+                    .ok());
+    return ids;
+  }
 
   std::string dir_;
   std::unique_ptr<ChildStore> store_;
