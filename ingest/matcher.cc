@@ -1259,17 +1259,33 @@ Result<MatchOutcome> Matcher::Finish(const SourceRecord& in, const BlockingState
       if (d.same && c.child == d.child && decided == 0) decided = d.child;
     }
   }
-  std::vector<size_t> rest;  // candidates not read in full, where that could change a total
+  // Candidates not read in full, where that could change a total. A record that waits in
+  // review has them read, so that the reviewer sees full totals; but not a shielded one
+  // that cannot reach `shield_lower` whatever its record and hidden fields hold. With 1 in
+  // 100 children shielded at 1M, a record in review has ~290 such namesakes (every shielded
+  // child sharing a code, whatever its date): reading them was more reads than all other
+  // matching did, and opened shielded children's hidden fields for nothing that could
+  // show.
+  std::vector<size_t> rest, stay_unread;
   for (size_t k = 0; k < scored.size(); ++k) {
-    if (read[k] == Read::kNothing || (read[k] == Read::kRecord && hidden_bound[k] > 0)) rest.push_back(k);
+    if (read[k] == Read::kNothing || (read[k] == Read::kRecord && hidden_bound[k] > 0)) {
+      const bool hopeless =
+          scored[k].shielded && scored[k].total + hidden_bound[k] < weights_.shield_lower;
+      (hopeless ? stay_unread : rest).push_back(k);
+    }
   }
+  auto mark_unread = [&](const std::vector<size_t>& slots) {
+    for (size_t k : slots) {
+      scored[k].fields.push_back(
+          {read[k] == Read::kNothing ? "record" : "postcode_address", "unread", 0});
+    }
+  };
+  mark_unread(stay_unread);
   if (!rest.empty() && decided == 0 && Decide(scored).decision == MatchDecision::kReview) {
     s = open(rest);
     if (!s.ok()) return s;
   } else {
-    for (size_t k : rest) {
-      scored[k].fields.push_back({read[k] == Read::kNothing ? "record" : "postcode_address", "unread", 0});
-    }
+    mark_unread(rest);
   }
   MatchOutcome out = Decide(std::move(scored));
   if (decided != 0) {

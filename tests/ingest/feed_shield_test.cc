@@ -446,6 +446,49 @@ TEST_F(FeedShieldTest, AShieldedCandidateIsReadOnlyWhenItCouldReachTheShieldedTh
   EXPECT_TRUE(has(*c, "date_of_birth", "disagree"));
 }
 
+// A record that waits in review has its candidates read in full, for the reviewer, but
+// not a shielded namesake that cannot reach `shield_lower` whatever it holds: its hidden
+// fields are not opened for a total no decision uses.
+TEST_F(FeedShieldTest, AReviewLeavesUnreadAShieldedNamesakeThatCannotReachTheShieldedThreshold) {
+  const ChildId ava = ShieldedAva();
+  ASSERT_TRUE(Apply("births", 2,
+                    {RowSpec{"b2", "Ava", "Okafor", "2011-01-25", "F", "3 Mill Lane", "LS3 1AA"}})
+                  .ok());
+  const ChildId okafor = LinkedChild("births", "b2");
+  ASSERT_NE(okafor, 0u);
+  Matcher matcher(store_.get());
+  SourceRecord rec = MakeRow({"h1", "Ava", "Okafor", "2011-08-14", "F", "", ""}).record;
+  rec.ref.source = "health";
+  auto out = matcher.Match(rec);
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  // Against Okafor: 6.5 + 12 - 6 + 1 = 13.5, between the thresholds.
+  EXPECT_EQ(out->decision, MatchDecision::kReview) << out->reason;
+  EXPECT_FALSE(out->shielded);
+  auto unread = [](const ScoredCandidate& c) {
+    for (const auto& f : c.fields) {
+      if (f.level == "unread") return true;
+    }
+    return false;
+  };
+  bool saw_ava = false, saw_okafor = false;
+  for (const auto& c : out->candidates) {
+    if (c.child == okafor) {
+      saw_okafor = true;
+      EXPECT_FALSE(unread(c)) << "an ordinary candidate is read in full for the reviewer";
+      EXPECT_NEAR(c.total, 13.5, 1e-9);
+    }
+    if (c.child == ava) {
+      saw_ava = true;
+      // Given name exact, family name, date disagreeing, gender agreeing: 6.5 - 6 - 6 + 1,
+      // and the record has no postcode or address to add: -4.5 at most, below 0.
+      EXPECT_TRUE(unread(c)) << "the shielded namesake stays unread";
+      EXPECT_NEAR(c.total, -4.5, 1e-9);
+    }
+  }
+  EXPECT_TRUE(saw_ava);
+  EXPECT_TRUE(saw_okafor);
+}
+
 TEST_F(FeedShieldTest, AShieldedChildHasABirthPostingOnlyWhileShieldedAndAtItsDate) {
   auto birth_hits = [&](int year, int month) {
     std::vector<ChildId> ids;
