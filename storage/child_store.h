@@ -153,7 +153,9 @@ class ChildStore {
   // its old and new records, and never writes a place posting for a shielded child.
   // Refused with nothing written: FailedPrecondition when a child written would lose its
   // shield (only SetShield lifts one); NotFound when an existing child written, or a
-  // review item erased, is missing; InvalidArgument for a link to no child.
+  // review item erased, is missing; InvalidArgument for a link to no child; and the status
+  // IsChangedSince() recognises when a shield was set after `change.shields_seen`, or a
+  // written child's standing differs from its `read_as` (the caller decides it again).
   Result<std::vector<ChildId>> ApplyChange(FeedChange change);
   // How many times a shield has been set since the store opened (FeedChange::shields_seen).
   uint64_t ShieldsSet() const { return shields_set_.load(std::memory_order_acquire); }
