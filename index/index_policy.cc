@@ -6,6 +6,7 @@
 
 #include "index/features.h"
 #include "index/name_analysis.h"
+#include "storage/keys.h"
 
 namespace cp {
 namespace {
@@ -29,12 +30,18 @@ class TermCollector {
     if (copies_) token = copies_->emplace_back(token);
     refs_->push_back({kind, token});
   }
-  void AddField(std::string_view raw, bool trigrams, bool nicknames, bool birthdays) {
+  // `primaries`: where the parts' primary codes go (for the name pairs), or null.
+  void AddField(std::string_view raw, bool trigrams, bool nicknames, bool birthdays, bool dated,
+                std::vector<std::string>* primaries) {
     AnalyzeName(raw).ForEachPart([&](const NamePartView& part) {
       if (!part.primary.empty()) Add(TermKind::kPhonetic, part.primary);
       if (!part.alternate.empty()) Add(TermKind::kPhonetic, part.alternate);
       if (birthdays && !part.primary.empty()) Add(TermKind::kBirthday, part.primary);
       if (birthdays && !part.alternate.empty()) Add(TermKind::kBirthday, part.alternate);
+      if (dated && !part.primary.empty()) Add(TermKind::kBirthDay, part.primary);
+      if (dated && !part.alternate.empty()) Add(TermKind::kBirthDay, part.alternate);
+      if (dated && primaries != nullptr && !part.primary.empty())
+        primaries->emplace_back(part.primary);
       if (trigrams) part.ForEachTrigram([&](std::string_view t) { Add(TermKind::kTrigram, t); });
       if (nicknames) {
         for (const auto& group : part.nickname_groups) Add(TermKind::kNickname, group);
@@ -53,13 +60,27 @@ class TermCollector {
 
 void NameIndexPolicy::NameTerms(const ChildRecord& r, std::vector<IndexTerm>* terms) const {
   thread_local std::vector<TermRef> refs;
+  // Primary codes of the given and middle parts, and of the family and former family
+  // parts; then the pairs of one of each (kNamePair), which the refs view.
+  thread_local std::vector<std::string> given_side, family_side, pairs;
   refs.clear();
+  given_side.clear();
+  family_side.clear();
+  pairs.clear();
   TermCollector collect(r, &refs);
-  const bool birthdays = !r.date_of_birth.empty();
-  collect.AddField(r.given_name, /*trigrams=*/true, /*nicknames=*/true, birthdays);
-  collect.AddField(r.middle_names, /*trigrams=*/false, /*nicknames=*/true, /*birthdays=*/false);
-  collect.AddField(r.family_name, /*trigrams=*/true, /*nicknames=*/false, birthdays);
-  for (const auto& former : r.former_family_names) collect.AddField(former, true, false, birthdays);
+  const bool dated = !r.date_of_birth.empty();
+  collect.AddField(r.given_name, /*trigrams=*/true, /*nicknames=*/true, dated, dated, &given_side);
+  collect.AddField(r.middle_names, /*trigrams=*/false, /*nicknames=*/true, /*birthdays=*/false,
+                   dated, &given_side);
+  collect.AddField(r.family_name, /*trigrams=*/true, /*nicknames=*/false, dated, dated,
+                   &family_side);
+  for (const auto& former : r.former_family_names) {
+    collect.AddField(former, true, false, dated, dated, &family_side);
+  }
+  for (const auto& g : given_side) {
+    for (const auto& f : family_side) pairs.push_back(keys::NamePairToken(g, f));
+  }
+  for (const auto& pair : pairs) refs.push_back({TermKind::kNamePair, pair});
   std::sort(refs.begin(), refs.end(), [](const TermRef& a, const TermRef& b) {
     return a.kind != b.kind ? a.kind < b.kind : a.token < b.token;
   });

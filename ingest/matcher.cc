@@ -706,6 +706,10 @@ struct BlockingState {
   // children whose given, family or former family names have the code and who were born
   // on the record's month and day (ChildStore::HasBirthdayPostings).
   bool birthdays = false;
+  // The birth day postings are TermKind::kBirthDay, with name pairs beside them
+  // (ChildStore::HasDayPostings): a wide code's own birth year is read as the days a slip
+  // in the date could give, and the children whose names both agree from the pairs.
+  bool day_postings = false;
 
   std::vector<ChildId> by_id;     // sharing an identifier
   std::vector<ChildId> shielded;  // sharing a code or a plausible date of birth, shielded
@@ -732,7 +736,8 @@ struct BlockingState {
     return !dated || Has(family_codes, code) || family_codes.empty();
   }
   // Whether the name scans reach a child with `code` born on `dob` (year 0: no date);
-  // `middle` says the code is of the child's middle names only (no birthday posting).
+  // `middle` says the code is of the child's middle names only (no kBirthday posting;
+  // kBirthDay postings have them).
   bool Scans(const std::string& code, const Date& dob, bool middle) const {
     const auto year = static_cast<uint16_t>(dob.year);
     const uint8_t month = dob.month;
@@ -741,7 +746,8 @@ struct BlockingState {
     if (Wide(code)) {
       if (own_year) return true;
       if (birthdays && Has(family_codes, code)) {
-        return !middle && month == record.date_of_birth.month && dob.day == record.date_of_birth.day;
+        return (!middle || day_postings) && month == record.date_of_birth.month &&
+               dob.day == record.date_of_birth.day;
       }
       return month == record.date_of_birth.month;
     }
@@ -845,22 +851,37 @@ Status Matcher::Block(const ChildRecord& r, const HiddenFields& hidden, Blocking
     if (fv.Parse(p.features)) admit(p.id, fv, from_place, family_code);
   };
   // Under the record's family codes (`wide`): the birth year whole (a wrong month or day,
-  // or a wrong date with agreeing names), and a year one digit away in the record's month,
-  // since the year digit was the one wrong — where the database has birthday postings,
-  // only the children born on the record's month and day whose given or family names have
-  // the code, all years in one scan (a dozen seeks and ~230 postings a match at 1M
-  // children became one seek and a few dozen). Every child whose names both agree with the
-  // record's, either way round, has a posting under a family code, so these scans alone
-  // find them. Under the given and middle codes (`narrow`) only the postings whose date can
-  // agree without a slip in the month or year digits are read: the record's own month
-  // (any day: a wrong day digit) and the month its day would be were day and month
-  // swapped. A child sharing only a given-name code whose month or year is one digit
-  // wrong is no longer reached (docs/matching.md, "Blocking"); reading a common given
-  // name's whole year, and its month in ten other years, was most of blocking's cost.
-  // Without a family name, or without a date, every code is wide. (BlockingState::Scans
-  // says the same of one posting.)
+  // or a wrong date with agreeing names; with birth day postings, what it would admit, read
+  // as the month, the plausible days and the name pairs), and a year one digit away in the record's
+  // month, since the year digit was the one wrong — where the database has birthday postings, only
+  // the children born on the record's month and day whose given or family names have the code, all
+  // years in one scan (a dozen seeks and ~230 postings a match at 1M children became one seek and a
+  // few dozen). Every child whose names both agree with the record's, either way round, has a
+  // posting under a family code, so these scans alone find them. Under the given and middle codes
+  // (`narrow`) only the postings whose date can agree without a slip in the month or year digits
+  // are read: the record's own month (any day: a wrong day digit) and the month its day would be
+  // were day and month swapped. A child sharing only a given-name code whose month or year is one
+  // digit wrong is no longer reached (docs/matching.md, "Blocking"); reading a common given name's
+  // whole year, and its month in ten other years, was most of blocking's cost. Without a family
+  // name, or without a date, every code is wide. (BlockingState::Scans says the same of one
+  // posting.)
   st->dated = !r.date_of_birth.empty();
   st->birthdays = store_->HasBirthdayPostings();
+  st->day_postings = st->birthdays && store_->HasDayPostings();
+  const TermKind birthday_kind = st->day_postings ? TermKind::kBirthDay : TermKind::kBirthday;
+  // With birth day postings, a wide code's own year: its month whole (a slip in the day),
+  // then each other date of the year that plausibly is the record's, from the birth day
+  // lists; the children whose names both agree come from the name pairs, after the loop.
+  std::vector<std::pair<uint8_t, uint8_t>> other_days;  // (month, day)
+  if (st->dated && st->day_postings) {
+    const Date& dob = r.date_of_birth;
+    for (uint8_t m = 1; m <= 12; ++m) {
+      if (m == dob.month) continue;
+      for (uint8_t day = 1; day <= 31; ++day) {
+        if (DobPlausible(dob, Date{dob.year, m, day})) other_days.emplace_back(m, day);
+      }
+    }
+  }
   if (st->dated) {
     st->narrow_months.push_back(r.date_of_birth.month);
     const int day = r.date_of_birth.day;
@@ -886,6 +907,27 @@ Status Matcher::Block(const ChildRecord& r, const HiddenFields& hidden, Blocking
       Status s;
       if (wide && !own_year && st->birthdays && family_code) {
         continue;  // the birthday scan below
+      } else if (wide && st->dated && st->day_postings && year == r.date_of_birth.year) {
+        // What the whole year would admit (Admits): a plausible date, or under a family
+        // code both names agreeing (the pair scans below).
+        const Date& dob = r.date_of_birth;
+        s = scan(year, dob.month);
+        for (const auto& [month, day] : other_days) {
+          if (!s.ok()) break;
+          size_t count = 0;
+          s = scanner.ScanName(
+              birthday_kind, code, keys::MonthDaySlot(month, day), keys::BirthYearByte(year),
+              posting_limit_,
+              [&](const Posting& p) {
+                ++count;
+                FeatureView fv;
+                if (fv.Parse(p.features) && fv.date_of_birth().year == dob.year) {
+                  admit(p.id, fv, false, family_code);
+                }
+              },
+              &complete);
+          st->fullest_scan = std::max(st->fullest_scan, count);
+        }
       } else if (wide) {
         s = scan(year, own_year ? std::nullopt : std::optional<uint8_t>(r.date_of_birth.month));
         // A birth year longer than a scan reads (a common surname at England's scale: one
@@ -913,8 +955,7 @@ Status Matcher::Block(const ChildRecord& r, const HiddenFields& hidden, Blocking
     const Date& dob = r.date_of_birth;
     size_t count = 0;
     Status s = scanner.ScanName(
-        TermKind::kBirthday, code, keys::MonthDaySlot(dob.month, dob.day), std::nullopt,
-        posting_limit_,
+        birthday_kind, code, keys::MonthDaySlot(dob.month, dob.day), std::nullopt, posting_limit_,
         [&](const Posting& p) {
           ++count;
           FeatureView fv;
@@ -926,6 +967,27 @@ Status Matcher::Block(const ChildRecord& r, const HiddenFields& hidden, Blocking
         &complete);
     st->fullest_scan = std::max(st->fullest_scan, count);
     if (!s.ok()) return s;
+  }
+  // The children born in the record's year whose given and family names both agree with
+  // its own by a code, either way round (BlockingState::NamesAgree): what a family code's
+  // whole year admitted besides plausible dates, from the name pairs.
+  if (st->dated && st->day_postings) {
+    const auto year = static_cast<uint16_t>(r.date_of_birth.year);
+    for (const auto& g : st->given_codes) {
+      for (const auto& f : st->family_codes) {
+        bool complete = false;
+        size_t count = 0;
+        Status s = scanner.ScanName(
+            TermKind::kNamePair, keys::NamePairToken(g, f), year, std::nullopt, posting_limit_,
+            [&](const Posting& p) {
+              ++count;
+              visit(p, false, true);
+            },
+            &complete);
+        st->fullest_scan = std::max(st->fullest_scan, count);
+        if (!s.ok()) return s;
+      }
+    }
   }
   // A shielded child found by the scans below is a candidate however it ranks, with the
   // light score its posting gives (a posting that does not parse: read whatever it scores).

@@ -2,26 +2,27 @@
 //
 // Blocking: candidates come from the identifier index (an NHS or pupil number the record
 // carries), from the name index and from the place index (the record's postcode). Under each
-// of the record's family-name codes blocking reads its birth year whole and its month in
-// every year one digit away; under each given-name and middle-name code only its birth month
-// and the month its day would be were day and month swapped (docs/matching.md says which
-// children that leaves out). A name posting is a candidate when its date of birth plausibly
-// is the record's (exact, swapped, one digit) or, under a family code, when both names agree
-// phonetically whatever the date; a place posting when its date plausibly is the record's or
-// a name agrees; candidates are pre-ranked by comparing what their postings carry (names,
-// date, gender). Every shielded child that shares a code with the record is a candidate
-// whatever its date of birth (storage files shielded children's codes once more, year-free),
-// and so is every shielded child whose date of birth plausibly is the record's whatever its
-// names (storage files each shielded child once more under its birth year and month).
-// These and the best kMaxCandidates others are candidates (a posting carries a digest of
-// the child's NHS and pupil numbers: one that shows a number disagreeing ranks the
-// candidate as that disagreement would). Each is read only as far as it can matter: one
-// whose posting's score plus the best postcode and address levels falls short of `lower`
-// (a shielded child: `shield_lower`) is not read (for a child the record's postcode scan did
-// not list, the best postcode level is the district's: it lives elsewhere); the others are
-// read in full — record and hidden fields, under matching clearance: matching sees
-// shielded children whole. Where the posting cannot settle an identifier the record
-// carries (its digest is the record's, or it carries none), and for candidates found by
+// of the record's family-name codes blocking reads what its birth year whole would give —
+// its birth month, each other day of the year a slip in the date could give, and the
+// children whose names both agree (name pairs) — and its month and day in every year one
+// digit away; under each given-name and middle-name code only its birth month and the month
+// its day would be were day and month swapped (docs/matching.md says which children that
+// leaves out, and how databases without birth day postings are read). A name posting is a candidate
+// when its date of birth plausibly is the record's (exact, swapped, one digit) or, under a family
+// code, when both names agree phonetically whatever the date; a place posting when its date
+// plausibly is the record's or a name agrees; candidates are pre-ranked by comparing what their
+// postings carry (names, date, gender). Every shielded child that shares a code with the record is
+// a candidate whatever its date of birth (storage files shielded children's codes once more,
+// year-free), and so is every shielded child whose date of birth plausibly is the record's whatever
+// its names (storage files each shielded child once more under its birth year and month). These and
+// the best kMaxCandidates others are candidates (a posting carries a digest of the child's NHS and
+// pupil numbers: one that shows a number disagreeing ranks the candidate as that disagreement
+// would). Each is read only as far as it can matter: one whose posting's score plus the best
+// postcode and address levels falls short of `lower` (a shielded child: `shield_lower`) is not read
+// (for a child the record's postcode scan did not list, the best postcode level is the district's:
+// it lives elsewhere); the others are read in full — record and hidden fields, under matching
+// clearance: matching sees shielded children whole. Where the posting cannot settle an identifier
+// the record carries (its digest is the record's, or it carries none), and for candidates found by
 // identifier or decided by a reviewer, the record is read first and the hidden fields only
 // if they could lift it to the threshold. Every candidate of a record that waits in review
 // is read in full.
@@ -37,14 +38,14 @@
 // also above it (review) or, with no identifier agreeing, a name or the date of birth
 // disagrees outright (review: twins share everything but a given name, and a child born on
 // another day is another child unless a person decides otherwise) — a total `strong_margin`
-// above `upper` overrides a disagreeing family name or date, never a given name; below `lower` for every candidate a new child is
-// made; anything in between goes to review. The shielding rule comes on top: a record that
-// scores at or above `lower` against a shielded child, or shares an identifier with one,
-// never becomes a separate child — it links to that child or waits in review, shielded;
-// and a record that would be a new child waits in review, shielded, instead when it scores
-// at or above `shield_lower` (below `lower`) against a shielded child.
-// Reviewers' decisions are honoured: a pair decided "not the same" is never a candidate
-// again, a pair decided "the same" links.
+// above `upper` overrides a disagreeing family name or date, never a given name; below `lower` for
+// every candidate a new child is made; anything in between goes to review. The shielding rule comes
+// on top: a record that scores at or above `lower` against a shielded child, or shares an
+// identifier with one, never becomes a separate child — it links to that child or waits in review,
+// shielded; and a record that would be a new child waits in review, shielded, instead when it
+// scores at or above `shield_lower` (below `lower`) against a shielded child. Reviewers' decisions
+// are honoured: a pair decided "not the same" is never a candidate again, a pair decided "the same"
+// links.
 //
 // Thread safety: immutable; Match may be called from many threads.
 #pragma once

@@ -359,10 +359,14 @@ Status ChildStore::InitMeta(bool create) {
     batch.Put(h_->meta, std::string(keys::kMetaPlaceHash), std::string(keys::kPlaceHashXxh3Aes));
     batch.Put(h_->meta, std::string(keys::kMetaShieldedBirth), "1");
     batch.Put(h_->meta, std::string(keys::kMetaBirthday), "1");
+    batch.Put(h_->meta, std::string(keys::kMetaDayPostings), "1");
     rocksdb::WriteOptions wo;
     wo.sync = true;
     Status ws = FromRocks(db->Write(wo, &batch), "writing database metadata");
-    if (ws.ok()) h_->row_fingerprint_xxh3 = h_->place_hash_xxh3 = h_->birthday_postings = true;
+    if (ws.ok()) {
+      h_->row_fingerprint_xxh3 = h_->place_hash_xxh3 = h_->birthday_postings = h_->day_postings =
+          true;
+    }
     return ws;
   }
   std::string version, fingerprint, next;
@@ -411,6 +415,10 @@ Status ChildStore::InitMeta(bool create) {
   s = db->Get(rocksdb::ReadOptions(), h_->meta, std::string(keys::kMetaBirthday), &day);
   if (s.ok()) h_->birthday_postings = true;
   if (!s.ok() && !s.IsNotFound()) return FromRocks(s, "reading whether children have birthday postings");
+  s = db->Get(rocksdb::ReadOptions(), h_->meta, std::string(keys::kMetaDayPostings), &day);
+  if (s.ok()) h_->day_postings = true;
+  if (!s.ok() && !s.IsNotFound())
+    return FromRocks(s, "reading whether children have birth day postings");
   std::string birth;
   s = db->Get(rocksdb::ReadOptions(), h_->meta, std::string(keys::kMetaShieldedBirth), &birth);
   if (s.IsNotFound()) return AddShieldedBirthPostings();
@@ -452,17 +460,20 @@ Status ChildStore::AddShieldedBirthPostings() {
 bool ChildStore::files_encrypted() const { return h_->env != nullptr; }
 
 bool ChildStore::HasBirthdayPostings() const { return h_->birthday_postings; }
+bool ChildStore::HasDayPostings() const { return h_->day_postings; }
 
-// Every live, dated child's birthday postings, for a database created before they existed:
-// the children read in key order, their postings written as PutIndexEntries would, in
-// batches; then the meta marker. Holding write_mu_ throughout, nothing written meanwhile
-// can miss them. Stopped part way, it leaves some children's postings without the marker
-// (`check` names them as postings no record yields, and matching does not read them):
-// running it again writes them all again and finishes.
-Status ChildStore::AddBirthdayPostings(size_t* children) {
+// Every live, dated child's birth day and name pair postings (TermKind::kBirthDay,
+// kNamePair), for a database created before they existed: the children read in key order,
+// their postings written as PutIndexEntries would, in batches; then, in one batch, the
+// markers and the deletion of every kBirthday posting, which matching no longer reads once
+// the marker is there. Holding write_mu_ throughout, nothing written meanwhile can miss
+// them. Stopped part way, it leaves some children's postings without the marker (`check`
+// accepts them as an unfinished upgrade; matching does not read them): running it again
+// writes them all again and finishes.
+Status ChildStore::AddDayPostings(size_t* children) {
   std::lock_guard<std::mutex> lock(write_mu_);
   *children = 0;
-  if (h_->birthday_postings) return Status::OK();
+  if (h_->day_postings) return Status::OK();
   constexpr uint32_t kBatchEntries = 50000;
   std::unique_ptr<rocksdb::Iterator> it(h_->db->NewIterator(rocksdb::ReadOptions(), h_->children));
   rocksdb::WriteBatch batch;
@@ -474,25 +485,30 @@ Status ChildStore::AddBirthdayPostings(size_t* children) {
     const IndexImage image = MakeIndexImage(*options_.policy, *record);
     bool any = false;
     for (const auto& t : image.terms) {
-      if (t.kind != TermKind::kBirthday) continue;
+      if (t.kind != TermKind::kBirthDay && t.kind != TermKind::kNamePair) continue;
       keys::NameTermKeyInto(&key, t.kind, t.token, record->date_of_birth, record->id);
       batch.Put(h_->name_index, key, image.posting_value);
       any = true;
     }
     *children += any;
     if (batch.Count() >= kBatchEntries) {
-      Status s = FromRocks(h_->db->Write(rocksdb::WriteOptions(), &batch), "writing birthday postings");
+      Status s =
+          FromRocks(h_->db->Write(rocksdb::WriteOptions(), &batch), "writing birth day postings");
       if (!s.ok()) return s;
       batch.Clear();
     }
   }
   Status s = FromRocks(it->status(), "reading children");
   if (!s.ok()) return s;
+  const std::string birthday(1, static_cast<char>(TermKind::kBirthday));
+  const std::string after(1, static_cast<char>(static_cast<char>(TermKind::kBirthday) + 1));
+  batch.DeleteRange(h_->name_index, birthday, after);
   batch.Put(h_->meta, std::string(keys::kMetaBirthday), "1");
+  batch.Put(h_->meta, std::string(keys::kMetaDayPostings), "1");
   rocksdb::WriteOptions wo;
   wo.sync = true;
-  s = FromRocks(h_->db->Write(wo, &batch), "writing birthday postings");
-  if (s.ok()) h_->birthday_postings = true;
+  s = FromRocks(h_->db->Write(wo, &batch), "writing birth day postings");
+  if (s.ok()) h_->birthday_postings = h_->day_postings = true;
   return s;
 }
 

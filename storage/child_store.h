@@ -285,15 +285,20 @@ class ChildStore {
   const std::string& db_dir() const { return options_.db_dir; }
   // Whether this database's files are encrypted at rest.
   bool files_encrypted() const;
-  // Whether children with a date of birth have TermKind::kBirthday postings: every
-  // database created since they exist (keys::kMetaBirthday). Feed matching scans them
-  // where it can; an older database is matched as before.
+  // Whether children with a date of birth have postings under their birth month and day
+  // (TermKind::kBirthday, or kBirthDay where HasDayPostings): every database created since
+  // 2026-11-29 (keys::kMetaBirthday). Feed matching scans them where it can; an older
+  // database is matched as before.
   bool HasBirthdayPostings() const;
-  // Gives a database created before birthday postings its children's (live children with
-  // a date of birth), then marks it as having them; `*children` counts the children given
-  // any. OK and 0 when it has them already. Writes wait for it; safe to run again after an
-  // interruption.
-  Status AddBirthdayPostings(size_t* children);
+  // Whether those are TermKind::kBirthDay postings, with kNamePair postings beside them:
+  // every database created since 2026-11-30, or upgraded (keys::kMetaDayPostings).
+  bool HasDayPostings() const;
+  // Gives a database created before birth day postings its children's kBirthDay and
+  // kNamePair postings (live children with a date of birth), then marks it as having them
+  // and deletes its kBirthday postings; `*children` counts the children given any. OK and
+  // 0 when it has them already. Writes wait for it; safe to run again after an
+  // interruption. For `upgrade`, which holds the database alone.
+  Status AddDayPostings(size_t* children);
 
   // ---- Backups (storage/child_store_backup.cc; list, verify, restore: storage/backup.h) --
 

@@ -260,17 +260,20 @@ class Checker {
     return FromRocks(it->status(), "reading " + cf->GetName());
   }
 
-  // In a database without birthday postings (keys::kMetaBirthday), a live child's own ones
-  // are what an interrupted `upgrade` wrote before it could write the marker: not a fault.
-  // Matching does not read them until the upgrade is run again and finishes, and writes
-  // delete them with the child's other postings (ChildStore::DeletePostings).
-  // `image` is the record's (MakeIndexImage).
+  // In a database without birthday postings (keys::kMetaBirthday), or without birth day
+  // and name pair postings (keys::kMetaDayPostings), a live child's own ones are what an
+  // interrupted `upgrade` wrote before it could write the marker: not a fault. Matching
+  // does not read them until the upgrade is run again and finishes, and writes delete them
+  // with the child's other postings (ChildStore::DeletePostings). `image` is the record's
+  // (MakeIndexImage).
   void AddUnfinishedUpgrade(const ChildRecord& r, const IndexImage& image,
                             std::set<std::pair<std::string, std::string>>* set) const {
-    if (h_->birthday_postings || r.lifecycle.archived()) return;
+    if (h_->day_postings || r.lifecycle.archived()) return;
     std::string key;
     for (const auto& t : image.terms) {
-      if (t.kind != TermKind::kBirthday) continue;
+      const bool unfinished = t.kind == TermKind::kBirthDay || t.kind == TermKind::kNamePair ||
+                              (t.kind == TermKind::kBirthday && !h_->birthday_postings);
+      if (!unfinished) continue;
       keys::NameTermKeyInto(&key, t.kind, t.token, r.date_of_birth, r.id);
       if (!key.empty()) set->emplace(key, image.posting_value);
     }

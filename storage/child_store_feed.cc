@@ -163,10 +163,13 @@ void ChildStore::PostingKeys(const ChildRecord& o, const HiddenFields& hidden, S
   if (known_terms == nullptr) options_.policy->NameTerms(o, &own_terms);
   const std::vector<IndexTerm>& terms = known_terms != nullptr ? *known_terms : own_terms;
   std::string key;
+  const bool day_postings = h_->day_postings;
   for (const auto& t : terms) {
-    // Birthday postings too where the database does not have them (yet): an interrupted
+    // Birth day postings too where the database does not have them (yet): an interrupted
     // `upgrade` leaves some children with them before the marker is written, and one left
-    // behind by a change of name or date would be found under the old ones.
+    // behind by a change of name or date would be found under the old ones. Not kBirthday
+    // postings where their successors are filed: `upgrade` deleted every one.
+    if (t.kind == TermKind::kBirthday && day_postings) continue;
     keys::NameTermKeyInto(&key, t.kind, t.token, o.date_of_birth, o.id);
     if (!key.empty()) sink->Delete(h_->name_index, key);
   }

@@ -49,6 +49,10 @@ struct ChildStore::Handles {
   // Atomic: the only flag that changes while the store is open (AddBirthdayPostings sets
   // it under the write lock; matching reads it without).
   std::atomic<bool> birthday_postings{false};
+  // They are TermKind::kBirthDay postings, with kNamePair postings beside them, in place of
+  // kBirthday ones (keys::kMetaDayPostings; set with birthday_postings, which then says
+  // only that birth days are filed). Atomic like it (AddDayPostings).
+  std::atomic<bool> day_postings{false};
 
   ~Handles();
 };
@@ -115,11 +119,16 @@ void DeleteShieldedPostings(const ChildStore::Handles& h, const ChildRecord& r,
 }
 
 // The key `term`'s posting of `r` is filed under in this database, in `*key`; false when
-// it files none: a birthday posting in a database without them, or of a child without a
-// date of birth. Writing and deleting a child's postings both ask it.
+// it files none: a birthday posting (kBirthday) in a database without them or with the
+// later kinds in their place, a kBirthDay or kNamePair posting in a database without
+// those, or one of these of a child without a date of birth. Writing a child's postings
+// asks it.
 inline bool NameTermPostingKey(const ChildStore::Handles& h, const IndexTerm& term, const ChildRecord& r,
                                std::string* key) {
-  if (term.kind == TermKind::kBirthday && !h.birthday_postings) return false;
+  if (term.kind == TermKind::kBirthday && (!h.birthday_postings || h.day_postings)) return false;
+  if ((term.kind == TermKind::kBirthDay || term.kind == TermKind::kNamePair) && !h.day_postings)
+    return false;
+  if (term.kind == TermKind::kNamePair && r.date_of_birth.empty()) return false;
   keys::NameTermKeyInto(key, term.kind, term.token, r.date_of_birth, r.id);
   return !key->empty();
 }

@@ -32,6 +32,22 @@ enum class TermKind : uint8_t {
   // swapped). Written only for children with a date of birth, in databases that have them
   // (keys::kMetaBirthday); searches never read them.
   kBirthday = 'D',
+  // Every name part's Double Metaphone code (primary and alternate, middle names too: as
+  // kPhonetic), filed under the child's birth month and day, then its birth year
+  // (keys::NameTermKeyInto): one list per code and day of the year, in year order. Feed
+  // matching reads a list whole for the years one digit from a record's (as kBirthday),
+  // and seeks to the record's own year in the lists of each other date its date plausibly
+  // is, where it read the code's whole birth year. Written only for children with a date
+  // of birth, in databases that have them (keys::kMetaDayPostings), in place of kBirthday;
+  // searches never read them.
+  kBirthDay = 'B',
+  // A pair of primary codes, one of a given or middle name part and one of a family or
+  // former family name part, in byte order joined by a space ("JN SM0" for John Smith, and
+  // for Smith John): every child whose given and family names both agree with a record's
+  // by a code, either way round, born in its year, in one short scan (where matching read
+  // the family code's whole birth year for them). Filed like kPhonetic; written for
+  // children with a date of birth in databases with kBirthDay postings.
+  kNamePair = 'Q',
 };
 
 inline bool CarriesFeatures(TermKind kind) { return kind != TermKind::kTrigram; }

@@ -41,12 +41,13 @@ void NamePostingKeyInto(std::string* out, TermKind kind, std::string_view token,
 }
 
 void NameTermKeyInto(std::string* out, TermKind kind, std::string_view token, const Date& dob, ChildId id) {
-  if (kind != TermKind::kBirthday) {
+  if (kind != TermKind::kBirthday && kind != TermKind::kBirthDay) {
     NamePostingKeyInto(out, kind, token, static_cast<uint16_t>(dob.year), dob.month, id);
   } else if (dob.empty()) {
     out->clear();
   } else {
-    NamePostingKeyInto(out, kind, token, MonthDaySlot(dob.month, dob.day), 0, id);
+    const uint8_t year = kind == TermKind::kBirthDay ? BirthYearByte(dob.year) : 0;
+    NamePostingKeyInto(out, kind, token, MonthDaySlot(dob.month, dob.day), year, id);
   }
 }
 

@@ -2,6 +2,7 @@
 // Integers are big-endian so that keys sort numerically.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -29,9 +30,26 @@ void NamePostingKeyInto(std::string* out, TermKind kind, std::string_view token,
 // The key of `kind`'s posting of `token` for a child born on `dob`: the year and month of
 // the date, except for TermKind::kBirthday, whose two year bytes are the month and the day
 // and whose month byte is 0. Empty for a kBirthday posting of a child without a date.
+// TermKind::kBirthDay's two year bytes are the month and the day too, and its month byte is
+// BirthYearByte of the year. Empty for either kind without a date.
 void NameTermKeyInto(std::string* out, TermKind kind, std::string_view token, const Date& dob, ChildId id);
-// The two "year" bytes a kBirthday posting list is filed under.
+// The two "year" bytes a kBirthday or kBirthDay posting list is filed under.
 inline uint16_t MonthDaySlot(uint8_t month, uint8_t day) { return static_cast<uint16_t>(month << 8 | day); }
+// The byte a kBirthDay posting files its birth year under: years from 1900, those before
+// and after the byte's range sharing its ends (readers compare the posting's own date).
+inline uint8_t BirthYearByte(int year) {
+  return static_cast<uint8_t>(std::clamp(year - 1900, 0, 255));
+}
+// The token of a kNamePair posting: the two codes in byte order, joined by a space.
+inline std::string NamePairToken(std::string_view a, std::string_view b) {
+  if (b < a) std::swap(a, b);
+  std::string token;
+  token.reserve(a.size() + 1 + b.size());
+  token.append(a);
+  token.push_back(' ');
+  token.append(b);
+  return token;
+}
 // Length of the bloom prefix of a name posting key, or 0 when the key is malformed.
 size_t NamePostingPrefixLength(std::string_view key);
 struct NamePostingParts {
@@ -88,6 +106,10 @@ inline constexpr std::string_view kMetaShieldedBirth = "shielded_birth_postings"
 // when a database is created. An older database has none, and feed matching then reads a
 // family code's month in each year one digit away instead (ChildStore::HasBirthdayPostings).
 inline constexpr std::string_view kMetaBirthday = "birthday_postings";
+// Present (value "1") in a database that files TermKind::kBirthDay and kNamePair postings
+// in place of kBirthday ones: written when a database is created (since 2026-11-30), and
+// by `upgrade` (ChildStore::AddDayPostings), which also deletes the kBirthday postings.
+inline constexpr std::string_view kMetaDayPostings = "day_postings";
 // The token of a shielded child's birth posting: kind kShieldedPhonetic, filed under its
 // birth year and month (a phonetic code is never "@dob"), so that feed matching finds every
 // shielded child whose date of birth plausibly is a record's, whatever the names say.

@@ -299,22 +299,23 @@ void AddCompact(CLI::App& app, std::function<int()>* run) {
 
 void AddUpgrade(CLI::App& app, std::function<int()>* run) {
   static DbFlags flags;
-  auto* cmd = app.add_subcommand(
-      "upgrade", "give a database created by an earlier build the index entries this one reads (birthday postings)");
+  auto* cmd = app.add_subcommand("upgrade",
+                                 "give a database created by an earlier build the index entries "
+                                 "this one reads (birth day and name pair postings)");
   AddDbFlags(cmd, &flags);
   cmd->callback([run] {
     *run = [] {
       auto store = OpenStore(flags, false);
       if (!store.ok()) return Fail(store.status());
-      if ((*store)->HasBirthdayPostings()) {
-        std::printf("nothing to upgrade: the database has birthday postings\n");
+      if ((*store)->HasDayPostings()) {
+        std::printf("nothing to upgrade: the database has birth day and name pair postings\n");
         return kExitOk;
       }
       auto start = std::chrono::steady_clock::now();
       size_t children = 0;
-      Status s = (*store)->AddBirthdayPostings(&children);
+      Status s = (*store)->AddDayPostings(&children);
       if (!s.ok()) return Fail(s);
-      std::printf("birthday postings written for %zu children in %.2f s\n", children,
+      std::printf("birth day and name pair postings written for %zu children in %.2f s\n", children,
                   std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
       return kExitOk;
     };

@@ -18,6 +18,7 @@
 #include "index/name_variants.h"
 #include "index/normalize.h"
 #include "index/trigrams.h"
+#include "storage/keys.h"
 #include "util/coding.h"
 
 namespace cp {
@@ -65,11 +66,16 @@ std::vector<std::string> RandomFields(size_t n, uint32_t seed) {
 // The terms as NameTerms built them before the memo: every field split and encoded afresh.
 std::vector<IndexTerm> ReferenceTerms(const ChildRecord& r) {
   std::vector<IndexTerm> terms;
-  auto add = [&](std::string_view raw, bool trigrams, bool nicknames, bool birthdays) {
+  const bool dated = !r.date_of_birth.empty();
+  std::vector<std::string> given_side, family_side;  // primary codes, for the name pairs
+  auto add = [&](std::string_view raw, bool trigrams, bool nicknames, bool birthdays,
+                 std::vector<std::string>* side) {
     for (const auto& part : NameParts(raw)) {
       PhoneticCodes codes = DoubleMetaphone(part);
-      for (TermKind kind : {TermKind::kPhonetic, TermKind::kBirthday}) {
+      if (dated && !codes.primary.empty()) side->push_back(codes.primary);
+      for (TermKind kind : {TermKind::kPhonetic, TermKind::kBirthday, TermKind::kBirthDay}) {
         if (kind == TermKind::kBirthday && !birthdays) continue;
+        if (kind == TermKind::kBirthDay && !dated) continue;
         if (!codes.primary.empty()) terms.push_back({kind, codes.primary});
         if (!codes.alternate.empty() && codes.alternate != codes.primary) {
           terms.push_back({kind, codes.alternate});
@@ -85,12 +91,18 @@ std::vector<IndexTerm> ReferenceTerms(const ChildRecord& r) {
       }
     }
   };
-  // Birthday terms: given, family and former family codes again, for a child with a date.
-  const bool dated = !r.date_of_birth.empty();
-  add(r.given_name, true, true, dated);
-  add(r.middle_names, false, true, false);
-  add(r.family_name, true, false, dated);
-  for (const auto& f : r.former_family_names) add(f, true, false, dated);
+  // Birthday terms: given, family and former family codes again, for a child with a date;
+  // birth day terms: every code again; name pairs: a given or middle code with a family or
+  // former family one.
+  add(r.given_name, true, true, dated, &given_side);
+  add(r.middle_names, false, true, false, &given_side);
+  add(r.family_name, true, false, dated, &family_side);
+  for (const auto& f : r.former_family_names) add(f, true, false, dated, &family_side);
+  for (const auto& g : given_side) {
+    for (const auto& f : family_side) {
+      terms.push_back({TermKind::kNamePair, std::min(g, f) + " " + std::max(g, f)});
+    }
+  }
   std::sort(terms.begin(), terms.end(), [](const IndexTerm& a, const IndexTerm& b) {
     return a.kind != b.kind ? a.kind < b.kind : a.token < b.token;
   });
@@ -257,19 +269,19 @@ TEST(NameAnalysisTest, TermsAndFeaturesAreThoseBuiltWithoutTheMemo) {
 // Birthday terms are the given, family and former family names' codes (not the middle
 // names'), and only for a child with a date of birth (storage files them under its month
 // and day).
-TEST(NameAnalysisTest, BirthdayTermsAreTheGivenAndFamilyCodesOfADatedChild) {
+TEST(NameAnalysisTest, BirthdayTermsAreTheGivenAndFamilyCodesOfADatedChildAndItsPairs) {
   ChildRecord r;
   r.given_name = "Ada";
   r.middle_names = "Grace";
   r.family_name = "Lovelace";
   r.former_family_names = {"Byron"};
   r.date_of_birth = Date{2015, 4, 12};
-  auto birthdays = [&] {
+  auto birthdays = [&](TermKind kind) {
     std::vector<IndexTerm> terms;
     NameIndexPolicy::Instance().NameTerms(r, &terms);
     std::vector<std::string> out;
     for (const auto& t : terms) {
-      if (t.kind == TermKind::kBirthday) out.push_back(t.token);
+      if (t.kind == kind) out.push_back(t.token);
     }
     return out;
   };
@@ -280,9 +292,34 @@ TEST(NameAnalysisTest, BirthdayTermsAreTheGivenAndFamilyCodesOfADatedChild) {
     if (!codes.alternate.empty() && codes.alternate != codes.primary) expected.push_back(codes.alternate);
   }
   std::sort(expected.begin(), expected.end());
-  EXPECT_EQ(birthdays(), expected);
+  EXPECT_EQ(birthdays(TermKind::kBirthday), expected);
+  // Birth day terms: every code, the middle name's too. Name pairs: given or middle with
+  // family or former family, primary codes, in byte order.
+  for (const char* name : {"Grace"}) {
+    PhoneticCodes codes = DoubleMetaphone(name);
+    expected.push_back(codes.primary);
+    if (!codes.alternate.empty() && codes.alternate != codes.primary)
+      expected.push_back(codes.alternate);
+  }
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(birthdays(TermKind::kBirthDay), expected);
+  std::vector<std::string> pairs;
+  for (const char* g : {"Ada", "Grace"}) {
+    for (const char* f : {"Lovelace", "Byron"}) {
+      pairs.push_back(keys::NamePairToken(DoubleMetaphone(g).primary, DoubleMetaphone(f).primary));
+    }
+  }
+  std::sort(pairs.begin(), pairs.end());
+  EXPECT_EQ(birthdays(TermKind::kNamePair), pairs);
+  for (const auto& pair : birthdays(TermKind::kNamePair)) {
+    const size_t space = pair.find(' ');
+    ASSERT_NE(space, std::string::npos) << pair;
+    EXPECT_LE(pair.substr(0, space), pair.substr(space + 1)) << "byte order: " << pair;
+  }
   r.date_of_birth = Date{};
-  EXPECT_TRUE(birthdays().empty());
+  EXPECT_TRUE(birthdays(TermKind::kBirthday).empty());
+  EXPECT_TRUE(birthdays(TermKind::kBirthDay).empty());
+  EXPECT_TRUE(birthdays(TermKind::kNamePair).empty());
 }
 
 TEST(NameAnalysisTest, ARecordWithMoreNamesThanTheMemoKeepsGetsItsTermsRight) {

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <map>
 #include <memory>
+#include <random>
 #include <set>
 
 #include "../storage/raw_db_util.h"
@@ -129,10 +130,12 @@ TEST_F(MatcherBlockingTest, AChildSharingOnlyAGivenNameCodeWithAWrongMonthOrYear
   EXPECT_TRUE(Reaches({"h1", "Oliver", "", "2015-05-12", "M"}));
 }
 
-// A family code's birth year longer than a scan reads (Smith at England's scale) is cut
-// short in month order; the months a date slip could give are then read one by one. Here
-// the limit is 5 and the Smiths of 2015 are 21, Oliver (April) the ninth in key order.
-TEST_F(MatcherBlockingTest, ACutBirthYearStillReachesEveryPlausibleDate) {
+// A family code's birth year is read as its month and the other days a date slip could
+// give, each list short however common the code, and the children whose names both agree
+// from the name pairs: a scan limit that would cut Smith's whole year short (5 here; the
+// Smiths of 2015 are 21) gives up none of them. (A database without birth day postings
+// reads the whole year, cut short in month order, then the plausible months one by one.)
+TEST_F(MatcherBlockingTest, AScanLimitBelowABirthYearStillReachesEveryPlausibleDate) {
   const std::string smith = DoubleMetaphone("Smith").primary;
   size_t smiths = 0;
   bool complete = false;
@@ -144,9 +147,9 @@ TEST_F(MatcherBlockingTest, ACutBirthYearStillReachesEveryPlausibleDate) {
   EXPECT_TRUE(Reaches({"h1", "Oliver", "Smith", "2015-12-04", "M"}, kLimit))
       << "day and month swapped";
   EXPECT_TRUE(Reaches({"h1", "Oliver", "Smith", "2015-04-19", "M"}, kLimit)) << "day digit wrong";
-  // What the cut gives up: both names agree, but no slip turns November into April.
+  // Both names agree, but no slip turns November into April: the pairs find it.
   const RowSpec far{"h1", "Oliver", "Smith", "2015-11-30", "M"};
-  EXPECT_FALSE(Reaches(far, kLimit));
+  EXPECT_TRUE(Reaches(far, kLimit));
   EXPECT_TRUE(Reaches(far));
 }
 
@@ -158,24 +161,30 @@ TEST_F(MatcherBlockingTest, ACutBirthYearStillReachesEveryPlausibleDate) {
 TEST_F(MatcherBlockingTest, BothNamesAgreeingWithTheYearAndTheDayWrongIsReachedOnlyWithoutBirthdayPostings) {
   const RowSpec two_slips{"h1", "Oliver", "Smith", "2013-04-03", "M"};
   ASSERT_TRUE(store_->HasBirthdayPostings());
+  ASSERT_TRUE(store_->HasDayPostings());
   EXPECT_FALSE(Reaches(two_slips));
   EXPECT_TRUE(CouldReach(two_slips)) << "CouldBeCandidate still errs towards true";
   EXPECT_TRUE(Reaches({"h1", "Oliver", "Smith", "2013-04-12", "M"})) << "the year alone wrong";
 
-  // The same database as an earlier build left it: no birthday postings, no marker.
+  // The same database as an earlier build left it: no birth day or name pair postings, no
+  // markers.
   store_.reset();
   {
     testing_util::RawDb raw(dir_ + "/db", dir_ + "/db.key");
     auto dump = raw.Dump();
     size_t birthdays = 0;
     for (const auto& [key, value] : dump["name_index"]) {
-      if (key[0] == static_cast<char>(TermKind::kBirthday)) {
+      if (key[0] == static_cast<char>(TermKind::kBirthDay) ||
+          key[0] == static_cast<char>(TermKind::kNamePair)) {
         raw.Delete("name_index", key);
         ++birthdays;
       }
+      EXPECT_NE(key[0], static_cast<char>(TermKind::kBirthday))
+          << "not written beside its successor";
     }
     EXPECT_GT(birthdays, 31u);
     raw.Delete("meta", std::string(keys::kMetaBirthday));
+    raw.Delete("meta", std::string(keys::kMetaDayPostings));
   }
   Open(false);
   ASSERT_FALSE(store_->HasBirthdayPostings());
@@ -194,24 +203,27 @@ TEST_F(MatcherBlockingTest, BothNamesAgreeingWithTheYearAndTheDayWrongIsReachedO
     auto dump = raw.Dump();
     for (const auto& [key, value] : dump["name_index"]) {
       EXPECT_NE(key[0], static_cast<char>(TermKind::kBirthday));
+      EXPECT_NE(key[0], static_cast<char>(TermKind::kBirthDay));
+      EXPECT_NE(key[0], static_cast<char>(TermKind::kNamePair));
     }
   }
   Open(false);
 
   // Given them (what `contactpoint upgrade` does), it reads them again: all 32 children.
   size_t children = 0;
-  ASSERT_TRUE(store_->AddBirthdayPostings(&children).ok());
+  ASSERT_TRUE(store_->AddDayPostings(&children).ok());
   EXPECT_EQ(children, 32u);
   EXPECT_TRUE(store_->HasBirthdayPostings());
+  EXPECT_TRUE(store_->HasDayPostings());
   EXPECT_FALSE(Reaches(two_slips));
   EXPECT_TRUE(Reaches({"h1", "Smith", "Oliver", "2016-04-12", "M"}));
   ConsistencyReport after;
   ASSERT_TRUE(store_->CheckConsistency(&after).ok());
   EXPECT_TRUE(after.ok());
-  ASSERT_TRUE(store_->AddBirthdayPostings(&children).ok());
+  ASSERT_TRUE(store_->AddDayPostings(&children).ok());
   EXPECT_EQ(children, 0u) << "a second run has nothing to do";
   Open(false);
-  EXPECT_TRUE(store_->HasBirthdayPostings()) << "the marker is written";
+  EXPECT_TRUE(store_->HasDayPostings()) << "the marker is written";
 }
 
 // A child's birthday postings are its given, family and former family codes under its
@@ -230,11 +242,12 @@ TEST_F(FeedTest, BirthdayPostingsFollowTheChildsDate) {
       for (uint16_t slot : {keys::MonthDaySlot(4, 12), keys::MonthDaySlot(5, 12)}) {
         bool complete = false;
         EXPECT_TRUE(scanner
-                        .ScanName(TermKind::kBirthday, code, slot, std::nullopt, 100,
-                                  [&](const Posting& p) {
-                                    if (p.id == id) out.insert(code + "@" + std::to_string(slot >> 8));
-                                  },
-                                  &complete)
+                        .ScanName(
+                            TermKind::kBirthDay, code, slot, std::nullopt, 100,
+                            [&](const Posting& p) {
+                              if (p.id == id) out.insert(code + "@" + std::to_string(slot >> 8));
+                            },
+                            &complete)
                         .ok());
       }
     }
@@ -537,33 +550,47 @@ TEST_F(FeedTest, AnInterruptedUpgradeLeavesNoStaleBirthdayPosting) {
   ASSERT_TRUE(Apply("births", 1, rows).ok());
   const ChildId oliver = LinkedChild("births", "b1"), noah = LinkedChild("births", "b3"),
                 isla = LinkedChild("births", "b4");
+  size_t earlier_form = 0;  // kBirthday postings seen by the last call
   auto birthday_postings = [&] {
     store_.reset();
     std::map<std::string, std::string> out;
+    earlier_form = 0;
     {
       testing_util::RawDb raw(dir_ + "/db", dir_ + "/db.key");
       auto dump = raw.Dump();
       for (const auto& [key, value] : dump["name_index"]) {
-        if (key[0] == static_cast<char>(TermKind::kBirthday)) out[key] = value;
+        if (key[0] == static_cast<char>(TermKind::kBirthDay) ||
+            key[0] == static_cast<char>(TermKind::kNamePair)) {
+          out[key] = value;
+        }
+        earlier_form += key[0] == static_cast<char>(TermKind::kBirthday);
       }
     }
     Open(false);
     return out;
   };
   const auto complete = birthday_postings();
-  // As the upgrade leaves it when killed: Oliver's and Amelia's written, Noah's and Isla's
-  // not yet, no marker.
+  // As the upgrade leaves it when killed in a database of the form before (a kBirthday
+  // posting beside each birth day one: these children have no middle names, so the codes
+  // are the same): Oliver's and Amelia's written, Noah's and Isla's not yet, no marker.
   store_.reset();
   {
     testing_util::RawDb raw(dir_ + "/db", dir_ + "/db.key");
     for (const auto& [key, value] : complete) {
       const ChildId id = DecodeBigEndian64(key.data() + key.size() - 8);
+      if (key[0] == static_cast<char>(TermKind::kBirthDay)) {
+        std::string earlier = key;
+        earlier[0] = static_cast<char>(TermKind::kBirthday);
+        earlier[earlier.size() - 9] = 0;  // the month byte: no year
+        raw.Put("name_index", earlier, value);
+      }
       if (id == noah || id == isla) raw.Delete("name_index", key);
     }
-    raw.Delete("meta", std::string(keys::kMetaBirthday));
+    raw.Delete("meta", std::string(keys::kMetaDayPostings));
   }
   Open(false);
-  ASSERT_FALSE(store_->HasBirthdayPostings());
+  ASSERT_TRUE(store_->HasBirthdayPostings());
+  ASSERT_FALSE(store_->HasDayPostings());
   ConsistencyReport half;
   ASSERT_TRUE(store_->CheckConsistency(&half).ok());
   EXPECT_TRUE(half.ok()) << (half.problems.empty() ? "" : ProblemKindName(half.problems[0].kind));
@@ -575,6 +602,7 @@ TEST_F(FeedTest, AnInterruptedUpgradeLeavesNoStaleBirthdayPosting) {
   for (const auto& [key, value] : birthday_postings()) {
     EXPECT_NE(DecodeBigEndian64(key.data() + key.size() - 8), oliver) << "left under 12 April";
   }
+  EXPECT_GT(earlier_form, 0u) << "the database is still of the form before";
   ConsistencyReport changed;
   ASSERT_TRUE(store_->CheckConsistency(&changed).ok());
   EXPECT_TRUE(changed.ok()) << (changed.problems.empty()
@@ -582,7 +610,7 @@ TEST_F(FeedTest, AnInterruptedUpgradeLeavesNoStaleBirthdayPosting) {
                                     : ProblemKindName(changed.problems[0].kind));
 
   size_t children = 0;
-  ASSERT_TRUE(store_->AddBirthdayPostings(&children).ok());
+  ASSERT_TRUE(store_->AddDayPostings(&children).ok());
   EXPECT_EQ(children, 4u);
   ConsistencyReport finished;
   ASSERT_TRUE(store_->CheckConsistency(&finished).ok());
@@ -591,6 +619,7 @@ TEST_F(FeedTest, AnInterruptedUpgradeLeavesNoStaleBirthdayPosting) {
                                      : ProblemKindName(finished.problems[0].kind));
   // Every child's as a database made with them has: Oliver's under 12 May.
   auto now = birthday_postings();
+  EXPECT_EQ(earlier_form, 0u) << "the upgrade deletes the kBirthday postings";
   size_t olivers = 0;
   for (const auto& [key, value] : now) {
     if (DecodeBigEndian64(key.data() + key.size() - 8) != oliver) {
@@ -598,10 +627,185 @@ TEST_F(FeedTest, AnInterruptedUpgradeLeavesNoStaleBirthdayPosting) {
       continue;
     }
     ++olivers;
-    EXPECT_EQ(static_cast<uint8_t>(key[key.size() - 11]), 5) << "the month byte of the slot";
+    if (key[0] == static_cast<char>(TermKind::kBirthDay)) {
+      EXPECT_EQ(static_cast<uint8_t>(key[key.size() - 11]), 5) << "the month byte of the slot";
+      EXPECT_EQ(static_cast<uint8_t>(key[key.size() - 9]), keys::BirthYearByte(2015))
+          << "the year byte";
+    } else {
+      EXPECT_EQ(static_cast<uint8_t>(key[key.size() - 9]), 5) << "the pair's month byte";
+    }
   }
-  EXPECT_EQ(olivers, 3u);  // ALFR, SM0, XMT
+  EXPECT_EQ(olivers, 4u);  // ALFR, SM0, XMT; the pair "ALFR SM0"
   EXPECT_EQ(now.size(), complete.size());
+}
+
+// Birth day and name pair postings stand in for a family code's whole birth year: a wide
+// code's own year is read as its month and the other days a slip could give (kBirthDay),
+// and the children whose names both agree come from the pairs (kNamePair). They must admit
+// exactly what the whole year admitted. Namesakes with dates all over three years are
+// matched against noisy records in a database with them, then in the same database
+// converted to the form before (kBirthday postings, which read the whole year): every
+// outcome, candidate and total is the same. The children have no middle names, whose codes
+// only the birth day postings carry (the next test).
+TEST_F(FeedTest, BirthDayAndNamePairPostingsAdmitWhatTheWholeBirthYearDid) {
+  std::mt19937 rng(20261130);
+  auto pick = [&](const std::vector<std::string>& v) { return v[rng() % v.size()]; };
+  const std::vector<std::string> given = {"Oliver", "Olivia", "Jack", "Jake",  "Amelia",
+                                          "Emily",  "Noah",   "Isla", "Harry", "Harriet"};
+  const std::vector<std::string> family = {"Smith",  "Smyth",    "Jones", "Brown",
+                                           "Taylor", "Whitaker", "Okafor"};
+  auto date = [&](int year) {
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", year, static_cast<int>(1 + rng() % 12),
+                  static_cast<int>(1 + rng() % 28));
+    return std::string(buf);
+  };
+  std::vector<RowSpec> rows;
+  for (int i = 0; i < 400; ++i) {
+    const int years[] = {2014, 2015, 2016, 2005};
+    RowSpec row{"c" + std::to_string(i), pick(given), pick(family),
+                rng() % 20 == 0 ? "" : date(years[rng() % 4]), rng() % 2 ? "M" : "F"};
+    if (rng() % 8 == 0) row.former = {pick(family)};
+    rows.push_back(row);
+  }
+  std::vector<NewChild> children = AsNewChildren(rows);
+  ASSERT_TRUE(store_->InsertChildren(children).ok());
+  ASSERT_TRUE(store_->HasDayPostings());
+
+  // Records: a child's names and date with slips (a digit, day and month swapped, names
+  // swapped, another given name, a far date in the same year, no date, no family name).
+  std::vector<RowSpec> records;
+  for (int i = 0; i < 300; ++i) {
+    RowSpec r = rows[rng() % rows.size()];
+    r.key = "r" + std::to_string(i);
+    r.former.clear();
+    switch (rng() % 8) {
+      case 0:
+        if (r.dob.size() == 10) r.dob[9] = static_cast<char>('1' + rng() % 8);  // a day digit
+        break;
+      case 1:
+        if (r.dob.size() == 10)
+          r.dob = r.dob.substr(0, 5) + r.dob.substr(8, 2) + "-" + r.dob.substr(5, 2);
+        break;
+      case 2:
+        if (r.dob.size() == 10) r.dob[6] = static_cast<char>('1' + rng() % 9);  // a month digit
+        break;
+      case 3:
+        std::swap(r.given, r.family);
+        break;
+      case 4:
+        r.given = pick(given);
+        break;
+      case 5:
+        if (r.dob.size() == 10) r.dob = date(std::stoi(r.dob.substr(0, 4)));
+        break;
+      case 6:
+        r.dob.clear();
+        break;
+      case 7:
+        r.family.clear();
+        break;
+    }
+    if (r.dob.size() == 10 && !ParseDate(r.dob).ok()) r.dob = rows[0].dob;  // 2015-02-30
+    records.push_back(r);
+  }
+  std::map<ChildId, Date> born;
+  for (const auto& c : children) {
+    auto link = store_->FindSource("births", c.source.key);
+    ASSERT_TRUE(link.ok());
+    born[link->child] = c.record.date_of_birth;
+  }
+  size_t same_year_other_month = 0;
+  auto outcomes = [&](bool count) {
+    Matcher matcher(store_.get(), {});
+    std::vector<std::string> out;
+    for (const auto& spec : records) {
+      SourceRecord rec = MakeRow(spec).record;
+      rec.ref.source = "health";
+      auto m = matcher.Match(rec);
+      EXPECT_TRUE(m.ok()) << m.status().ToString();
+      if (!m.ok()) return out;
+      std::string line =
+          MatchDecisionName(m->decision) + std::string(" ") + std::to_string(m->child);
+      for (const auto& c : m->candidates) {
+        char buf[64];
+        std::snprintf(buf, sizeof buf, " %llu:%.6f", static_cast<unsigned long long>(c.child),
+                      c.total);
+        line += buf;
+        const Date& d = born[c.child];
+        const Date& rd = rec.record.date_of_birth;
+        if (count && !rd.empty() && d.year == rd.year && d.month != rd.month)
+          ++same_year_other_month;
+      }
+      out.push_back(line);
+    }
+    return out;
+  };
+  const auto with_days = outcomes(true);
+  ASSERT_EQ(with_days.size(), records.size());
+  // The records reach children born in their year in another month: the days and pairs
+  // are what found them.
+  EXPECT_GT(same_year_other_month, 100u);
+
+  // The database as the build before wrote it: a kBirthday posting for each birth day
+  // posting (no middle names here: the same codes), no name pairs, no marker.
+  store_.reset();
+  {
+    testing_util::RawDb raw(dir_ + "/db", dir_ + "/db.key");
+    auto dump = raw.Dump();
+    size_t days = 0, pairs = 0;
+    for (const auto& [key, value] : dump["name_index"]) {
+      if (key[0] == static_cast<char>(TermKind::kBirthDay)) {
+        std::string earlier = key;
+        earlier[0] = static_cast<char>(TermKind::kBirthday);
+        earlier[earlier.size() - 9] = 0;
+        raw.Put("name_index", earlier, value);
+        raw.Delete("name_index", key);
+        ++days;
+      } else if (key[0] == static_cast<char>(TermKind::kNamePair)) {
+        raw.Delete("name_index", key);
+        ++pairs;
+      }
+    }
+    EXPECT_GT(days, 700u);
+    EXPECT_GT(pairs, 350u);
+    raw.Delete("meta", std::string(keys::kMetaDayPostings));
+  }
+  Open(false);
+  ASSERT_TRUE(store_->HasBirthdayPostings());
+  ASSERT_FALSE(store_->HasDayPostings());
+  ConsistencyReport report;
+  ASSERT_TRUE(store_->CheckConsistency(&report).ok());
+  EXPECT_TRUE(report.ok()) << "the converted database is one the build before could have written";
+  const auto whole_years = outcomes(false);
+  ASSERT_EQ(whole_years.size(), records.size());
+  for (size_t i = 0; i < records.size(); ++i) {
+    EXPECT_EQ(with_days[i], whole_years[i]) << "record " << i << ": " << records[i].given << " "
+                                            << records[i].family << " " << records[i].dob;
+  }
+}
+
+// Birth day postings carry middle names' codes too (kBirthday postings did not): a child
+// whose middle name has the record's family code, born on the record's day in a year one
+// digit from its own, is a candidate, as it was when those years' months were read.
+TEST_F(FeedTest, BirthDayPostingsCarryMiddleNames) {
+  std::vector<NewChild> children = AsNewChildren({{"c1", "Thomas", "Jones", "2016-04-12", "M"}});
+  children[0].record.middle_names = "Whitaker";
+  ASSERT_TRUE(store_->InsertChildren(children).ok());
+  const ChildId thomas = LinkedChild("births", "c1");
+  Matcher matcher(store_.get(), {});
+  SourceRecord rec = MakeRow({"h1", "Oliver", "Whitaker", "2015-04-12", "M"}).record;
+  rec.ref.source = "health";
+  auto m = matcher.Match(rec);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  ASSERT_EQ(m->candidates.size(), 1u);
+  EXPECT_EQ(m->candidates[0].child, thomas);
+  // On another day of that year it is not (a date two slips away, names that disagree).
+  rec = MakeRow({"h1", "Oliver", "Whitaker", "2015-04-13", "M"}).record;
+  rec.ref.source = "health";
+  m = matcher.Match(rec);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_TRUE(m->candidates.empty());
 }
 
 }  // namespace

@@ -279,33 +279,37 @@ TEST_F(CliTest, ImportWithCompactAndAnotherSource) {
   }
 }
 
-// A database created before birthday postings (here: one stripped of them and of their
-// marker, as such a database is) gets them from `upgrade`, exactly as a new one has them,
-// and `check` passes before and after; a second run has nothing to do.
-TEST_F(CliTest, UpgradeGivesAnOlderDatabaseItsBirthdayPostings) {
+// A database created before birth day postings (here: one stripped of them, of the name
+// pairs and of their markers, as such a database is) gets them from `upgrade`, exactly as a new one
+// has them, and `check` passes before and after; a second run has nothing to do.
+TEST_F(CliTest, UpgradeGivesAnOlderDatabaseItsBirthDayAndNamePairPostings) {
   ASSERT_NO_FATAL_FAILURE(InitAndImport());
   auto birthday_postings = [&] {
     testing_util::RawDb raw(db_, db_ + ".key");
     std::map<std::string, std::string> out;
     auto dump = raw.Dump();
     for (const auto& [key, value] : dump["name_index"]) {
-      if (key[0] == static_cast<char>(TermKind::kBirthday)) out[key] = value;
+      const bool day = key[0] == static_cast<char>(TermKind::kBirthDay) ||
+                       key[0] == static_cast<char>(TermKind::kNamePair) ||
+                       key[0] == static_cast<char>(TermKind::kBirthday);
+      if (day) out[key] = value;
     }
     return out;
   };
   const auto fresh = birthday_postings();
-  ASSERT_GE(fresh.size(), 4u);
+  ASSERT_GE(fresh.size(), 8u);
   {
     testing_util::RawDb raw(db_, db_ + ".key");
     for (const auto& [key, value] : fresh) raw.Delete("name_index", key);
     raw.Delete("meta", std::string(keys::kMetaBirthday));
+    raw.Delete("meta", std::string(keys::kMetaDayPostings));
   }
   ASSERT_TRUE(birthday_postings().empty());
   EXPECT_EQ(RunDb("check").code, kExitOk);
 
   CliResult r = RunDb("upgrade");
   ASSERT_EQ(r.code, kExitOk) << r;
-  EXPECT_THAT(r.out, HasSubstr("birthday postings written for 4 children"));
+  EXPECT_THAT(r.out, HasSubstr("birth day and name pair postings written for 4 children"));
   EXPECT_EQ(birthday_postings(), fresh);
   CliResult check = RunDb("check");
   EXPECT_EQ(check.code, kExitOk) << check;
