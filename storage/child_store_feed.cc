@@ -139,12 +139,30 @@ Status ChildStore::LoadFeedCounters() {
 namespace {
 
 // An EntryList that also takes what PostingKeys gives: a delete, as an entry whose value is
-// empty.
+// empty. Entries of `skip` (null: none) are dropped.
 class EntryCollector : public EntryList {
  public:
-  using EntryList::EntryList;
+  EntryCollector(std::vector<Entry>* out, rocksdb::ColumnFamilyHandle* skip)
+      : EntryList(out), skip_(skip) {}
+  void Put(rocksdb::ColumnFamilyHandle* cf, std::string_view key, std::string_view value) override {
+    if (cf != skip_) EntryList::Put(cf, key, value);
+  }
   void Delete(rocksdb::ColumnFamilyHandle* cf, std::string_view key) { Put(cf, key, {}); }
+
+ private:
+  rocksdb::ColumnFamilyHandle* skip_;
 };
+
+// Whether `a` and `b` have the same name-index entries: those are made from the names,
+// the date of birth, the gender and the identifiers (terms and features), the shield (a
+// flag, and the shielded postings) and whether the child is archived (none but those).
+bool SameNamePostings(const ChildRecord& a, const ChildRecord& b) {
+  return a.id == b.id && a.given_name == b.given_name && a.middle_names == b.middle_names &&
+         a.family_name == b.family_name && a.former_family_names == b.former_family_names &&
+         a.date_of_birth == b.date_of_birth && a.gender == b.gender &&
+         a.nhs_number == b.nhs_number && a.pupil_number == b.pupil_number &&
+         a.shield.shielded == b.shield.shielded && a.lifecycle.archived() == b.lifecycle.archived();
+}
 
 // Entries in the order of their families and keys.
 bool EntryLess(const Entry& a, const Entry& b) {
@@ -202,10 +220,22 @@ void ChildStore::RewriteIndexEntries(const ChildRecord& o, const HiddenFields& o
                                      const IndexImage& image, void* batch_ptr) {
   auto* batch = static_cast<rocksdb::WriteBatch*>(batch_ptr);
   std::vector<Entry> before, after, stale;
-  EntryCollector before_sink(&before), after_sink(&after), stale_sink(&stale);
-  const IndexImage old_image = MakeIndexImage(*options_.policy, o);
+  // Most updates change an address or a service: the name postings, most of a child's
+  // entries, are then the same before and after, and are left out of the comparison (the
+  // image without its terms, and the name index's entries dropped). The place posting
+  // carries the same features either way.
+  const bool same_names = SameNamePostings(o, r);
+  rocksdb::ColumnFamilyHandle* skip = same_names ? h_->name_index : nullptr;
+  EntryCollector before_sink(&before, skip), after_sink(&after, skip), stale_sink(&stale, skip);
+  IndexImage old_image;
+  if (same_names) {
+    old_image.posting_value = image.posting_value;
+    old_image.flags_only = image.flags_only;
+  } else {
+    old_image = MakeIndexImage(*options_.policy, o);
+  }
   PutIndexEntries(h_.get(), *crypto_, old_image, o, o_hidden, &before_sink);
-  PutIndexEntries(h_.get(), *crypto_, image, r, r_hidden, &after_sink);
+  PutIndexEntries(h_.get(), *crypto_, same_names ? old_image : image, r, r_hidden, &after_sink);
   PostingKeys(o, o_hidden, &stale_sink, &old_image.terms);
   std::sort(before.begin(), before.end(), EntryLess);
   std::sort(after.begin(), after.end(), EntryLess);

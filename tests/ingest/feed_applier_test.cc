@@ -1,5 +1,9 @@
 // Feed batches: sequence, idempotence, pause, linking, best view, review, withdrawal.
+#include <map>
+
+#include "../storage/raw_db_util.h"
 #include "feed_test_util.h"
+#include "storage/check.h"
 
 namespace cp::feed_test {
 namespace {
@@ -81,6 +85,55 @@ TEST_F(FeedTest, ChangedRecordUpdatesChildAndItsPostcodePosting) {
   EXPECT_TRUE(PlaceHits("LS1 4AB").empty()) << "the old place posting is gone";
   EXPECT_EQ(PlaceHits("LS7 3QQ"), std::vector<ChildId>{id});
   EXPECT_EQ(Children(), 1u);
+}
+
+// An update that changes neither names, date, gender, identifiers nor shield leaves the
+// name postings as they are (the update compares only the other entries); the place
+// posting it writes carries the child's features, as any other. One that changes a name
+// rewrites the name postings. `check` agrees after each.
+TEST_F(FeedTest, AnUpdateRewritesTheNamePostingsOnlyWhenANameOrTheDateChanges) {
+  ASSERT_TRUE(Apply("births", 1, {kOlivia}).ok());
+  const ChildId id = LinkedChild("births", "b1");
+  auto index = [&](const std::string& family) {
+    store_.reset();
+    std::map<std::string, std::string> out;
+    {
+      testing_util::RawDb raw(dir_ + "/db", dir_ + "/db.key");
+      out = raw.Dump()[family];
+    }
+    Open(false);
+    return out;
+  };
+  auto consistent = [&] {
+    ConsistencyReport report;
+    EXPECT_TRUE(store_->CheckConsistency(&report).ok());
+    EXPECT_TRUE(report.ok()) << (report.problems.empty()
+                                     ? ""
+                                     : ProblemKindName(report.problems[0].kind));
+  };
+  const auto names = index("name_index");
+  const auto places = index("place_index");
+  ASSERT_EQ(places.size(), 1u);
+  RowSpec moved = kOlivia;
+  moved.address = "77 Park Row";
+  moved.postcode = "LS7 3QQ";
+  moved.gp = "B86001";
+  ASSERT_TRUE(Apply("births", 2, {moved}).ok());
+  consistent();
+  EXPECT_EQ(index("name_index"), names);
+  const auto moved_places = index("place_index");
+  ASSERT_EQ(moved_places.size(), 1u);
+  EXPECT_NE(moved_places.begin()->first, places.begin()->first);
+  EXPECT_EQ(moved_places.begin()->second, places.begin()->second) << "the same features";
+
+  RowSpec renamed = moved;
+  renamed.given = "Olive";
+  ASSERT_TRUE(Apply("births", 3, {renamed}).ok());
+  consistent();
+  const auto renamed_names = index("name_index");
+  EXPECT_NE(renamed_names, names);
+  EXPECT_NE(index("place_index").begin()->second, places.begin()->second) << "new features";
+  EXPECT_EQ(Full(id).record.given_name, "Olive");
 }
 
 TEST_F(FeedTest, SecondSourceLinksAndFieldRulesPickTheAuthoritativeSource) {
