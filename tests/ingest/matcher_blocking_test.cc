@@ -36,6 +36,14 @@ std::string NhsSharingDigest(const std::string& nhs) {
   return "";
 }
 
+// The kBirthday key (the form before 2026-11-30) of a kBirthDay posting's key: the same
+// code and month and day, no year in the month byte.
+std::string BirthdayKeyOf(std::string key) {
+  key[0] = static_cast<char>(TermKind::kBirthday);
+  key[key.size() - 9] = 0;
+  return key;
+}
+
 const RowSpec kOliver{"b1", "Oliver", "Smith", "2015-04-12", "M", "1 Elm Road", "LS6 1AA", ""};
 
 struct Case {
@@ -579,10 +587,7 @@ TEST_F(FeedTest, AnInterruptedUpgradeLeavesNoStaleBirthdayPosting) {
     for (const auto& [key, value] : complete) {
       const ChildId id = DecodeBigEndian64(key.data() + key.size() - 8);
       if (key[0] == static_cast<char>(TermKind::kBirthDay)) {
-        std::string earlier = key;
-        earlier[0] = static_cast<char>(TermKind::kBirthday);
-        earlier[earlier.size() - 9] = 0;  // the month byte: no year
-        raw.Put("name_index", earlier, value);
+        raw.Put("name_index", BirthdayKeyOf(key), value);
       }
       if (id == noah || id == isla) raw.Delete("name_index", key);
     }
@@ -756,10 +761,7 @@ TEST_F(FeedTest, BirthDayAndNamePairPostingsAdmitWhatTheWholeBirthYearDid) {
     size_t days = 0, pairs = 0;
     for (const auto& [key, value] : dump["name_index"]) {
       if (key[0] == static_cast<char>(TermKind::kBirthDay)) {
-        std::string earlier = key;
-        earlier[0] = static_cast<char>(TermKind::kBirthday);
-        earlier[earlier.size() - 9] = 0;
-        raw.Put("name_index", earlier, value);
+        raw.Put("name_index", BirthdayKeyOf(key), value);
         raw.Delete("name_index", key);
         ++days;
       } else if (key[0] == static_cast<char>(TermKind::kNamePair)) {
