@@ -45,13 +45,13 @@ struct ChildStore::Handles {
   // Place-index keys hash the postcode with Crypto::PlaceHash (true) or, in a database
   // created before it, Crypto::KeyedHash (keys::kMetaPlaceHash).
   bool place_hash_xxh3 = false;
-  // Children with a date of birth have TermKind::kBirthday postings (keys::kMetaBirthday).
-  // Atomic: the only flag that changes while the store is open (AddBirthdayPostings sets
-  // it under the write lock; matching reads it without).
+  // Children with a date of birth have postings under their birth month and day
+  // (keys::kMetaBirthday): TermKind::kBirthday ones, or kBirthDay ones where day_postings.
+  // Atomic, as day_postings: the only flags that change while the store is open
+  // (AddDayPostings sets both under the write lock; matching reads them without).
   std::atomic<bool> birthday_postings{false};
   // They are TermKind::kBirthDay postings, with kNamePair postings beside them, in place of
-  // kBirthday ones (keys::kMetaDayPostings; set with birthday_postings, which then says
-  // only that birth days are filed). Atomic like it (AddDayPostings).
+  // kBirthday ones (keys::kMetaDayPostings).
   std::atomic<bool> day_postings{false};
 
   ~Handles();
