@@ -869,16 +869,19 @@ Status Matcher::Block(const ChildRecord& r, const HiddenFields& hidden, Blocking
   st->birthdays = store_->HasBirthdayPostings();
   st->day_postings = st->birthdays && store_->HasDayPostings();
   const TermKind birthday_kind = st->day_postings ? TermKind::kBirthDay : TermKind::kBirthday;
-  // With birth day postings, a wide code's own year: its month whole (a slip in the day),
-  // then each other date of the year that plausibly is the record's, from the birth day
-  // lists; the children whose names both agree come from the name pairs, after the loop.
-  std::vector<std::pair<uint8_t, uint8_t>> other_days;  // (month, day)
-  if (st->dated && st->day_postings) {
+  // The dates of the record's birth year that plausibly are its own, (month, day), and
+  // those of them in other months. With birth day postings, a wide code's own year is its
+  // month whole (a slip in the day), then each of the other days, from the birth day lists;
+  // the children whose names both agree come from the name pairs, after the loop. The
+  // shielded children's birth postings are read day by day too.
+  std::vector<std::pair<uint8_t, uint8_t>> plausible_days, other_days;
+  if (st->dated) {
     const Date& dob = r.date_of_birth;
     for (uint8_t m = 1; m <= 12; ++m) {
-      if (m == dob.month) continue;
       for (uint8_t day = 1; day <= 31; ++day) {
-        if (DobPlausible(dob, Date{dob.year, m, day})) other_days.emplace_back(m, day);
+        if (!DobPlausible(dob, Date{dob.year, m, day})) continue;
+        plausible_days.emplace_back(m, day);
+        if (m != dob.month) other_days.emplace_back(m, day);
       }
     }
   }
@@ -1017,29 +1020,38 @@ Status Matcher::Block(const ChildRecord& r, const HiddenFields& hidden, Blocking
     if (!s.ok()) return s;
   }
   // Every shielded child whose date of birth plausibly is the record's, whatever the names
-  // (their birth postings, keys::kShieldedBirthToken): a typo that moves a letter changes a
-  // name's codes ("Walsh" ALX/FLX, "Wlash" LX), and a variant name has others ("Noah" N, its
-  // group's "Manoah" MN), so a record of a shielded child with both slips shares no code
-  // with it. Candidates like those above. The record's birth year whole (a slip in the
-  // day or month, or the two swapped) and its month in each year one digit away.
+  // (their birth postings, keys::kShieldedBirthDayToken): a typo that moves a letter changes
+  // a name's codes ("Walsh" ALX/FLX, "Wlash" LX), and a variant name has others ("Noah" N,
+  // its group's "Manoah" MN), so a record of a shielded child with both slips shares no code
+  // with it. Candidates like those above. In the record's birth year, every date that
+  // plausibly is its own (a slip in the day or month, or the two swapped), one seek each;
+  // in the years one digit away, the record's month and day (one list, all years: a slip
+  // in the year leaves the rest of the date as it is).
   if (st->dated) {
     const Date& dob = r.date_of_birth;
-    for (uint16_t year : st->years) {
-      if (year == 0) continue;
+    auto shielded_born = [&](uint8_t month, uint8_t day, std::optional<uint8_t> year_byte,
+                             const auto& keep) {
       bool complete = false;
-      const std::optional<uint8_t> month =
-          year == dob.year ? std::nullopt : std::optional<uint8_t>(dob.month);
-      Status s = scanner.ScanName(TermKind::kShieldedPhonetic, keys::kShieldedBirthToken, year, month,
-                                  kEveryPosting,
-                                  [&](const Posting& p) {
-                                    FeatureView fv;
-                                    if (fv.Parse(p.features) && DobPlausible(dob, fv.date_of_birth())) {
-                                      add_shielded(p, &fv);
-                                    }
-                                  },
-                                  &complete);
+      return scanner.ScanName(
+          TermKind::kShieldedPhonetic, keys::kShieldedBirthDayToken, keys::MonthDaySlot(month, day),
+          year_byte, kEveryPosting,
+          [&](const Posting& p) {
+            FeatureView fv;
+            if (!fv.Parse(p.features)) return;
+            const Date born = fv.date_of_birth();
+            if (keep(born) && DobPlausible(dob, born)) add_shielded(p, &fv);
+          },
+          &complete);
+    };
+    for (const auto& [month, day] : plausible_days) {
+      Status s = shielded_born(month, day, keys::BirthYearByte(dob.year),
+                               [&](const Date& born) { return born.year == dob.year; });
       if (!s.ok()) return s;
     }
+    Status s = shielded_born(dob.month, dob.day, std::nullopt, [&](const Date& born) {
+      return born.year != dob.year && st->years.count(static_cast<uint16_t>(born.year)) > 0;
+    });
+    if (!s.ok()) return s;
   }
   // Children at the record's postcode (never a shielded child: they have no place posting,
   // and are found by name above). Every unshielded, unarchived child whose postcode is the

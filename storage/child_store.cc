@@ -358,6 +358,7 @@ Status ChildStore::InitMeta(bool create) {
     batch.Put(h_->meta, std::string(keys::kMetaRowFingerprint), std::string(keys::kRowFingerprintXxh3Aes));
     batch.Put(h_->meta, std::string(keys::kMetaPlaceHash), std::string(keys::kPlaceHashXxh3Aes));
     batch.Put(h_->meta, std::string(keys::kMetaShieldedBirth), "1");
+    batch.Put(h_->meta, std::string(keys::kMetaShieldedBirthDays), "1");
     batch.Put(h_->meta, std::string(keys::kMetaBirthday), "1");
     batch.Put(h_->meta, std::string(keys::kMetaDayPostings), "1");
     rocksdb::WriteOptions wo;
@@ -420,15 +421,16 @@ Status ChildStore::InitMeta(bool create) {
   if (!s.ok() && !s.IsNotFound())
     return FromRocks(s, "reading whether children have birth day postings");
   std::string birth;
-  s = db->Get(rocksdb::ReadOptions(), h_->meta, std::string(keys::kMetaShieldedBirth), &birth);
+  s = db->Get(rocksdb::ReadOptions(), h_->meta, std::string(keys::kMetaShieldedBirthDays), &birth);
   if (s.IsNotFound()) return AddShieldedBirthPostings();
   return FromRocks(s, "reading whether shielded children have birth postings");
 }
 
-// Every shielded child's birth posting, for a database written before they existed: the
-// shielded children are those with year-free shielded postings (a few per thousand, found
-// without reading the rest), each written as PutIndexEntries would, then the meta marker,
-// in one synced batch.
+// Every shielded child's birth posting in its present form, for a database written before
+// they existed or before that form (keys::kMetaShieldedBirthDays): the shielded children
+// are those with year-free shielded postings (a few per thousand, found without reading
+// the rest), each written as PutIndexEntries would and its posting in the earlier form
+// deleted, then the meta markers, in one synced batch.
 Status ChildStore::AddShieldedBirthPostings() {
   std::unique_ptr<rocksdb::Iterator> it(h_->db->NewIterator(rocksdb::ReadOptions(), h_->name_index));
   const std::string kind(1, static_cast<char>(TermKind::kShieldedPhonetic));
@@ -449,9 +451,11 @@ Status ChildStore::AddShieldedBirthPostings() {
     if (!record.ok()) return record.status();
     const std::string key = ShieldedBirthPostingKey(*record);
     if (!record->shield.shielded || key.empty()) continue;
+    batch.Delete(h_->name_index, EarlierShieldedBirthPostingKey(*record));
     batch.Put(h_->name_index, key, MakeIndexImage(*options_.policy, *record).posting_value);
   }
   batch.Put(h_->meta, std::string(keys::kMetaShieldedBirth), "1");
+  batch.Put(h_->meta, std::string(keys::kMetaShieldedBirthDays), "1");
   rocksdb::WriteOptions wo;
   wo.sync = true;
   return FromRocks(h_->db->Write(wo, &batch), "writing shielded children's birth postings");

@@ -95,12 +95,21 @@ inline std::string PlaceHash(const ChildStore::Handles& h, const Crypto& crypto,
 // postings, when shielded, so that a feed record of it still links to it or waits in
 // review rather than making an unshielded child (docs/operations.md, "Record lifecycle").
 // `Sink` has Put(cf, key, value): a rocksdb::WriteBatch or an entry list.
-// A shielded child's birth posting (keys::kShieldedBirthToken); empty for a child without
-// a date of birth.
+// A shielded child's birth posting (keys::kShieldedBirthDayToken); empty for a child
+// without a date of birth.
 inline std::string ShieldedBirthPostingKey(const ChildRecord& r) {
-  if (r.date_of_birth.empty()) return "";
+  const Date& d = r.date_of_birth;
+  if (d.empty()) return "";
+  return keys::NamePostingKey(TermKind::kShieldedPhonetic, keys::kShieldedBirthDayToken,
+                              keys::MonthDaySlot(d.month, d.day), keys::BirthYearByte(d.year),
+                              r.id);
+}
+// The same posting in the form before 2026-11-30 (keys::kShieldedBirthToken).
+inline std::string EarlierShieldedBirthPostingKey(const ChildRecord& r) {
+  const Date& d = r.date_of_birth;
+  if (d.empty()) return "";
   return keys::NamePostingKey(TermKind::kShieldedPhonetic, keys::kShieldedBirthToken,
-                              static_cast<uint16_t>(r.date_of_birth.year), r.date_of_birth.month, r.id);
+                              static_cast<uint16_t>(d.year), d.month, r.id);
 }
 
 // Deletes the postings only a shielded child has (PutIndexEntries writes them): its

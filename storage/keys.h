@@ -102,6 +102,11 @@ inline constexpr std::string_view kPlaceHashXxh3Aes = "xxh3-aes";
 // written when a database is created; an older database gets the postings, and this, when
 // it is first opened by a build that writes them (ChildStore::AddShieldedBirthPostings).
 inline constexpr std::string_view kMetaShieldedBirth = "shielded_birth_postings";
+// Present (value "1") once every shielded child's birth posting is in its later form
+// (kShieldedBirthDayToken, since 2026-11-30): written when a database is created; an older
+// database's postings are moved, and this written, when a build that files them so first
+// opens it (ChildStore::AddShieldedBirthPostings).
+inline constexpr std::string_view kMetaShieldedBirthDays = "shielded_birth_days";
 // Present (value "1") in a database that files TermKind::kBirthday postings: written
 // when a database is created. An older database has none, and feed matching then reads a
 // family code's month in each year one digit away instead (ChildStore::HasBirthdayPostings).
@@ -110,9 +115,16 @@ inline constexpr std::string_view kMetaBirthday = "birthday_postings";
 // in place of kBirthday ones: written when a database is created (since 2026-11-30), and
 // by `upgrade` (ChildStore::AddDayPostings), which also deletes the kBirthday postings.
 inline constexpr std::string_view kMetaDayPostings = "day_postings";
-// The token of a shielded child's birth posting: kind kShieldedPhonetic, filed under its
-// birth year and month (a phonetic code is never "@dob"), so that feed matching finds every
-// shielded child whose date of birth plausibly is a record's, whatever the names say.
+// The token of a shielded child's birth posting: kind kShieldedPhonetic (a phonetic code is
+// never "@day"), filed under its birth month and day in the two year bytes and
+// BirthYearByte of its year in the month byte, as a kBirthDay posting is: feed matching
+// finds every shielded child whose date of birth plausibly is a record's, whatever the
+// names say, by one seek for each date that could be and one list for the years one digit
+// away.
+inline constexpr std::string_view kShieldedBirthDayToken = "@day";
+// The token of the form before 2026-11-30, filed under the birth year and month: matching
+// read the record's birth year whole (a few hundred shielded children at 1M with one in a
+// hundred shielded). Moved to the later form when a database is opened.
 inline constexpr std::string_view kShieldedBirthToken = "@dob";
 // Meta key of a named setting: "setting/" + name.
 inline std::string SettingKey(std::string_view name) { return "setting/" + std::string(name); }

@@ -240,9 +240,10 @@ TEST_F(FeedShieldTest, ShieldedChildIsFiledYearFreeForMatchingOnlyWhileShielded)
 // the child; its date of birth still reaches it through the child's birth posting, so it
 // waits in review, shielded, instead of making an unshielded child with the new address.
 // (Found by the property test at 20,000 children, 2026-11-29.) The same with the year one
-// digit out.
+// digit out, the day one digit out, and the month one digit out (each read from another
+// birth posting list).
 TEST_F(FeedShieldTest, ARecordSharingNoNameCodeButTheBirthDateReachesTheShieldedChild) {
-  for (const char* date : {"2023-11-30", "2021-11-30"}) {
+  for (const char* date : {"2023-11-30", "2021-11-30", "2023-11-20", "2023-01-30"}) {
     TearDown();
     SetUp();
     ASSERT_TRUE(Apply("births", 1, {{"b1", "Noah", "Walsh", "2023-11-30", "M", "1 High St", "LS1 4AB"}}).ok());
@@ -490,57 +491,77 @@ TEST_F(FeedShieldTest, AReviewLeavesUnreadAShieldedNamesakeThatCannotReachTheShi
 }
 
 TEST_F(FeedShieldTest, AShieldedChildHasABirthPostingOnlyWhileShieldedAndAtItsDate) {
-  auto birth_hits = [&](int year, int month) {
+  // Filed under its month and day, then its year (keys::kShieldedBirthDayToken).
+  auto birth_hits = [&](int year, int month, int day) {
     std::vector<ChildId> ids;
     bool complete = false;
-    EXPECT_TRUE(store_->ScanName(TermKind::kShieldedPhonetic, keys::kShieldedBirthToken,
-                                 static_cast<uint16_t>(year), static_cast<uint8_t>(month), 100,
-                                 [&](const Posting& p) { ids.push_back(p.id); }, &complete).ok());
+    EXPECT_TRUE(store_
+                    ->ScanName(
+                        TermKind::kShieldedPhonetic, keys::kShieldedBirthDayToken,
+                        keys::MonthDaySlot(static_cast<uint8_t>(month), static_cast<uint8_t>(day)),
+                        keys::BirthYearByte(year), 100,
+                        [&](const Posting& p) { ids.push_back(p.id); }, &complete)
+                    .ok());
     return ids;
   };
   ASSERT_TRUE(Apply("births", 1, {kAva}).ok());
   const ChildId ava = LinkedChild("births", "b1");
-  EXPECT_TRUE(birth_hits(2016, 3).empty());
+  EXPECT_TRUE(birth_hits(2016, 3, 2).empty());
   ASSERT_TRUE(store_->SetShield(ava, true, "la_leeds", "fleeing violence").ok());
-  EXPECT_EQ(birth_hits(2016, 3), std::vector<ChildId>{ava});
+  EXPECT_EQ(birth_hits(2016, 3, 2), std::vector<ChildId>{ava});
+  EXPECT_TRUE(birth_hits(2015, 3, 2).empty());
   // The births register corrects the date: the posting moves with it.
   RowSpec corrected = kAva;
   corrected.dob = "2016-04-02";
   ASSERT_TRUE(Apply("births", 2, {corrected}).ok());
-  EXPECT_TRUE(birth_hits(2016, 3).empty());
-  EXPECT_EQ(birth_hits(2016, 4), std::vector<ChildId>{ava});
+  EXPECT_TRUE(birth_hits(2016, 3, 2).empty());
+  EXPECT_EQ(birth_hits(2016, 4, 2), std::vector<ChildId>{ava});
   ConsistencyReport report;
   ASSERT_TRUE(store_->CheckConsistency(&report).ok());
   EXPECT_TRUE(report.ok());
   ASSERT_TRUE(store_->SetShield(ava, false, "la_leeds", "risk over").ok());
-  EXPECT_TRUE(birth_hits(2016, 4).empty()) << "lifting the shield drops it";
+  EXPECT_TRUE(birth_hits(2016, 4, 2).empty()) << "lifting the shield drops it";
 }
 
 // A database written before birth postings existed gets them for its shielded children
-// when first opened, and the check then passes.
+// when first opened, and the check then passes. So does one whose birth postings are in the
+// form before 2026-11-30 (under the birth year and month): they are moved.
 TEST_F(FeedShieldTest, ADatabaseFromBeforeGetsItsShieldedChildrensBirthPostings) {
   const ChildId ava = ShieldedAva();
   const std::string birth_key =
+      keys::NamePostingKey(TermKind::kShieldedPhonetic, keys::kShieldedBirthDayToken,
+                           keys::MonthDaySlot(3, 2), keys::BirthYearByte(2016), ava);
+  const std::string earlier_key =
       keys::NamePostingKey(TermKind::kShieldedPhonetic, keys::kShieldedBirthToken, 2016, 3, ava);
-  store_.reset();
-  {
-    testing_util::RawDb raw(dir_ + "/db", dir_ + "/db.key");
-    ASSERT_EQ(raw.Dump()["name_index"].count(birth_key), 1u);
-    raw.Delete("name_index", birth_key);
-    raw.Delete("meta", std::string(keys::kMetaShieldedBirth));
+  for (bool earlier_form : {false, true}) {
+    SCOPED_TRACE(earlier_form ? "birth postings under the year and month" : "no birth postings");
+    store_.reset();
+    {
+      testing_util::RawDb raw(dir_ + "/db", dir_ + "/db.key");
+      auto dump = raw.Dump();
+      ASSERT_EQ(dump["name_index"].count(birth_key), 1u);
+      EXPECT_EQ(dump["name_index"].count(earlier_key), 0u);
+      if (earlier_form) raw.Put("name_index", earlier_key, dump["name_index"][birth_key]);
+      raw.Delete("name_index", birth_key);
+      if (!earlier_form) raw.Delete("meta", std::string(keys::kMetaShieldedBirth));
+      raw.Delete("meta", std::string(keys::kMetaShieldedBirthDays));
+    }
+    Open(false);
+    store_.reset();
+    {
+      testing_util::RawDb raw(dir_ + "/db", dir_ + "/db.key");
+      auto dump = raw.Dump();
+      EXPECT_EQ(dump["name_index"].count(birth_key), 1u);
+      EXPECT_EQ(dump["name_index"].count(earlier_key), 0u) << "moved, not copied";
+      EXPECT_EQ(dump["meta"][std::string(keys::kMetaShieldedBirth)], "1");
+      EXPECT_EQ(dump["meta"][std::string(keys::kMetaShieldedBirthDays)], "1");
+    }
+    Open(false);
+    ConsistencyReport report;
+    ASSERT_TRUE(store_->CheckConsistency(&report).ok());
+    for (const auto& p : report.problems)
+      ADD_FAILURE() << ProblemKindName(p.kind) << " child " << p.child;
   }
-  Open(false);
-  store_.reset();
-  {
-    testing_util::RawDb raw(dir_ + "/db", dir_ + "/db.key");
-    auto dump = raw.Dump();
-    EXPECT_EQ(dump["name_index"].count(birth_key), 1u);
-    EXPECT_EQ(dump["meta"][std::string(keys::kMetaShieldedBirth)], "1");
-  }
-  Open(false);
-  ConsistencyReport report;
-  ASSERT_TRUE(store_->CheckConsistency(&report).ok());
-  for (const auto& p : report.problems) ADD_FAILURE() << ProblemKindName(p.kind) << " child " << p.child;
 }
 
 TEST_F(FeedShieldTest, SourceRecordsNeedElevatedClearance) {

@@ -428,7 +428,7 @@ TEST_P(BulkLoaderThreadsTest, LoadsAcrossChunksExactlyAsInsertChildrenWould) {
     entries += 3 + terms.size() + !c.record.nhs_number.empty() + !c.record.pupil_number.empty() +
                (!c.record.shield.shielded && !c.hidden.postcode.empty());
     // A shielded child's phonetic codes are filed again, year-free, for feed matching.
-    // And once under its date of birth (keys::kShieldedBirthToken).
+    // And once under its date of birth (keys::kShieldedBirthDayToken).
     if (c.record.shield.shielded) {
       for (const auto& t : terms) entries += t.kind == TermKind::kPhonetic;
       entries += !c.record.date_of_birth.empty();
