@@ -422,8 +422,14 @@ Status ChildStore::InitMeta(bool create) {
     return FromRocks(s, "reading whether children have birth day postings");
   std::string birth;
   s = db->Get(rocksdb::ReadOptions(), h_->meta, std::string(keys::kMetaShieldedBirthDays), &birth);
-  if (s.IsNotFound()) return AddShieldedBirthPostings();
-  return FromRocks(s, "reading whether shielded children have birth postings");
+  if (s.IsNotFound()) return AddShieldedBirthPostings();  // writes the version too
+  if (!s.ok()) return FromRocks(s, "reading whether shielded children have birth postings");
+  if (on_disk >= kSchemaVersion) return Status::OK();
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  return FromRocks(
+      db->Put(wo, h_->meta, std::string(keys::kMetaSchemaVersion), std::to_string(kSchemaVersion)),
+      "writing the schema version");
 }
 
 // Every shielded child's birth posting in its present form, for a database written before
@@ -456,6 +462,8 @@ Status ChildStore::AddShieldedBirthPostings() {
   }
   batch.Put(h_->meta, std::string(keys::kMetaShieldedBirth), "1");
   batch.Put(h_->meta, std::string(keys::kMetaShieldedBirthDays), "1");
+  // An older build would look for the postings where they were: it must refuse the database.
+  batch.Put(h_->meta, std::string(keys::kMetaSchemaVersion), std::to_string(kSchemaVersion));
   rocksdb::WriteOptions wo;
   wo.sync = true;
   return FromRocks(h_->db->Write(wo, &batch), "writing shielded children's birth postings");

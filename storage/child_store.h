@@ -66,7 +66,11 @@ struct ConsistencyReport;
 struct IndexImage;
 
 // The on-disk schema this build writes. A database with a higher version is refused.
-inline constexpr int kSchemaVersion = 1;
+// 2 since 2026-11-30: shielded children's birth postings are filed by day
+// (keys::kShieldedBirthDayToken), and `upgrade` deletes the birthday postings its birth day
+// postings replace; a build of version 1 would find neither, and miss shielded children a
+// record's date reaches. A database of version 1 is moved to 2 when this build opens it.
+inline constexpr int kSchemaVersion = 2;
 
 // A child to insert: a new record linked to the source record it came from.
 struct NewChild {

@@ -545,6 +545,7 @@ TEST_F(FeedShieldTest, ADatabaseFromBeforeGetsItsShieldedChildrensBirthPostings)
       raw.Delete("name_index", birth_key);
       if (!earlier_form) raw.Delete("meta", std::string(keys::kMetaShieldedBirth));
       raw.Delete("meta", std::string(keys::kMetaShieldedBirthDays));
+      raw.Put("meta", std::string(keys::kMetaSchemaVersion), "1");
     }
     Open(false);
     store_.reset();
@@ -555,6 +556,8 @@ TEST_F(FeedShieldTest, ADatabaseFromBeforeGetsItsShieldedChildrensBirthPostings)
       EXPECT_EQ(dump["name_index"].count(earlier_key), 0u) << "moved, not copied";
       EXPECT_EQ(dump["meta"][std::string(keys::kMetaShieldedBirth)], "1");
       EXPECT_EQ(dump["meta"][std::string(keys::kMetaShieldedBirthDays)], "1");
+      EXPECT_EQ(dump["meta"][std::string(keys::kMetaSchemaVersion)], "2")
+          << "a build of version 1 would look for the postings where they were";
     }
     Open(false);
     ConsistencyReport report;
@@ -562,6 +565,20 @@ TEST_F(FeedShieldTest, ADatabaseFromBeforeGetsItsShieldedChildrensBirthPostings)
     for (const auto& p : report.problems)
       ADD_FAILURE() << ProblemKindName(p.kind) << " child " << p.child;
   }
+  // A database whose postings were already moved but which still says version 1 is marked
+  // 2 when opened.
+  store_.reset();
+  {
+    testing_util::RawDb raw(dir_ + "/db", dir_ + "/db.key");
+    raw.Put("meta", std::string(keys::kMetaSchemaVersion), "1");
+  }
+  Open(false);
+  store_.reset();
+  {
+    testing_util::RawDb raw(dir_ + "/db", dir_ + "/db.key");
+    EXPECT_EQ(raw.Dump()["meta"][std::string(keys::kMetaSchemaVersion)], "2");
+  }
+  Open(false);
 }
 
 TEST_F(FeedShieldTest, SourceRecordsNeedElevatedClearance) {
