@@ -905,6 +905,24 @@ Status Matcher::Block(const ChildRecord& r, const HiddenFields& hidden, Blocking
       st->fullest_scan = std::max(st->fullest_scan, count);
       return s;
     };
+    // A birthday list: the children with this code born on `month` and `day`, in the year
+    // `year_byte` files (none: every year), admitted when `keep` accepts their birth year.
+    auto scan_day = [&](uint8_t month, uint8_t day, std::optional<uint8_t> year_byte,
+                        const auto& keep) {
+      size_t count = 0;
+      Status s = scanner.ScanName(
+          birthday_kind, code, keys::MonthDaySlot(month, day), year_byte, posting_limit_,
+          [&](const Posting& p) {
+            ++count;
+            FeatureView fv;
+            if (fv.Parse(p.features) && keep(fv.date_of_birth().year)) {
+              admit(p.id, fv, false, family_code);
+            }
+          },
+          &complete);
+      st->fullest_scan = std::max(st->fullest_scan, count);
+      return s;
+    };
     for (uint16_t year : st->years) {
       const bool own_year = !st->dated || year == r.date_of_birth.year || year == 0;
       Status s;
@@ -917,19 +935,8 @@ Status Matcher::Block(const ChildRecord& r, const HiddenFields& hidden, Blocking
         s = scan(year, dob.month);
         for (const auto& [month, day] : other_days) {
           if (!s.ok()) break;
-          size_t count = 0;
-          s = scanner.ScanName(
-              birthday_kind, code, keys::MonthDaySlot(month, day), keys::BirthYearByte(year),
-              posting_limit_,
-              [&](const Posting& p) {
-                ++count;
-                FeatureView fv;
-                if (fv.Parse(p.features) && fv.date_of_birth().year == dob.year) {
-                  admit(p.id, fv, false, family_code);
-                }
-              },
-              &complete);
-          st->fullest_scan = std::max(st->fullest_scan, count);
+          s = scan_day(month, day, keys::BirthYearByte(year),
+                       [&](int16_t born) { return born == dob.year; });
         }
       } else if (wide) {
         s = scan(year, own_year ? std::nullopt : std::optional<uint8_t>(r.date_of_birth.month));
@@ -956,19 +963,9 @@ Status Matcher::Block(const ChildRecord& r, const HiddenFields& hidden, Blocking
     // The other years, one scan: every child with this code born on the record's month and
     // day, in any year; those of the years one digit away are kept.
     const Date& dob = r.date_of_birth;
-    size_t count = 0;
-    Status s = scanner.ScanName(
-        birthday_kind, code, keys::MonthDaySlot(dob.month, dob.day), std::nullopt, posting_limit_,
-        [&](const Posting& p) {
-          ++count;
-          FeatureView fv;
-          if (!fv.Parse(p.features)) return;
-          const int16_t year = fv.date_of_birth().year;
-          if (year == dob.year || st->years.count(static_cast<uint16_t>(year)) == 0) return;
-          admit(p.id, fv, false, true);
-        },
-        &complete);
-    st->fullest_scan = std::max(st->fullest_scan, count);
+    Status s = scan_day(dob.month, dob.day, std::nullopt, [&](int16_t born) {
+      return born != dob.year && st->years.count(static_cast<uint16_t>(born)) > 0;
+    });
     if (!s.ok()) return s;
   }
   // The children born in the record's year whose given and family names both agree with

@@ -14,18 +14,18 @@
 // postings carry (names, date, gender). Every shielded child that shares a code with the record is
 // a candidate whatever its date of birth (storage files shielded children's codes once more,
 // year-free), and so is every shielded child whose date of birth plausibly is the record's whatever
-// its names (storage files each shielded child once more under its birth year and month). These and
-// the best kMaxCandidates others are candidates (a posting carries a digest of the child's NHS and
-// pupil numbers: one that shows a number disagreeing ranks the candidate as that disagreement
-// would). Each is read only as far as it can matter: one whose posting's score plus the best
-// postcode and address levels falls short of `lower` (a shielded child: `shield_lower`) is not read
-// (for a child the record's postcode scan did not list, the best postcode level is the district's:
-// it lives elsewhere); the others are read in full — record and hidden fields, under matching
-// clearance: matching sees shielded children whole. Where the posting cannot settle an identifier
-// the record carries (its digest is the record's, or it carries none), and for candidates found by
-// identifier or decided by a reviewer, the record is read first and the hidden fields only
-// if they could lift it to the threshold. Every candidate of a record that waits in review
-// is read in full.
+// its names (storage files each shielded child once more under its birth month and day, then year).
+// These and the best kMaxCandidates others are candidates (a posting carries a digest of the
+// child's NHS and pupil numbers: one that shows a number disagreeing ranks the candidate as that
+// disagreement would). Each is read only as far as it can matter: one whose posting's score plus
+// the best postcode and address levels falls short of `lower` (a shielded child: `shield_lower`) is
+// not read (for a child the record's postcode scan did not list, the best postcode level is the
+// district's: it lives elsewhere); the others are read in full — record and hidden fields, under
+// matching clearance: matching sees shielded children whole. Where the posting cannot settle an
+// identifier the record carries (its digest is the record's, or it carries none), and for
+// candidates found by identifier or decided by a reviewer, the record is read first and the hidden
+// fields only if they could lift it to the threshold. Every candidate of a record that waits in
+// review is read in full.
 //
 // Pairwise score: each field compared gives an agreement level and a weight in bits,
 // log2(m / u), where m is the chance of that level for two records of the same child and u

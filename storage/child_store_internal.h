@@ -98,11 +98,10 @@ inline std::string PlaceHash(const ChildStore::Handles& h, const Crypto& crypto,
 // A shielded child's birth posting (keys::kShieldedBirthDayToken); empty for a child
 // without a date of birth.
 inline std::string ShieldedBirthPostingKey(const ChildRecord& r) {
-  const Date& d = r.date_of_birth;
-  if (d.empty()) return "";
-  return keys::NamePostingKey(TermKind::kShieldedPhonetic, keys::kShieldedBirthDayToken,
-                              keys::MonthDaySlot(d.month, d.day), keys::BirthYearByte(d.year),
-                              r.id);
+  std::string key;
+  keys::BirthDayPostingKeyInto(&key, TermKind::kShieldedPhonetic, keys::kShieldedBirthDayToken,
+                               r.date_of_birth, r.id);
+  return key;
 }
 // The same posting in the form before 2026-11-30 (keys::kShieldedBirthToken).
 inline std::string EarlierShieldedBirthPostingKey(const ChildRecord& r) {

@@ -41,14 +41,25 @@ void NamePostingKeyInto(std::string* out, TermKind kind, std::string_view token,
 }
 
 void NameTermKeyInto(std::string* out, TermKind kind, std::string_view token, const Date& dob, ChildId id) {
-  if (kind != TermKind::kBirthday && kind != TermKind::kBirthDay) {
+  if (kind == TermKind::kBirthDay) {
+    BirthDayPostingKeyInto(out, kind, token, dob, id);
+  } else if (kind != TermKind::kBirthday) {
     NamePostingKeyInto(out, kind, token, static_cast<uint16_t>(dob.year), dob.month, id);
   } else if (dob.empty()) {
     out->clear();
   } else {
-    const uint8_t year = kind == TermKind::kBirthDay ? BirthYearByte(dob.year) : 0;
-    NamePostingKeyInto(out, kind, token, MonthDaySlot(dob.month, dob.day), year, id);
+    NamePostingKeyInto(out, kind, token, MonthDaySlot(dob.month, dob.day), 0, id);
   }
+}
+
+void BirthDayPostingKeyInto(std::string* out, TermKind kind, std::string_view token,
+                            const Date& dob, ChildId id) {
+  if (dob.empty()) {
+    out->clear();
+    return;
+  }
+  NamePostingKeyInto(out, kind, token, MonthDaySlot(dob.month, dob.day), BirthYearByte(dob.year),
+                     id);
 }
 
 size_t NamePostingPrefixLength(std::string_view key) {

@@ -40,6 +40,11 @@ inline uint16_t MonthDaySlot(uint8_t month, uint8_t day) { return static_cast<ui
 inline uint8_t BirthYearByte(int year) {
   return static_cast<uint8_t>(std::clamp(year - 1900, 0, 255));
 }
+// The key of a posting filed by birth day, as kBirthDay postings and a shielded child's
+// birth posting (kShieldedBirthDayToken) are: MonthDaySlot of `dob`, then BirthYearByte of
+// its year. Empty without a date.
+void BirthDayPostingKeyInto(std::string* out, TermKind kind, std::string_view token,
+                            const Date& dob, ChildId id);
 // The token of a kNamePair posting: the two codes in byte order, joined by a space.
 inline std::string NamePairToken(std::string_view a, std::string_view b) {
   if (b < a) std::swap(a, b);
