@@ -177,7 +177,7 @@ FeedApplier::FeedApplier(ChildStore* store, FeedOptions options)
 // before feeds (not decodable as a parsed record) is stood in for by the child's current
 // view, which is what that source said.
 Status FeedApplier::SourcesOf(const ChildView& child, const SourceRef* skip,
-                              std::vector<SourceRecord>* out) {
+                              std::vector<SourceRecord>* out) const {
   for (const auto& ref : child.record.sources) {
     if (skip != nullptr && ref == *skip) continue;
     auto rec = store_->GetSourceRecord(ref, clearance_);
@@ -192,7 +192,7 @@ Status FeedApplier::SourcesOf(const ChildView& child, const SourceRef* skip,
   return Status::OK();
 }
 
-Status FeedApplier::LinkTo(const FeedRow& row, ChildId child, FeedChange* change) {
+Status FeedApplier::LinkTo(const FeedRow& row, ChildId child, FeedChange* change) const {
   auto view = store_->Get(child, clearance_);
   if (!view.ok()) return view.status();
   std::vector<SourceRecord> sources;
@@ -208,7 +208,8 @@ Status FeedApplier::LinkTo(const FeedRow& row, ChildId child, FeedChange* change
   return Status::OK();
 }
 
-Status FeedApplier::RebuildWithout(ChildId child, const SourceRef& removed, FeedChange* change) {
+Status FeedApplier::RebuildWithout(ChildId child, const SourceRef& removed,
+                                   FeedChange* change) const {
   auto view = store_->Get(child, clearance_);
   if (!view.ok()) return view.status();
   std::vector<SourceRecord> sources;
@@ -257,8 +258,19 @@ FeedApplier::Lookahead FeedApplier::LookAhead(const FeedRow& row, Result<SourceL
   return a;
 }
 
-Status FeedApplier::ProcessRow(const FeedRow& row, const Lookahead* ahead, FeedChange* change,
-                               FeedCounts* counts, const std::function<void(const std::string&)>& report) {
+void FeedApplier::PrepareLinked(const FeedRow& row, Lookahead* ahead) const {
+  if (!ahead->status.ok() || !ahead->link.ok()) return;
+  if (!row.withdraw && ahead->fingerprint == ahead->link->fingerprint) return;
+  FeedChange change;
+  Status s = row.withdraw ? RebuildWithout(ahead->link->child, row.record.ref, &change)
+                          : LinkTo(row, ahead->link->child, &change);
+  // A failed read is left to the row's turn, which reads again and reports it in order.
+  if (s.ok()) ahead->linked_change = std::move(change);
+}
+
+Status FeedApplier::ProcessRow(const FeedRow& row, Lookahead* ahead, FeedChange* change,
+                               FeedCounts* counts,
+                               const std::function<void(const std::string&)>& report) {
   Lookahead now;
   if (ahead == nullptr) {
     now = LookAhead(row, store_->FindSource(row.record.ref.source, row.record.ref.key));
@@ -268,9 +280,19 @@ Status FeedApplier::ProcessRow(const FeedRow& row, const Lookahead* ahead, FeedC
   change->shields_seen = ahead->shields_seen;
   const SourceRef& ref = row.record.ref;
   const Result<SourceLink>& link = ahead->link;
+  // The change built ahead, when there is one (PrepareLinked).
+  auto take_prepared = [&] {
+    if (!ahead->linked_change) return false;
+    const std::optional<uint64_t> shields_seen = change->shields_seen;
+    *change = std::move(*ahead->linked_change);
+    change->shields_seen = shields_seen;
+    ahead->linked_change.reset();
+    return true;
+  };
   if (link.ok()) {
     if (row.withdraw) {
       ++counts->withdrawn;
+      if (take_prepared()) return Status::OK();
       return RebuildWithout(link->child, ref, change);
     }
     if (ahead->fingerprint == link->fingerprint) {
@@ -278,6 +300,7 @@ Status FeedApplier::ProcessRow(const FeedRow& row, const Lookahead* ahead, FeedC
       return Status::OK();
     }
     ++counts->updated;
+    if (take_prepared()) return Status::OK();
     return LinkTo(row, link->child, change);
   }
   const Result<ReviewItem>& waiting = ahead->waiting;
@@ -435,6 +458,7 @@ Status FeedApplier::ApplyBatch(const std::string& source, uint64_t batch, const 
       slot.ahead = LookAhead(slot.row, std::move(slot.ahead.link));
       if (slot.ahead.link.ok() && slot.ahead.fingerprint != slot.ahead.link->fingerprint)
         complete(&slot);
+      if (slot.error.empty()) PrepareLinked(slot.row, &slot.ahead);
     });
   };
 
@@ -470,6 +494,12 @@ Status FeedApplier::ApplyBatch(const std::string& source, uint64_t batch, const 
       // is brought up to date with them instead (Matcher::MatchWithAdded).
       const std::string& key = row.record.ref.key;
       bool stale = touched_sources.count(key) > 0 || earlier_sources.count(key) > 0;
+      // A change built ahead from a child rewritten since is built again from the child as
+      // it is now (the other record's update, or a record linked to it meanwhile).
+      if (!stale && slot.ahead.linked_change) {
+        const ChildId child = slot.ahead.link->child;
+        stale = touched_children.count(child) > 0 || earlier_children.count(child) > 0;
+      }
       bool reached_by_new = false;
       if (!stale && slot.ahead.outcome) {
         for (const auto& c : slot.ahead.outcome->candidates) {
@@ -503,7 +533,7 @@ Status FeedApplier::ApplyBatch(const std::string& source, uint64_t batch, const 
       // child shielded now, and an update read before an archive must not bring the child
       // back. What the written sets below record is noted only once a change is applied.
       const FeedCounts counts_before = counts;
-      const Lookahead* ahead = stale ? nullptr : &slot.ahead;
+      Lookahead* ahead = stale ? nullptr : &slot.ahead;
       bool applied_change = false;
       while (true) {
         FeedChange change;

@@ -23,7 +23,8 @@
 //
 // Throughput: rows are looked up and matched in parallel a window at a time, and applied
 // in order (FeedOptions::threads, window); the next window is looked up while this one is
-// applied.
+// applied. An update's or a withdrawal's change (the child's best view rebuilt from its
+// source records) is built there too, so the applying thread mostly writes.
 //
 // Thread safety: one FeedApplier per batch; batches of one store are applied one at a time.
 #pragma once
@@ -161,21 +162,31 @@ class FeedApplier {
     BlockingProfile profile;                // of the row, when matched
     std::shared_ptr<const BlockingState> blocking;  // what the match's blocking found
     uint64_t shields_seen = 0;  // ChildStore::ShieldsSet() before the reads (FeedChange)
+    // A linked row that changes its child (an update, a withdrawal): the change, built
+    // ahead from the child and its other source records as read then (PrepareLinked). Used
+    // only while the child is not rewritten before the row's turn (then it is built again).
+    std::optional<FeedChange> linked_change;
   };
   // `link`: the row's source link, already read (FindSources, a window's at once).
   Lookahead LookAhead(const FeedRow& row, Result<SourceLink> link) const;
 
+  // For a linked row that changes its child (the row parsed in full): builds the change in
+  // `ahead->linked_change`, on the looking-up thread, so that the applying thread only
+  // writes it. Nothing for any other row.
+  void PrepareLinked(const FeedRow& row, Lookahead* ahead) const;
+
   // What one row changes; `change` is empty when nothing changes. `ahead`: the row's reads
-  // done ahead and still valid; null: read now.
-  Status ProcessRow(const FeedRow& row, const Lookahead* ahead, FeedChange* change, FeedCounts* counts,
+  // done ahead and still valid (its prepared change is moved out); null: read now.
+  Status ProcessRow(const FeedRow& row, Lookahead* ahead, FeedChange* change, FeedCounts* counts,
                     const std::function<void(const std::string&)>& report);
-  Status LinkTo(const FeedRow& row, ChildId child, FeedChange* change);
+  Status LinkTo(const FeedRow& row, ChildId child, FeedChange* change) const;
   // One attempt each of Merge and Unmerge: IsChangedSince() when the store changed between
   // the reads and the write.
   Status MergeOnce(ChildId kept, ChildId merged);
   Result<ChildId> UnmergeOnce(ChildId child, const SourceRef& ref);
-  Status RebuildWithout(ChildId child, const SourceRef& removed, FeedChange* change);
-  Status SourcesOf(const ChildView& child, const SourceRef* skip, std::vector<SourceRecord>* out);
+  Status RebuildWithout(ChildId child, const SourceRef& removed, FeedChange* change) const;
+  Status SourcesOf(const ChildView& child, const SourceRef* skip,
+                   std::vector<SourceRecord>* out) const;
 
   ChildStore* store_;
   FeedOptions options_;

@@ -1,5 +1,6 @@
 // Rows matched ahead in parallel, a window at a time, give exactly what one row after
 // another gives: the same children with the same ids, links, counts and review queue.
+#include <algorithm>
 #include <random>
 #include <sstream>
 
@@ -122,6 +123,44 @@ TEST_F(FeedWindowTest, ParallelWindowsDecideExactlyAsOneRowAfterAnother) {
       EXPECT_EQ(c.review, serial_counts.review) << what;
     }
   }
+}
+
+// An update's change is built while its window is looked up (the child and its other
+// source records as read then). A row before it in the window that rewrites the child (here
+// a second record of the same source linked to it) makes that change out of date: it is
+// built again at its turn, so the child keeps every source record.
+TEST_F(FeedWindowTest, AnUpdateBuiltAheadIsBuiltAgainWhenItsChildWasRewrittenMeanwhile) {
+  const RowSpec olivia{"h1", "Olivia", "Nowak", "2015-03-14", "F", "1 High St", "LS1 4AB"};
+  ASSERT_TRUE(Apply("health", 1, {olivia}).ok());
+  const ChildId child = LinkedChild("health", "h1");
+  ASSERT_NE(child, 0u);
+  ASSERT_TRUE(Apply("la_x", 1,
+                    {RowSpec{"x1", "Olivia", "Nowak", "2015-03-14", "F", "1 High St", "LS1 4AB"}})
+                  .ok());
+  ASSERT_EQ(LinkedChild("la_x", "x1"), child);
+
+  RowSpec twin = olivia;
+  twin.key = "h2";
+  RowSpec moved = olivia;
+  moved.address = "2 Low Road";
+  moved.postcode = "LS2 7EF";
+  FeedOptions options;
+  options.threads = 2;
+  options.window = 8;
+  FeedBatchResult r;
+  ASSERT_TRUE(Apply("health", 2, {twin, moved}, &r, options).ok());
+  EXPECT_EQ(r.counts.linked, 1u);
+  EXPECT_EQ(r.counts.updated, 1u);
+  EXPECT_EQ(LinkedChild("health", "h2"), child);
+
+  const ChildView v = Full(child);
+  std::vector<std::string> sources;
+  for (const auto& s : v.record.sources) sources.push_back(s.source + "/" + s.key);
+  std::sort(sources.begin(), sources.end());
+  EXPECT_EQ(sources, (std::vector<std::string>{"health/h1", "health/h2", "la_x/x1"}));
+  ASSERT_TRUE(v.hidden.has_value());
+  EXPECT_EQ(v.hidden->address, "2 Low Road");
+  EXPECT_EQ(v.hidden->postcode, "LS2 7EF");
 }
 
 }  // namespace
