@@ -299,7 +299,10 @@ Status ChildStore::AppendChildWrite(const FeedChange::ChildWrite& w, bool is_new
     Status m = MaterializeDerivedLinks(o, *old->hidden, batch);
     if (!m.ok()) return m;
   }
-  IndexImage image = MakeIndexImage(*options_.policy, r);
+  // An update that leaves the name postings as they are (most: a move, a new GP) writes
+  // none of them (RewriteIndexEntries), so their terms are not made.
+  const bool same_names = old && SameNamePostings(old->record, r);
+  IndexImage image = MakeIndexImage(*options_.policy, r, !same_names);
   for (const auto& t : image.terms) {
     if (t.token.empty() || t.token.size() > 255) {
       return Status::InvalidArgument("an index token must be 1 to 255 bytes");

@@ -75,7 +75,10 @@ struct IndexImage {
   std::string flags_only;     // flags, for postings without features
 };
 
-IndexImage MakeIndexImage(const IndexPolicy& policy, const ChildRecord& record);
+// `with_terms` false: the posting values only, for a write that files no name posting
+// (an update whose name postings stay as they are).
+IndexImage MakeIndexImage(const IndexPolicy& policy, const ChildRecord& record,
+                          bool with_terms = true);
 
 // The keyed fingerprint of a source's raw record ("has it changed?"), by the database's
 // scheme (Handles::row_fingerprint_xxh3).

@@ -18,9 +18,9 @@ uint64_t SourceFingerprint(const ChildStore::Handles& h, const Crypto& crypto, s
   return DecodeBigEndian64(crypto.KeyedHash(payload).data());
 }
 
-IndexImage MakeIndexImage(const IndexPolicy& policy, const ChildRecord& record) {
+IndexImage MakeIndexImage(const IndexPolicy& policy, const ChildRecord& record, bool with_terms) {
   IndexImage image;
-  policy.NameTerms(record, &image.terms);
+  if (with_terms) policy.NameTerms(record, &image.terms);
   char flags = record.shield.shielded ? keys::kPostingShielded : 0;
   image.flags_only.assign(1, flags);
   image.posting_value.assign(1, flags);
