@@ -1095,55 +1095,91 @@ void Matcher::Cut(const BlockingState& st, const HiddenFields& hidden, std::vect
   }
 }
 
-MatchOutcome Matcher::Decide(std::vector<ScoredCandidate> scored) const {
+namespace {
+
+// Decide's order: best total first, then lower child id.
+bool Before(const ScoredCandidate& a, const ScoredCandidate& b) {
+  return a.total != b.total ? a.total > b.total : a.child < b.child;
+}
+
+}  // namespace
+
+Matcher::Verdict Matcher::Judge(const ScoredCandidate* best, const ScoredCandidate* second,
+                                bool shielded, bool plausible) const {
   const MatchWeights& w = weights_;
-  std::sort(scored.begin(), scored.end(), [](const ScoredCandidate& a, const ScoredCandidate& b) {
-    return a.total != b.total ? a.total > b.total : a.child < b.child;
-  });
-  MatchOutcome out;
-  // A shielded child at or above `lower`, or sharing an identifier, is involved: the record
-  // neither makes a child nor updates an unshielded one. One at or above `shield_lower`
-  // only is plausible: the record makes no child (it waits, shielded), but a child above
-  // `upper` or between the thresholds decides as if the shielded child were not there.
-  bool plausible = false;
-  for (const auto& c : scored) {
-    if (c.shielded && (c.total >= w.lower || c.identifier_agrees)) out.shielded = true;
-    if (c.shielded && c.total >= w.shield_lower) plausible = true;
-  }
-  out.candidates = std::move(scored);
-  const auto& cands = out.candidates;
-  auto review = [&out](std::string why) {
-    out.decision = MatchDecision::kReview;
-    out.reason = std::move(why);
-    return out;
+  Verdict v;
+  v.shielded = shielded;
+  auto review = [&v](const char* why) {
+    v.decision = MatchDecision::kReview;
+    v.reason = why;
+    return v;
   };
-  if (cands.empty() || (cands[0].total < w.lower && !out.shielded)) {
+  if (best == nullptr || (best->total < w.lower && !shielded)) {
     if (plausible) {
-      out.shielded = true;
+      v.shielded = true;
       return review("plausibly a shielded child (at or above the shielded threshold)");
     }
-    out.decision = MatchDecision::kNew;
-    out.reason = cands.empty() ? "no candidate" : "every candidate below the lower threshold";
-    return out;
+    v.decision = MatchDecision::kNew;
+    v.reason = best == nullptr ? "no candidate" : "every candidate below the lower threshold";
+    return v;
   }
-  const ScoredCandidate& best = cands[0];
-  if (best.total < w.upper) {
-    return review(out.shielded && best.total < w.lower
-                      ? "shares an identifier with a shielded child"
-                      : "best candidate between the thresholds");
+  if (best->total < w.upper) {
+    return review(shielded && best->total < w.lower ? "shares an identifier with a shielded child"
+                                                    : "best candidate between the thresholds");
   }
-  if (cands.size() > 1 && cands[1].total >= w.upper) return review("more than one candidate above the upper threshold");
-  if (!best.identifier_agrees) {
-    const bool strong = best.total >= w.upper + w.strong_margin;
-    if (best.given_disagrees) return review("the given names disagree and no identifier agrees");
-    if (best.names_disagree && !strong) return review("the family names disagree and no identifier agrees");
-    if (best.dob_disagrees && !strong) return review("the dates of birth disagree and no identifier agrees");
+  if (second != nullptr && second->total >= w.upper)
+    return review("more than one candidate above the upper threshold");
+  if (!best->identifier_agrees) {
+    const bool strong = best->total >= w.upper + w.strong_margin;
+    if (best->given_disagrees) return review("the given names disagree and no identifier agrees");
+    if (best->names_disagree && !strong)
+      return review("the family names disagree and no identifier agrees");
+    if (best->dob_disagrees && !strong)
+      return review("the dates of birth disagree and no identifier agrees");
   }
-  if (out.shielded && !best.shielded) return review("a shielded child is also a plausible match");
-  out.decision = MatchDecision::kLink;
-  out.child = best.child;
-  out.reason = "above the upper threshold";
+  if (shielded && !best->shielded) return review("a shielded child is also a plausible match");
+  v.decision = MatchDecision::kLink;
+  v.reason = "above the upper threshold";
+  return v;
+}
+
+// A shielded child at or above `lower`, or sharing an identifier, is involved: the record
+// neither makes a child nor updates an unshielded one. One at or above `shield_lower` only
+// is plausible: the record makes no child (it waits, shielded), but a child above `upper`
+// or between the thresholds decides as if the shielded child were not there.
+MatchOutcome Matcher::Decide(std::vector<ScoredCandidate> scored) const {
+  std::sort(scored.begin(), scored.end(), Before);
+  bool shielded = false, plausible = false;
+  for (const auto& c : scored) {
+    if (c.shielded && (c.total >= weights_.lower || c.identifier_agrees)) shielded = true;
+    if (c.shielded && c.total >= weights_.shield_lower) plausible = true;
+  }
+  MatchOutcome out;
+  out.candidates = std::move(scored);
+  const auto& cands = out.candidates;
+  const Verdict v = Judge(cands.empty() ? nullptr : &cands[0],
+                          cands.size() > 1 ? &cands[1] : nullptr, shielded, plausible);
+  out.decision = v.decision;
+  out.shielded = v.shielded;
+  out.reason = v.reason;
+  if (v.decision == MatchDecision::kLink) out.child = cands[0].child;
   return out;
+}
+
+MatchDecision Matcher::DecisionOf(const std::vector<ScoredCandidate>& scored) const {
+  const ScoredCandidate *best = nullptr, *second = nullptr;
+  bool shielded = false, plausible = false;
+  for (const auto& c : scored) {
+    if (c.shielded && (c.total >= weights_.lower || c.identifier_agrees)) shielded = true;
+    if (c.shielded && c.total >= weights_.shield_lower) plausible = true;
+    if (best == nullptr || Before(c, *best)) {
+      second = best;
+      best = &c;
+    } else if (second == nullptr || Before(c, *second)) {
+      second = &c;
+    }
+  }
+  return Judge(best, second, shielded, plausible).decision;
 }
 
 Result<MatchOutcome> Matcher::Match(const SourceRecord& in,
@@ -1352,7 +1388,7 @@ Result<MatchOutcome> Matcher::Finish(const SourceRecord& in, const BlockingState
     }
   };
   mark_unread(stay_unread);
-  if (!rest.empty() && decided == 0 && Decide(scored).decision == MatchDecision::kReview) {
+  if (!rest.empty() && decided == 0 && DecisionOf(scored) == MatchDecision::kReview) {
     s = open(rest);
     if (!s.ok()) return s;
   } else {

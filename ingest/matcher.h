@@ -188,6 +188,13 @@ class Matcher {
 
   const MatchWeights& weights() const { return weights_; }
 
+  // The decision on scored candidates (the rules docs/matching.md gives), with the
+  // candidates best first.
+  MatchOutcome Decide(std::vector<ScoredCandidate> scored) const;
+  // What Decide would decide on `scored`, without copying or reordering it: Finish asks
+  // this before reading more, of a list that may hold hundreds of shielded namesakes.
+  MatchDecision DecisionOf(const std::vector<ScoredCandidate>& scored) const;
+
  private:
   // Runs blocking's scans into `state` (empty on entry).
   Status Block(const ChildRecord& record, const HiddenFields& hidden, BlockingState* state) const;
@@ -208,7 +215,15 @@ class Matcher {
   void Cut(const BlockingState& state, const HiddenFields& hidden, std::vector<CutCandidate>* out) const;
   // Reads the candidates Cut leaves as far as they matter, and decides.
   Result<MatchOutcome> Finish(const SourceRecord& incoming, const BlockingState& blocked) const;
-  MatchOutcome Decide(std::vector<ScoredCandidate> scored) const;
+  struct Verdict {
+    MatchDecision decision = MatchDecision::kNew;
+    bool shielded = false;  // the outcome's `shielded`
+    const char* reason = "";
+  };
+  // Decide's rules, given its best two candidates (null: none) and whether any candidate
+  // involves (`shielded`) or plausibly is (`plausible`) a shielded child.
+  Verdict Judge(const ScoredCandidate* best, const ScoredCandidate* second, bool shielded,
+                bool plausible) const;
 
   const ChildStore* store_;
   MatchWeights weights_;
