@@ -107,6 +107,33 @@ size_t FillRow(std::string_view a, std::string_view b, size_t i, const size_t* a
   return row_min;
 }
 
+// The longest strings CountsBound takes: its counts are 16-bit.
+constexpr size_t kMaxCounted = 4096;
+
+// Half the difference of the two strings' byte counts, rounded up: a lower bound on their
+// edit distance, since an edit changes the counts by at most two (a substitution takes one
+// byte away and adds another; a transposition changes none).
+size_t CountsBound(std::string_view a, std::string_view b) {
+  int16_t counts[256] = {};
+  for (unsigned char c : a) ++counts[c];
+  for (unsigned char c : b) --counts[c];
+  // A byte `a` holds more of is in `a`, one `b` holds more of in `b`: each counted once.
+  size_t diff = 0;
+  for (unsigned char c : a) {
+    if (counts[c] > 0) {
+      diff += static_cast<size_t>(counts[c]);
+      counts[c] = 0;
+    }
+  }
+  for (unsigned char c : b) {
+    if (counts[c] < 0) {
+      diff += static_cast<size_t>(-counts[c]);
+      counts[c] = 0;
+    }
+  }
+  return (diff + 1) / 2;
+}
+
 }  // namespace
 
 double JaroWinkler(std::string_view a, std::string_view b) {
@@ -124,6 +151,9 @@ size_t EditDistance(std::string_view a, std::string_view b, size_t max_distance)
   // (and max_distance + 1 below cannot overflow).
   const bool can_stop = max_distance < a.size();
   if (can_stop && a.size() - b.size() > max_distance) return max_distance + 1;
+  // Most pairs of different names are told apart here, without the table.
+  if (can_stop && a.size() <= kMaxCounted && CountsBound(a, b) > max_distance)
+    return max_distance + 1;
 
   const size_t width = b.size() + 1;
   Scratch<size_t> above2(width), above(width), row(width);

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <limits>
 #include <ostream>
+#include <random>
 #include <string>
 #include <string_view>
 
@@ -106,6 +107,38 @@ TEST(EditDistanceTest, StopsEarlyAboveLimit) {
   EXPECT_GT(EditDistance("", "abcd", 3), 3u);
   EXPECT_GT(EditDistance("smith", "smyth", 0), 0u);
   EXPECT_EQ(EditDistance("smith", "smith", 0), 0u);
+}
+
+// With a limit the answer is the distance whenever it is within the limit, and above the
+// limit otherwise: checked against the whole table (no limit) on random strings over a
+// small alphabet, where most pairs are a few edits apart and shortcuts are tempted.
+TEST(EditDistanceTest, ALimitChangesOnlyAnswersAboveIt) {
+  std::mt19937 rng(11);
+  auto random_string = [&rng](size_t max_len) {
+    std::string s(rng() % (max_len + 1), ' ');
+    for (char& c : s) c = "ABCDE-' "[rng() % 8];
+    return s;
+  };
+  size_t within = 0;
+  for (int i = 0; i < 20000; ++i) {
+    const std::string a = random_string(9);
+    std::string b = i % 2 ? random_string(9) : a;
+    if (i % 2 == 0) {  // a few edits of a
+      for (size_t k = rng() % 4; k > 0 && !b.empty(); --k)
+        b[rng() % b.size()] = "ABCXYZ"[rng() % 6];
+    }
+    const size_t exact = EditDistance(a, b, kNoLimit);
+    for (size_t limit : {0u, 1u, 2u, 3u}) {
+      const size_t got = EditDistance(a, b, limit);
+      if (exact <= limit) {
+        ++within;
+        ASSERT_EQ(got, exact) << a << " / " << b << " limit " << limit;
+      } else {
+        ASSERT_GT(got, limit) << a << " / " << b << " limit " << limit;
+      }
+    }
+  }
+  EXPECT_GT(within, 10000u);
 }
 
 TEST(EditDistanceTest, LongStringsUseFallback) {
