@@ -202,8 +202,14 @@ NameVariants NameVariants::FromCsv(std::string_view nicknames_csv, std::string_v
   NameVariants variants;
   const GroupTable groups = BuildGroups(nicknames_csv, variants_csv);
   // Keys arrive in sorted order, so each member's key list is sorted and unique.
+  uint32_t id = 0;
   for (const auto& [key, members] : groups) {
-    for (const std::string& member : members) variants.groups_of_[member].push_back(key);
+    for (const std::string& member : members) {
+      Member& m = variants.groups_of_[member];
+      m.keys.push_back(key);
+      m.ids.push_back(id);
+    }
+    ++id;
   }
   variants.group_count_ = groups.size();
   return variants;
@@ -212,7 +218,13 @@ NameVariants NameVariants::FromCsv(std::string_view nicknames_csv, std::string_v
 std::span<const std::string> NameVariants::Groups(std::string_view folded) const {
   const auto it = groups_of_.find(folded);
   if (it == groups_of_.end()) return {};
-  return it->second;
+  return it->second.keys;
+}
+
+std::span<const uint32_t> NameVariants::GroupIds(std::string_view folded) const {
+  const auto it = groups_of_.find(folded);
+  if (it == groups_of_.end()) return {};
+  return it->second.ids;
 }
 
 bool NameVariants::AreVariants(std::string_view a, std::string_view b) const {

@@ -9,10 +9,11 @@
 // Thread safety: immutable after construction; Default() is safe to call from any thread.
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
-#include <functional>
 #include <unordered_map>
 #include <vector>
 
@@ -31,6 +32,11 @@ class NameVariants {
   // a name in no group -> empty. Sorted, no duplicates.
   std::span<const std::string> Groups(std::string_view folded) const;
 
+  // The same groups as numbers (ids in the order of their keys): sorted, no duplicates.
+  // Two names are variants when their ids meet; a caller that compares one name with many
+  // keeps its ids instead of looking both names up each time.
+  std::span<const uint32_t> GroupIds(std::string_view folded) const;
+
   // True when the two folded names share a group (a name is not its own variant here:
   // AreVariants("anna", "anna") is true only if "anna" is in a group).
   bool AreVariants(std::string_view a, std::string_view b) const;
@@ -44,7 +50,11 @@ class NameVariants {
     using is_transparent = void;
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
-  std::unordered_map<std::string, std::vector<std::string>, Hash, std::equal_to<>> groups_of_;
+  struct Member {
+    std::vector<std::string> keys;  // of its groups, sorted
+    std::vector<uint32_t> ids;      // the same groups' ids, in the same order
+  };
+  std::unordered_map<std::string, Member, Hash, std::equal_to<>> groups_of_;
   size_t group_count_ = 0;
 };
 

@@ -34,6 +34,7 @@ struct Name {
   std::string canonical;
   std::vector<std::string> parts;
   std::vector<std::string> codes;  // primary and alternate codes of every part
+  std::vector<uint32_t> groups;    // nickname groups of every part (NameVariants::GroupIds)
   bool empty() const { return parts.empty(); }
 };
 
@@ -45,7 +46,10 @@ Name Prepare(std::string_view raw) {
     PhoneticCodes c = DoubleMetaphone(p);
     if (!c.primary.empty()) n.codes.push_back(c.primary);
     if (!c.alternate.empty() && c.alternate != c.primary) n.codes.push_back(c.alternate);
+    for (uint32_t g : NameVariants::Default().GroupIds(p)) n.groups.push_back(g);
   }
+  std::sort(n.groups.begin(), n.groups.end());
+  n.groups.erase(std::unique(n.groups.begin(), n.groups.end()), n.groups.end());
   return n;
 }
 
@@ -161,11 +165,15 @@ bool IsTypo(const std::string& a, const std::string& b) {
   return EditDistance(a, b, allowed) <= allowed && JaroWinkler(a, b) >= 0.85;
 }
 
+// Some part of each is in one nickname group: their parts' groups, prepared once a name
+// (Prepare), meet.
 bool AreNicknames(const Name& a, const Name& b) {
-  const auto& variants = NameVariants::Default();
-  for (const auto& x : a.parts) {
-    for (const auto& y : b.parts) {
-      if (variants.AreVariants(x, y)) return true;
+  for (size_t i = 0, j = 0; i < a.groups.size() && j < b.groups.size();) {
+    if (a.groups[i] == b.groups[j]) return true;
+    if (a.groups[i] < b.groups[j]) {
+      ++i;
+    } else {
+      ++j;
     }
   }
   return false;

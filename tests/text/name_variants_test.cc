@@ -195,6 +195,34 @@ TEST_F(DefaultTablesTest, GroupsHoldCanonicalNames) {
   EXPECT_EQ(std::adjacent_find(groups.begin(), groups.end()), groups.end());
 }
 
+// GroupIds numbers the groups Groups names: as many, sorted, and two names' ids meet
+// exactly when the names are variants (the matcher compares ids, prepared once a name).
+TEST_F(DefaultTablesTest, GroupIdsMeetExactlyWhenTheNamesAreVariants) {
+  const std::vector<std::string> names = {
+      "bill",      "william", "will",   "liam",      "betty",    "elizabeth", "libby",  "beth",
+      "al",        "albert",  "alfred", "alexander", "alex",     "sasha",     "jack",   "john",
+      "johnny",    "james",   "jim",    "harry",     "henry",    "ted",       "edward", "edw",
+      "eliz",      "olivia",  "livvy",  "oliver",    "ollie",    "george",    "emily",  "sophie",
+      "grace",     "imogen",  "immy",   "zzyzx",     "mohammed", "muhammad",  "kate",   "catherine",
+      "katherine", "kath",    "sam",    "samuel",    "samantha"};
+  size_t meeting = 0;
+  for (const auto& a : names) {
+    const std::span<const uint32_t> ids = variants_.GroupIds(a);
+    EXPECT_EQ(ids.size(), variants_.Groups(a).size()) << a;
+    EXPECT_TRUE(std::is_sorted(ids.begin(), ids.end())) << a;
+    EXPECT_EQ(std::adjacent_find(ids.begin(), ids.end()), ids.end()) << a;
+    for (const auto& b : names) {
+      const std::span<const uint32_t> other = variants_.GroupIds(b);
+      const bool meet =
+          std::find_first_of(ids.begin(), ids.end(), other.begin(), other.end()) != ids.end();
+      EXPECT_EQ(meet, variants_.AreVariants(a, b)) << a << " ~ " << b;
+      meeting += meet && a != b;
+    }
+  }
+  EXPECT_GT(meeting, 40u);  // the list holds many variant pairs, not only strangers
+  EXPECT_TRUE(variants_.GroupIds("zzyzx").empty());
+}
+
 // Pairs British users would expect that neither shipped table holds. If the data grows
 // to cover them, move them to BritishVariants.
 // The shipped list leans American; data/nicknames/british.csv closes the gaps British
