@@ -289,6 +289,44 @@ bool DobPlausible(const Date& a, const Date& b) {
   return a.empty() || b.empty() || a == b || DatesSwapped(a, b) || OneDigitApart(a, b);
 }
 
+}  // namespace
+
+std::vector<std::pair<uint8_t, uint8_t>> PlausibleDays(const Date& d) {
+  std::vector<std::pair<uint8_t, uint8_t>> out;
+  if (d.empty()) return out;
+  auto consider = [&](int month, int day) {
+    if (month >= 1 && month <= 12 && day >= 1 && day <= 31 &&
+        DobPlausible(d, Date{d.year, static_cast<uint8_t>(month), static_cast<uint8_t>(day)})) {
+      out.emplace_back(static_cast<uint8_t>(month), static_cast<uint8_t>(day));
+    }
+  };
+  // In the same year a plausible date is the date itself, day and month swapped, or a slip
+  // in the four digits MMDD: one digit changed, or two neighbours swapped (a swap across
+  // the year's last digit changes the year).
+  consider(d.month, d.day);
+  consider(d.day, d.month);
+  const int digits[4] = {d.month / 10, d.month % 10, d.day / 10, d.day % 10};
+  auto consider_digits = [&](const int(&x)[4]) { consider(x[0] * 10 + x[1], x[2] * 10 + x[3]); };
+  for (int pos = 0; pos < 4; ++pos) {
+    for (int v = 0; v <= 9; ++v) {
+      if (v == digits[pos]) continue;
+      int x[4] = {digits[0], digits[1], digits[2], digits[3]};
+      x[pos] = v;
+      consider_digits(x);
+    }
+  }
+  for (int pos = 0; pos < 3; ++pos) {
+    int x[4] = {digits[0], digits[1], digits[2], digits[3]};
+    std::swap(x[pos], x[pos + 1]);
+    consider_digits(x);
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+namespace {
+
 // The months of a dated record's birth year holding a day that is a plausible date of
 // birth for it: its own month, those one digit away, the month its day names (day and
 // month swapped), and any a transposition across month and day gives.
@@ -884,13 +922,9 @@ Status Matcher::Block(const ChildRecord& r, const HiddenFields& hidden, Blocking
   // shielded children's birth postings are read day by day too.
   std::vector<std::pair<uint8_t, uint8_t>> plausible_days, other_days;
   if (st->dated) {
-    const Date& dob = r.date_of_birth;
-    for (uint8_t m = 1; m <= 12; ++m) {
-      for (uint8_t day = 1; day <= 31; ++day) {
-        if (!DobPlausible(dob, Date{dob.year, m, day})) continue;
-        plausible_days.emplace_back(m, day);
-        if (m != dob.month) other_days.emplace_back(m, day);
-      }
+    plausible_days = PlausibleDays(r.date_of_birth);
+    for (const auto& [m, day] : plausible_days) {
+      if (m != r.date_of_birth.month) other_days.emplace_back(m, day);
     }
   }
   if (st->dated) {

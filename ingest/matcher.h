@@ -53,6 +53,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "storage/child_store.h"
@@ -262,6 +263,11 @@ AddedChild MakeAddedChild(ChildId id, const ChildRecord& r, const HiddenFields& 
 // (ingest/written_since.h) files children by what this needs them to share with a record:
 // a rule added here that needs none of those must be added there too.
 bool CouldBeCandidate(const BlockingProfile& record, const BlockingProfile& child);
+
+// The dates of `d`'s own birth year that plausibly are `d` (its date of birth level is
+// not "disagree"), as (month, day), month 1..12 and day 1..31, in that order; none for no
+// date. Blocking seeks each in the birth day lists.
+std::vector<std::pair<uint8_t, uint8_t>> PlausibleDays(const Date& d);
 
 // Share of the population with this folded surname (UK surname frequencies), or 0 when
 // the name is not in the table.
