@@ -159,6 +159,13 @@ bool SharesPart(const Name& a, const Name& b) {
   return false;
 }
 
+// SharesPart of two names known to differ: two names of one part each then share none
+// (a one-part name is its canonical form), which is told without reading the parts.
+bool DifferentNamesSharePart(const Name& a, const Name& b) {
+  if (a.parts.size() == 1 && b.parts.size() == 1) return false;
+  return SharesPart(a, b);
+}
+
 // One or two typing slips: an edit distance of 1 for short names, 2 for longer ones.
 bool IsTypo(const std::string& a, const std::string& b) {
   const size_t allowed = std::min(a.size(), b.size()) >= 6 ? 2 : 1;
@@ -188,7 +195,7 @@ struct Level {
 // agreement on this surname.
 Level CompareFamily(const Name& a, const Name& b, double exact_weight, const MatchWeights& w) {
   if (a.canonical == b.canonical) return {"exact", exact_weight};
-  if (SharesPart(a, b)) return {"part", w.family_part};
+  if (DifferentNamesSharePart(a, b)) return {"part", w.family_part};
   if (IsTypo(a.canonical, b.canonical)) return {"typo", w.family_typo};
   if (SharesCode(a, b)) return {"phonetic", w.family_phonetic};
   return {"disagree", w.family_disagree};
@@ -205,7 +212,7 @@ Level CompareGiven(const Name& a, const Name& b, const MatchWeights& w) {
   auto take = [&best](Level l) {
     if (l.weight > best.weight) best = l;
   };
-  if (SharesPart(a, b)) take({"part", w.given_typo});
+  if (DifferentNamesSharePart(a, b)) take({"part", w.given_typo});
   if (IsTypo(a.canonical, b.canonical)) take({"typo", w.given_typo});
   if (AreNicknames(a, b)) take({"nickname", w.given_nickname});
   if (SharesCode(a, b)) take({"phonetic", w.given_phonetic});
