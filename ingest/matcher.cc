@@ -335,17 +335,13 @@ std::vector<std::pair<uint8_t, uint8_t>> PlausibleDays(const Date& d) {
 namespace {
 
 // The months of a dated record's birth year holding a day that is a plausible date of
-// birth for it: its own month, those one digit away, the month its day names (day and
-// month swapped), and any a transposition across month and day gives.
-std::vector<uint8_t> PlausibleMonths(const Date& d) {
+// birth for it (`days`: its PlausibleDays): its own month, those one digit away, the month
+// its day names (day and month swapped), and any a transposition across month and day
+// gives.
+std::vector<uint8_t> PlausibleMonths(const std::vector<std::pair<uint8_t, uint8_t>>& days) {
   std::vector<uint8_t> months;
-  for (uint8_t m = 1; m <= 12; ++m) {
-    for (uint8_t day = 1; day <= 31; ++day) {
-      if (DobPlausible(d, Date{d.year, m, day})) {
-        months.push_back(m);
-        break;
-      }
-    }
+  for (const auto& day : days) {  // in order: a month's days are together
+    if (months.empty() || months.back() != day.first) months.push_back(day.first);
   }
   return months;
 }
@@ -995,7 +991,7 @@ Status Matcher::Block(const ChildRecord& r, const HiddenFields& hidden, Blocking
         // the code whose date plausibly is the record's is still reached; what the cut
         // loses is children whose names both agree and whose date no slip explains.
         if (s.ok() && !complete && st->dated && year == r.date_of_birth.year) {
-          for (uint8_t month : PlausibleMonths(r.date_of_birth)) {
+          for (uint8_t month : PlausibleMonths(plausible_days)) {
             if (s.ok()) s = scan(year, month);
           }
         }
@@ -1196,26 +1192,7 @@ Matcher::Verdict Matcher::Judge(const ScoredCandidate* best, const ScoredCandida
 // neither makes a child nor updates an unshielded one. One at or above `shield_lower` only
 // is plausible: the record makes no child (it waits, shielded), but a child above `upper`
 // or between the thresholds decides as if the shielded child were not there.
-MatchOutcome Matcher::Decide(std::vector<ScoredCandidate> scored) const {
-  std::sort(scored.begin(), scored.end(), Before);
-  bool shielded = false, plausible = false;
-  for (const auto& c : scored) {
-    if (c.shielded && (c.total >= weights_.lower || c.identifier_agrees)) shielded = true;
-    if (c.shielded && c.total >= weights_.shield_lower) plausible = true;
-  }
-  MatchOutcome out;
-  out.candidates = std::move(scored);
-  const auto& cands = out.candidates;
-  const Verdict v = Judge(cands.empty() ? nullptr : &cands[0],
-                          cands.size() > 1 ? &cands[1] : nullptr, shielded, plausible);
-  out.decision = v.decision;
-  out.shielded = v.shielded;
-  out.reason = v.reason;
-  if (v.decision == MatchDecision::kLink) out.child = cands[0].child;
-  return out;
-}
-
-MatchDecision Matcher::DecisionOf(const std::vector<ScoredCandidate>& scored) const {
+Matcher::Verdict Matcher::Weigh(const std::vector<ScoredCandidate>& scored) const {
   const ScoredCandidate *best = nullptr, *second = nullptr;
   bool shielded = false, plausible = false;
   for (const auto& c : scored) {
@@ -1228,7 +1205,25 @@ MatchDecision Matcher::DecisionOf(const std::vector<ScoredCandidate>& scored) co
       second = &c;
     }
   }
-  return Judge(best, second, shielded, plausible).decision;
+  Verdict v = Judge(best, second, shielded, plausible);
+  if (v.decision == MatchDecision::kLink) v.child = best->child;
+  return v;
+}
+
+MatchOutcome Matcher::Decide(std::vector<ScoredCandidate> scored) const {
+  const Verdict v = Weigh(scored);
+  MatchOutcome out;
+  out.decision = v.decision;
+  out.child = v.child;
+  out.shielded = v.shielded;
+  out.reason = v.reason;
+  std::sort(scored.begin(), scored.end(), Before);
+  out.candidates = std::move(scored);
+  return out;
+}
+
+MatchDecision Matcher::DecisionOf(const std::vector<ScoredCandidate>& scored) const {
+  return Weigh(scored).decision;
 }
 
 Result<MatchOutcome> Matcher::Match(const SourceRecord& in,

@@ -218,6 +218,7 @@ class Matcher {
   Result<MatchOutcome> Finish(const SourceRecord& incoming, const BlockingState& blocked) const;
   struct Verdict {
     MatchDecision decision = MatchDecision::kNew;
+    ChildId child = 0;      // with kLink: the best candidate
     bool shielded = false;  // the outcome's `shielded`
     const char* reason = "";
   };
@@ -225,6 +226,9 @@ class Matcher {
   // involves (`shielded`) or plausibly is (`plausible`) a shielded child.
   Verdict Judge(const ScoredCandidate* best, const ScoredCandidate* second, bool shielded,
                 bool plausible) const;
+  // The verdict on `scored` in any order: one pass finds the best two and the shield flags
+  // for Judge. Decide and DecisionOf both decide by it.
+  Verdict Weigh(const std::vector<ScoredCandidate>& scored) const;
 
   const ChildStore* store_;
   MatchWeights weights_;

@@ -199,6 +199,10 @@ TEST_F(MatcherBlockingTest, BothNamesAgreeingWithTheYearAndTheDayWrongIsReachedO
   EXPECT_TRUE(Reaches(two_slips));
   EXPECT_TRUE(Reaches({"h1", "Oliver", "Smith", "2013-04-12", "M"}));
   EXPECT_TRUE(Reaches({"h1", "Smith", "Oliver", "2016-04-12", "M"}));
+  // A birth year cut short by a scan limit is read again month by month, the months a slip
+  // in the date could give (PlausibleMonths).
+  EXPECT_TRUE(Reaches({"h1", "Oliver", "Smith", "2015-05-12", "M"}, 5)) << "month digit wrong";
+  EXPECT_TRUE(Reaches({"h1", "Oliver", "Smith", "2015-12-04", "M"}, 5)) << "day and month swapped";
   // A child written now gets no birthday posting either, and the check agrees.
   std::vector<NewChild> late = AsNewChildren({{"late", "Ada", "Byron", "2016-12-10", "F"}});
   ASSERT_TRUE(store_->InsertChildren(late).ok());

@@ -1,7 +1,9 @@
 // Matcher::DecisionOf, which Finish asks before reading more candidates, decides exactly
-// as Matcher::Decide does, without copying or reordering the list.
+// as Matcher::Decide does, without copying or reordering the list; and both decide the same
+// whatever order the candidates come in (they find the best two in one pass, not by sorting).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
 
 #include "ingest/matcher.h"
@@ -50,6 +52,22 @@ TEST(MatcherDecideTest, DecisionOfDecidesAsDecide) {
     const MatchOutcome full = matcher.Decide(list);
     ASSERT_EQ(quick, full.decision) << "list " << i;
     ++by_decision[static_cast<int>(full.decision)];
+    // Candidates best first; a link is to the first; two above `upper` never link.
+    for (size_t k = 1; k < full.candidates.size(); ++k) {
+      const ScoredCandidate &a = full.candidates[k - 1], &b = full.candidates[k];
+      ASSERT_TRUE(a.total > b.total || (a.total == b.total && a.child < b.child)) << "list " << i;
+    }
+    if (full.decision == MatchDecision::kLink) {
+      ASSERT_EQ(full.child, full.candidates[0].child) << "list " << i;
+      ASSERT_TRUE(full.candidates.size() < 2 || full.candidates[1].total < matcher.weights().upper)
+          << "list " << i;
+    }
+    // The same decision in other orders of the same list.
+    std::vector<ScoredCandidate> shuffled = list;
+    for (int k = 0; k < 4; ++k) {
+      std::shuffle(shuffled.begin(), shuffled.end(), rng);
+      ASSERT_EQ(matcher.DecisionOf(shuffled), full.decision) << "list " << i;
+    }
     // Untouched: Finish goes on reading the list by position.
     ASSERT_EQ(list.size(), before.size());
     for (size_t k = 0; k < list.size(); ++k) ASSERT_EQ(list[k].child, before[k].child);
