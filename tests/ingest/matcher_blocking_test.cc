@@ -454,6 +454,37 @@ TEST_F(MatcherHiddenReadTest, APostingShowingTheNhsNumberDisagreesSparesTheRead)
   EXPECT_NEAR(c->total, -12.1, 1e-9);
 }
 
+// A posting's middle names count as the child's record's do: a given name that is one of
+// them scores "middle" from the posting alone, for a name of one part or of several. The
+// candidates are left unread, so their totals are what their postings carry.
+TEST_F(MatcherHiddenReadTest, APostingsMiddleNamesScoreAsTheRecords) {
+  std::vector<NewChild> children = AsNewChildren({
+      {"c5", "Grace", "Okafor", "2016-03-22", "M", "2 Low St", "LS2 2CD", "9434765870"},
+      {"c6", "Grace", "Nowak", "2016-03-22", "M", "3 Low St", "LS2 2CD", "9434765870"},
+      {"c7", "Grace", "Adeyemi", "2016-03-22", "M", "4 Low St", "LS2 2CD", "9434765870"},
+  });
+  children[0].record.middle_names = "Amelia";
+  children[1].record.middle_names = "Rose Amelia-Jane";
+  children[2].record.middle_names = "Amelie Rose";  // no part is the record's given name
+  auto ids = store_->InsertChildren(children);
+  ASSERT_TRUE(ids.ok()) << ids.status().ToString();
+
+  const RowSpec spec{"h1", "Amelia", "Whitfield", "2016-03-02", "F", "", "", "9434765919"};
+  MatchOutcome out = Match(spec);
+  FeedRow row = MakeRow(spec);
+  const HiddenFields no_hidden;
+  const char* given_level[] = {"middle", "middle", "disagree"};
+  for (size_t i = 0; i < ids->size(); ++i) {
+    const ChildId id = ids->at(i);
+    const ScoredCandidate* c = Find(out, id);
+    ASSERT_NE(c, nullptr) << id;
+    EXPECT_TRUE(Has(*c, "record", "unread")) << id;
+    const ScoredCandidate full = matcher_->Compare(row.record.record, no_hidden, Full(id));
+    EXPECT_TRUE(Has(full, "given_name", given_level[i])) << id;
+    EXPECT_DOUBLE_EQ(c->total, full.total) << id;
+  }
+}
+
 TEST_F(MatcherHiddenReadTest, ACandidateNotAtTheRecordsPostcodeCanGainOnlyTheDistrict) {
   // With gender disagreeing at -7, c2's posting scores -2.5. At the record's postcode its
   // postcode and address could add 15 (read); elsewhere at most the district's 4 and the
