@@ -563,6 +563,15 @@ double HiddenFieldsBoundElsewhere(const MatchWeights& w, const HiddenFields& h) 
   return bound;
 }
 
+// As HiddenFieldsBound, for a candidate known to live in another district than the
+// record: its postcode can only disagree.
+double HiddenFieldsBoundOtherDistrict(const MatchWeights& w, const HiddenFields& h) {
+  double bound = 0;
+  if (!h.postcode.empty()) bound += std::max(0.0, w.postcode_disagree);
+  if (!h.address.empty()) bound += std::max({0.0, w.address_exact, w.address_close});
+  return bound;
+}
+
 // A posting's light score: the record compared with what the posting carries (names,
 // date, gender, and an identifier whose digest disagrees), exactly as with the child's
 // record. A child with a name of 255 bytes or
@@ -767,6 +776,7 @@ ScoredCandidate Matcher::Compare(const ChildRecord& record, const HiddenFields& 
 struct BlockingState {
   ChildRecord record;
   std::string postcode;  // the record's
+  std::optional<uint8_t> district;  // its district's digest (ChildStore::DistrictDigest)
   std::vector<std::string> given_codes, family_codes;
   std::set<std::string> codes;  // every code scanned, in scan order
   std::set<uint16_t> years;
@@ -784,6 +794,9 @@ struct BlockingState {
   std::vector<ChildId> by_id;     // sharing an identifier
   std::vector<ChildId> shielded;  // sharing a code or a plausible date of birth, shielded
   std::unordered_map<ChildId, double> shielded_light;  // each one's light score
+  // Shielded, and a posting of theirs shows they live in another district than the record
+  // (Posting::district): their postcode can only disagree.
+  std::unordered_set<ChildId> shielded_elsewhere;
   std::vector<std::pair<double, ChildId>> ranked;  // admitted by a scan, light score
   std::unordered_set<ChildId> visited;             // by_id and ranked
   // Read whatever their posting scores: children with a name that may have been cut to
@@ -868,6 +881,7 @@ struct BlockingState {
 Status Matcher::Block(const ChildRecord& r, const HiddenFields& hidden, BlockingState* st) const {
   st->record = r;
   st->postcode = hidden.postcode;
+  if (!hidden.postcode.empty()) st->district = store_->DistrictDigest(hidden.postcode);
   if (!r.nhs_number.empty()) {
     Status s = store_->FindByIdentifier(keys::IdKind::kNhsNumber, r.nhs_number, &st->by_id);
     if (!s.ok()) return s;
@@ -1058,6 +1072,8 @@ Status Matcher::Block(const ChildRecord& r, const HiddenFields& hidden, Blocking
   // A shielded child found by the scans below is a candidate however it ranks, with the
   // light score its posting gives (a posting that does not parse: read whatever it scores).
   auto add_shielded = [&](const Posting& p, const FeatureView* fv) {
+    if (st->district && p.district && *p.district != *st->district)
+      st->shielded_elsewhere.insert(p.id);
     auto [slot, fresh] = st->shielded_light.emplace(p.id, kMustRead);
     if (!fresh) return;
     st->shielded.push_back(p.id);
@@ -1149,9 +1165,12 @@ void Matcher::Cut(const BlockingState& st, const HiddenFields& hidden, std::vect
   std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {
     return a.first != b.first ? a.first > b.first : a.second < b.second;
   });
-  // A shielded child has no place posting wherever it lives: the full bound.
+  // A shielded child has no place posting wherever it lives: the full bound, unless its
+  // postings show it lives in another district than the record.
+  const double other_district_bound = HiddenFieldsBoundOtherDistrict(weights_, hidden);
   for (ChildId id : st.shielded) {
-    add_id(id, st.always_read.count(id) > 0 ? kMustRead : st.shielded_light.at(id), full_bound);
+    add_id(id, st.always_read.count(id) > 0 ? kMustRead : st.shielded_light.at(id),
+           st.shielded_elsewhere.count(id) > 0 ? other_district_bound : full_bound);
   }
   const size_t cap = out->size() + kMaxCandidates;
   for (const auto& [score, id] : ranked) {

@@ -204,7 +204,8 @@ class Matcher {
   // where the posting's digest shows it disagrees): +infinity for those that must be
   // read whatever they score (found by identifier; a name a posting may have cut); and the
   // most its postcode and address can add (less for a candidate the record's postcode scan
-  // shows lives elsewhere). Every shielded child blocking found, then the best
+  // shows lives elsewhere, and for a shielded one whose postings show another district).
+  // Every shielded child blocking found, then the best
   // kMaxCandidates others.
   struct CutCandidate {
     ChildId id;

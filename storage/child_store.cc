@@ -458,7 +458,8 @@ Status ChildStore::AddShieldedBirthPostings() {
     const std::string key = ShieldedBirthPostingKey(*record);
     if (!record->shield.shielded || key.empty()) continue;
     batch.Delete(h_->name_index, EarlierShieldedBirthPostingKey(*record));
-    batch.Put(h_->name_index, key, MakeIndexImage(*options_.policy, *record).posting_value);
+    batch.Put(h_->name_index, key,
+              MakeIndexImage(*options_.policy, *record, std::nullopt).posting_value);
   }
   batch.Put(h_->meta, std::string(keys::kMetaShieldedBirth), "1");
   batch.Put(h_->meta, std::string(keys::kMetaShieldedBirthDays), "1");
@@ -494,7 +495,7 @@ Status ChildStore::AddDayPostings(size_t* children) {
     auto record = DecodeChildRecord(View(it->value()));
     if (!record.ok()) return record.status();
     if (record->lifecycle.archived() || record->date_of_birth.empty()) continue;
-    const IndexImage image = MakeIndexImage(*options_.policy, *record);
+    const IndexImage image = MakeIndexImage(*options_.policy, *record, std::nullopt);
     bool any = false;
     for (const auto& t : image.terms) {
       if (t.kind != TermKind::kBirthDay && t.kind != TermKind::kNamePair) continue;
@@ -522,6 +523,48 @@ Status ChildStore::AddDayPostings(size_t* children) {
   s = FromRocks(h_->db->Write(wo, &batch), "writing birth day postings");
   if (s.ok()) h_->birthday_postings = h_->day_postings = true;
   return s;
+}
+
+Status ChildStore::AddShieldedDistricts(size_t* children) {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  *children = 0;
+  // The shielded children are those with shielded postings (year-free codes and birth
+  // postings); one without the digest on any of them is rewritten.
+  std::unique_ptr<rocksdb::Iterator> it(
+      h_->db->NewIterator(rocksdb::ReadOptions(), h_->name_index));
+  const std::string kind(1, static_cast<char>(TermKind::kShieldedPhonetic));
+  std::set<ChildId> lacking;
+  for (it->Seek(kind); it->Valid() && it->key().starts_with(kind); it->Next()) {
+    const std::string_view key(it->key().data(), it->key().size());
+    if (key.size() < 8 || it->value().empty()) continue;
+    if (!(static_cast<uint8_t>(it->value()[0]) & keys::kPostingDistrict)) {
+      lacking.insert(DecodeBigEndian64(key.data() + key.size() - 8));
+    }
+  }
+  Status s = FromRocks(it->status(), "finding shielded children");
+  if (!s.ok()) return s;
+  const auto clearance = Clearance::Elevated(Clearance::Level::kMatching, "storage", "upgrade");
+  constexpr uint32_t kBatchEntries = 50000;
+  rocksdb::WriteBatch batch;
+  for (ChildId id : lacking) {
+    auto view = Get(id, clearance);
+    if (view.status().IsNotFound()) continue;  // a stale posting: `check` reports it
+    if (!view.ok()) return view.status();
+    const ChildRecord& r = view->record;
+    const auto district = ShieldedDistrict(*crypto_, r, *view->hidden);
+    if (r.id != id || !district) continue;  // merged away, or no district to give
+    PutIndexEntries(h_.get(), *crypto_, MakeIndexImage(*options_.policy, r, district), r,
+                    *view->hidden, &batch);
+    ++*children;
+    if (batch.Count() >= kBatchEntries) {
+      s = FromRocks(h_->db->Write(rocksdb::WriteOptions(), &batch), "writing shielded postings");
+      if (!s.ok()) return s;
+      batch.Clear();
+    }
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  return FromRocks(h_->db->Write(wo, &batch), "writing shielded postings");
 }
 
 Status ChildStore::CompactAll() {

@@ -91,6 +91,9 @@ struct Posting {
   uint8_t birth_month;
   bool shielded;
   std::string_view features;  // empty for postings that carry none (trigrams)
+  // A shielded child's postcode district, as ChildStore::DistrictDigest gives it; none
+  // for a child without one, an unshielded child, and postings written before 2026-11-30.
+  std::optional<uint8_t> district = std::nullopt;
 };
 using PostingVisitor = std::function<void(const Posting&)>;
 
@@ -248,6 +251,12 @@ class ChildStore {
   std::vector<Result<SourceLink>> FindSources(std::string_view source,
                                               std::span<const std::string_view> source_keys) const;
 
+  // The digest of a canonical postcode's district that a shielded child's postings carry
+  // (Posting::district): a posting whose digest differs is of a child living in another
+  // district. Keyed (one byte of HMAC-SHA256 under the store's key). nullopt for a
+  // postcode without a district.
+  std::optional<uint8_t> DistrictDigest(std::string_view postcode) const;
+
   // Children holding this identifier (normally one).
   Status FindByIdentifier(keys::IdKind kind, std::string_view value,
                           std::vector<ChildId>* ids) const;
@@ -303,6 +312,13 @@ class ChildStore {
   // 0 when it has them already. Writes wait for it; safe to run again after an
   // interruption. For `upgrade`, which holds the database alone.
   Status AddDayPostings(size_t* children);
+  // Gives every shielded child whose postings lack it the digest of its postcode district
+  // (keys::kPostingDistrict: postings written before 2026-11-30, or by AddDayPostings and
+  // the shielded birth postings' move, which do not open hidden fields); `*children`
+  // counts the children rewritten, each in full in one batch. Matching reads a posting
+  // without it as saying nothing of where the child lives, so this only spares reads.
+  // Writes wait for it; safe to run again. For `upgrade`.
+  Status AddShieldedDistricts(size_t* children);
 
   // ---- Backups (storage/child_store_backup.cc; list, verify, restore: storage/backup.h) --
 

@@ -95,7 +95,7 @@ class Checker {
   }
 
   std::vector<Collected> Expected(const ChildRecord& r, const HiddenFields& hidden) const {
-    return Expected(r, hidden, MakeIndexImage(policy_, r));
+    return Expected(r, hidden, MakeIndexImage(policy_, r, ShieldedDistrict(crypto_, r, hidden)));
   }
   std::vector<Collected> Expected(const ChildRecord& r, const HiddenFields& hidden,
                                   const IndexImage& image) const {
@@ -169,14 +169,25 @@ class Checker {
     return Status::OK();
   }
 
-  // Whether `stored` is the expected posting with its features as an earlier build wrote
-  // them (IndexPolicy::IsEarlierForm): the same flags byte, then those features.
+  // Whether `stored` is the expected posting in a form an earlier build wrote: without the
+  // district digest a shielded child's postings end with (keys::kPostingDistrict; an
+  // upgrade that does not open the hidden fields writes them so too), and with its
+  // features as an earlier build wrote them (IndexPolicy::IsEarlierForm). A digest other
+  // than the expected one is no earlier form: it would tell matching the child lives
+  // elsewhere.
   bool InEarlierForm(std::string_view stored, const Collected& expected) const {
-    if (expected.cf == h_->id_index || expected.value.size() < 2 || stored.size() < 2 ||
-        stored[0] != expected.value[0]) {
-      return false;
+    if (expected.cf == h_->id_index || expected.value.size() < 2 || stored.size() < 2) return false;
+    std::string_view want = expected.value;
+    std::string without_district;
+    if (static_cast<uint8_t>(want[0]) & keys::kPostingDistrict) {
+      without_district.assign(
+          1, static_cast<char>(static_cast<uint8_t>(want[0]) & ~keys::kPostingDistrict));
+      without_district.append(want.substr(1, want.size() - 2));
+      if (stored == without_district) return true;
+      want = without_district;
     }
-    return policy_.IsEarlierForm(stored.substr(1), std::string_view(expected.value).substr(1));
+    if (stored[0] != want[0] || want.size() < 2) return false;
+    return policy_.IsEarlierForm(stored.substr(1), want.substr(1));
   }
 
   // "posting kind P" for a name posting; "identifier kind N"; "place".
@@ -245,7 +256,7 @@ class Checker {
         HiddenFields hidden;
         if (s1.ok() && s2.ok() && DecodeQuietly(id, rec, sealed, &r, &hidden)) {
           slot->second.emplace();
-          const IndexImage image = MakeIndexImage(policy_, r);
+          const IndexImage image = MakeIndexImage(policy_, r, ShieldedDistrict(crypto_, r, hidden));
           for (auto& e : Expected(r, hidden, image)) {
             if (e.cf == cf) slot->second->emplace(std::move(e.key), std::move(e.value));
           }

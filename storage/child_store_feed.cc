@@ -6,6 +6,7 @@
 #include "storage/child_store_internal.h"
 #include "storage/record_codec.h"
 #include "util/coding.h"
+#include "util/postcode.h"
 
 namespace cp {
 namespace {
@@ -153,15 +154,21 @@ class EntryCollector : public EntryList {
   rocksdb::ColumnFamilyHandle* skip_;
 };
 
-// Whether `a` and `b` have the same name-index entries: those are made from the names,
-// the date of birth, the gender and the identifiers (terms and features), the shield (a
-// flag, and the shielded postings) and whether the child is archived (none but those).
-bool SameNamePostings(const ChildRecord& a, const ChildRecord& b) {
+// Whether `a` and `b` (with hidden fields `ah`, `bh`) have the same name-index entries:
+// those are made from the names, the date of birth, the gender and the identifiers (terms
+// and features), the shield (a flag, and the shielded postings), a shielded child's
+// postcode district (a digest its postings end with: a shielded child that moves to
+// another district has every posting rewritten) and whether the child is archived (none
+// but those).
+bool SameNamePostings(const ChildRecord& a, const HiddenFields& ah, const ChildRecord& b,
+                      const HiddenFields& bh) {
   return a.id == b.id && a.given_name == b.given_name && a.middle_names == b.middle_names &&
          a.family_name == b.family_name && a.former_family_names == b.former_family_names &&
          a.date_of_birth == b.date_of_birth && a.gender == b.gender &&
          a.nhs_number == b.nhs_number && a.pupil_number == b.pupil_number &&
-         a.shield.shielded == b.shield.shielded && a.lifecycle.archived() == b.lifecycle.archived();
+         a.shield.shielded == b.shield.shielded &&
+         a.lifecycle.archived() == b.lifecycle.archived() &&
+         (!a.shield.shielded || PostcodeOutward(ah.postcode) == PostcodeOutward(bh.postcode));
 }
 
 // Entries in the order of their families and keys.
@@ -224,7 +231,7 @@ void ChildStore::RewriteIndexEntries(const ChildRecord& o, const HiddenFields& o
   // entries, are then the same before and after, and are left out of the comparison (the
   // image without its terms, and the name index's entries dropped). The place posting
   // carries the same features either way.
-  const bool same_names = SameNamePostings(o, r);
+  const bool same_names = SameNamePostings(o, o_hidden, r, r_hidden);
   rocksdb::ColumnFamilyHandle* skip = same_names ? h_->name_index : nullptr;
   EntryCollector before_sink(&before, skip), after_sink(&after, skip), stale_sink(&stale, skip);
   IndexImage old_image;
@@ -232,7 +239,7 @@ void ChildStore::RewriteIndexEntries(const ChildRecord& o, const HiddenFields& o
     old_image.posting_value = image.posting_value;
     old_image.flags_only = image.flags_only;
   } else {
-    old_image = MakeIndexImage(*options_.policy, o);
+    old_image = MakeIndexImage(*options_.policy, o, ShieldedDistrict(*crypto_, o, o_hidden));
   }
   PutIndexEntries(h_.get(), *crypto_, old_image, o, o_hidden, &before_sink);
   PutIndexEntries(h_.get(), *crypto_, same_names ? old_image : image, r, r_hidden, &after_sink);
@@ -301,8 +308,9 @@ Status ChildStore::AppendChildWrite(const FeedChange::ChildWrite& w, bool is_new
   }
   // An update that leaves the name postings as they are (most: a move, a new GP) writes
   // none of them (RewriteIndexEntries), so their terms are not made.
-  const bool same_names = old && SameNamePostings(old->record, r);
-  IndexImage image = MakeIndexImage(*options_.policy, r, !same_names);
+  const bool same_names = old && SameNamePostings(old->record, *old->hidden, r, w.hidden);
+  IndexImage image =
+      MakeIndexImage(*options_.policy, r, ShieldedDistrict(*crypto_, r, w.hidden), !same_names);
   for (const auto& t : image.terms) {
     if (t.token.empty() || t.token.size() > 255) {
       return Status::InvalidArgument("an index token must be 1 to 255 bytes");

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -75,10 +76,28 @@ struct IndexImage {
   std::string flags_only;     // flags, for postings without features
 };
 
-// `with_terms` false: the posting values only, for a write that files no name posting
-// (an update whose name postings stay as they are).
+// One byte of a keyed hash of a postcode's district (its outward code), for a shielded
+// child's postings (keys::kPostingDistrict): matching learns from it that a shielded
+// candidate lives in another district than the record, and need not open its hidden
+// fields to rule out their lifting it to a match. Keyed, so that the files alone do not
+// confirm a guessed district; one byte, so that even with the key a digest names a
+// district only among the hundreds sharing it. nullopt for a postcode without a district.
+std::optional<uint8_t> DistrictDigest(const Crypto& crypto, std::string_view postcode);
+
+// The digest `r`'s postings carry: its district's when it is shielded, else none.
+inline std::optional<uint8_t> ShieldedDistrict(const Crypto& crypto, const ChildRecord& r,
+                                               const HiddenFields& hidden) {
+  if (!r.shield.shielded || hidden.postcode.empty()) return std::nullopt;
+  return DistrictDigest(crypto, hidden.postcode);
+}
+
+// `district`: the digest the feature-bearing postings end with (ShieldedDistrict); none
+// where the caller has not the hidden fields (an upgrade writing postings of children it
+// does not open: the earlier form, which `check` accepts and matching reads as saying
+// nothing). `with_terms` false: the posting values only, for a write that files no name
+// posting (an update whose name postings stay as they are).
 IndexImage MakeIndexImage(const IndexPolicy& policy, const ChildRecord& record,
-                          bool with_terms = true);
+                          std::optional<uint8_t> district, bool with_terms = true);
 
 // The keyed fingerprint of a source's raw record ("has it changed?"), by the database's
 // scheme (Handles::row_fingerprint_xxh3).

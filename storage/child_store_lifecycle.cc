@@ -76,7 +76,9 @@ Status ChildStore::ArchiveChild(ChildId id, const Date& archived_on) {
   rocksdb::WriteBatch batch;
   DeletePostings(view->record, hidden, &batch);
   batch.Put(h_->children, keys::ChildKey(id), EncodeChildRecord(r));
-  PutIndexEntries(h_.get(), *crypto_, MakeIndexImage(*options_.policy, r), r, hidden, &batch);
+  PutIndexEntries(h_.get(), *crypto_,
+                  MakeIndexImage(*options_.policy, r, ShieldedDistrict(*crypto_, r, hidden)), r,
+                  hidden, &batch);
   return FromRocks(h_->db->Write(rocksdb::WriteOptions(), &batch), "archiving a child");
 }
 

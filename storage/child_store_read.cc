@@ -194,6 +194,10 @@ std::vector<Result<ChildRecord>> ChildStore::MultiGetRecords(std::span<const Chi
   return out;
 }
 
+std::optional<uint8_t> ChildStore::DistrictDigest(std::string_view postcode) const {
+  return cp::DistrictDigest(*crypto_, postcode);
+}
+
 PostingScanner::PostingScanner(const ChildStore* store) : store_(store) {}
 PostingScanner::~PostingScanner() = default;
 
@@ -222,8 +226,16 @@ Status PostingScanner::ScanName(TermKind kind, std::string_view token, uint16_t 
     std::string_view value = View(it->value());
     if (value.empty()) return Status::Corruption("name posting without flags");
     auto tail = keys::DecodeNamePostingTail(key);
-    visit(Posting{tail.id, tail.year, tail.month,
-                  (static_cast<uint8_t>(value[0]) & keys::kPostingShielded) != 0, value.substr(1)});
+    const auto flags = static_cast<uint8_t>(value[0]);
+    std::string_view features = value.substr(1);
+    std::optional<uint8_t> district;
+    if (flags & keys::kPostingDistrict) {
+      if (features.empty()) return Status::Corruption("name posting without its district digest");
+      district = static_cast<uint8_t>(features.back());
+      features.remove_suffix(1);
+    }
+    visit(Posting{tail.id, tail.year, tail.month, (flags & keys::kPostingShielded) != 0, features,
+                  district});
     ++visited;
   }
   return FromRocks(it->status(), "scanning name postings");

@@ -1,13 +1,14 @@
 // ChildStore: inserting children and setting shields. Every change is one WriteBatch.
 #include <rocksdb/write_batch.h>
 
-#include <ctime>
 #include <algorithm>
+#include <ctime>
 #include <set>
 
 #include "storage/child_store_internal.h"
 #include "storage/record_codec.h"
 #include "util/coding.h"
+#include "util/postcode.h"
 
 namespace cp {
 
@@ -18,20 +19,31 @@ uint64_t SourceFingerprint(const ChildStore::Handles& h, const Crypto& crypto, s
   return DecodeBigEndian64(crypto.KeyedHash(payload).data());
 }
 
-IndexImage MakeIndexImage(const IndexPolicy& policy, const ChildRecord& record, bool with_terms) {
+std::optional<uint8_t> DistrictDigest(const Crypto& crypto, std::string_view postcode) {
+  const std::string_view district = PostcodeOutward(postcode);
+  if (district.empty()) return std::nullopt;
+  std::string input("cp.district\0", 12);  // apart from every other keyed hash's input
+  input += district;
+  return static_cast<uint8_t>(crypto.KeyedHash(input)[0]);
+}
+
+IndexImage MakeIndexImage(const IndexPolicy& policy, const ChildRecord& record,
+                          std::optional<uint8_t> district, bool with_terms) {
   IndexImage image;
   if (with_terms) policy.NameTerms(record, &image.terms);
-  char flags = record.shield.shielded ? keys::kPostingShielded : 0;
-  image.flags_only.assign(1, flags);
-  image.posting_value.assign(1, flags);
+  const uint8_t flags = record.shield.shielded ? keys::kPostingShielded : 0;
+  image.flags_only.assign(1, static_cast<char>(flags));
+  image.posting_value.assign(1,
+                             static_cast<char>(district ? flags | keys::kPostingDistrict : flags));
   policy.EncodeFeatures(record, &image.posting_value);
+  if (district) image.posting_value.push_back(static_cast<char>(*district));
   return image;
 }
 
 Status AppendNewChildEntries(ChildStore::Handles* h, const Crypto& crypto,
                              const IndexPolicy& policy, const NewChild& c, EntryWriter* sink) {
   const ChildRecord& r = c.record;
-  IndexImage image = MakeIndexImage(policy, r);
+  IndexImage image = MakeIndexImage(policy, r, ShieldedDistrict(crypto, r, c.hidden));
   for (const auto& t : image.terms) {
     if (t.token.empty() || t.token.size() > 255) {
       return Status::InvalidArgument("an index token must be 1 to 255 bytes");
@@ -142,7 +154,9 @@ Status ChildStore::SetShieldLocked(ChildId id, bool shielded, std::string_view b
   // carries the new shield bit.
   rocksdb::WriteBatch batch;
   batch.Put(h_->children, keys::ChildKey(id), EncodeChildRecord(r));
-  PutIndexEntries(h_.get(), *crypto_, MakeIndexImage(*options_.policy, r), r, hidden, &batch);
+  PutIndexEntries(h_.get(), *crypto_,
+                  MakeIndexImage(*options_.policy, r, ShieldedDistrict(*crypto_, r, hidden)), r,
+                  hidden, &batch);
   if (!shielded) {
     // Lifting a shield drops the postings only a shielded child has.
     std::vector<IndexTerm> terms;

@@ -137,5 +137,10 @@ inline std::string SettingKey(std::string_view name) { return "setting/" + std::
 // Posting values start with one flags byte; feature-bearing postings follow it with the
 // index policy's features.
 inline constexpr uint8_t kPostingShielded = 0x01;
+// A feature-bearing posting of a shielded child whose postcode has a district: its last
+// byte, after the features, is the district's keyed digest (DistrictDigest in
+// storage/child_store_internal.h). Written since 2026-11-30; a posting without it says
+// nothing of where the child lives.
+inline constexpr uint8_t kPostingDistrict = 0x02;
 
 }  // namespace cp::keys

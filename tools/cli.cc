@@ -301,22 +301,41 @@ void AddUpgrade(CLI::App& app, std::function<int()>* run) {
   static DbFlags flags;
   auto* cmd = app.add_subcommand("upgrade",
                                  "give a database created by an earlier build the index entries "
-                                 "this one reads (birth day and name pair postings)");
+                                 "this one reads (birth day and name pair postings, shielded "
+                                 "children's district digests)");
   AddDbFlags(cmd, &flags);
   cmd->callback([run] {
     *run = [] {
       auto store = OpenStore(flags, false);
       if (!store.ok()) return Fail(store.status());
-      if ((*store)->HasDayPostings()) {
-        std::printf("nothing to upgrade: the database has birth day and name pair postings\n");
-        return kExitOk;
+      auto seconds_since = [](std::chrono::steady_clock::time_point start) {
+        return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      };
+      bool any = false;
+      if (!(*store)->HasDayPostings()) {
+        auto start = std::chrono::steady_clock::now();
+        size_t children = 0;
+        Status s = (*store)->AddDayPostings(&children);
+        if (!s.ok()) return Fail(s);
+        std::printf("birth day and name pair postings written for %zu children in %.2f s\n",
+                    children, seconds_since(start));
+        any = true;
       }
+      // After the day postings, which a shielded child gets without its digest.
       auto start = std::chrono::steady_clock::now();
-      size_t children = 0;
-      Status s = (*store)->AddDayPostings(&children);
+      size_t shielded = 0;
+      Status s = (*store)->AddShieldedDistricts(&shielded);
       if (!s.ok()) return Fail(s);
-      std::printf("birth day and name pair postings written for %zu children in %.2f s\n", children,
-                  std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+      if (shielded > 0) {
+        std::printf("district digests written for %zu shielded children in %.2f s\n", shielded,
+                    seconds_since(start));
+        any = true;
+      }
+      if (!any) {
+        std::printf(
+            "nothing to upgrade: the database has birth day and name pair postings, and every "
+            "shielded child's postings carry its district\n");
+      }
       return kExitOk;
     };
   });

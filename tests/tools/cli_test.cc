@@ -324,6 +324,50 @@ TEST_F(CliTest, UpgradeGivesAnOlderDatabaseItsBirthDayAndNamePairPostings) {
   EXPECT_THAT(missing.err, Not(IsEmpty()));
 }
 
+// Shielded children's postings written before they carried the district digest (here:
+// stripped of it) get it from `upgrade`, as a shield set today writes them; `check` passes
+// before and after, and a second run has nothing to do.
+TEST_F(CliTest, UpgradeGivesShieldedChildrenTheirDistrictDigests) {
+  ASSERT_NO_FATAL_FAILURE(InitAndImport());
+  ASSERT_EQ(
+      RunDb("shield", {std::to_string(Ids().at("c1")), "--by", "LA", "--reason", "refuge"}).code,
+      kExitOk);
+  auto shielded_postings = [&] {
+    testing_util::RawDb raw(db_, db_ + ".key");
+    std::map<std::string, std::string> out;
+    auto dump = raw.Dump();
+    for (const auto& [key, value] : dump["name_index"]) {
+      if (value.size() >= 2 && (static_cast<uint8_t>(value[0]) & keys::kPostingShielded))
+        out[key] = value;
+    }
+    return out;
+  };
+  const auto today = shielded_postings();
+  ASSERT_GE(today.size(), 4u);
+  {
+    testing_util::RawDb raw(db_, db_ + ".key");
+    for (auto [key, value] : today) {
+      ASSERT_TRUE(static_cast<uint8_t>(value[0]) & keys::kPostingDistrict)
+          << "every one carries the digest";
+      value[0] = static_cast<char>(keys::kPostingShielded);
+      value.pop_back();
+      raw.Put("name_index", key, value);
+    }
+  }
+  EXPECT_EQ(RunDb("check").code, kExitOk);
+
+  CliResult r = RunDb("upgrade");
+  ASSERT_EQ(r.code, kExitOk) << r;
+  EXPECT_THAT(r.out, HasSubstr("district digests written for 1 shielded children"));
+  EXPECT_THAT(r.out, Not(HasSubstr("birth day")));
+  EXPECT_EQ(shielded_postings(), today);
+  EXPECT_EQ(RunDb("check").code, kExitOk);
+
+  CliResult again = RunDb("upgrade");
+  ASSERT_EQ(again.code, kExitOk) << again;
+  EXPECT_THAT(again.out, HasSubstr("nothing to upgrade"));
+}
+
 TEST_F(CliTest, ImportWithBadRowsExitsOneReportsTheLinesAndImportsTheRest) {
   ASSERT_NO_FATAL_FAILURE(Init());
   const std::string csv = kChildrenHeader +
