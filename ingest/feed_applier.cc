@@ -77,6 +77,12 @@ Result<bool> ReviewItemShielded(const ChildStore& store, const ReviewItem& item,
                                 const ReviewPayload& payload) {
   if (item.shielded) return true;
   for (const auto& c : payload.outcome.candidates) {
+    // A candidate shielded when the item was queued was weighed then: the item is a
+    // shielded child's record only if it scored high enough against it (item.shielded).
+    // With 1 in 100 children shielded most items list shielded namesakes far below
+    // `shield_lower`; counted here, they made nearly every item shielded, and no reviewer
+    // could link one to the unshielded child it is.
+    if (c.shielded) continue;
     auto now = store.Resolve(c.child);
     if (!now.ok()) continue;  // deleted since
     auto record = store.GetRecord(*now);

@@ -492,6 +492,47 @@ TEST_F(FeedShieldTest, AReviewLeavesUnreadAShieldedNamesakeThatCannotReachTheShi
   EXPECT_TRUE(saw_okafor);
 }
 
+// A shielded namesake far below `shield_lower` does not make a review item a shielded
+// child's record: the reviewer links it to the unshielded child it is. (Until 2026-11-30
+// any shielded candidate listed did, so with 1 in 100 children shielded nearly every item
+// could only be made a new, shielded child.)
+TEST_F(FeedShieldTest, AShieldedNamesakeBelowTheShieldedThresholdLeavesAnItemLinkable) {
+  const ChildId ava = ShieldedAva();
+  ASSERT_TRUE(Apply("births", 2,
+                    {RowSpec{"b2", "Ava", "Okafor", "2011-01-25", "F", "3 Mill Lane", "LS3 1AA"}})
+                  .ok());
+  const ChildId okafor = LinkedChild("births", "b2");
+  // Against Okafor 13.5, between the thresholds; against Ava -4.5 at most.
+  FeedBatchResult r;
+  ASSERT_TRUE(
+      Apply("health", 1, {RowSpec{"h1", "Ava", "Okafor", "2011-08-14", "F", "", ""}}, &r).ok());
+  ASSERT_EQ(r.counts.review, 1u);
+  std::vector<ReviewItem> items;
+  ASSERT_TRUE(store_->ListReview(&items).ok());
+  ASSERT_EQ(items.size(), 1u);
+  EXPECT_FALSE(items[0].shielded);
+  auto full = store_->GetReview(items[0].id,
+                                Clearance::Elevated(Clearance::Level::kMatching, "test", "review"));
+  ASSERT_TRUE(full.ok()) << full.status().ToString();
+  auto payload = DecodeReviewPayload(full->payload);
+  ASSERT_TRUE(payload.ok());
+  bool lists_ava = false;
+  for (const auto& c : payload->outcome.candidates)
+    lists_ava = lists_ava || (c.child == ava && c.shielded);
+  ASSERT_TRUE(lists_ava) << "the shielded namesake is listed";
+  auto shielded = ReviewItemShielded(*store_, *full, *payload);
+  ASSERT_TRUE(shielded.ok());
+  EXPECT_FALSE(*shielded);
+
+  FeedApplier applier(store_.get(), {});
+  FeedCounts counts;
+  Status s = applier.ResolveReview(items[0].id, okafor, &counts);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(counts.linked, 1u);
+  EXPECT_EQ(LinkedChild("health", "h1"), okafor);
+  EXPECT_TRUE(Full(ava).record.shield.shielded);
+}
+
 TEST_F(FeedShieldTest, AShieldedChildHasABirthPostingOnlyWhileShieldedAndAtItsDate) {
   // Filed under its month and day, then its year (keys::kShieldedBirthDayToken).
   auto birth_hits = [&](int year, int month, int day) {
