@@ -76,13 +76,23 @@ std::string EncodeReviewPayload(const ReviewPayload& p) {
 Result<bool> ReviewItemShielded(const ChildStore& store, const ReviewItem& item,
                                 const ReviewPayload& payload) {
   if (item.shielded) return true;
+  std::optional<double> shield_lower;  // the stored weights', read when first needed
   for (const auto& c : payload.outcome.candidates) {
-    // A candidate shielded when the item was queued was weighed then: the item is a
-    // shielded child's record only if it scored high enough against it (item.shielded).
-    // With 1 in 100 children shielded most items list shielded namesakes far below
-    // `shield_lower`; counted here, they made nearly every item shielded, and no reviewer
-    // could link one to the unshielded child it is.
-    if (c.shielded) continue;
+    // A candidate shielded when the item was queued counts when the record scored at least
+    // `shield_lower` against it (plausibly its record, though an unshielded child between
+    // the thresholds kept the item unshielded). One far below does not: every shielded
+    // child sharing a code is listed, and with 1 in 100 children shielded, counting them
+    // all made nearly every item shielded, and no reviewer could link one to the
+    // unshielded child it is.
+    if (c.shielded) {
+      if (!shield_lower) {
+        auto options = StoredFeedOptions(store);
+        if (!options.ok()) return options.status();
+        shield_lower = options->weights.shield_lower;
+      }
+      if (c.total >= *shield_lower) return true;
+      continue;
+    }
     auto now = store.Resolve(c.child);
     if (!now.ok()) continue;  // deleted since
     auto record = store.GetRecord(*now);

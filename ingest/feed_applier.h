@@ -119,11 +119,11 @@ struct ReviewPayload {
 std::string EncodeReviewPayload(const ReviewPayload& p);
 Result<ReviewPayload> DecodeReviewPayload(std::string_view bytes);
 
-// Whether a review item is a shielded child's record now: queued as one, or one of its
-// candidates (followed through merges) shielded since; a candidate shielded when it was
-// queued counts only as the queue weighed it (ReviewItem::shielded). SetShield does not
-// revisit the queue, so deciding an item and showing it both ask this, not
-// ReviewItem::shielded.
+// Whether a review item is a shielded child's record now: queued as one, one of its
+// candidates (followed through merges) shielded since, or a candidate shielded when it
+// was queued that the record scored at least the stored `shield_lower` against (one far
+// below does not count). SetShield does not revisit the queue, so deciding an item and
+// showing it both ask this, not ReviewItem::shielded.
 Result<bool> ReviewItemShielded(const ChildStore& store, const ReviewItem& item,
                                 const ReviewPayload& payload);
 

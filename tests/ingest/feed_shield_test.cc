@@ -533,6 +533,49 @@ TEST_F(FeedShieldTest, AShieldedNamesakeBelowTheShieldedThresholdLeavesAnItemLin
   EXPECT_TRUE(Full(ava).record.shield.shielded);
 }
 
+// But one the record scores at least `shield_lower` against (plausibly its record) keeps
+// the item shielded, though an unshielded child between the thresholds left it queued
+// unshielded: its location stays withheld, and it cannot update the unshielded child.
+TEST_F(FeedShieldTest, AShieldedChildTheRecordPlausiblyIsKeepsTheItemShielded) {
+  const ChildId ava = ShieldedAva();
+  ASSERT_TRUE(Apply("births", 2,
+                    {RowSpec{"b2", "Zara", "Okafor", "2016-03-03", "M", "3 Mill Lane", "LS3 1AA"}})
+                  .ok());
+  const ChildId okafor = LinkedChild("births", "b2");
+  // Against Zara Okafor: given name -8, family name +12, date +12.6, gender -4.6, postcode
+  // -2: 10, between the thresholds. Against Ava: 6.5 - 6 + 4 (one digit) + 1 - 2 = 3.5, at
+  // or above `shield_lower` (0) and below `lower` (7).
+  FeedBatchResult r;
+  ASSERT_TRUE(Apply("health", 1,
+                    {RowSpec{"h1", "Ava", "Okafor", "2016-03-03", "F", "4 Hidden Way", "HX1 1AA"}},
+                    &r)
+                  .ok());
+  ASSERT_EQ(r.counts.review, 1u);
+  std::vector<ReviewItem> items;
+  ASSERT_TRUE(store_->ListReview(&items).ok());
+  ASSERT_EQ(items.size(), 1u);
+  EXPECT_FALSE(items[0].shielded) << "queued unshielded: Okafor is between the thresholds";
+  auto full = store_->GetReview(items[0].id,
+                                Clearance::Elevated(Clearance::Level::kMatching, "test", "review"));
+  ASSERT_TRUE(full.ok()) << full.status().ToString();
+  auto payload = DecodeReviewPayload(full->payload);
+  ASSERT_TRUE(payload.ok());
+  double ava_total = -100;
+  for (const auto& c : payload->outcome.candidates) {
+    if (c.child == ava) ava_total = c.total;
+  }
+  EXPECT_NEAR(ava_total, 3.5, 1e-9);
+  auto shielded = ReviewItemShielded(*store_, *full, *payload);
+  ASSERT_TRUE(shielded.ok());
+  EXPECT_TRUE(*shielded);
+
+  FeedApplier applier(store_.get(), {});
+  FeedCounts counts;
+  Status s = applier.ResolveReview(items[0].id, okafor, &counts);
+  EXPECT_EQ(s.code(), Status::Code::kFailedPrecondition) << s.ToString();
+  EXPECT_NE(Full(okafor).hidden->postcode, "HX1 1AA");
+}
+
 TEST_F(FeedShieldTest, AShieldedChildHasABirthPostingOnlyWhileShieldedAndAtItsDate) {
   // Filed under its month and day, then its year (keys::kShieldedBirthDayToken).
   auto birth_hits = [&](int year, int month, int day) {
