@@ -2,6 +2,8 @@
 // updates, an unshielded child, and its location never reaches a file in clear.
 #include <fstream>
 #include <iterator>
+#include <optional>
+#include <utility>
 
 #include "../storage/raw_db_util.h"
 #include "feed_test_util.h"
@@ -21,6 +23,56 @@ class FeedShieldTest : public FeedTest {
     ChildId id = LinkedChild("births", "b1");
     EXPECT_TRUE(store_->SetShield(id, true, "la_leeds", "fleeing violence").ok());
     return id;
+  }
+  // Applies `row` as births' batch 2: the child it made.
+  ChildId BirthsChild(const RowSpec& row) {
+    EXPECT_TRUE(Apply("births", 2, {row}).ok());
+    return LinkedChild("births", row.key);
+  }
+  struct Queued {
+    ReviewItem item;  // read whole
+    ReviewPayload payload;
+  };
+  // Applies `row` from `health`: it must wait in review, queued unshielded, the queue's
+  // only item. That item and its payload; nullopt, the failure recorded, otherwise.
+  std::optional<Queued> QueueUnshielded(const RowSpec& row) {
+    FeedBatchResult r;
+    EXPECT_TRUE(Apply("health", 1, {row}, &r).ok());
+    EXPECT_EQ(r.counts.review, 1u);
+    std::vector<ReviewItem> items;
+    EXPECT_TRUE(store_->ListReview(&items).ok());
+    if (items.size() != 1) {
+      ADD_FAILURE() << items.size() << " review items";
+      return std::nullopt;
+    }
+    EXPECT_FALSE(items[0].shielded);
+    auto full = store_->GetReview(
+        items[0].id, Clearance::Elevated(Clearance::Level::kMatching, "test", "review"));
+    if (!full.ok()) {
+      ADD_FAILURE() << full.status().ToString();
+      return std::nullopt;
+    }
+    auto payload = DecodeReviewPayload(full->payload);
+    if (!payload.ok()) {
+      ADD_FAILURE() << payload.status().ToString();
+      return std::nullopt;
+    }
+    return Queued{std::move(*full), std::move(*payload)};
+  }
+  // Whether `q`'s item is a shielded child's record now (ReviewItemShielded), then what
+  // a reviewer's linking it to `child` says.
+  std::pair<bool, Status> ShieldedThenLink(const Queued& q, ChildId child, FeedCounts* counts) {
+    auto shielded = ReviewItemShielded(*store_, q.item, q.payload);
+    EXPECT_TRUE(shielded.ok()) << shielded.status().ToString();
+    FeedApplier applier(store_.get(), {});
+    return {shielded.ok() && *shielded, applier.ResolveReview(q.item.id, child, counts)};
+  }
+  // The total `child` is listed with as a shielded candidate; nullopt when it is not.
+  static std::optional<double> ListedShielded(const ReviewPayload& p, ChildId child) {
+    for (const auto& c : p.outcome.candidates) {
+      if (c.child == child && c.shielded) return c.total;
+    }
+    return std::nullopt;
   }
   // Every child an ordinary reader can see, with any location field it is shown.
   std::string OrdinaryDump() {
@@ -454,10 +506,8 @@ TEST_F(FeedShieldTest, AShieldedCandidateIsReadOnlyWhenItCouldReachTheShieldedTh
 // fields are not opened for a total no decision uses.
 TEST_F(FeedShieldTest, AReviewLeavesUnreadAShieldedNamesakeThatCannotReachTheShieldedThreshold) {
   const ChildId ava = ShieldedAva();
-  ASSERT_TRUE(Apply("births", 2,
-                    {RowSpec{"b2", "Ava", "Okafor", "2011-01-25", "F", "3 Mill Lane", "LS3 1AA"}})
-                  .ok());
-  const ChildId okafor = LinkedChild("births", "b2");
+  const ChildId okafor =
+      BirthsChild(RowSpec{"b2", "Ava", "Okafor", "2011-01-25", "F", "3 Mill Lane", "LS3 1AA"});
   ASSERT_NE(okafor, 0u);
   Matcher matcher(store_.get());
   SourceRecord rec = MakeRow({"h1", "Ava", "Okafor", "2011-08-14", "F", "", ""}).record;
@@ -498,35 +548,15 @@ TEST_F(FeedShieldTest, AReviewLeavesUnreadAShieldedNamesakeThatCannotReachTheShi
 // could only be made a new, shielded child.)
 TEST_F(FeedShieldTest, AShieldedNamesakeBelowTheShieldedThresholdLeavesAnItemLinkable) {
   const ChildId ava = ShieldedAva();
-  ASSERT_TRUE(Apply("births", 2,
-                    {RowSpec{"b2", "Ava", "Okafor", "2011-01-25", "F", "3 Mill Lane", "LS3 1AA"}})
-                  .ok());
-  const ChildId okafor = LinkedChild("births", "b2");
+  const ChildId okafor =
+      BirthsChild(RowSpec{"b2", "Ava", "Okafor", "2011-01-25", "F", "3 Mill Lane", "LS3 1AA"});
   // Against Okafor 13.5, between the thresholds; against Ava -4.5 at most.
-  FeedBatchResult r;
-  ASSERT_TRUE(
-      Apply("health", 1, {RowSpec{"h1", "Ava", "Okafor", "2011-08-14", "F", "", ""}}, &r).ok());
-  ASSERT_EQ(r.counts.review, 1u);
-  std::vector<ReviewItem> items;
-  ASSERT_TRUE(store_->ListReview(&items).ok());
-  ASSERT_EQ(items.size(), 1u);
-  EXPECT_FALSE(items[0].shielded);
-  auto full = store_->GetReview(items[0].id,
-                                Clearance::Elevated(Clearance::Level::kMatching, "test", "review"));
-  ASSERT_TRUE(full.ok()) << full.status().ToString();
-  auto payload = DecodeReviewPayload(full->payload);
-  ASSERT_TRUE(payload.ok());
-  bool lists_ava = false;
-  for (const auto& c : payload->outcome.candidates)
-    lists_ava = lists_ava || (c.child == ava && c.shielded);
-  ASSERT_TRUE(lists_ava) << "the shielded namesake is listed";
-  auto shielded = ReviewItemShielded(*store_, *full, *payload);
-  ASSERT_TRUE(shielded.ok());
-  EXPECT_FALSE(*shielded);
-
-  FeedApplier applier(store_.get(), {});
+  auto q = QueueUnshielded(RowSpec{"h1", "Ava", "Okafor", "2011-08-14", "F", "", ""});
+  ASSERT_TRUE(q);
+  ASSERT_TRUE(ListedShielded(q->payload, ava)) << "the shielded namesake is listed";
   FeedCounts counts;
-  Status s = applier.ResolveReview(items[0].id, okafor, &counts);
+  auto [shielded, s] = ShieldedThenLink(*q, okafor, &counts);
+  EXPECT_FALSE(shielded);
   ASSERT_TRUE(s.ok()) << s.ToString();
   EXPECT_EQ(counts.linked, 1u);
   EXPECT_EQ(LinkedChild("health", "h1"), okafor);
@@ -538,40 +568,20 @@ TEST_F(FeedShieldTest, AShieldedNamesakeBelowTheShieldedThresholdLeavesAnItemLin
 // unshielded: its location stays withheld, and it cannot update the unshielded child.
 TEST_F(FeedShieldTest, AShieldedChildTheRecordPlausiblyIsKeepsTheItemShielded) {
   const ChildId ava = ShieldedAva();
-  ASSERT_TRUE(Apply("births", 2,
-                    {RowSpec{"b2", "Zara", "Okafor", "2016-03-03", "M", "3 Mill Lane", "LS3 1AA"}})
-                  .ok());
-  const ChildId okafor = LinkedChild("births", "b2");
+  const ChildId okafor =
+      BirthsChild(RowSpec{"b2", "Zara", "Okafor", "2016-03-03", "M", "3 Mill Lane", "LS3 1AA"});
   // Against Zara Okafor: given name -8, family name +12, date +12.6, gender -4.6, postcode
   // -2: 10, between the thresholds. Against Ava: 6.5 - 6 + 4 (one digit) + 1 - 2 = 3.5, at
   // or above `shield_lower` (0) and below `lower` (7).
-  FeedBatchResult r;
-  ASSERT_TRUE(Apply("health", 1,
-                    {RowSpec{"h1", "Ava", "Okafor", "2016-03-03", "F", "4 Hidden Way", "HX1 1AA"}},
-                    &r)
-                  .ok());
-  ASSERT_EQ(r.counts.review, 1u);
-  std::vector<ReviewItem> items;
-  ASSERT_TRUE(store_->ListReview(&items).ok());
-  ASSERT_EQ(items.size(), 1u);
-  EXPECT_FALSE(items[0].shielded) << "queued unshielded: Okafor is between the thresholds";
-  auto full = store_->GetReview(items[0].id,
-                                Clearance::Elevated(Clearance::Level::kMatching, "test", "review"));
-  ASSERT_TRUE(full.ok()) << full.status().ToString();
-  auto payload = DecodeReviewPayload(full->payload);
-  ASSERT_TRUE(payload.ok());
-  double ava_total = -100;
-  for (const auto& c : payload->outcome.candidates) {
-    if (c.child == ava) ava_total = c.total;
-  }
-  EXPECT_NEAR(ava_total, 3.5, 1e-9);
-  auto shielded = ReviewItemShielded(*store_, *full, *payload);
-  ASSERT_TRUE(shielded.ok());
-  EXPECT_TRUE(*shielded);
-
-  FeedApplier applier(store_.get(), {});
+  auto q =
+      QueueUnshielded(RowSpec{"h1", "Ava", "Okafor", "2016-03-03", "F", "4 Hidden Way", "HX1 1AA"});
+  ASSERT_TRUE(q);
+  const auto ava_total = ListedShielded(q->payload, ava);
+  ASSERT_TRUE(ava_total);
+  EXPECT_NEAR(*ava_total, 3.5, 1e-9);
   FeedCounts counts;
-  Status s = applier.ResolveReview(items[0].id, okafor, &counts);
+  auto [shielded, s] = ShieldedThenLink(*q, okafor, &counts);
+  EXPECT_TRUE(shielded);
   EXPECT_EQ(s.code(), Status::Code::kFailedPrecondition) << s.ToString();
   EXPECT_NE(Full(okafor).hidden->postcode, "HX1 1AA");
 }
