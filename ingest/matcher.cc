@@ -544,30 +544,26 @@ ScoredCandidate CompareWith(const MatchWeights& w, const PreparedRecord& p, cons
 // The light score of a candidate that is read whatever it scores (Matcher::Block).
 constexpr double kMustRead = std::numeric_limits<double>::infinity();
 
+// What blocking knows of where a candidate lives, against the record's postcode.
+enum class Whereabouts {
+  kUnknown,
+  kNotAtPostcode,  // not at the record's postcode (its complete place scan)
+  kOtherDistrict,  // in another district (a shielded child's district digest)
+};
+
 // The most a candidate's hidden fields can add to its total against a record with these:
-// the best postcode level and the best address level (CompareWith compares the two only
-// where both sides have them).
-double HiddenFieldsBound(const MatchWeights& w, const HiddenFields& h) {
+// the best postcode level it can still have (at most the district's for one not at the
+// record's postcode; only disagreeing for one in another district) and the best address
+// level (CompareWith compares the two only where both sides have them).
+double HiddenFieldsBound(const MatchWeights& w, const HiddenFields& h,
+                         Whereabouts where = Whereabouts::kUnknown) {
   double bound = 0;
-  if (!h.postcode.empty()) bound += std::max({0.0, w.postcode_exact, w.postcode_district, w.postcode_disagree});
-  if (!h.address.empty()) bound += std::max({0.0, w.address_exact, w.address_close});
-  return bound;
-}
-
-// As HiddenFieldsBound, for a candidate known not to live at the record's postcode: its
-// postcode can agree at most on the district.
-double HiddenFieldsBoundElsewhere(const MatchWeights& w, const HiddenFields& h) {
-  double bound = 0;
-  if (!h.postcode.empty()) bound += std::max({0.0, w.postcode_district, w.postcode_disagree});
-  if (!h.address.empty()) bound += std::max({0.0, w.address_exact, w.address_close});
-  return bound;
-}
-
-// As HiddenFieldsBound, for a candidate known to live in another district than the
-// record: its postcode can only disagree.
-double HiddenFieldsBoundOtherDistrict(const MatchWeights& w, const HiddenFields& h) {
-  double bound = 0;
-  if (!h.postcode.empty()) bound += std::max(0.0, w.postcode_disagree);
+  if (!h.postcode.empty()) {
+    double postcode = std::max(0.0, w.postcode_disagree);
+    if (where != Whereabouts::kOtherDistrict) postcode = std::max(postcode, w.postcode_district);
+    if (where == Whereabouts::kUnknown) postcode = std::max(postcode, w.postcode_exact);
+    bound += postcode;
+  }
   if (!h.address.empty()) bound += std::max({0.0, w.address_exact, w.address_close});
   return bound;
 }
@@ -1152,7 +1148,8 @@ Status Matcher::Block(const ChildRecord& r, const HiddenFields& hidden, Blocking
 void Matcher::Cut(const BlockingState& st, const HiddenFields& hidden, std::vector<CutCandidate>* out) const {
   const double full_bound = HiddenFieldsBound(weights_, hidden);
   const double elsewhere_bound =
-      st.place_complete ? HiddenFieldsBoundElsewhere(weights_, hidden) : full_bound;
+      st.place_complete ? HiddenFieldsBound(weights_, hidden, Whereabouts::kNotAtPostcode)
+                        : full_bound;
   std::unordered_set<ChildId> seen;
   auto add_id = [&](ChildId id, double light_score, double hidden_bound) {
     if (seen.insert(id).second) {
@@ -1167,7 +1164,8 @@ void Matcher::Cut(const BlockingState& st, const HiddenFields& hidden, std::vect
   });
   // A shielded child has no place posting wherever it lives: the full bound, unless its
   // postings show it lives in another district than the record.
-  const double other_district_bound = HiddenFieldsBoundOtherDistrict(weights_, hidden);
+  const double other_district_bound =
+      HiddenFieldsBound(weights_, hidden, Whereabouts::kOtherDistrict);
   for (ChildId id : st.shielded) {
     add_id(id, st.always_read.count(id) > 0 ? kMustRead : st.shielded_light.at(id),
            st.shielded_elsewhere.count(id) > 0 ? other_district_bound : full_bound);
