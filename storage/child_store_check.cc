@@ -95,7 +95,7 @@ class Checker {
   }
 
   std::vector<Collected> Expected(const ChildRecord& r, const HiddenFields& hidden) const {
-    return Expected(r, hidden, MakeIndexImage(policy_, r, ShieldedDistrict(crypto_, r, hidden)));
+    return Expected(r, hidden, MakeIndexImage(policy_, crypto_, r, hidden));
   }
   std::vector<Collected> Expected(const ChildRecord& r, const HiddenFields& hidden,
                                   const IndexImage& image) const {
@@ -256,7 +256,7 @@ class Checker {
         HiddenFields hidden;
         if (s1.ok() && s2.ok() && DecodeQuietly(id, rec, sealed, &r, &hidden)) {
           slot->second.emplace();
-          const IndexImage image = MakeIndexImage(policy_, r, ShieldedDistrict(crypto_, r, hidden));
+          const IndexImage image = MakeIndexImage(policy_, crypto_, r, hidden);
           for (auto& e : Expected(r, hidden, image)) {
             if (e.cf == cf) slot->second->emplace(std::move(e.key), std::move(e.value));
           }

@@ -239,7 +239,7 @@ void ChildStore::RewriteIndexEntries(const ChildRecord& o, const HiddenFields& o
     old_image.posting_value = image.posting_value;
     old_image.flags_only = image.flags_only;
   } else {
-    old_image = MakeIndexImage(*options_.policy, o, ShieldedDistrict(*crypto_, o, o_hidden));
+    old_image = MakeIndexImage(*options_.policy, *crypto_, o, o_hidden);
   }
   PutIndexEntries(h_.get(), *crypto_, old_image, o, o_hidden, &before_sink);
   PutIndexEntries(h_.get(), *crypto_, same_names ? old_image : image, r, r_hidden, &after_sink);
@@ -309,8 +309,7 @@ Status ChildStore::AppendChildWrite(const FeedChange::ChildWrite& w, bool is_new
   // An update that leaves the name postings as they are (most: a move, a new GP) writes
   // none of them (RewriteIndexEntries), so their terms are not made.
   const bool same_names = old && SameNamePostings(old->record, *old->hidden, r, w.hidden);
-  IndexImage image =
-      MakeIndexImage(*options_.policy, r, ShieldedDistrict(*crypto_, r, w.hidden), !same_names);
+  IndexImage image = MakeIndexImage(*options_.policy, *crypto_, r, w.hidden, !same_names);
   for (const auto& t : image.terms) {
     if (t.token.empty() || t.token.size() > 255) {
       return Status::InvalidArgument("an index token must be 1 to 255 bytes");

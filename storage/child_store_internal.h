@@ -98,6 +98,13 @@ inline std::optional<uint8_t> ShieldedDistrict(const Crypto& crypto, const Child
 // posting (an update whose name postings stay as they are).
 IndexImage MakeIndexImage(const IndexPolicy& policy, const ChildRecord& record,
                           std::optional<uint8_t> district, bool with_terms = true);
+// The image every write of a child with these hidden fields files: its district digest
+// when it is shielded (ShieldedDistrict).
+inline IndexImage MakeIndexImage(const IndexPolicy& policy, const Crypto& crypto,
+                                 const ChildRecord& record, const HiddenFields& hidden,
+                                 bool with_terms = true) {
+  return MakeIndexImage(policy, record, ShieldedDistrict(crypto, record, hidden), with_terms);
+}
 
 // The keyed fingerprint of a source's raw record ("has it changed?"), by the database's
 // scheme (Handles::row_fingerprint_xxh3).

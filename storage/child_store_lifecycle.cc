@@ -76,8 +76,7 @@ Status ChildStore::ArchiveChild(ChildId id, const Date& archived_on) {
   rocksdb::WriteBatch batch;
   DeletePostings(view->record, hidden, &batch);
   batch.Put(h_->children, keys::ChildKey(id), EncodeChildRecord(r));
-  PutIndexEntries(h_.get(), *crypto_,
-                  MakeIndexImage(*options_.policy, r, ShieldedDistrict(*crypto_, r, hidden)), r,
+  PutIndexEntries(h_.get(), *crypto_, MakeIndexImage(*options_.policy, *crypto_, r, hidden), r,
                   hidden, &batch);
   return FromRocks(h_->db->Write(rocksdb::WriteOptions(), &batch), "archiving a child");
 }

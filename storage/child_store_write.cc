@@ -43,7 +43,7 @@ IndexImage MakeIndexImage(const IndexPolicy& policy, const ChildRecord& record,
 Status AppendNewChildEntries(ChildStore::Handles* h, const Crypto& crypto,
                              const IndexPolicy& policy, const NewChild& c, EntryWriter* sink) {
   const ChildRecord& r = c.record;
-  IndexImage image = MakeIndexImage(policy, r, ShieldedDistrict(crypto, r, c.hidden));
+  IndexImage image = MakeIndexImage(policy, crypto, r, c.hidden);
   for (const auto& t : image.terms) {
     if (t.token.empty() || t.token.size() > 255) {
       return Status::InvalidArgument("an index token must be 1 to 255 bytes");
@@ -154,8 +154,7 @@ Status ChildStore::SetShieldLocked(ChildId id, bool shielded, std::string_view b
   // carries the new shield bit.
   rocksdb::WriteBatch batch;
   batch.Put(h_->children, keys::ChildKey(id), EncodeChildRecord(r));
-  PutIndexEntries(h_.get(), *crypto_,
-                  MakeIndexImage(*options_.policy, r, ShieldedDistrict(*crypto_, r, hidden)), r,
+  PutIndexEntries(h_.get(), *crypto_, MakeIndexImage(*options_.policy, *crypto_, r, hidden), r,
                   hidden, &batch);
   if (!shielded) {
     // Lifting a shield drops the postings only a shielded child has.
