@@ -63,13 +63,36 @@ Result<FeedOptions> LoadFeedOptions(ChildStore* store, const std::string& rules_
   return StoredFeedOptions(*store);
 }
 
-void PrintCandidates(const std::vector<ScoredCandidate>& candidates) {
+// A queued record can hold hundreds of candidates: every shielded child sharing a name code
+// with it is compared (a few hundred an item at 1M children with one in a hundred
+// shielded), nearly all far below any threshold. By default only those that can bear on a
+// decision are listed — every candidate at or above its threshold (`lower`; a shielded one:
+// `shield_lower`) and the best kAlwaysListed whatever they score — then how many more there
+// are and the best of their totals; `all` lists every one. Thresholds are the stored ones.
+constexpr size_t kAlwaysListed = 5;
+
+void PrintCandidates(const std::vector<ScoredCandidate>& candidates, const MatchWeights& w,
+                     bool all) {
   if (candidates.empty()) std::cout << "  no candidates\n";
-  for (const auto& c : candidates) {
+  size_t left_out = 0;
+  double best_left_out = 0;
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    const ScoredCandidate& c = candidates[i];
+    const double threshold = c.shielded ? w.shield_lower : w.lower;
+    if (!all && i >= kAlwaysListed && c.total < threshold) {
+      if (left_out++ == 0 || c.total > best_left_out) best_left_out = c.total;
+      continue;
+    }
     std::printf("  child %" PRIu64 "%s  total %.2f\n", c.child, c.shielded ? " [SHIELDED]" : "", c.total);
     for (const auto& f : c.fields) {
       std::printf("    %-14s %-10s %+6.2f\n", f.field.c_str(), f.level.c_str(), f.weight);
     }
+  }
+  if (left_out > 0) {
+    std::printf(
+        "  and %zu more candidate%s below the thresholds (review from %g, from %g against a "
+        "shielded child; the best of them %.2f): --all lists them\n",
+        left_out, left_out == 1 ? "" : "s", w.lower, w.shield_lower, best_left_out);
   }
 }
 
@@ -258,9 +281,12 @@ void AddReview(CLI::App& app, std::function<int()>* run) {
 
   static DbFlags shflags;
   static uint64_t show_id = 0;
+  static bool show_all = false;
   auto* show = review->add_subcommand("show", "one item: the record's names and date, its candidates and weights");
   AddDbFlags(show, &shflags);
   show->add_option("review_id", show_id, "review item id")->required();
+  show->add_flag("--all", show_all,
+                 "every candidate (by default: those at or above a threshold, and the best five)");
   show->callback([run] {
     *run = [] {
       auto store = OpenStore(shflags, false);
@@ -271,12 +297,14 @@ void AddReview(CLI::App& app, std::function<int()>* run) {
       if (!payload.ok()) return Fail(payload.status());
       auto shielded = ReviewItemShielded(**store, *item, *payload);
       if (!shielded.ok()) return Fail(shielded.status());
+      auto options = StoredFeedOptions(**store);
+      if (!options.ok()) return Fail(options.status());
       std::cout << "review " << item->id << ": source " << item->ref.source << " key "
                 << item->ref.key << (*shielded ? "  [SHIELDED: location fields withheld]" : "")
                 << "\n";
       PrintVisible(payload->row.record.record);
       std::cout << "  " << payload->outcome.reason << "\n";
-      PrintCandidates(payload->outcome.candidates);
+      PrintCandidates(payload->outcome.candidates, options->weights, show_all);
       return kExitOk;
     };
   });
@@ -322,10 +350,15 @@ void AddExplain(CLI::App& app, std::function<int()>* run) {
   AddDbFlags(cmd, &flags);
   cmd->add_option("--source", source, "source name")->required();
   cmd->add_option("--key", key, "the source's key for the record")->required();
+  static bool all = false;
+  cmd->add_flag("--all", all,
+                "every candidate (by default: those at or above a threshold, and the best five)");
   cmd->callback([run] {
     *run = [] {
       auto store = OpenStore(flags, false);
       if (!store.ok()) return Fail(store.status());
+      auto options = StoredFeedOptions(**store);
+      if (!options.ok()) return Fail(options.status());
       const SourceRef ref{source, key};
       auto waiting = (*store)->FindReview(ref, ReviewerClearance());
       if (waiting.ok()) {
@@ -333,7 +366,7 @@ void AddExplain(CLI::App& app, std::function<int()>* run) {
         if (!payload.ok()) return Fail(payload.status());
         std::cout << "source " << source << " key " << key << ": waiting in review (item " << waiting->id
                   << "): " << payload->outcome.reason << "\n";
-        PrintCandidates(payload->outcome.candidates);
+        PrintCandidates(payload->outcome.candidates, options->weights, all);
         return kExitOk;
       }
       auto link = (*store)->FindSource(source, key);
@@ -344,8 +377,6 @@ void AddExplain(CLI::App& app, std::function<int()>* run) {
       }
       auto record = (*store)->GetSourceRecord(ref, ReviewerClearance());
       if (!record.ok()) return Fail(record.status());
-      auto options = StoredFeedOptions(**store);
-      if (!options.ok()) return Fail(options.status());
       Matcher matcher(store->get(), options->weights);
       auto outcome = matcher.Match(*record);
       if (!outcome.ok()) return Fail(outcome.status());
@@ -355,7 +386,7 @@ void AddExplain(CLI::App& app, std::function<int()>* run) {
                 << " (" << outcome->reason << "; link at " << matcher.weights().upper << ", review from "
                 << matcher.weights().lower << ", from " << matcher.weights().shield_lower
                 << " against a shielded child)\n";
-      PrintCandidates(outcome->candidates);
+      PrintCandidates(outcome->candidates, options->weights, all);
       return kExitOk;
     };
   });

@@ -254,6 +254,62 @@ TEST_F(FeedCliTest, ReviewAndExplainShowWeightsButNoLocation) {
   EXPECT_THAT(r.err, HasSubstr("neither linked nor in review"));
 }
 
+// A queued record can hold hundreds of candidates (every shielded namesake is compared).
+// `review show` and `explain` list those at or above a threshold and the best five, then
+// say how many more there are; --all lists every one.
+TEST_F(FeedCliTest, ReviewShowListsTheCandidatesThatMatterAndAllOnRequest) {
+  ASSERT_NO_FATAL_FAILURE(Init(Db()));
+  // Eight Olivia Smiths born in 2016 at other postcodes than the record's: child 1 with its
+  // date one digit out and its gender disagreeing (between the thresholds), children 2..7
+  // born on dates no slip explains (5.61, below `lower`), child 8 as those but a boy
+  // (0.01): shielded below, it is at or above `shield_lower` (0).
+  std::string births =
+      "source_key,given_name,family_name,date_of_birth,gender,address,postcode\n"
+      "b1,Olivia,Smith,2016-03-12,M,1 High St,LS1 4AB\n";
+  for (int i = 2; i <= 8; ++i) {
+    births += "b" + std::to_string(i) + ",Olivia,Smith,2016-0" + std::to_string(i) + "-2" +
+              std::to_string(i) + (i == 8 ? ",M," : ",F,") + std::to_string(i) + " Low St,LS2 " +
+              std::to_string(i) + "EF\n";
+  }
+  CliResult r = Run({"import", "--db", Db(), "--source", "births", Write("b.csv", births)});
+  ASSERT_EQ(r.code, kExitOk) << r;
+  r = Run({"shield", "--db", Db(), "--by", "test", "--reason", "test", "8"});
+  ASSERT_EQ(r.code, kExitOk) << r;
+  r = Apply(Db(), "health", 1,
+            Write("h.csv", kFeedHeader + "h1,Olivia,Smith,2016-03-02,F,9 Refuge Rd,BD7 1AA,,,\n"));
+  ASSERT_EQ(r.code, kExitOk) << r;
+  ASSERT_THAT(r.out, HasSubstr("review 1"));
+
+  auto listed = [](const std::string& out) {
+    std::vector<std::string> ids;
+    for (const auto& line : Lines(out)) {
+      if (line.starts_with("  child ")) ids.push_back(line.substr(8, line.find(' ', 8) - 8));
+    }
+    return ids;
+  };
+  r = Run({"review", "show", "--db", Db(), "1"});
+  ASSERT_EQ(r.code, kExitOk) << r;
+  EXPECT_THAT(listed(r.out), ::testing::ElementsAre("1", "2", "3", "4", "5", "8")) << r;
+  EXPECT_THAT(r.out, HasSubstr("child 8 [SHIELDED]  total 0.01"));
+  EXPECT_THAT(
+      r.out,
+      HasSubstr("and 2 more candidates below the thresholds (review from 7, from 0 against a "
+                "shielded child; the best of them 5.61): --all lists them"));
+  r = Run({"review", "show", "--db", Db(), "1", "--all"});
+  ASSERT_EQ(r.code, kExitOk) << r;
+  EXPECT_THAT(listed(r.out), ::testing::ElementsAre("1", "2", "3", "4", "5", "6", "7", "8")) << r;
+  EXPECT_THAT(r.out, Not(HasSubstr("more candidate")));
+
+  r = Run({"explain", "--db", Db(), "--source", "health", "--key", "h1"});
+  ASSERT_EQ(r.code, kExitOk) << r;
+  EXPECT_THAT(listed(r.out), ::testing::ElementsAre("1", "2", "3", "4", "5", "8")) << r;
+  EXPECT_THAT(r.out, HasSubstr("and 2 more candidates"));
+  r = Run({"explain", "--db", Db(), "--source", "health", "--key", "h1", "--all"});
+  ASSERT_EQ(r.code, kExitOk) << r;
+  EXPECT_EQ(listed(r.out).size(), 8u) << r;
+  EXPECT_THAT(r.out, Not(HasSubstr("BD7")));
+}
+
 TEST_F(FeedCliTest, KilledMidBatchThenResentEqualsOneCleanRun) {
   const int n = 600;
   // Generated children: the import columns are feed columns too.
