@@ -51,6 +51,9 @@ struct ConsistencyReport {
   uint64_t postings = 0;  // index entries read
   uint64_t source_links = 0;
   uint64_t merge_records = 0;
+  // Index entries looked up one by one: 0 when every index held exactly what the records
+  // yield (their digests agreed); otherwise every entry the records yield.
+  uint64_t looked_up = 0;
   std::vector<ConsistencyProblem> problems;  // the first kMaxProblems, in the order found
   uint64_t problem_count = 0;                // all of them
   static constexpr size_t kMaxProblems = 1000;

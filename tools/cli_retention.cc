@@ -94,7 +94,12 @@ void AddCheck(CLI::App& app, std::function<int()>* run) {
       }
       std::cout << report.children << " children, " << report.postings << " index entries, "
                 << report.source_links << " source links, " << report.merge_records
-                << " merge records: ";
+                << " merge records";
+      if (report.looked_up > 0) {
+        std::cout << " (the indexes differ from what the records yield: " << report.looked_up
+                  << " entries looked up one by one)";
+      }
+      std::cout << ": ";
       if (report.ok()) {
         std::cout << "consistent\n";
         return kExitOk;
