@@ -70,6 +70,8 @@ Result<FeedOptions> LoadFeedOptions(ChildStore* store, const std::string& rules_
 // `shield_lower`) and the best kAlwaysListed whatever they score — then how many more there
 // are and the best of their totals; `all` lists every one. Thresholds are the stored ones.
 constexpr size_t kAlwaysListed = 5;
+constexpr const char* kAllHelp =
+    "every candidate (by default: those at or above a threshold, and the best five)";
 
 void PrintCandidates(const std::vector<ScoredCandidate>& candidates, const MatchWeights& w,
                      bool all) {
@@ -285,8 +287,7 @@ void AddReview(CLI::App& app, std::function<int()>* run) {
   auto* show = review->add_subcommand("show", "one item: the record's names and date, its candidates and weights");
   AddDbFlags(show, &shflags);
   show->add_option("review_id", show_id, "review item id")->required();
-  show->add_flag("--all", show_all,
-                 "every candidate (by default: those at or above a threshold, and the best five)");
+  show->add_flag("--all", show_all, kAllHelp);
   show->callback([run] {
     *run = [] {
       auto store = OpenStore(shflags, false);
@@ -351,8 +352,7 @@ void AddExplain(CLI::App& app, std::function<int()>* run) {
   cmd->add_option("--source", source, "source name")->required();
   cmd->add_option("--key", key, "the source's key for the record")->required();
   static bool all = false;
-  cmd->add_flag("--all", all,
-                "every candidate (by default: those at or above a threshold, and the best five)");
+  cmd->add_flag("--all", all, kAllHelp);
   cmd->callback([run] {
     *run = [] {
       auto store = OpenStore(flags, false);
