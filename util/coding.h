@@ -38,6 +38,24 @@ inline uint32_t DecodeBigEndian32(const char* src) {
   return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
 }
 
+// LEB128: seven bits a byte, low first, the top bit set on every byte but the last. Small
+// numbers in one byte, for values that are not keys (a key needs a fixed width to sort).
+inline void PutVarint64(std::string* dst, uint64_t v) {
+  while (v >= 0x80) {
+    dst->push_back(static_cast<char>(v | 0x80));
+    v >>= 7;
+  }
+  dst->push_back(static_cast<char>(v));
+}
+
+// Signed values as varints: 0, -1, 1, -2, ... become 0, 1, 2, 3, ...
+inline uint64_t ZigZag64(int64_t v) {
+  return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
+}
+inline int64_t UnZigZag64(uint64_t v) {
+  return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1);
+}
+
 inline std::string BigEndian64(uint64_t v) {
   std::string s;
   s.reserve(8);
@@ -60,6 +78,21 @@ class ByteReader {
   bool U16(uint16_t* v) { return Fixed(2, [&] { *v = DecodeBigEndian16(in_.data()); }); }
   bool U32(uint32_t* v) { return Fixed(4, [&] { *v = DecodeBigEndian32(in_.data()); }); }
   bool U64(uint64_t* v) { return Fixed(8, [&] { *v = DecodeBigEndian64(in_.data()); }); }
+  // What PutVarint64 wrote; false for one cut short or longer than 64 bits.
+  bool Varint64(uint64_t* v) {
+    uint64_t out = 0;
+    for (size_t i = 0; i < in_.size() && i < 10; ++i) {
+      const auto byte = static_cast<uint8_t>(in_[i]);
+      if (i == 9 && byte > 1) return false;
+      out |= uint64_t{byte & 0x7fu} << (7 * i);
+      if ((byte & 0x80) == 0) {
+        *v = out;
+        in_.remove_prefix(i + 1);
+        return true;
+      }
+    }
+    return false;
+  }
   bool Bytes(size_t n, std::string* out) {
     if (in_.size() < n) return false;
     out->assign(in_.substr(0, n));

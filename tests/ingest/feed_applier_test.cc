@@ -1,9 +1,11 @@
 // Feed batches: sequence, idempotence, pause, linking, best view, review, withdrawal.
+#include <cmath>
 #include <map>
 
 #include "../storage/raw_db_util.h"
 #include "feed_test_util.h"
 #include "storage/check.h"
+#include "util/coding.h"
 
 namespace cp::feed_test {
 namespace {
@@ -396,32 +398,206 @@ TEST_F(FeedTest, ConfiguredRulePrefersTheNamedSource) {
   EXPECT_EQ(Full(LinkedChild("health", "h1")).hidden->postcode, "LS1 4AB");
 }
 
-TEST_F(FeedTest, ReviewPayloadRoundTripsAndRefusesDamage) {
+// A review payload as the queue held it before 2026-12-01 (encoding 0x01: every length
+// and number 8 bytes big-endian, totals and weights offset by 2^40 thousandths).
+std::string PayloadV1(const ReviewPayload& p) {
+  auto str = [](std::string* out, std::string_view s) {
+    PutBigEndian64(out, s.size());
+    out->append(s);
+  };
+  auto milli = [](double v) {
+    return static_cast<uint64_t>(std::llround(v * 1000) + (int64_t{1} << 40));
+  };
+  std::string out(1, 0x01);
+  str(&out, EncodeSourceRecord(p.row.record.record, p.row.record.hidden, p.row.record.seq));
+  str(&out, p.row.record.ref.source);
+  str(&out, p.row.record.ref.key);
+  str(&out, p.row.raw);
+  PutBigEndian64(&out, p.row.line);
+  PutBigEndian64(&out, static_cast<uint64_t>(p.outcome.decision));
+  PutBigEndian64(&out, p.outcome.shielded ? 1 : 0);
+  str(&out, p.outcome.reason);
+  PutBigEndian64(&out, p.outcome.candidates.size());
+  for (const auto& c : p.outcome.candidates) {
+    PutBigEndian64(&out, c.child);
+    PutBigEndian64(&out, (c.shielded ? 1 : 0) | (c.identifier_agrees ? 2 : 0) |
+                             (c.names_disagree ? 4 : 0) | (c.given_disagrees ? 8 : 0) |
+                             (c.dob_disagrees ? 16 : 0));
+    PutBigEndian64(&out, milli(c.total));
+    PutBigEndian64(&out, c.fields.size());
+    for (const auto& f : c.fields) {
+      str(&out, f.field);
+      str(&out, f.level);
+      PutBigEndian64(&out, milli(f.weight));
+    }
+  }
+  return out;
+}
+
+// A queued shielded record's candidates: many, each with the fields Compare lists.
+ReviewPayload SamplePayload() {
   ReviewPayload p;
   p.row = MakeRow(kOlivia);
   p.row.record.ref.source = "births";
+  p.row.line = 70000;
   p.outcome.decision = MatchDecision::kReview;
   p.outcome.shielded = true;
   p.outcome.reason = "why";
-  ScoredCandidate c;
-  c.child = 7;
-  c.shielded = true;
-  c.total = -3.25;
-  c.identifier_agrees = true;
-  c.fields = {{"given_name", "exact", 6.5}};
-  p.outcome.candidates.push_back(c);
+  for (uint64_t i = 0; i < 3; ++i) {
+    ScoredCandidate c;
+    c.child = 7 + i * 1000000;
+    c.shielded = i != 1;
+    c.identifier_agrees = i == 0;
+    c.names_disagree = i == 2;
+    c.given_disagrees = i == 2;
+    c.dob_disagrees = i != 0;
+    c.total = i == 0 ? -3.25 : 12.781;
+    c.fields = {{"given_name", i == 2 ? "disagree" : "exact", i == 2 ? -8 : 6.5},
+                {"family_name", "exact", 11.994},
+                {"date_of_birth", "one_digit", 4},
+                {"gender", "agree", 1},
+                {"postcode", "disagree", -2},
+                {"nhs_number", "disagree", -12}};
+    p.outcome.candidates.push_back(c);
+  }
+  // A field or level this build does not list is spelled out.
+  p.outcome.candidates[1].fields.push_back({"school", "a_new_level", 0.5});
+  return p;
+}
+
+void ExpectSamePayload(const ReviewPayload& a, const ReviewPayload& b) {
+  EXPECT_EQ(a.row.record.record.given_name, b.row.record.record.given_name);
+  EXPECT_EQ(a.row.record.hidden.postcode, b.row.record.hidden.postcode);
+  EXPECT_EQ(a.row.record.ref.source, b.row.record.ref.source);
+  EXPECT_EQ(a.row.record.ref.key, b.row.record.ref.key);
+  EXPECT_EQ(a.row.raw, b.row.raw);
+  EXPECT_EQ(a.row.line, b.row.line);
+  EXPECT_EQ(a.outcome.decision, b.outcome.decision);
+  EXPECT_EQ(a.outcome.shielded, b.outcome.shielded);
+  EXPECT_EQ(a.outcome.reason, b.outcome.reason);
+  ASSERT_EQ(a.outcome.candidates.size(), b.outcome.candidates.size());
+  for (size_t i = 0; i < a.outcome.candidates.size(); ++i) {
+    const ScoredCandidate& x = a.outcome.candidates[i];
+    const ScoredCandidate& y = b.outcome.candidates[i];
+    EXPECT_EQ(x.child, y.child) << i;
+    EXPECT_EQ(x.shielded, y.shielded) << i;
+    EXPECT_EQ(x.identifier_agrees, y.identifier_agrees) << i;
+    EXPECT_EQ(x.names_disagree, y.names_disagree) << i;
+    EXPECT_EQ(x.given_disagrees, y.given_disagrees) << i;
+    EXPECT_EQ(x.dob_disagrees, y.dob_disagrees) << i;
+    EXPECT_DOUBLE_EQ(x.total, y.total) << i;
+    ASSERT_EQ(x.fields.size(), y.fields.size()) << i;
+    for (size_t j = 0; j < x.fields.size(); ++j) {
+      EXPECT_EQ(x.fields[j].field, y.fields[j].field);
+      EXPECT_EQ(x.fields[j].level, y.fields[j].level);
+      EXPECT_DOUBLE_EQ(x.fields[j].weight, y.fields[j].weight);
+    }
+  }
+}
+
+TEST_F(FeedTest, ReviewPayloadRoundTripsAndRefusesDamage) {
+  const ReviewPayload p = SamplePayload();
   std::string bytes = EncodeReviewPayload(p);
   auto back = DecodeReviewPayload(bytes);
   ASSERT_TRUE(back.ok()) << back.status().ToString();
+  ExpectSamePayload(*back, p);
   EXPECT_EQ(back->row.record.record.given_name, "Olivia");
   EXPECT_EQ(back->row.record.hidden.postcode, "LS1 4AB");
-  EXPECT_TRUE(back->outcome.shielded);
-  ASSERT_EQ(back->outcome.candidates.size(), 1u);
   EXPECT_DOUBLE_EQ(back->outcome.candidates[0].total, -3.25);
-  EXPECT_EQ(back->outcome.candidates[0].fields[0].level, "exact");
-  for (size_t cut : {size_t{0}, size_t{1}, bytes.size() / 2, bytes.size() - 1}) {
+  EXPECT_EQ(back->outcome.candidates[1].fields.back().level, "a_new_level");
+  // Every cut, and a byte too many, is refused.
+  for (size_t cut = 0; cut < bytes.size(); ++cut) {
     EXPECT_FALSE(DecodeReviewPayload(bytes.substr(0, cut)).ok()) << cut;
   }
+  EXPECT_FALSE(DecodeReviewPayload(bytes + '\0').ok());
+}
+
+TEST_F(FeedTest, ReviewPayloadQueuedByAnEarlierBuildStillReads) {
+  const ReviewPayload p = SamplePayload();
+  const std::string old = PayloadV1(p);
+  auto back = DecodeReviewPayload(old);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  ExpectSamePayload(*back, p);
+  for (size_t cut : {size_t{1}, size_t{9}, old.size() / 2, old.size() - 1}) {
+    EXPECT_FALSE(DecodeReviewPayload(old.substr(0, cut)).ok()) << cut;
+  }
+  // A queue item written by an earlier build is resolved as any other.
+  ASSERT_TRUE(Apply("births", 1, {kOlivia}).ok());
+  ReviewItem item;
+  ReviewPayload waiting = SamplePayload();
+  waiting.row.record.ref = {"health", "h-old"};
+  waiting.outcome.candidates.clear();
+  item.ref = waiting.row.record.ref;
+  item.payload = PayloadV1(waiting);
+  FeedChange change;
+  change.review_put = item;
+  ASSERT_TRUE(store_->ApplyChange(std::move(change)).ok());
+  auto queued = store_->FindReview(item.ref, Clearance::Ordinary());
+  ASSERT_TRUE(queued.ok()) << queued.status().ToString();
+  FeedApplier applier(store_.get(), FeedOptions{});
+  FeedCounts counts;
+  ASSERT_TRUE(applier.ResolveReview(queued->id, LinkedChild("births", "b1"), &counts).ok());
+  EXPECT_EQ(counts.linked, 1u);
+  EXPECT_EQ(LinkedChild("health", "h-old"), LinkedChild("births", "b1"));
+}
+
+TEST_F(FeedTest, ReviewPayloadRefusesWhatNoEncoderWrites) {
+  const std::string good = EncodeReviewPayload(SamplePayload());
+  ASSERT_TRUE(DecodeReviewPayload(good).ok());
+  // Another version byte.
+  for (char version : {'\0', '\3', '\xff'}) {
+    std::string bytes = good;
+    bytes[0] = version;
+    EXPECT_FALSE(DecodeReviewPayload(bytes).ok()) << int{version};
+  }
+  ReviewPayload one;
+  one.row = MakeRow(kOlivia);
+  one.outcome.decision = MatchDecision::kReview;
+  ScoredCandidate c;
+  c.child = 5;
+  c.total = 1;
+  c.fields = {{"gender", "agree", 1}};
+  one.outcome.candidates.push_back(c);
+  const std::string bytes = EncodeReviewPayload(one);
+  // The candidate is the last 9 bytes: id 5, flags, total 1.000 (2 bytes), one field:
+  // word "gender", word "agree", weight 1.000 (2 bytes).
+  const size_t cand = bytes.size() - 9;
+  // Stored bytes: every later build must read them as this one does ("gender" is word 3,
+  // "agree" word 22; 1.000 is thousandths 1000, zigzag 2000, varint d0 0f).
+  ASSERT_EQ(bytes.substr(cand), std::string("\x05\x00\xd0\x0f\x01\x03\x16\xd0\x0f", 9));
+  auto damaged = [&](size_t at, char byte) {
+    std::string b = bytes;
+    b[at] = byte;
+    return DecodeReviewPayload(b).ok();
+  };
+  EXPECT_TRUE(damaged(cand, '\x06')) << "the id itself is any number";
+  EXPECT_FALSE(damaged(cand + 1, '\x20')) << "a flag no encoder sets";
+  EXPECT_FALSE(damaged(cand + 5, '\x7f')) << "a word index past the table";
+  EXPECT_FALSE(damaged(cand + 5, '\xfe')) << "a word index past the table";
+  // A count of candidates no payload of this size could hold.
+  std::string many = bytes.substr(0, cand - 1);
+  PutVarint64(&many, uint64_t{1} << 40);
+  many.append(bytes.substr(cand));
+  EXPECT_FALSE(DecodeReviewPayload(many).ok());
+  // A varint longer than 64 bits.
+  std::string endless = bytes.substr(0, cand);
+  endless.append(10, '\xff');
+  endless.append(bytes.substr(cand + 1));
+  EXPECT_FALSE(DecodeReviewPayload(endless).ok());
+}
+
+TEST_F(FeedTest, ReviewPayloadTakesAFewBytesAField) {
+  // A shielded record's item lists every shielded namesake (hundreds at 1M children):
+  // a candidate with six fields is its id, flags and total, then four or five bytes a field
+  // (two words and a weight), where the first encoding took ~300 bytes.
+  ReviewPayload none = SamplePayload(), three = SamplePayload();
+  none.outcome.candidates.clear();
+  three.outcome.candidates.resize(3);
+  three.outcome.candidates[1].fields.pop_back();  // the spelled-out one
+  const size_t per_candidate =
+      (EncodeReviewPayload(three).size() - EncodeReviewPayload(none).size()) / 3;
+  EXPECT_LE(per_candidate, 40u);
+  EXPECT_GE(PayloadV1(three).size() - PayloadV1(none).size(), 3 * 250u) << "what it was";
 }
 
 }  // namespace
