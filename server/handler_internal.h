@@ -6,6 +6,7 @@
 #include <string>
 
 #include "server/handler.h"
+#include "server/records.h"
 
 namespace cp::server {
 
@@ -17,8 +18,6 @@ struct RequestHandler::Call {
   int64_t now_ms;
   std::vector<AuditEvent>* deferred = nullptr;  // see Handle
 };
-
-inline std::string Str(const flatbuffers::String* s) { return s ? s->str() : std::string(); }
 
 inline bool Blank(const std::string& s) {
   return s.find_first_not_of(" \t\r\n") == std::string::npos;

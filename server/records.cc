@@ -10,8 +10,6 @@ using flatbuffers::Offset;
 
 namespace {
 
-std::string Str(const flatbuffers::String* s) { return s ? s->str() : std::string(); }
-
 Offset<fb::Hidden> HiddenToFb(FlatBufferBuilder& fbb, const HiddenFields& h) {
   std::vector<Offset<fb::Service>> services;
   std::string school, gp;

@@ -7,12 +7,17 @@
 // Thread safety: pure functions; safe from many threads.
 #pragma once
 
+#include <string>
+
 #include "query/criteria.h"
 #include "server/protocol_generated.h"
 #include "storage/record.h"
 #include "util/status.h"
 
 namespace cp::server {
+
+// A FlatBuffers string as a std::string; empty for one the message leaves out.
+inline std::string Str(const flatbuffers::String* s) { return s ? s->str() : std::string(); }
 
 // `score` < 0 means "not a search result" (GetRecord).
 flatbuffers::Offset<protocol::Child> ChildToFb(flatbuffers::FlatBufferBuilder& fbb,

@@ -5,7 +5,7 @@
 namespace cp {
 namespace {
 
-constexpr uint8_t kVersion = 0x01;
+constexpr uint8_t kAccountVersion = 0x01;
 
 void PutBytes16(std::string* out, std::string_view bytes) {
   PutBigEndian16(out, static_cast<uint16_t>(bytes.size()));
@@ -23,7 +23,7 @@ std::string Quota(std::string_view user) { return kQuotaTag + std::string(user);
 std::string TotpAssociatedData(std::string_view user) { return "totp:" + std::string(user); }
 
 std::string EncodeOrganisation(const Organisation& org) {
-  std::string out(1, static_cast<char>(kVersion));
+  std::string out(1, static_cast<char>(kAccountVersion));
   PutBytes16(&out, org.display_name);
   PutBigEndian16(&out, static_cast<uint16_t>(org.ranges.size()));
   for (const Cidr& r : org.ranges) {
@@ -40,7 +40,7 @@ Result<Organisation> DecodeOrganisation(std::string_view id, std::string_view va
   org.id = id;
   uint8_t version = 0;
   uint16_t name_len = 0, count = 0;
-  bool ok = in.Byte(&version) && version == kVersion && in.U16(&name_len) &&
+  bool ok = in.Byte(&version) && version == kAccountVersion && in.U16(&name_len) &&
             in.Bytes(name_len, &org.display_name) && in.U16(&count);
   for (uint16_t i = 0; ok && i < count; ++i) {
     uint8_t family = 0, prefix = 0;
@@ -61,7 +61,7 @@ Result<Organisation> DecodeOrganisation(std::string_view id, std::string_view va
 }
 
 std::string EncodeUser(const UserRecord& u) {
-  std::string out(1, static_cast<char>(kVersion));
+  std::string out(1, static_cast<char>(kAccountVersion));
   out.push_back(static_cast<char>(u.account.role));
   out.push_back(u.account.locked ? 1 : 0);
   PutBigEndian32(&out, u.account.failed_attempts);
@@ -79,9 +79,9 @@ Result<UserRecord> DecodeUser(std::string_view user, std::string_view value) {
   u.account.user = user;
   uint8_t version = 0, role = 0, locked = 0, org_len = 0;
   uint16_t hash_len = 0, secret_len = 0;
-  bool ok = in.Byte(&version) && version == kVersion && in.Byte(&role) && RoleFromByte(role) &&
-            in.Byte(&locked) && locked <= 1 && in.U32(&u.account.failed_attempts) &&
-            in.U64(&u.last_code_step) && in.Byte(&org_len) &&
+  bool ok = in.Byte(&version) && version == kAccountVersion && in.Byte(&role) &&
+            RoleFromByte(role) && in.Byte(&locked) && locked <= 1 &&
+            in.U32(&u.account.failed_attempts) && in.U64(&u.last_code_step) && in.Byte(&org_len) &&
             in.Bytes(org_len, &u.account.organisation) && in.U16(&hash_len) &&
             in.Bytes(hash_len, &u.password_hash) && in.U16(&secret_len) &&
             in.Bytes(secret_len, &u.sealed_secret) && in.empty();

@@ -19,8 +19,8 @@ constexpr size_t kMaxPasswordBytes = 1024;
 
 // Stores with an open Accounts object: a second one would race the first's
 // read-modify-write of the same users.
-std::mutex open_mu;
-std::set<const ChildStore*>& OpenStores() {
+std::mutex accounts_open_mu;
+std::set<const ChildStore*>& StoresWithAccounts() {
   static std::set<const ChildStore*> stores;
   return stores;
 }
@@ -81,8 +81,8 @@ Accounts::Impl::~Impl() {
   rocksdb::WriteBatch wb;
   AddQuotaWrites(&wb);
   if (wb.Count() > 0) db_->Write(rocksdb::WriteOptions(), &wb).PermitUncheckedError();
-  std::lock_guard<std::mutex> lock(open_mu);
-  OpenStores().erase(store_);
+  std::lock_guard<std::mutex> lock(accounts_open_mu);
+  StoresWithAccounts().erase(store_);
 }
 
 Result<std::unique_ptr<Accounts>> Accounts::Open(ChildStore* store, const Options& options) {
@@ -92,8 +92,8 @@ Result<std::unique_ptr<Accounts>> Accounts::Open(ChildStore* store, const Option
     return Status::InvalidArgument("Argon2 needs at least 8 KiB and one pass");
   }
   {
-    std::lock_guard<std::mutex> lock(open_mu);
-    if (!OpenStores().insert(store).second) {
+    std::lock_guard<std::mutex> lock(accounts_open_mu);
+    if (!StoresWithAccounts().insert(store).second) {
       return Status::FailedPrecondition("an Accounts object is already open on " + store->db_dir());
     }
   }

@@ -27,8 +27,8 @@ namespace {
 // unbounded WriteBatch; the rest go in the next.
 constexpr size_t kMaxBatch = 4096;
 
-std::mutex open_mu;
-std::set<const ChildStore*>& OpenStores() {
+std::mutex audit_open_mu;
+std::set<const ChildStore*>& StoresWithAuditLogs() {
   static std::set<const ChildStore*> stores;
   return stores;
 }
@@ -64,8 +64,8 @@ class AuditLog::Impl {
       work_cv_.notify_one();
       committer_.join();  // commits whatever is still queued first
     }
-    std::lock_guard<std::mutex> lock(open_mu);
-    OpenStores().erase(store_);
+    std::lock_guard<std::mutex> lock(audit_open_mu);
+    StoresWithAuditLogs().erase(store_);
   }
 
   Status LoadHead();
@@ -268,8 +268,8 @@ void AuditLog::Impl::CommitLoop() {
 Result<std::unique_ptr<AuditLog>> AuditLog::Open(ChildStore* store, const Options& options) {
   if (store == nullptr) return Status::InvalidArgument("AuditLog needs an open store");
   {
-    std::lock_guard<std::mutex> lock(open_mu);
-    if (!OpenStores().insert(store).second) {
+    std::lock_guard<std::mutex> lock(audit_open_mu);
+    if (!StoresWithAuditLogs().insert(store).second) {
       return Status::FailedPrecondition("an AuditLog is already open on " + store->db_dir());
     }
   }

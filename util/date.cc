@@ -3,6 +3,8 @@
 #include <chrono>
 #include <cstdio>
 
+#include "util/ascii.h"
+
 namespace cp {
 namespace {
 
@@ -17,8 +19,6 @@ chr::year_month_day ToChrono(const Date& d) {
   return chr::year_month_day{chr::year{d.year}, chr::month{d.month}, chr::day{d.day}};
 }
 
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-
 // Value of the `count` ASCII digits at text[pos]; the caller has checked they are digits.
 int DigitsValue(std::string_view text, size_t pos, size_t count) {
   int value = 0;
@@ -31,7 +31,7 @@ bool HasDateShape(std::string_view text) {
   if (text.size() != 10 || text[4] != '-' || text[7] != '-') return false;
   constexpr size_t kDigitPositions[] = {0, 1, 2, 3, 5, 6, 8, 9};
   for (size_t i : kDigitPositions) {
-    if (!IsDigit(text[i])) return false;
+    if (!IsAsciiDigit(text[i])) return false;
   }
   return true;
 }

@@ -2,17 +2,17 @@
 
 #include <cstddef>
 
+#include "util/ascii.h"
+
 namespace cp {
 namespace {
 
 // Error messages here never repeat the identifier: it is personal data, and messages end up
 // in logs. Callers that need to show the value (e.g. to the person who typed it) can.
 
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-
 bool AllDigits(std::string_view text) {
   for (char c : text) {
-    if (!IsDigit(c)) return false;
+    if (!IsAsciiDigit(c)) return false;
   }
   return true;
 }
@@ -64,7 +64,7 @@ Result<std::string> NormaliseNhsNumber(std::string_view text) {
   digits.reserve(kNhsDigits);
   for (char c : text) {
     if (c == ' ' || c == '-') continue;
-    if (!IsDigit(c)) {
+    if (!IsAsciiDigit(c)) {
       return Status::InvalidArgument(
           "NHS number contains a character other than a digit, "
           "space or hyphen");
@@ -127,7 +127,7 @@ char UpnCheckLetter(std::string_view twelve_chars) {
   if (twelve_chars.size() != kUpnLength - 1) return '\0';
   if (!AllDigits(twelve_chars.substr(0, 11))) return '\0';
   const char last = twelve_chars[11];
-  const int last_value = IsDigit(last) ? last - '0' : UpnLetterValue(last);
+  const int last_value = IsAsciiDigit(last) ? last - '0' : UpnLetterValue(last);
   if (last_value < 0) return '\0';
   int sum = 0;
   for (size_t i = 0; i < 11; ++i) sum += (twelve_chars[i] - '0') * static_cast<int>(i + 2);

@@ -1,5 +1,7 @@
 #include "util/postcode.h"
 
+#include "util/ascii.h"
+
 namespace cp {
 namespace {
 
@@ -9,7 +11,6 @@ namespace {
 
 constexpr size_t kInwardLength = 3;
 
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 bool IsUpper(char c) { return c >= 'A' && c <= 'Z'; }
 
 // Upper-cased input with every space and tab removed, or "" when a byte is not a letter,
@@ -20,7 +21,7 @@ std::string Compact(std::string_view text) {
   for (char c : text) {
     if (c == ' ' || c == '\t') continue;
     if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
-    if (!IsDigit(c) && !IsUpper(c)) return "";
+    if (!IsAsciiDigit(c) && !IsUpper(c)) return "";
     out += c;
   }
   return out;
@@ -28,7 +29,7 @@ std::string Compact(std::string_view text) {
 
 // 9AA.
 bool IsInward(std::string_view s) {
-  return s.size() == kInwardLength && IsDigit(s[0]) && IsUpper(s[1]) && IsUpper(s[2]);
+  return s.size() == kInwardLength && IsAsciiDigit(s[0]) && IsUpper(s[1]) && IsUpper(s[2]);
 }
 
 // A9, A99, AA9, AA99, A9A, AA9A: one or two letters, a digit, then optionally one more
@@ -38,9 +39,9 @@ bool IsOutward(std::string_view s) {
   while (letters < s.size() && IsUpper(s[letters])) ++letters;
   if (letters < 1 || letters > 2) return false;
   std::string_view rest = s.substr(letters);
-  if (rest.empty() || !IsDigit(rest[0])) return false;
+  if (rest.empty() || !IsAsciiDigit(rest[0])) return false;
   if (rest.size() == 1) return true;
-  return rest.size() == 2 && (IsDigit(rest[1]) || IsUpper(rest[1]));
+  return rest.size() == 2 && (IsAsciiDigit(rest[1]) || IsUpper(rest[1]));
 }
 
 }  // namespace
