@@ -98,12 +98,19 @@ class ShieldDistrictTest : public FeedTest {
                    std::move(postcode)};
   }
   // A postcode whose district is not LS1 but whose digest is LS1's.
+  // The digest is keyed by the database's own key, so which district shares LS1's byte
+  // differs from one test run to the next. A thousand districts missed it one run in ~50
+  // ((255/256)^990); every two-letter area's 99 districts (~67,000) miss it never.
   std::string PostcodeSharingLs1sDigest() {
     const auto ls1 = store_->DistrictDigest("LS1 4AB");
-    for (const char* area : {"HX", "BD", "WF", "HD", "YO", "DN", "S", "M", "B", "L"}) {
-      for (int n = 1; n <= 99; ++n) {
-        const std::string postcode = std::string(area) + std::to_string(n) + " 1AA";
-        if (store_->DistrictDigest(postcode) == ls1) return postcode;
+    for (char a = 'A'; a <= 'Z'; ++a) {
+      for (char b = 'A'; b <= 'Z'; ++b) {
+        for (int n = 1; n <= 99; ++n) {
+          const std::string postcode = std::string{a, b} + std::to_string(n) + " 1AA";
+          if (postcode.starts_with("LS")) continue;
+          const auto digest = store_->DistrictDigest(postcode);
+          if (digest && digest == ls1) return postcode;
+        }
       }
     }
     return "";
@@ -163,7 +170,7 @@ TEST_F(ShieldDistrictTest, ANamesakeInAnotherDistrictIsLeftUnreadWhenNothingHidd
 
 TEST_F(ShieldDistrictTest, ADistrictSharingTheDigestStillHasTheNamesakeRead) {
   const std::string postcode = PostcodeSharingLs1sDigest();
-  ASSERT_FALSE(postcode.empty()) << "no district among a thousand shares LS1's digest";
+  ASSERT_FALSE(postcode.empty()) << "no district shares LS1's digest";
   MatchOutcome out = Match(WeakRecord("h1", postcode));
   const ScoredCandidate* c = Ava(out);
   ASSERT_NE(c, nullptr);
