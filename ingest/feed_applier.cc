@@ -15,22 +15,10 @@
 namespace cp {
 namespace {
 
-// Reads a string as the first review payload encoding wrote it (an 8-byte length, then
-// the bytes); false when `*in` is too short.
-bool GetString(std::string_view* in, std::string* s) {
-  if (in->size() < 8) return false;
-  uint64_t n = DecodeBigEndian64(in->data());
-  if (in->size() - 8 < n) return false;
-  s->assign(in->data() + 8, n);
-  in->remove_prefix(8 + n);
-  return true;
-}
-
-bool GetU64(std::string_view* in, uint64_t* v) {
-  if (in->size() < 8) return false;
-  *v = DecodeBigEndian64(in->data());
-  in->remove_prefix(8);
-  return true;
+// A string as the first review payload encoding wrote it: an 8-byte length, then the bytes.
+bool GetFixedString(ByteReader* in, std::string* s) {
+  uint64_t n = 0;
+  return in->U64(&n) && in->Bytes(n, s);
 }
 
 void Count(FeedCounts* c, MatchDecision d) {
@@ -74,7 +62,7 @@ bool GetWord(ByteReader* in, std::string* word) {
     return true;
   }
   uint64_t n = 0;
-  return index == kSpelled && in->Varint64(&n) && n <= in->remaining() && in->Bytes(n, word);
+  return index == kSpelled && in->Varint64(&n) && in->Bytes(n, word);
 }
 
 // Weights and totals in thousandths of a bit, as the first encoding kept them.
@@ -87,7 +75,7 @@ void PutVarString(std::string* out, std::string_view s) {
 
 bool GetVarString(ByteReader* in, std::string* s) {
   uint64_t n = 0;
-  return in->Varint64(&n) && n <= in->remaining() && in->Bytes(n, s);
+  return in->Varint64(&n) && in->Bytes(n, s);
 }
 
 uint8_t CandidateFlags(const ScoredCandidate& c) {
@@ -105,16 +93,16 @@ void SetCandidateFlags(uint64_t flags, ScoredCandidate* c) {
 }
 
 // The first encoding (0x01), every number 8 bytes: items queued before 2026-12-01.
-Result<ReviewPayload> DecodeReviewPayloadV1(std::string_view in) {
+Result<ReviewPayload> DecodeReviewPayloadV1(std::string_view bytes) {
   auto bad = [] { return Status::Corruption("review payload is malformed"); };
-  in.remove_prefix(1);
+  ByteReader in(bytes.substr(1));
   ReviewPayload p;
   std::string encoded;
   uint64_t line = 0, decision = 0, shielded = 0, n = 0;
-  if (!GetString(&in, &encoded) || !GetString(&in, &p.row.record.ref.source) ||
-      !GetString(&in, &p.row.record.ref.key) || !GetString(&in, &p.row.raw) ||
-      !GetU64(&in, &line) || !GetU64(&in, &decision) || !GetU64(&in, &shielded) ||
-      !GetString(&in, &p.outcome.reason) || !GetU64(&in, &n) || decision > 2) {
+  if (!GetFixedString(&in, &encoded) || !GetFixedString(&in, &p.row.record.ref.source) ||
+      !GetFixedString(&in, &p.row.record.ref.key) || !GetFixedString(&in, &p.row.raw) ||
+      !in.U64(&line) || !in.U64(&decision) || !in.U64(&shielded) ||
+      !GetFixedString(&in, &p.outcome.reason) || !in.U64(&n) || decision > 2) {
     return bad();
   }
   Status s =
@@ -126,8 +114,7 @@ Result<ReviewPayload> DecodeReviewPayloadV1(std::string_view in) {
   for (uint64_t i = 0; i < n; ++i) {
     ScoredCandidate c;
     uint64_t flags = 0, total = 0, fields = 0;
-    if (!GetU64(&in, &c.child) || !GetU64(&in, &flags) || !GetU64(&in, &total) ||
-        !GetU64(&in, &fields)) {
+    if (!in.U64(&c.child) || !in.U64(&flags) || !in.U64(&total) || !in.U64(&fields)) {
       return bad();
     }
     SetCandidateFlags(flags, &c);
@@ -135,7 +122,8 @@ Result<ReviewPayload> DecodeReviewPayloadV1(std::string_view in) {
     for (uint64_t j = 0; j < fields; ++j) {
       FieldComparison f;
       uint64_t w = 0;
-      if (!GetString(&in, &f.field) || !GetString(&in, &f.level) || !GetU64(&in, &w)) return bad();
+      if (!GetFixedString(&in, &f.field) || !GetFixedString(&in, &f.level) || !in.U64(&w))
+        return bad();
       f.weight = (static_cast<int64_t>(w) - (int64_t{1} << 40)) / 1000.0;
       c.fields.push_back(std::move(f));
     }
