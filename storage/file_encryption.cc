@@ -18,6 +18,7 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <filesystem>
 #include <mutex>
 #include <system_error>
 
@@ -284,6 +285,41 @@ Result<FilePrefix> ReadFilePrefix(const std::string& path) {
     out.key_fingerprint.assign(header + kFingerprintAt, kFingerprintChars);
   }
   return out;
+}
+
+Result<std::string> ReadInfoLog(const std::string& db_dir, const std::string& key_file,
+                                bool previous) {
+  const std::string path = db_dir + (previous ? "/LOG.old" : "/LOG");
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) return Status::NotFound("no info log " + path);
+  auto prefix = ReadFilePrefix(path);
+  if (!prefix.ok()) return prefix.status();
+  std::unique_ptr<Crypto> crypto;
+  std::unique_ptr<rocksdb::Env> env;
+  rocksdb::Env* read_with = rocksdb::Env::Default();
+  if (prefix->encrypted) {
+    auto loaded = Crypto::LoadKeyFile(key_file);
+    if (!loaded.ok()) return loaded.status();
+    crypto = std::move(*loaded);
+    if (prefix->key_fingerprint != crypto->KeyFingerprint()) {
+      return Status::PermissionDenied("key file " + key_file + " is not the key " + path +
+                                      " is encrypted under (" + prefix->key_fingerprint + ")");
+    }
+    env = NewEncryptedFilesEnv(*crypto);
+    read_with = env.get();
+  }
+  std::unique_ptr<rocksdb::SequentialFile> file;
+  auto s = read_with->NewSequentialFile(path, &file, rocksdb::EnvOptions());
+  std::string text;
+  std::string scratch(size_t{1} << 16, '\0');
+  while (s.ok()) {
+    rocksdb::Slice got;
+    s = file->Read(scratch.size(), &got, scratch.data());
+    if (!s.ok() || got.empty()) break;
+    text.append(got.data(), got.size());
+  }
+  if (!s.ok()) return Status::IOError("reading " + path + ": " + s.ToString());
+  return text;
 }
 
 Status CheckDbFilesKey(const std::string& db_dir, const Crypto& crypto,

@@ -1,5 +1,4 @@
 #include "tools/cli.h"
-#include "tools/cli_common.h"
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -12,8 +11,10 @@
 #include "index/index_policy.h"
 #include "index/normalize.h"
 #include "query/searcher.h"
+#include "storage/file_encryption.h"
 #include "tools/batch_search.h"
 #include "tools/cli_accounts.h"
+#include "tools/cli_common.h"
 #include "tools/cli_retention.h"
 #include "tools/gen.h"
 #include "tools/import.h"
@@ -56,6 +57,7 @@ void AddSearch(CLI::App& app, std::function<int()>* run);
 void AddGetAndDump(CLI::App& app, std::function<int()>* run);
 void AddShield(CLI::App& app, std::function<int()>* run);
 void AddCompact(CLI::App& app, std::function<int()>* run);
+void AddInfoLog(CLI::App& app, std::function<int()>* run);
 void AddUpgrade(CLI::App& app, std::function<int()>* run);
 void AddPhoneticAndGen(CLI::App& app, std::function<int()>* run);
 void AddClientCommands(CLI::App& app, std::function<int()>* run);  // tools/cli_client.cc
@@ -71,6 +73,7 @@ int RunCli(int argc, char** argv) {
   AddGetAndDump(app, &run);
   AddShield(app, &run);
   AddCompact(app, &run);
+  AddInfoLog(app, &run);
   AddUpgrade(app, &run);
   AddPhoneticAndGen(app, &run);
   AddFeedCommands(app, &run);
@@ -292,6 +295,26 @@ void AddCompact(CLI::App& app, std::function<int()>* run) {
         if (bytes > 0) std::fprintf(stderr, "  %-14s %llu bytes\n", name.c_str(),
                                     static_cast<unsigned long long>(bytes));
       }
+      return kExitOk;
+    };
+  });
+}
+
+// RocksDB's info log is encrypted with the database's files: this is how an operator reads
+// it (flushes, compactions, write stalls), also while contactpointd holds the database.
+void AddInfoLog(CLI::App& app, std::function<int()>* run) {
+  static DbFlags flags;
+  static bool previous = false;
+  auto* cmd = app.add_subcommand(
+      "info-log", "print RocksDB's info log of a database (decrypted with its key file)");
+  AddDbFlags(cmd, &flags);
+  cmd->add_flag("--previous", previous, "the log before the last open (LOG.old)");
+  cmd->callback([run] {
+    *run = [] {
+      const ChildStore::Options options = StoreOptions(flags);
+      auto text = ReadInfoLog(options.db_dir, options.key_file, previous);
+      if (!text.ok()) return Fail(text.status());
+      std::fwrite(text->data(), 1, text->size(), stdout);
       return kExitOk;
     };
   });

@@ -130,6 +130,43 @@ TEST_F(FileEncryptionTest, AnotherKeyIsRefusedBeforeAnyFileIsRead) {
   EXPECT_EQ(*store_->CountChildren(), 1u);
 }
 
+TEST_F(FileEncryptionTest, InfoLogReadsBackWithTheKeyAndIsRefusedWithAnother) {
+  CreateStore();
+  InsertMarked();
+  store_.reset();
+  const std::string key_file = StoreOptions(false).key_file;
+  auto text = ReadInfoLog(dir_ + "/db", key_file, false);
+  ASSERT_TRUE(text.ok()) << text.status().ToString();
+  EXPECT_THAT(*text, HasSubstr("RocksDB version"));
+  EXPECT_THAT(ReadAll(dir_ + "/db/LOG"), Not(HasSubstr("RocksDB version")));
+
+  const std::string other = dir_ + "/other.key";
+  ASSERT_TRUE(Crypto::CreateKeyFile(other).ok());
+  auto refused = ReadInfoLog(dir_ + "/db", other, false);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), Status::Code::kPermissionDenied);
+
+  // Opened once more: the earlier log is LOG.old, and reads the same.
+  OpenStore();
+  store_.reset();
+  auto previous = ReadInfoLog(dir_ + "/db", key_file, true);
+  ASSERT_TRUE(previous.ok()) << previous.status().ToString();
+  EXPECT_EQ(previous->substr(0, text->size()), *text);
+  EXPECT_EQ(ReadInfoLog(dir_ + "/nowhere", key_file, false).status().code(),
+            Status::Code::kNotFound);
+}
+
+TEST_F(FileEncryptionTest, InfoLogOfAnUnencryptedDatabaseNeedsNoKey) {
+  auto options = StoreOptions(/*create=*/true);
+  options.encrypt_files = false;
+  auto store = ChildStore::Open(options);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  store->reset();
+  auto text = ReadInfoLog(options.db_dir, dir_ + "/no-such.key", false);
+  ASSERT_TRUE(text.ok()) << text.status().ToString();
+  EXPECT_THAT(*text, HasSubstr("RocksDB version"));
+}
+
 // Without the provider RocksDB cannot even read the file list: an error, never garbage.
 TEST_F(FileEncryptionTest, PlainRocksDbCannotReadAnEncryptedDatabase) {
   CreateStore();

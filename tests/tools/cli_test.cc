@@ -245,6 +245,31 @@ TEST_F(CliTest, WorldReadableKeyFileIsRefused) {
   EXPECT_THAT(r.err, HasSubstr("key file"));
 }
 
+TEST_F(CliTest, InfoLogIsPrintedDecryptedAndOnlyWithTheDatabasesKey) {
+  ASSERT_NO_FATAL_FAILURE(InitAndImport());
+  // On disk the log is ciphertext: what RocksDB writes first is not in it.
+  EXPECT_THAT(ReadFile(db_ + "/LOG"), Not(HasSubstr("RocksDB version")));
+  CliResult r = RunDb("info-log");
+  ASSERT_EQ(r.code, kExitOk) << r;
+  EXPECT_THAT(r.out, HasSubstr("RocksDB version"));
+  EXPECT_THAT(r.out, HasSubstr("name_index"));
+  // The import opened the database again: the log before it is LOG.old.
+  CliResult previous = RunDb("info-log", {"--previous"});
+  ASSERT_EQ(previous.code, kExitOk) << previous;
+  EXPECT_THAT(previous.out, HasSubstr("RocksDB version"));
+
+  const std::string other_db = dir_ + "/other";
+  ASSERT_EQ(Run({"init", "--db", other_db}).code, kExitOk);
+  CliResult wrong = Run({"info-log", "--db", db_, "--key-file", other_db + ".key"});
+  EXPECT_EQ(wrong.code, kExitFailure) << wrong;
+  EXPECT_THAT(wrong.err, HasSubstr("is not the key"));
+  EXPECT_EQ(wrong.out, "");
+
+  CliResult missing = Run({"info-log", "--db", dir_ + "/nowhere"});
+  EXPECT_EQ(missing.code, kExitFailure) << missing;
+  EXPECT_THAT(missing.err, HasSubstr("no info log"));
+}
+
 TEST_F(CliTest, MissingDatabaseIsRefused) {
   CliResult r = RunDb("search", {"--nhs-number", NhsC1()});
   EXPECT_EQ(r.code, kExitFailure) << r;
