@@ -19,6 +19,7 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <functional>
 #include <mutex>
 #include <system_error>
 
@@ -287,8 +288,22 @@ Result<FilePrefix> ReadFilePrefix(const std::string& path) {
   return out;
 }
 
-Result<std::string> ReadInfoLog(const std::string& db_dir, const std::string& key_file,
-                                bool previous) {
+namespace {
+
+// PermissionDenied when `prefix` (of `path`) says its file is encrypted under a key other
+// than `crypto`'s; `what` names the file for the message.
+Status CheckFileKey(const FilePrefix& prefix, const Crypto& crypto, const std::string& key_file,
+                    const std::string& what) {
+  if (!prefix.encrypted || prefix.key_fingerprint == crypto.KeyFingerprint()) return Status::OK();
+  return Status::PermissionDenied("key file " + key_file + " is not the key " + what +
+                                  " (its files are encrypted under key " + prefix.key_fingerprint +
+                                  ", this key file holds " + crypto.KeyFingerprint() + ")");
+}
+
+}  // namespace
+
+Status ReadInfoLog(const std::string& db_dir, const std::string& key_file, bool previous,
+                   const std::function<void(std::string_view)>& chunk) {
   const std::string path = db_dir + (previous ? "/LOG.old" : "/LOG");
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) return Status::NotFound("no info log " + path);
@@ -301,25 +316,22 @@ Result<std::string> ReadInfoLog(const std::string& db_dir, const std::string& ke
     auto loaded = Crypto::LoadKeyFile(key_file);
     if (!loaded.ok()) return loaded.status();
     crypto = std::move(*loaded);
-    if (prefix->key_fingerprint != crypto->KeyFingerprint()) {
-      return Status::PermissionDenied("key file " + key_file + " is not the key " + path +
-                                      " is encrypted under (" + prefix->key_fingerprint + ")");
-    }
+    Status k = CheckFileKey(*prefix, *crypto, key_file, "the info log " + path + " needs");
+    if (!k.ok()) return k;
     env = NewEncryptedFilesEnv(*crypto);
     read_with = env.get();
   }
   std::unique_ptr<rocksdb::SequentialFile> file;
   auto s = read_with->NewSequentialFile(path, &file, rocksdb::EnvOptions());
-  std::string text;
   std::string scratch(size_t{1} << 16, '\0');
   while (s.ok()) {
     rocksdb::Slice got;
     s = file->Read(scratch.size(), &got, scratch.data());
     if (!s.ok() || got.empty()) break;
-    text.append(got.data(), got.size());
+    chunk(std::string_view(got.data(), got.size()));
   }
   if (!s.ok()) return Status::IOError("reading " + path + ": " + s.ToString());
-  return text;
+  return Status::OK();
 }
 
 Status CheckDbFilesKey(const std::string& db_dir, const Crypto& crypto,
@@ -327,13 +339,7 @@ Status CheckDbFilesKey(const std::string& db_dir, const Crypto& crypto,
   auto prefix = ReadFilePrefix(db_dir + "/CURRENT");
   if (!prefix.ok()) return prefix.status();
   *encrypted = prefix->encrypted;
-  if (prefix->encrypted && prefix->key_fingerprint != crypto.KeyFingerprint()) {
-    return Status::PermissionDenied("key file " + key_file + " is not the key database " +
-                                    db_dir + " was created with (its files are encrypted under key " +
-                                    prefix->key_fingerprint + ", this key file holds " +
-                                    crypto.KeyFingerprint() + ")");
-  }
-  return Status::OK();
+  return CheckFileKey(*prefix, crypto, key_file, "database " + db_dir + " was created with");
 }
 
 }  // namespace cp

@@ -20,8 +20,10 @@
 // immutable key material.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "util/status.h"
 
@@ -47,14 +49,16 @@ std::unique_ptr<rocksdb::Env> NewEncryptedFilesEnv(const Crypto& crypto);
 Result<std::shared_ptr<rocksdb::Logger>> NewEncryptedInfoLog(rocksdb::Env* env,
                                                              const std::string& db_dir);
 
-// The text of RocksDB's info log of the database at `db_dir`: LOG, or with `previous`
-// LOG.old. It says when RocksDB flushed, compacted or held writes back. An encrypted one
-// is read with the key in `key_file` (the log is encrypted because RocksDB may write keys
-// into it, and the name index's keys hold name codes); one written without file encryption
-// is read as it is. A log a running daemon is writing is read as far as it goes. NotFound
-// when there is no such log; PermissionDenied when it is encrypted under another key.
-Result<std::string> ReadInfoLog(const std::string& db_dir, const std::string& key_file,
-                                bool previous);
+// RocksDB's info log of the database at `db_dir` (LOG, or with `previous` LOG.old), given
+// to `chunk` piece by piece: a daemon's log is never rotated while it runs, so it is not
+// read whole into memory. It says when RocksDB flushed, compacted or held writes back. An
+// encrypted one is read with the key in `key_file` (the log is encrypted because RocksDB
+// may write keys into it, and the name index's keys hold name codes); one written without
+// file encryption is read as it is. A log a running daemon is writing is read as far as it
+// goes. NotFound when there is no such log; PermissionDenied when it is encrypted under
+// another key (both before `chunk` is called).
+Status ReadInfoLog(const std::string& db_dir, const std::string& key_file, bool previous,
+                   const std::function<void(std::string_view)>& chunk);
 
 // What the clear prefix of a file says. `encrypted` false: the file does not start with
 // the magic (written without encryption, or not a contactpoint file).

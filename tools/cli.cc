@@ -312,9 +312,10 @@ void AddInfoLog(CLI::App& app, std::function<int()>* run) {
   cmd->callback([run] {
     *run = [] {
       const ChildStore::Options options = StoreOptions(flags);
-      auto text = ReadInfoLog(options.db_dir, options.key_file, previous);
-      if (!text.ok()) return Fail(text.status());
-      std::fwrite(text->data(), 1, text->size(), stdout);
+      Status s = ReadInfoLog(options.db_dir, options.key_file, previous, [](std::string_view part) {
+        std::fwrite(part.data(), 1, part.size(), stdout);
+      });
+      if (!s.ok()) return Fail(s);
       return kExitOk;
     };
   });

@@ -130,29 +130,39 @@ TEST_F(FileEncryptionTest, AnotherKeyIsRefusedBeforeAnyFileIsRead) {
   EXPECT_EQ(*store_->CountChildren(), 1u);
 }
 
+// ReadInfoLog's pieces joined, or its refusal.
+Result<std::string> InfoLogText(const std::string& db_dir, const std::string& key_file,
+                                bool previous) {
+  std::string text;
+  Status s = ReadInfoLog(db_dir, key_file, previous,
+                         [&text](std::string_view part) { text.append(part); });
+  if (!s.ok()) return s;
+  return text;
+}
+
 TEST_F(FileEncryptionTest, InfoLogReadsBackWithTheKeyAndIsRefusedWithAnother) {
   CreateStore();
   InsertMarked();
   store_.reset();
   const std::string key_file = StoreOptions(false).key_file;
-  auto text = ReadInfoLog(dir_ + "/db", key_file, false);
+  auto text = InfoLogText(dir_ + "/db", key_file, false);
   ASSERT_TRUE(text.ok()) << text.status().ToString();
   EXPECT_THAT(*text, HasSubstr("RocksDB version"));
   EXPECT_THAT(ReadAll(dir_ + "/db/LOG"), Not(HasSubstr("RocksDB version")));
 
   const std::string other = dir_ + "/other.key";
   ASSERT_TRUE(Crypto::CreateKeyFile(other).ok());
-  auto refused = ReadInfoLog(dir_ + "/db", other, false);
+  auto refused = InfoLogText(dir_ + "/db", other, false);
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.status().code(), Status::Code::kPermissionDenied);
 
   // Opened once more: the earlier log is LOG.old, and reads the same.
   OpenStore();
   store_.reset();
-  auto previous = ReadInfoLog(dir_ + "/db", key_file, true);
+  auto previous = InfoLogText(dir_ + "/db", key_file, true);
   ASSERT_TRUE(previous.ok()) << previous.status().ToString();
   EXPECT_EQ(previous->substr(0, text->size()), *text);
-  EXPECT_EQ(ReadInfoLog(dir_ + "/nowhere", key_file, false).status().code(),
+  EXPECT_EQ(InfoLogText(dir_ + "/nowhere", key_file, false).status().code(),
             Status::Code::kNotFound);
 }
 
@@ -162,7 +172,7 @@ TEST_F(FileEncryptionTest, InfoLogOfAnUnencryptedDatabaseNeedsNoKey) {
   auto store = ChildStore::Open(options);
   ASSERT_TRUE(store.ok()) << store.status().ToString();
   store->reset();
-  auto text = ReadInfoLog(options.db_dir, dir_ + "/no-such.key", false);
+  auto text = InfoLogText(options.db_dir, dir_ + "/no-such.key", false);
   ASSERT_TRUE(text.ok()) << text.status().ToString();
   EXPECT_THAT(*text, HasSubstr("RocksDB version"));
 }
