@@ -104,6 +104,11 @@ Status ReadAll(const toml::table& t, ServerConfig* c) {
   if (s.ok()) s = Read(t, "bench", "unmetered_daily_quota", &c->bench_unmetered_quota);
   std::string log_format = "json", metrics_listen;
   if (s.ok()) s = Read(t, "log", "format", &log_format);
+  int64_t slow_ms = c->slow_request_ms;
+  if (s.ok()) s = Read(t, "log", "slow_request_ms", &slow_ms);
+  if (s.ok() && (slow_ms < 0 || slow_ms > 600000))
+    s = Status::InvalidArgument("log.slow_request_ms must be 0..600000 (0: no request is logged)");
+  if (s.ok()) c->slow_request_ms = static_cast<int>(slow_ms);
   if (s.ok()) s = Read(t, "metrics", "listen", &metrics_listen);
   if (s.ok()) s = Read(t, "retention", "enabled", &c->retention_enabled);
   if (s.ok()) s = ReadTimeOfDay(t, "retention", "at", &c->retention_at_minute);
@@ -230,6 +235,7 @@ void ApplyReloadable(const ServerConfig& r, ServerConfig* c) {
   c->rate_per_second = r.rate_per_second;
   c->rate_burst = r.rate_burst;
   c->log_json = r.log_json;
+  c->slow_request_ms = r.slow_request_ms;
 }
 
 Result<ServerConfig> ParseConfig(std::string_view text) {

@@ -55,6 +55,10 @@ struct ServerConfig {
   bool bench_unmetered_quota = false;
   // [log]
   bool log_json = true;  // format = "json" (JSON lines) or "text"
+  // slow_request_ms: a request that takes at least this long (read to answer, its audit
+  // append included) is logged with its type and duration, to set beside the RocksDB
+  // flush, compaction and stall lines when a latency percentile moves. 0: none logged.
+  int slow_request_ms = 1000;
   // [metrics] listen = "127.0.0.1:9464": plain HTTP for /metrics, /health and /ready, on a
   // loopback address only (a non-loopback one is refused). Empty: no endpoint.
   std::string metrics_address;
@@ -76,8 +80,8 @@ struct ServerConfig {
 
 // Reloading (SIGHUP) applies these keys to the running server without dropping a
 // connection: [server] max_connections, max_frame_bytes, idle/read/write/drain_timeout_ms;
-// [sessions] *; [limits] *; [log] format. Every other key needs a restart: this returns
-// the names of those that differ between `running` and `reloaded` (empty: all applied).
+// [sessions] *; [limits] *; [log] format, slow_request_ms. Every other key needs a restart: this
+// returns the names of those that differ between `running` and `reloaded` (empty: all applied).
 std::vector<std::string> KeysNeedingRestart(const ServerConfig& running,
                                             const ServerConfig& reloaded);
 // Copies the reloadable keys (above) of `reloaded` into *running.

@@ -31,6 +31,7 @@ int Serve(const cp::server::ServerConfig& config, cp::server::DaemonOps* ops) {
   options.policy = &NameIndexPolicy::Instance();
   options.block_cache_bytes = config.cache_mb << 20;
   options.statistics = true;  // block-cache hits for the metrics
+  options.engine_events = LogEngineEvent;
   auto store = ChildStore::Open(options);
   if (!store.ok()) {
     LogError("cannot open the database: " + store.status().ToString(),

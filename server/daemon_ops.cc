@@ -17,6 +17,40 @@
 
 namespace cp::server {
 
+void LogEngineEvent(const EngineEvent& e) {
+  const double ms = static_cast<double>(e.micros) / 1000.0;
+  switch (e.kind) {
+    case EngineEvent::Kind::kFlush:
+      LogInfo("rocksdb flushed a memtable", {{"event", "rocksdb_flush"},
+                                             {"family", e.family},
+                                             {"reason", e.reason},
+                                             {"ms", ms},
+                                             {"bytes", e.bytes_written},
+                                             {"entries", e.entries}});
+      return;
+    case EngineEvent::Kind::kCompaction:
+      LogInfo("rocksdb finished a compaction", {{"event", "rocksdb_compaction"},
+                                                {"family", e.family},
+                                                {"reason", e.reason},
+                                                {"ms", ms},
+                                                {"bytes", e.bytes_written},
+                                                {"output_level", e.output_level}});
+      return;
+    case EngineEvent::Kind::kStall: {
+      const std::initializer_list<LogField> fields = {{"event", "rocksdb_write_stall"},
+                                                      {"family", e.family},
+                                                      {"condition", e.condition},
+                                                      {"previous", e.previous}};
+      if (e.condition == "stopped") {
+        LogError("rocksdb stopped writes: flushes or compactions fell behind", fields);
+      } else {
+        LogInfo("rocksdb write condition changed", fields);
+      }
+      return;
+    }
+  }
+}
+
 DaemonOps::DaemonOps(std::string config_path, const ServerConfig& config)
     : config_path_(std::move(config_path)), running_(config) {
   SetLogFormat(config.log_json ? LogFormat::kJson : LogFormat::kText);

@@ -27,6 +27,7 @@
 
 namespace cp {
 class ChildStore;
+struct EngineEvent;
 }
 
 namespace cp::server {
@@ -34,6 +35,12 @@ namespace cp::server {
 class BackupJob;
 class RequestHandler;
 class Server;
+
+// One log line for RocksDB's background work (ChildStore::Options::engine_events): events
+// "rocksdb_flush", "rocksdb_compaction" (family, reason, ms, bytes; a flush's entries, a
+// compaction's output level) and "rocksdb_write_stall" (family, condition, previous; an
+// error line when writes stop). Column family names only: no key, no value.
+void LogEngineEvent(const EngineEvent& e);
 
 class DaemonOps {
  public:

@@ -199,7 +199,35 @@ std::string ServerMetrics::Render(const ScrapeGauges& g) const {
              "Hits over lookups since open (for a recent rate, use the two counters).");
       Sample(&out, "contactpointd_rocksdb_block_cache_hit_ratio", "",
              lookups == 0 ? 0.0 : static_cast<double>(e.block_cache_hits) / lookups);
+      Header(&out, "contactpointd_rocksdb_write_stall_seconds_total", "counter",
+             "Time writers waited on RocksDB's write stalls (slowed or stopped) since open.");
+      Sample(&out, "contactpointd_rocksdb_write_stall_seconds_total", "", e.stall_micros / 1e6);
     }
+    Header(&out, "contactpointd_rocksdb_flushes_total", "counter",
+           "Memtables RocksDB flushed to files since the database was opened.");
+    Sample(&out, "contactpointd_rocksdb_flushes_total", "", e.flushes);
+    Header(&out, "contactpointd_rocksdb_flush_seconds_total", "counter",
+           "Time those flushes took (background threads).");
+    Sample(&out, "contactpointd_rocksdb_flush_seconds_total", "", e.flush_micros / 1e6);
+    Header(&out, "contactpointd_rocksdb_compactions_total", "counter",
+           "Compactions RocksDB finished since the database was opened.");
+    Sample(&out, "contactpointd_rocksdb_compactions_total", "", e.compactions);
+    Header(&out, "contactpointd_rocksdb_compaction_seconds_total", "counter",
+           "Time those compactions took (background threads).");
+    Sample(&out, "contactpointd_rocksdb_compaction_seconds_total", "", e.compaction_micros / 1e6);
+    Header(&out, "contactpointd_rocksdb_write_stalls_total", "counter",
+           "Times a column family's writes were slowed or stopped because flushes or "
+           "compactions fell behind, since open.");
+    Sample(&out, "contactpointd_rocksdb_write_stalls_total", "condition=\"delayed\"",
+           e.stalls_delayed);
+    Sample(&out, "contactpointd_rocksdb_write_stalls_total", "condition=\"stopped\"",
+           e.stalls_stopped);
+    Header(&out, "contactpointd_rocksdb_write_stopped", "gauge",
+           "1 while RocksDB stops writes (every write waits, the audit appends included).");
+    Sample(&out, "contactpointd_rocksdb_write_stopped", "", uint64_t{e.write_stopped});
+    Header(&out, "contactpointd_rocksdb_level0_files", "gauge",
+           "Level-0 files of the column family with the most (reads check each one).");
+    Sample(&out, "contactpointd_rocksdb_level0_files", "", e.level0_files);
     Header(&out, "contactpointd_rocksdb_block_cache_usage_bytes", "gauge",
            "Bytes held in the block cache.");
     Sample(&out, "contactpointd_rocksdb_block_cache_usage_bytes", "", e.block_cache_usage_bytes);

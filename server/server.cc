@@ -104,9 +104,10 @@ milliseconds SweepInterval(const ServerConfig& c) {
 // The limits a reload may change (Server::ApplyLimits), read afresh for each use.
 struct LiveLimits {
   std::atomic<int> max_connections, idle_timeout_ms, read_timeout_ms, write_timeout_ms,
-      drain_timeout_ms;
+      drain_timeout_ms, slow_request_ms;
   std::atomic<uint32_t> max_frame_bytes;
   void Set(const ServerConfig& c) {
+    slow_request_ms = c.slow_request_ms;
     max_connections = c.max_connections;
     idle_timeout_ms = c.idle_timeout_ms;
     read_timeout_ms = c.read_timeout_ms;
@@ -264,7 +265,15 @@ awaitable<void> Server::Impl::Serve(Stream stream, std::string address, Shard* s
       co_await OnWorker(*workers, job);
       response = std::move(job->response);
     }
-    ServerMetrics::Global().ObserveRequest(type, response, (steady_clock::now() - started) / 1ns);
+    const int64_t took_ns = (steady_clock::now() - started) / 1ns;
+    ServerMetrics::Global().ObserveRequest(type, response, took_ns);
+    if (const int slow_ms = limits.slow_request_ms;
+        slow_ms > 0 && took_ns >= int64_t{slow_ms} * 1000000) {
+      LogInfo("a request took longer than log.slow_request_ms",
+              {{"event", "slow_request"},
+               {"type", protocol::EnumNameBody(type)},
+               {"ms", static_cast<double>(took_ns) / 1e6}});
+    }
     ec = co_await WriteFrame(*c, response, limits.write_timeout_ms);
     c->busy = false;
     if (draining.load()) break;

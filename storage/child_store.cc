@@ -303,6 +303,8 @@ Status ChildStore::OpenDb() {
     h_->statistics->set_stats_level(rocksdb::StatsLevel::kExceptHistogramOrTimers);
     db.statistics = h_->statistics;
   }
+  h_->listener = std::make_shared<EngineListener>(options_.engine_events);
+  db.listeners.push_back(h_->listener);
   auto descriptors = Descriptors(h_->cache, existing);
   // A new database opens with the default family and then creates the others in one call.
   // DB::Open creates missing families one at a time, and after each RocksDB rewrites its

@@ -97,6 +97,23 @@ struct Posting {
 };
 using PostingVisitor = std::function<void(const Posting&)>;
 
+// RocksDB's background work, as ChildStore::Options::engine_events reports it: a memtable
+// flushed to a file, a compaction finished, or writes slowed or stopped (and resumed)
+// because flushes or compactions fell behind. Names a column family, never a key.
+struct EngineEvent {
+  enum class Kind { kFlush, kCompaction, kStall };
+  Kind kind = Kind::kFlush;
+  std::string family;          // the column family ("name_index", "audit", ...)
+  std::string reason;          // why RocksDB flushed or compacted ("write_buffer_full", ...)
+  uint64_t micros = 0;         // the flush's or the compaction's duration
+  uint64_t bytes_written = 0;  // the files it wrote
+  uint64_t entries = 0;        // a flush: the entries written
+  int output_level = 0;        // a compaction: the level it wrote to
+  // A stall: the family's write condition now and before: "normal", "delayed" (writes
+  // slowed) or "stopped".
+  std::string condition, previous;
+};
+
 struct SourceLink {
   ChildId child = 0;
   uint64_t fingerprint = 0;  // keyed hash (HMAC-SHA256, first 8 bytes) of the source payload
@@ -120,6 +137,9 @@ class ChildStore {
     // encryption is refused unless this is false (docs/operations.md, "Encryption at
     // rest"). Turn it off only to measure what encryption costs.
     bool encrypt_files = true;
+    // Called for each EngineEvent, on RocksDB's background threads (keep it short; it must
+    // not call back into the store). GetEngineStats counts them whether or not it is set.
+    std::function<void(const EngineEvent&)> engine_events;
   };
 
   // Opens (or with options.create, creates) the database. Refused with a clear message:
@@ -338,6 +358,15 @@ class ChildStore {
     uint64_t block_cache_usage_bytes = 0;
     uint64_t block_cache_capacity_bytes = 0;
     uint64_t pending_compaction_bytes = 0;  // estimated, summed over column families
+    // Background work since open (EngineEvent): flushes and compactions finished and the
+    // time they took; how often a column family's writes were slowed or stopped, and for
+    // how long writers waited (0 unless Options::statistics).
+    uint64_t flushes = 0, flush_micros = 0;
+    uint64_t compactions = 0, compaction_micros = 0;
+    uint64_t stalls_delayed = 0, stalls_stopped = 0;
+    uint64_t stall_micros = 0;
+    uint64_t level0_files = 0;   // L0 files now, the most of any column family
+    bool write_stopped = false;  // writes are stopped now (some family's L0 or memtables)
     bool statistics = false;                // whether the hit and miss counts are kept
   };
   EngineStats GetEngineStats() const;

@@ -13,6 +13,7 @@
 
 #include "storage/child_store.h"
 #include "storage/crypto.h"
+#include "storage/engine_listener.h"
 #include "storage/index_policy.h"
 #include "storage/keys.h"
 
@@ -40,6 +41,7 @@ struct ChildStore::Handles {
   rocksdb::ColumnFamilyHandle* audit_index = nullptr;
   std::shared_ptr<rocksdb::Cache> cache;
   std::shared_ptr<rocksdb::Statistics> statistics;  // null unless Options::statistics
+  std::shared_ptr<EngineListener> listener;         // counts (and reports) background work
   // Source rows are fingerprinted with Crypto::RowFingerprint (true) or, in a database
   // created before it, with the first 8 bytes of Crypto::KeyedHash (keys::kMetaRowFingerprint).
   bool row_fingerprint_xxh3 = false;

@@ -47,6 +47,22 @@ TEST(ConfigTest, BadValuesNameTheKey) {
   EXPECT_NE(syntax.status().message().find("line 1"), std::string::npos);
 }
 
+TEST(ConfigTest, SlowRequestThresholdDefaultsToOneSecondAndIsChecked) {
+  const std::string base = "[server]\nplain_tcp = true\n[database]\ndir = \"d\"\n";
+  auto c = ParseConfig(base);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->slow_request_ms, 1000);
+  auto off = ParseConfig(base + "[log]\nslow_request_ms = 0\n");
+  ASSERT_TRUE(off.ok()) << off.status().ToString();
+  EXPECT_EQ(off->slow_request_ms, 0);
+  for (const char* bad : {"-1", "600001", "\"fast\""}) {
+    auto b = ParseConfig(base + "[log]\nslow_request_ms = " + bad + "\n");
+    ASSERT_FALSE(b.ok()) << bad;
+    EXPECT_NE(b.status().message().find("log.slow_request_ms"), std::string::npos)
+        << b.status().ToString();
+  }
+}
+
 TEST(ConfigTest, UnmeteredQuotaIsForLoopbackLoadTestsOnly) {
   const std::string rest = "plain_tcp = true\n[database]\ndir = \"d\"\n[bench]\n";
   auto off = ParseConfig("[server]\n" + rest);

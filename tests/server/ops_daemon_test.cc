@@ -133,7 +133,8 @@ TEST_F(OpsDaemonTest, ANonLoopbackMetricsBindIsRefused) {
 
 TEST_F(OpsDaemonTest, ScrapedCountersMoveAndTheLogHoldsNoPersonalData) {
   ASSERT_NO_FATAL_FAILURE(MakeDatabase());
-  WriteConfig(Config("[metrics]\nlisten = \"127.0.0.1:0\"\n"));
+  // Every request of 1 ms or more is logged: the logins (Argon2) are.
+  WriteConfig(Config("[metrics]\nlisten = \"127.0.0.1:0\"\n[log]\nslow_request_ms = 1\n"));
   StartDaemon();
   EXPECT_EQ(HttpGet(static_cast<uint16_t>(metrics_port_), "/health").status, 200);
   EXPECT_EQ(HttpGet(static_cast<uint16_t>(metrics_port_), "/ready").status, 200);
@@ -173,6 +174,9 @@ TEST_F(OpsDaemonTest, ScrapedCountersMoveAndTheLogHoldsNoPersonalData) {
                 after.Get("contactpointd_rocksdb_block_cache_misses_total"),
             0);  // statistics are on: the reads above were counted
   EXPECT_GT(after.Get("contactpointd_rocksdb_block_cache_capacity_bytes"), 0);
+  EXPECT_GE(after.Get("contactpointd_rocksdb_flushes_total"), 0);
+  EXPECT_EQ(after.Get("contactpointd_rocksdb_write_stopped"), 0);
+  EXPECT_GE(after.Get("contactpointd_rocksdb_level0_files"), 0);
 
   ASSERT_EQ(kill(pid_, SIGTERM), 0);
   EXPECT_EQ(Wait(pid_), 0);
@@ -193,6 +197,14 @@ TEST_F(OpsDaemonTest, ScrapedCountersMoveAndTheLogHoldsNoPersonalData) {
     EXPECT_EQ(log.find(secret), std::string::npos) << secret << " in\n" << log;
   }
   EXPECT_NE(log.find("\"event\":\"stopped\""), std::string::npos) << log;
+  // The logins took over 1 ms: each is logged by its type and duration, nothing else.
+  EXPECT_NE(log.find("\"event\":\"slow_request\",\"type\":\"Login\",\"ms\":"), std::string::npos)
+      << log;
+  // Closing the store flushed the audit appends above: RocksDB's flush is logged by its
+  // column family.
+  EXPECT_NE(log.find("\"event\":\"rocksdb_flush\",\"family\":\"audit\",\"reason\":"),
+            std::string::npos)
+      << log;
 }
 
 TEST_F(OpsDaemonTest, SighupAppliesLimitsAndKeepsConnectionsSessionsAndABadFileOut) {

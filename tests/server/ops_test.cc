@@ -63,6 +63,15 @@ TEST(MetricsTest, RequestsRefusalsAndHistogramsRender) {
   g.engine->statistics = true;
   g.engine->block_cache_hits = 3;
   g.engine->block_cache_misses = 1;
+  g.engine->stall_micros = 2'500'000;
+  g.engine->flushes = 4;
+  g.engine->flush_micros = 1'500'000;
+  g.engine->compactions = 2;
+  g.engine->compaction_micros = 250'000;
+  g.engine->stalls_delayed = 3;
+  g.engine->stalls_stopped = 1;
+  g.engine->level0_files = 5;
+  g.engine->write_stopped = true;
   g.feeds.push_back({"gro\"births", 7, 1000, false});
   g.feeds.push_back({"schools", 0, 0, true});
   g.now_unix = 1090;
@@ -88,6 +97,15 @@ TEST(MetricsTest, RequestsRefusalsAndHistogramsRender) {
   EXPECT_EQ(e.Get("contactpointd_audit_append_failures_total"), 1);
   EXPECT_EQ(e.Get("contactpointd_config_reloads_total{result=\"failed\"}"), 1);
   EXPECT_EQ(e.Get("contactpointd_rocksdb_block_cache_hit_ratio"), 0.75);
+  EXPECT_EQ(e.Get("contactpointd_rocksdb_write_stall_seconds_total"), 2.5);
+  EXPECT_EQ(e.Get("contactpointd_rocksdb_flushes_total"), 4);
+  EXPECT_EQ(e.Get("contactpointd_rocksdb_flush_seconds_total"), 1.5);
+  EXPECT_EQ(e.Get("contactpointd_rocksdb_compactions_total"), 2);
+  EXPECT_EQ(e.Get("contactpointd_rocksdb_compaction_seconds_total"), 0.25);
+  EXPECT_EQ(e.Get("contactpointd_rocksdb_write_stalls_total{condition=\"delayed\"}"), 3);
+  EXPECT_EQ(e.Get("contactpointd_rocksdb_write_stalls_total{condition=\"stopped\"}"), 1);
+  EXPECT_EQ(e.Get("contactpointd_rocksdb_write_stopped"), 1);
+  EXPECT_EQ(e.Get("contactpointd_rocksdb_level0_files"), 5);
   EXPECT_EQ(e.Get("contactpointd_feed_lag_seconds{source=\"gro\\\"births\"}"), 90);
   EXPECT_EQ(e.Get("contactpointd_feed_lag_seconds{source=\"schools\"}"), -1);  // no batch yet
   EXPECT_EQ(e.Get("contactpointd_feed_paused{source=\"schools\"}"), 1);
@@ -148,7 +166,8 @@ TEST(OpsConfigTest, WhichKeysNeedARestart) {
   auto a = ParseConfig(kBase);
   auto b = ParseConfig(
       "[server]\nplain_tcp = true\nport = 7000\nmax_connections = 5\nidle_timeout_ms = 9\n"
-      "[database]\ndir = \"e\"\n[limits]\nrate_burst = 3.0\n[log]\nformat = \"text\"\n");
+      "[database]\ndir = \"e\"\n[limits]\nrate_burst = 3.0\n[log]\nformat = \"text\"\n"
+      "slow_request_ms = 40\n");
   ASSERT_TRUE(a.ok() && b.ok());
   EXPECT_EQ(KeysNeedingRestart(*a, *b),
             (std::vector<std::string>{"server.port", "database.dir", "database.key_file"}));
@@ -158,6 +177,7 @@ TEST(OpsConfigTest, WhichKeysNeedARestart) {
   EXPECT_EQ(running.idle_timeout_ms, 9);
   EXPECT_EQ(running.rate_burst, 3.0);
   EXPECT_FALSE(running.log_json);
+  EXPECT_EQ(running.slow_request_ms, 40);
   EXPECT_EQ(running.listen_port, a->listen_port);  // restart-only keys stay as started
   EXPECT_EQ(running.db_dir, "d");
   EXPECT_TRUE(KeysNeedingRestart(running, *a).empty());
